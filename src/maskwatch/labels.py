@@ -1,0 +1,34 @@
+"""The three classes and the mapping of source label names onto them."""
+
+CLASSES: tuple[str, ...] = ("mask", "no_mask", "incorrect")
+UNMASKED: frozenset[str] = frozenset({"no_mask", "incorrect"})
+
+_ALIASES = {
+    "mask": "mask",
+    "with_mask": "mask",
+    "withmask": "mask",
+    "masked": "mask",
+    "face_mask": "mask",
+    "good": "mask",
+    "no_mask": "no_mask",
+    "nomask": "no_mask",
+    "without_mask": "no_mask",
+    "withoutmask": "no_mask",
+    "no-mask": "no_mask",
+    "unmasked": "no_mask",
+    "face_no_mask": "no_mask",
+    "none": "no_mask",
+    "bad": "no_mask",
+    "incorrect": "incorrect",
+    "mask_weared_incorrect": "incorrect",
+    "mask_worn_incorrectly": "incorrect",
+    "incorrect_mask": "incorrect",
+    "incorrectly_worn": "incorrect",
+    "improperly": "incorrect",
+}
+
+
+def normalize_label(name: str) -> str | None:
+    """Map a source label name to one of CLASSES, or None if it is not a face-mask label."""
+    key = name.strip().lower().replace(" ", "_")
+    return _ALIASES.get(key) or _ALIASES.get(key.replace("-", "_"))

@@ -1,0 +1,40 @@
+"""ONNX Runtime sessions with a configurable execution provider."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import onnxruntime as ort
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+}
+
+
+def resolve_providers(providers: str | list[str]) -> list[str]:
+    wanted = [providers] if isinstance(providers, str) else list(providers)
+    available = set(ort.get_available_providers())
+    chosen = [PROVIDERS.get(p, p) for p in wanted if PROVIDERS.get(p, p) in available]
+    missing = [p for p in wanted if PROVIDERS.get(p, p) not in available]
+    if missing:
+        log.warning("execution provider(s) %s not installed; falling back to CPU", ", ".join(missing))
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", threads: int | None = None) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    source = model if isinstance(model, bytes) else str(model)
+    session = ort.InferenceSession(source, sess_options=opts, providers=resolve_providers(providers))
+    log.info("ONNX session %s on %s", Path(str(model)).name if not isinstance(model, bytes) else "<bytes>", session.get_providers()[0])
+    return session

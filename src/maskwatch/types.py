@@ -1,0 +1,63 @@
+"""Typed containers for what moves between stages (source → detect → classify → track → rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from maskwatch.labels import CLASSES
+
+
+@dataclass
+class Detections:
+    """Faces found in one image, in pixel coordinates of that image.
+
+    xyxy: (N, 4) float32 boxes; det_scores: (N,) face confidence; landmarks: (N, 5, 2) or None;
+    class_probs: (N, 3) probabilities over CLASSES once classified; track_ids: (N,) int once tracked
+    (-1 where untracked).
+    """
+
+    xyxy: np.ndarray
+    det_scores: np.ndarray
+    landmarks: np.ndarray | None = None
+    class_probs: np.ndarray | None = None
+    track_ids: np.ndarray | None = None
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index) -> Detections:
+        def pick(a):
+            return None if a is None else a[index]
+
+        return Detections(
+            xyxy=self.xyxy[index],
+            det_scores=self.det_scores[index],
+            landmarks=pick(self.landmarks),
+            class_probs=pick(self.class_probs),
+            track_ids=pick(self.track_ids),
+            data={k: v[index] for k, v in self.data.items()},
+        )
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        if self.class_probs is None:
+            raise ValueError("detections are not classified yet")
+        return self.class_probs.argmax(axis=1)
+
+    @property
+    def labels(self) -> list[str]:
+        return [CLASSES[i] for i in self.class_ids]
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Score of the chosen label: face confidence times the label's probability."""
+        if self.class_probs is None:
+            return self.det_scores
+        return self.det_scores * self.class_probs.max(axis=1)
