@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from maskwatch.detect.anchors import decode_boxes, decode_landmarks, nms, prior_boxes
+from maskwatch.paths import MODELS_DIR
 from maskwatch.runtime import make_session
 from maskwatch.types import Detections
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "retinaface_mnet025.onnx"
+DEFAULT_MODEL = MODELS_DIR / "retinaface_mnet025.onnx"
 STEPS = (8, 16, 32)
 MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 BGR_MEAN = np.array([104, 117, 123], np.float32)

@@ -1,0 +1,49 @@
+"""Mask classifier on ONNX Runtime: face crops in, probabilities over CLASSES out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskwatch.classify.crop import CROP_MARGIN, face_crops
+from maskwatch.errors import UserError
+from maskwatch.labels import CLASSES
+from maskwatch.paths import MODELS_DIR
+from maskwatch.runtime import make_session
+from maskwatch.types import Detections
+
+DEFAULT_MODEL = MODELS_DIR / "mask_classifier.onnx"
+
+
+class MaskClassifier:
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL, providers: str | list[str] = "cpu", threads: int | None = None):
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise UserError(f"classifier model not found: {model_path}")
+        self.session = make_session(model_path, providers, threads)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        classes = tuple(meta.get("classes", ",".join(CLASSES)).split(","))
+        if classes != CLASSES:
+            raise UserError(f"{model_path}: model classes {classes} differ from {CLASSES}")
+        self.input_size = int(meta.get("input_size", self.session.get_inputs()[0].shape[1]))
+        self.crop_margin = float(meta.get("crop_margin", CROP_MARGIN))
+        self.input_name = self.session.get_inputs()[0].name
+        self.model_path = model_path
+
+    def predict(self, crops: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        """(N, 3) probabilities for BGR uint8 face crops of any square size."""
+        if len(crops) == 0:
+            return np.zeros((0, len(CLASSES)), np.float32)
+        s = self.input_size
+        batch = np.stack([c if c.shape[:2] == (s, s) else cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA) for c in crops])
+        return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
+
+    def crops(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        return face_crops(image, boxes, size=self.input_size, margin=self.crop_margin)
+
+    def classify(self, image: np.ndarray, detections: Detections) -> Detections:
+        """The same detections with class_probs filled in."""
+        detections.class_probs = self.predict(self.crops(image, detections.xyxy))
+        return detections

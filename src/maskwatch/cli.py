@@ -1,0 +1,87 @@
+"""The `maskwatch` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from maskwatch.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds.")
+
+Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
+Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]
+
+
+def _pipeline(input_size: int, min_score: float, classifier: Path | None):
+    from maskwatch.pipeline import MaskPipeline
+
+    return MaskPipeline.from_defaults(input_size=input_size, min_score=min_score, classifier_path=classifier)
+
+
+def _finish(batch, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(batch.results, indent=1))
+    for message in batch.skipped:
+        typer.echo(f"skipped: {message}", err=True)
+    typer.echo(f"wrote {out} ({len(batch.results)} images, {len(batch.skipped)} skipped)", err=True)
+    if not batch.results:
+        raise UserError("nothing could be processed")
+
+
+@app.command()
+def predict(
+    inputs: Inputs,
+    out: Output = Path("preds.json"),
+    min_score: Annotated[float, typer.Option(help="Lowest score written (low enough for AP).")] = 0.05,
+    input_size: Annotated[int, typer.Option(help="Detector input: the image's long side is scaled to this.")] = 1024,
+    classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+):
+    """Faces with mask labels for images → {file: [{box, label, score}]}."""
+    from maskwatch.inference import predict_images
+
+    _finish(predict_images(inputs, _pipeline(input_size, min_score, classifier), min_score), out)
+
+
+@app.command()
+def classify(
+    inputs: Inputs,
+    out: Output = Path("classes.json"),
+    classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+):
+    """Face crops → {file: {label, scores}}."""
+    from maskwatch.classify import MaskClassifier
+    from maskwatch.inference import classify_crops
+
+    _finish(classify_crops(inputs, MaskClassifier(classifier) if classifier else MaskClassifier()), out)
+
+
+@app.command()
+def detect(
+    input: Annotated[Path, typer.Argument(help="An image or a video file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
+    input_size: Annotated[int, typer.Option(help="Detector input long side.")] = 1024,
+    min_score: Annotated[float, typer.Option(help="Lowest face confidence drawn.")] = 0.5,
+    classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
+):
+    """Draw boxes and mask labels onto an image or a video."""
+    from maskwatch.inference import detect_file
+
+    summary = detect_file(input, out, _pipeline(input_size, min_score, classifier))
+    typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,38 @@
+"""Detector + classifier: an image in, classified faces out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskwatch.classify import MaskClassifier
+from maskwatch.detect import FaceDetector, RetinaFaceDetector
+from maskwatch.types import Detections
+
+
+@dataclass
+class MaskPipeline:
+    detector: FaceDetector
+    classifier: MaskClassifier
+
+    @classmethod
+    def from_defaults(cls, input_size: int = 1024, min_score: float = 0.5, providers: str = "cpu", threads: int | None = None,
+                      classifier_path=None) -> MaskPipeline:
+        detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
+        classifier = MaskClassifier(classifier_path, providers, threads) if classifier_path else MaskClassifier(providers=providers, threads=threads)
+        return cls(detector, classifier)
+
+    def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:
+        return self.classifier.classify(image, self.detector.detect(image, min_score))
+
+    def analyze_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
+        """Detect per image, then classify every face of every image in one classifier call."""
+        dets = [self.detector.detect(im, min_score) for im in images]
+        crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
+        probs = self.classifier.predict(np.concatenate(crops)) if sum(len(c) for c in crops) else None
+        start = 0
+        for d in dets:
+            d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
+            start += len(d)
+        return dets
