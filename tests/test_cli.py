@@ -1,0 +1,141 @@
+"""The CLI on real images and on every kind of bad input: one-line errors, no tracebacks."""
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import cv2
+import numpy as np
+import pytest
+
+from maskwatch.detect.anchors import box_iou
+
+PHOTOS = ["maksssksksss114.jpg", "maksssksksss125.jpg", "maksssksksss132.jpg", "maksssksksss182.jpg", "maksssksksss1.jpg"]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "maskwatch", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_clean_error(proc):
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def gt_boxes(data, name):
+    root = ET.parse(data / "andrewmvd" / "annotations" / name.replace(".jpg", ".xml")).getroot()
+    return np.array([[float(o.find(f"bndbox/{k}").text) for k in ("xmin", "ymin", "xmax", "ymax")] for o in root.iter("object")])
+
+
+@pytest.fixture
+def photos(shared_data, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTOS:
+        shutil.copy(shared_data / "andrewmvd" / "images" / name, folder / name)
+    return folder
+
+
+def test_predict_end_to_end_boxes_match_annotations(photos, shared_data, classifier_model, tmp_path):
+    out = tmp_path / "preds.json"
+    proc = run_cli("predict", photos, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    preds = json.loads(out.read_text())
+    assert sorted(preds) == sorted(PHOTOS)
+    found = total = 0
+    for name, faces in preds.items():
+        for face in faces:
+            assert face["label"] in ("mask", "no_mask", "incorrect")
+            assert 0.05 <= face["score"] <= 1
+            x1, y1, x2, y2 = face["box"]
+            assert 0 <= x1 < x2 and 0 <= y1 < y2
+        gt = gt_boxes(shared_data, name)
+        confident = np.array([f["box"] for f in faces if f["score"] >= 0.3]).reshape(-1, 4)
+        if len(confident):
+            found += int((box_iou(gt, confident).max(axis=1) >= 0.4).sum())
+        total += len(gt)
+    assert found / total >= 0.85, f"only {found}/{total} annotated faces found"
+
+
+def test_classify_crops(photos, shared_data, classifier_model, tmp_path):
+    image = cv2.imread(str(photos / "maksssksksss125.jpg"))
+    x1, y1, x2, y2 = gt_boxes(shared_data, "maksssksksss125.jpg")[0].astype(int)
+    crop = tmp_path / "crop.png"
+    cv2.imwrite(str(crop), image[y1:y2, x1:x2])
+    out = tmp_path / "classes.json"
+    proc = run_cli("classify", crop, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())["crop.png"]
+    assert result["label"] in ("mask", "no_mask", "incorrect")
+    assert abs(sum(result["scores"].values()) - 1) < 1e-3
+
+
+def test_detect_image_and_video(photos, classifier_model, tmp_path):
+    out = tmp_path / "annotated.jpg"
+    proc = run_cli("detect", photos / "maksssksksss114.jpg", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert cv2.imread(str(out)).shape == cv2.imread(str(photos / "maksssksksss114.jpg")).shape
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5, (320, 240))
+    frame = cv2.resize(cv2.imread(str(photos / "maksssksksss114.jpg")), (320, 240))
+    for _ in range(4):
+        writer.write(frame)
+    writer.release()
+    proc = run_cli("detect", video, "--out", tmp_path / "clip_out.mp4", "--input-size", "320")
+    assert proc.returncode == 0, proc.stderr
+    cap = cv2.VideoCapture(str(tmp_path / "clip_out.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+
+
+def test_missing_path_is_one_line_error(tmp_path, classifier_model):
+    proc = run_cli("predict", tmp_path / "nope.jpg", "-o", tmp_path / "p.json")
+    assert proc.returncode != 0
+    assert_clean_error(proc)
+    assert "nope.jpg: no such file or directory" in proc.stderr
+
+
+def test_non_image_file_is_rejected(tmp_path, classifier_model):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    proc = run_cli("predict", text, "-o", tmp_path / "p.json")
+    assert proc.returncode != 0
+    assert_clean_error(proc)
+    assert "not an image file" in proc.stderr
+
+
+def test_corrupt_image_in_folder_is_skipped_and_rest_processed(photos, tmp_path, classifier_model):
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (photos / "readme.txt").write_text("x")
+    out = tmp_path / "p.json"
+    proc = run_cli("predict", photos, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert_clean_error(proc)
+    assert "broken.jpg: cannot be read as an image" in proc.stderr
+    assert "readme.txt: not an image file" in proc.stderr
+    preds = json.loads(out.read_text())
+    assert "broken.jpg" not in preds and len(preds) == len(PHOTOS)
+
+
+def test_only_corrupt_images_exit_non_zero(tmp_path, classifier_model):
+    (tmp_path / "a.jpg").write_bytes(b"garbage")
+    proc = run_cli("predict", tmp_path / "a.jpg", "-o", tmp_path / "p.json")
+    assert proc.returncode != 0
+    assert_clean_error(proc)
+    assert "nothing could be processed" in proc.stderr
+
+
+def test_unreadable_video_is_one_line_error(tmp_path, classifier_model):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    proc = run_cli("detect", bad, "--out", tmp_path / "o.mp4")
+    assert proc.returncode != 0
+    assert_clean_error(proc)
+    assert "cannot be read as a video" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_detect_input(tmp_path, classifier_model):
+    proc = run_cli("detect", tmp_path / "gone.mp4", "--out", tmp_path / "o.mp4")
+    assert proc.returncode != 0
+    assert_clean_error(proc)
