@@ -1,25 +1,39 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+APT_PACKAGES := mosquitto chromium ffmpeg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test train clean
+.PHONY: run test install install-test system-deps demo train clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[serve]'
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python system-deps
 	$(BIN)/pip install -q -e '.[test]'
 
-run: install
-	$(BIN)/maskwatch detect examples/demo.jpg --out out/demo_annotated.jpg
+# Debian packages the tests drive for real: an MQTT broker, headless Chromium, ffmpeg (RTSP test stream).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+
+build/demo.mp4: $(BIN)/python
+	$(BIN)/python -c "from pathlib import Path; from maskwatch.demo import make_demo_video; print(make_demo_video(Path('$@')))"
+
+demo: build/demo.mp4
+
+run: install build/demo.mp4
+	$(BIN)/maskwatch detect build/demo.mp4 --out out/demo_annotated.mp4
 
 test: install-test
 	$(BIN)/python -m pytest -q
 
+# Rebuilds the shipped classifier (see models/MODEL_CARD.md).
 train: $(BIN)/python
 	$(BIN)/pip install -q -e '.[train,plots]'
 	$(BIN)/maskwatch data build ../shared/data --out build/crops
