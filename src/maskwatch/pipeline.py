@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from maskwatch.classify import MaskClassifier
-from maskwatch.detect import FaceDetector, RetinaFaceDetector
+from maskwatch.detect import BoxCalibration, FaceDetector, RetinaFaceDetector
 from maskwatch.types import Detections
 
 
@@ -15,6 +15,7 @@ from maskwatch.types import Detections
 class MaskPipeline:
     detector: FaceDetector
     classifier: MaskClassifier
+    calibration: BoxCalibration = field(default_factory=BoxCalibration.load)
 
     @classmethod
     def from_defaults(cls, input_size: int = 1024, min_score: float = 0.5, providers: str = "cpu", threads: int | None = None,
@@ -24,10 +25,14 @@ class MaskPipeline:
         return cls(detector, classifier)
 
     def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:
-        return self.classifier.classify(image, self.detector.detect(image, min_score))
+        return self.analyze_batch([image], min_score)[0]
 
     def analyze_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
-        """Detect per image, then classify every face of every image in one classifier call."""
+        """Detect per image, then classify every face of every image in one classifier call.
+
+        Crops come from the raw detector boxes (as in training); the boxes returned are calibrated
+        to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
+        """
         dets = [self.detector.detect(im, min_score) for im in images]
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
         probs = self.classifier.predict(np.concatenate(crops)) if sum(len(c) for c in crops) else None
@@ -35,4 +40,6 @@ class MaskPipeline:
         for d in dets:
             d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
             start += len(d)
+            d.data["raw_xyxy"] = d.xyxy
+            d.xyxy = self.calibration.apply(d.xyxy) if len(d) else d.xyxy
         return dets
