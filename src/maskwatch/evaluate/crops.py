@@ -1,0 +1,103 @@
+"""Classifier scoring on the val split of a crop dataset (DIR/manifest.csv + DIR/crops/...)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import UserError
+from maskwatch.evaluate.metrics import ClassificationResult, PRCurve, average_precision, classification_metrics, confusion_matrix
+from maskwatch.labels import CLASSES, normalize_label
+
+BATCH = 256
+
+
+@dataclass
+class CropRow:
+    path: Path
+    label: str
+    source: str
+
+
+@dataclass
+class CropResult:
+    n_crops: int
+    classification: ClassificationResult
+    curves: dict[str, PRCurve]  # one-vs-rest, ranked by the class probability
+    per_source: dict[str, dict]  # source -> {"n", "accuracy"}
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "crops",
+            "n_crops": self.n_crops,
+            **self.classification.to_dict(),
+            "ap": {c: v.ap for c, v in self.curves.items()},
+            "per_source": self.per_source,
+        }
+
+
+def read_val_rows(dataset_dir: Path, split: str = "val") -> list[CropRow]:
+    dataset_dir = Path(dataset_dir)
+    manifest = dataset_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise UserError(f"{dataset_dir}: no manifest.csv (build one with `maskwatch data build`)")
+    with manifest.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"path", "label", "source", "split"} <= set(reader.fieldnames):
+            raise UserError(f"{manifest}: needs columns path, label, source, split")
+        rows = []
+        for row in reader:
+            if row["split"] != split:
+                continue
+            label = normalize_label(row["label"])
+            if label is None:
+                raise UserError(f"{manifest}: unknown label {row['label']!r}")
+            rows.append(CropRow(dataset_dir / row["path"], label, row["source"]))
+    if not rows:
+        raise UserError(f"{manifest}: no rows with split == {split}")
+    return rows
+
+
+def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> PRCurve:
+    """PR curve of one class over crops ranked by that class's probability (every crop is one 'detection')."""
+    order = np.argsort(-scores, kind="stable")
+    hit = is_label[order]
+    tp, n_gt = np.cumsum(hit), int(is_label.sum())
+    recall = tp / n_gt if n_gt else np.zeros(len(tp))
+    precision = tp / np.arange(1, len(tp) + 1)
+    ap = average_precision(recall, precision) if n_gt else float("nan")
+    return PRCurve(label, ap, n_gt, len(scores), int(hit.sum()), recall, precision, scores[order])
+
+
+def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray) -> CropResult:
+    """Metrics for (N, 3) probabilities over CLASSES against true labels."""
+    probs = np.asarray(probs, np.float64)
+    if probs.shape != (len(labels), len(CLASSES)):
+        raise UserError(f"expected ({len(labels)}, {len(CLASSES)}) probabilities, got {probs.shape}")
+    predicted = [CLASSES[i] for i in probs.argmax(axis=1)]
+    result = classification_metrics(confusion_matrix(labels, predicted, CLASSES), CLASSES)
+    truth = np.array(labels)
+    curves = {c: one_vs_rest_curve(c, truth == c, probs[:, k]) for k, c in enumerate(CLASSES)}
+    correct = truth == np.array(predicted)
+    src = np.array(sources)
+    per_source = {s: {"n": int((src == s).sum()), "accuracy": float(correct[src == s].mean())} for s in sorted(set(sources))}
+    return CropResult(len(labels), result, curves, per_source)
+
+
+def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
+    """Score a MaskClassifier (given, or loaded from model_path / the shipped model) on DIR's val split."""
+    from maskwatch.media import read_image
+
+    rows = read_val_rows(dataset_dir)
+    if classifier is None:
+        from maskwatch.classify import MaskClassifier
+
+        classifier = MaskClassifier(model_path) if model_path else MaskClassifier()
+    probs = []
+    for start in range(0, len(rows), BATCH):
+        batch = [read_image(r.path) for r in rows[start : start + BATCH]]
+        probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
+    return score_crop_predictions([r.label for r in rows], [r.source for r in rows], np.concatenate(probs))

@@ -1,0 +1,73 @@
+"""Confusion-matrix and precision/recall figures (matplotlib, imported only when a figure is drawn)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import UserError
+from maskwatch.evaluate.metrics import PRCurve
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("plots need matplotlib: pip install 'maskwatch[plots]'") from None
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...] | list[str], path: Path, title: str = "Confusion matrix") -> Path:
+    """Counts with row-normalised shading (rows: true class, columns: predicted class)."""
+    plt = _pyplot()
+    cm = np.asarray(confusion)
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape, float), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(1.6 * len(classes) + 2, 1.4 * len(classes) + 1.5))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, f"{cm[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_pr_curves(curves: list[PRCurve], path: Path, title: str = "Precision / recall") -> Path:
+    """One step curve per class, AP in the legend; classes without ground truth are left out."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for curve in curves:
+        if math.isnan(curve.ap):
+            continue
+        recall = np.concatenate([[0.0], curve.recall])
+        precision = np.concatenate([[1.0], curve.precision]) if len(curve.precision) else np.array([1.0])
+        ax.step(recall, precision, where="post", label=f"{curve.label} (AP {curve.ap:.3f}, n={curve.n_gt})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

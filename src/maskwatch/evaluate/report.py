@@ -1,0 +1,109 @@
+"""Writing results (metrics.json, confusion.png, pr_curves.png) and printing them as tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from maskwatch.evaluate.crops import CropResult
+from maskwatch.evaluate.metrics import FACE
+from maskwatch.evaluate.plots import plot_confusion, plot_pr_curves
+from maskwatch.evaluate.voc import VocResult
+from maskwatch.labels import CLASSES
+
+
+def _json_safe(value):
+    """NaN (an undefined metric) becomes null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dict | None = None) -> list[Path]:
+    """metrics.json, confusion.png and pr_curves.png (and predictions.json when given) in out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = out_dir / "metrics.json"
+    metrics.write_text(json.dumps(_json_safe(result.to_dict()), indent=1))
+    written = [metrics]
+    if isinstance(result, VocResult):
+        t = result.compliance.threshold
+        written.append(plot_confusion(result.compliance.confusion, CLASSES, out_dir / "confusion.png",
+                                      f"Matched faces, score >= {t:g}"))
+        written.append(plot_pr_curves([result.curves[c] for c in (*CLASSES, FACE)], out_dir / "pr_curves.png",
+                                      "Detection precision / recall (IoU 0.5)"))
+    else:
+        written.append(plot_confusion(result.classification.confusion, CLASSES, out_dir / "confusion.png",
+                                      "Face crops (val)"))
+        written.append(plot_pr_curves(list(result.curves.values()), out_dir / "pr_curves.png",
+                                      "Face crops, one class vs the rest"))
+    if predictions is not None:
+        path = out_dir / "predictions.json"
+        path.write_text(json.dumps(predictions, indent=1))
+        written.append(path)
+    return written
+
+
+def _f(value: float, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.1%}" if pct else f"{value:.3f}"
+
+
+def print_result(result: VocResult | CropResult, console: Console | None = None) -> None:
+    console = console or Console()
+    if isinstance(result, VocResult):
+        _print_voc(result, console)
+    else:
+        _print_crops(result, console)
+
+
+def _print_voc(r: VocResult, console: Console) -> None:
+    table = Table(title=f"Detection on {r.n_images} images (AP @ IoU 0.5)")
+    for col in ("class", "faces", "predictions", "AP"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for c in (*CLASSES, FACE):
+        curve = r.curves[c]
+        table.add_row(c, str(curve.n_gt), str(curve.n_pred), _f(curve.ap))
+    table.add_row("mAP mask,no_mask", "", "", _f(r.map_primary), style="bold")
+    table.add_row("mAP all three", "", "", _f(r.map_all), style="bold")
+    console.print(table)
+    c = r.compliance
+    comp = Table(title=f"Compliance at score >= {c.threshold:g}")
+    comp.add_column("measure")
+    comp.add_column("value", justify="right")
+    comp.add_row("unmasked recall", f"{_f(c.unmasked_recall, True)} ({c.n_unmasked_caught}/{c.n_unmasked})")
+    comp.add_row("unmasked missed: not detected", str(c.n_unmasked_undetected))
+    comp.add_row("unmasked missed: called mask", str(c.n_unmasked_called_mask))
+    comp.add_row("masked false-alarm rate", f"{_f(c.masked_false_alarm_rate, True)} ({c.n_masked_false_alarm}/{c.n_masked_detected})")
+    comp.add_row("detections matching no face", str(c.n_false_detections))
+    console.print(comp)
+    for note in r.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _print_crops(r: CropResult, console: Console) -> None:
+    cls = r.classification
+    table = Table(title=f"Classifier on {r.n_crops} val crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}")
+    for col in ("class", "support", "precision", "recall", "F1", "AP"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for c in cls.classes:
+        table.add_row(c, str(cls.support[c]), _f(cls.precision[c]), _f(cls.recall[c]), _f(cls.f1[c]), _f(r.curves[c].ap))
+    console.print(table)
+    src = Table(title="Accuracy per source")
+    src.add_column("source")
+    src.add_column("crops", justify="right")
+    src.add_column("accuracy", justify="right")
+    for name, v in r.per_source.items():
+        src.add_row(name, str(v["n"]), _f(v["accuracy"], True))
+    console.print(src)

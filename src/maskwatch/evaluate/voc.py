@@ -1,0 +1,301 @@
+"""End-to-end scoring on PASCAL VOC photos: detection AP per class, face AP and the compliance view."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import UserError
+from maskwatch.evaluate.metrics import (
+    FACE,
+    ComplianceResult,
+    ImageAnnotation,
+    ImagePredictions,
+    PRCurve,
+    classification_metrics,
+    compliance,
+    mean_ap,
+    pr_curve,
+)
+from maskwatch.labels import CLASSES, normalize_label
+
+log = logging.getLogger(__name__)
+
+# Faces whose shorter side is under this many pixels are scored as "difficult" (neither found nor missed):
+# the dataset build drops them for the same reason, they cannot be judged masked or not.
+MIN_FACE_PX = 10
+PRIMARY_CLASSES = ("mask", "no_mask")  # what peer models (without an `incorrect` class) are compared on
+
+
+# ---- reading ground truth ----------------------------------------------------------------------------
+
+
+def read_voc_xml(xml_path: Path, image_path: Path | None = None, min_face_px: float = MIN_FACE_PX) -> ImageAnnotation:
+    """One VOC annotation file; boxes clipped to the image, unknown class names skipped, tiny faces difficult."""
+    try:
+        root = ET.parse(xml_path).getroot()
+    except (ET.ParseError, OSError) as err:
+        raise UserError(f"{xml_path}: not a readable VOC annotation ({err})") from None
+    width = float(root.findtext("size/width") or 0)
+    height = float(root.findtext("size/height") or 0)
+    boxes, labels, difficult = [], [], []
+    for obj in root.iter("object"):
+        label = normalize_label(obj.findtext("name") or "")
+        bb = obj.find("bndbox")
+        if label is None or bb is None:
+            continue
+        try:
+            box = [float(bb.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax")]
+        except ValueError:
+            raise UserError(f"{xml_path}: a box coordinate is not a number") from None
+        if not np.all(np.isfinite(box)):
+            raise UserError(f"{xml_path}: a box lacks a coordinate")
+        if width > 0 and height > 0:
+            box = [min(max(box[0], 0), width), min(max(box[1], 0), height), min(max(box[2], 0), width), min(max(box[3], 0), height)]
+        if box[2] <= box[0] or box[3] <= box[1]:
+            continue  # empty, or wholly outside the image
+        hard = (obj.findtext("difficult") or "0").strip() in ("1", "true", "True")
+        boxes.append(box)
+        labels.append(label)
+        difficult.append(hard or min(box[2] - box[0], box[3] - box[1]) < min_face_px)
+    filename = (root.findtext("filename") or "").strip()
+    image_path = image_path or xml_path.with_name(filename or xml_path.stem + ".jpg")
+    return ImageAnnotation(image_path.name, np.array(boxes).reshape(-1, 4), labels, np.array(difficult, bool), str(image_path))
+
+
+def _find_image(folder: Path, xml_path: Path, by_name: dict[str, Path], by_stem: dict[str, Path]) -> Path | None:
+    try:
+        filename = (ET.parse(xml_path).getroot().findtext("filename") or "").strip()
+    except (ET.ParseError, OSError):
+        return None
+    return by_name.get(Path(filename).name) or by_stem.get(xml_path.stem)
+
+
+def read_voc_folder(folder: Path, min_face_px: float = MIN_FACE_PX) -> list[ImageAnnotation]:
+    """Every annotated image of a VOC folder (annotations/*.xml, images/ or anywhere below the folder)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder")
+    xml_dir = folder / "annotations" if (folder / "annotations").is_dir() else folder
+    xml_files = sorted(xml_dir.rglob("*.xml"))
+    if not xml_files:
+        raise UserError(f"{folder}: no VOC annotations (*.xml) found")
+    images = [p for p in sorted(folder.rglob("*")) if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp")]
+    by_name = {p.name: p for p in images}
+    by_stem = {p.stem: p for p in images}
+    out = []
+    for xml_path in xml_files:
+        image = _find_image(folder, xml_path, by_name, by_stem)
+        if image is None:
+            log.warning("%s: image not found, skipped", xml_path)
+            continue
+        out.append(read_voc_xml(xml_path, image.resolve(), min_face_px))
+    return out
+
+
+# ---- restricting to our validation split ---------------------------------------------------------------
+
+
+def _path_suffix(path: str, n: int = 3) -> tuple[str, ...]:
+    return Path(path.replace("\\", "/")).parts[-n:]
+
+
+def val_images(manifest: Path) -> tuple[set[str], set[str]]:
+    """`image` paths of the manifest's val rows and of its train rows."""
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise UserError(f"{manifest}: manifest not found")
+    with manifest.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"image", "split"} <= set(reader.fieldnames):
+            raise UserError(f"{manifest}: needs columns 'image' and 'split'")
+        rows = list(reader)
+    split = {"val": set(), "train": set()}
+    for row in rows:
+        split.setdefault(row["split"], set()).add(row["image"])
+    return split["val"], split["train"]
+
+
+def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path) -> tuple[list[ImageAnnotation], int]:
+    """The annotations whose image the manifest lists with split == val, matched on the path's last three
+    parts (source/images/file) so absolute and relative manifest paths both work; also how many of those the
+    manifest lists under train as well (a leak worth knowing about)."""
+    val, train = val_images(manifest)
+    key_len = min((len(Path(p).parts) for p in val), default=3)
+    key_len = max(1, min(3, key_len))
+    val_keys = {_path_suffix(p, key_len) for p in val}
+    train_keys = {_path_suffix(p, key_len) for p in train}
+    kept = [a for a in annotations if _path_suffix(a.path or a.name, key_len) in val_keys]
+    both = sum(_path_suffix(a.path or a.name, key_len) in train_keys for a in kept)
+    if not kept:
+        raise UserError(f"{manifest}: none of the given images is listed with split == val")
+    return kept, both
+
+
+# ---- predictions ---------------------------------------------------------------------------------------
+
+
+def parse_predictions(preds: dict) -> dict[str, ImagePredictions]:
+    """`{"file": [{"box": [x1,y1,x2,y2], "label": ..., "score": ...}]}` → ImagePredictions per key."""
+    if not isinstance(preds, dict):
+        raise UserError("predictions must be a JSON object {file name: [detections]}")
+    out = {}
+    for name, items in preds.items():
+        if not isinstance(items, list):
+            raise UserError(f"predictions for {name!r} must be a list of detections")
+        boxes, labels, scores = [], [], []
+        for item in items:
+            try:
+                box = [float(v) for v in item["box"]]
+                label = normalize_label(str(item["label"]))
+                score = float(item["score"])
+            except (KeyError, TypeError, ValueError):
+                raise UserError(f"predictions for {name!r}: each detection needs box [x1,y1,x2,y2], label and score") from None
+            if len(box) != 4 or label is None:
+                raise UserError(f"predictions for {name!r}: bad box {item.get('box')} or label {item.get('label')!r}")
+            boxes.append(box)
+            labels.append(label)
+            scores.append(score)
+        out[name] = ImagePredictions(np.array(boxes).reshape(-1, 4), labels, np.array(scores))
+    return out
+
+
+def load_predictions(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: predictions file not found")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not valid JSON ({err})") from None
+
+
+def _lookup(preds: dict[str, ImagePredictions], ann: ImageAnnotation) -> ImagePredictions | None:
+    """Predictions are keyed by file name (or by the full path where names collide, as `maskwatch predict` does)."""
+    for key in (ann.name, ann.path, str(Path(ann.path).resolve()) if ann.path else None):
+        if key is not None and key in preds:
+            return preds[key]
+    return None
+
+
+# ---- scoring -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VocResult:
+    n_images: int
+    n_faces: dict[str, int]  # non-difficult GT faces per class
+    n_difficult: int
+    curves: dict[str, PRCurve]  # per class and FACE
+    map_primary: float  # mAP over PRIMARY_CLASSES
+    map_all: float  # mAP over CLASSES; NaN where a class has no ground truth
+    compliance: ComplianceResult
+    n_images_without_predictions: int = 0
+    n_images_also_in_train: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def face_ap(self) -> float:
+        return self.curves[FACE].ap
+
+    def to_dict(self) -> dict:
+        matched = classification_metrics(self.compliance.confusion, CLASSES)
+        return {
+            "kind": "voc",
+            "n_images": self.n_images,
+            "n_faces": self.n_faces,
+            "n_difficult": self.n_difficult,
+            "ap": {c: self.curves[c].ap for c in CLASSES},
+            "map_mask_no_mask": self.map_primary,
+            "map_all": self.map_all,
+            "face_ap": self.face_ap,
+            "detections": {k: {"n_gt": v.n_gt, "n_pred": v.n_pred, "n_tp": v.n_tp} for k, v in self.curves.items()},
+            "compliance": self.compliance.to_dict(),
+            "matched_classification": matched.to_dict(),
+            "n_images_without_predictions": self.n_images_without_predictions,
+            "n_images_also_in_train": self.n_images_also_in_train,
+            "notes": self.notes,
+        }
+
+
+def score_predictions(preds: dict, annotations: list[ImageAnnotation], classes: tuple[str, ...] = PRIMARY_CLASSES,
+                      threshold: float = 0.5) -> VocResult:
+    """Score a predictions JSON object against ground truth.
+
+    `preds` is `{file name: [{box, label, score}]}` (labels may be any alias normalize_label knows);
+    images absent from it count as having no detections, keys absent from `annotations` are ignored.
+    `classes` picks the classes of `map_primary`; `threshold` is the operating score of the compliance view.
+    """
+    if not annotations:
+        raise UserError("no annotated images to score")
+    parsed = parse_predictions(preds)
+    by_image: dict[str, ImagePredictions] = {}
+    missing = 0
+    for ann in annotations:
+        found = _lookup(parsed, ann)
+        missing += found is None
+        by_image[ann.name] = found or ImagePredictions.empty()
+    if len(by_image) != len(annotations):
+        raise UserError("two annotated images share a file name; score their folders separately")
+    curves = {c: pr_curve(c, annotations, by_image) for c in (*CLASSES, FACE)}
+    result = VocResult(
+        n_images=len(annotations),
+        n_faces={c: curves[c].n_gt for c in CLASSES},
+        n_difficult=int(sum(a.difficult.sum() for a in annotations)),
+        curves=curves,
+        map_primary=mean_ap(curves, tuple(classes)),
+        map_all=mean_ap(curves, CLASSES),
+        compliance=compliance(annotations, by_image, threshold),
+        n_images_without_predictions=missing,
+    )
+    if missing:
+        result.notes.append(f"{missing} image(s) have no entry in the predictions (scored as no detections)")
+    absent = [c for c in CLASSES if curves[c].n_gt == 0]
+    if absent:
+        result.notes.append(f"no ground truth for {', '.join(absent)}: its AP and mAP over all classes are undefined")
+    return result
+
+
+def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score: float = 0.05) -> dict:
+    """Run a MaskPipeline over the annotated images → predictions in the JSON format (keyed by file name).
+
+    min_score is low so the PR curves reach high recall; the compliance view applies its own threshold.
+    """
+    from maskwatch.media import read_image
+
+    out = {}
+    for ann in annotations:
+        dets = pipeline.analyze(read_image(Path(ann.path)), min_score=min_score)
+        dets = dets[dets.scores >= min_score]
+        out[ann.name] = [
+            {"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
+            for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)
+        ]
+    return out
+
+
+def evaluate_voc(folders: list[Path], manifest: Path | None = None, preds: dict | None = None, pipeline=None,
+                 threshold: float = 0.5, classes: tuple[str, ...] = PRIMARY_CLASSES) -> tuple[VocResult, dict]:
+    """Score VOC folders (optionally only their val images per `manifest`) from `preds` or by running `pipeline`.
+    Returns the result and the predictions that were scored."""
+    if not 0.0 <= threshold <= 1.0:
+        raise UserError(f"threshold must be within 0..1, got {threshold}")
+    annotations = [a for folder in folders for a in read_voc_folder(Path(folder))]
+    in_train = 0
+    if manifest is not None:
+        annotations, in_train = restrict_to_split(annotations, manifest)
+    if preds is None:
+        if pipeline is None:
+            raise UserError("give predictions or a pipeline to run")
+        preds = pipeline_predictions(annotations, pipeline)
+    result = score_predictions(preds, annotations, classes, threshold)
+    result.n_images_also_in_train = in_train
+    if in_train:
+        result.notes.append(f"{in_train} scored image(s) also have faces in the manifest's train split")
+    return result, preds
