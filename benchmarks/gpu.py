@@ -1,0 +1,74 @@
+"""How many 720p cameras one GPU holds with the PyTorch backend (frames of all cameras batched).
+
+    PYTHONPATH=src python benchmarks/gpu.py --video build/demo.mp4 [--device cuda] [--seconds 10]
+
+Prints one JSON line: per batch size, frames analysed per second end to end (upload, resize, detect,
+decode, NMS, crop, classify) and the cameras that rate holds at 5 and 15 analysed fps; CPU decode
+rate of 720p H.264/MPEG-4 per core, which bounds the cameras a machine can feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from maskwatch.accel import TorchBatchPipeline
+
+
+def decode_frames(path: str, size=(1280, 720), limit: int = 64) -> tuple[list[np.ndarray], float]:
+    cap = cv2.VideoCapture(path)
+    frames, t = [], time.perf_counter()
+    while len(frames) < limit:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, size) if frame.shape[1::-1] != size else frame)
+    return frames, len(frames) / (time.perf_counter() - t)
+
+
+def measure(pipe: TorchBatchPipeline, frames: list[np.ndarray], batch: int, seconds: float, sync) -> dict:
+    for _ in range(3):
+        pipe.analyze_batch(frames[:batch])
+    sync()
+    n, faces, t0 = 0, 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        start = (n * batch) % (len(frames) - batch + 1)
+        faces += sum(len(d) for d in pipe.analyze_batch(frames[start : start + batch]))
+        n += 1
+    sync()
+    elapsed = time.perf_counter() - t0
+    fps = n * batch / elapsed
+    return {"batch": batch, "frames_per_s": round(fps, 1), "ms_per_batch": round(1000 * elapsed / n, 2),
+            "faces_per_frame": round(faces / (n * batch), 2), "cameras_at_5fps": int(fps // 5), "cameras_at_15fps": int(fps // 15)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--video", required=True)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--batches", default="1,8,16,32,64")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--half", action="store_true")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    frames, decode_fps = decode_frames(args.video)
+    pipe = TorchBatchPipeline(device=args.device, half=args.half)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+    rows = [measure(pipe, frames, int(b), args.seconds, sync) for b in args.batches.split(",") if int(b) <= len(frames)]
+    best = max(rows, key=lambda r: r["frames_per_s"])
+    print(json.dumps({
+        "benchmark": "gpu", "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
+        "torch": torch.__version__, "half": args.half, "frame": "1280x720", "detector_input": pipe.input_size,
+        "decode_fps_per_core_720p": round(decode_fps, 1), "cpu_cores": os.cpu_count(),
+        "rows": rows, "max_cameras_at_5fps": best["cameras_at_5fps"], "max_cameras_at_15fps": best["cameras_at_15fps"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The PyTorch backend (for GPUs) runs our ONNX graphs with the same results as ONNX Runtime (here on CPU)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is in the train/gpu extras")
+
+from maskwatch.accel import TorchBatchPipeline, onnx_to_torch  # noqa: E402
+from maskwatch.detect.retinaface import DEFAULT_MODEL  # noqa: E402
+from maskwatch.pipeline import MaskPipeline  # noqa: E402
+from maskwatch.runtime import make_session  # noqa: E402
+
+
+def test_detector_graph_matches_onnxruntime():
+    x = np.random.default_rng(0).uniform(-120, 130, (2, 3, 96, 160)).astype(np.float32)
+    with torch.inference_mode():
+        ours = onnx_to_torch(DEFAULT_MODEL)(torch.from_numpy(x))
+    ref = make_session(DEFAULT_MODEL).run(None, {"input": x})
+    for a, b in zip(ours, ref):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.numpy(), b, atol=1e-3)
+
+
+def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model):
+    import cv2
+
+    frame = cv2.resize(cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg")), (640, 360))
+    ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_batch([frame, frame])
+    ref = MaskPipeline.from_defaults(input_size=640).analyze(frame)
+    assert len(ours) == 2 and len(ours[0]) == len(ref) > 0
+    np.testing.assert_allclose(ours[1].xyxy, ref.xyxy, atol=3.0)
+    assert ours[0].labels == ref.labels
+    np.testing.assert_allclose(ours[0].class_probs, ref.class_probs, atol=0.05)
