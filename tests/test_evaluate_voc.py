@@ -135,3 +135,24 @@ def test_bad_prediction_entries_are_user_errors(voc_folder):
         score_predictions({"one.jpg": [{"box": [1, 2, 3, 4], "label": "hat", "score": 0.5}]}, anns)
     with pytest.raises(UserError):
         score_predictions([], anns)
+
+
+def test_cli_voc_runs_the_pipeline_and_its_predictions_rescore_the_same(tmp_path, shared_data, classifier_model):
+    """Without --preds the real pipeline runs; the predictions it saves give the same numbers when scored again."""
+    folder = tmp_path / "three"
+    (folder / "images").mkdir(parents=True)
+    (folder / "annotations").mkdir()
+    for xml in sorted((shared_data / "andrewmvd" / "annotations").glob("*.xml"))[:3]:
+        (folder / "annotations" / xml.name).symlink_to(xml)
+        image = shared_data / "andrewmvd" / "images" / (xml.stem + ".jpg")
+        (folder / "images" / image.name).symlink_to(image)
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["voc", str(folder), "--model", str(classifier_model), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((out / "predictions.json").read_text())
+    assert sorted(saved) == sorted(p.name for p in (folder / "images").iterdir())
+    assert sum(len(v) for v in saved.values()) > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    again = score_predictions(saved, read_voc_folder(folder))
+    assert metrics["face_ap"] == pytest.approx(again.face_ap)
+    assert metrics["compliance"]["n_unmasked_caught"] == again.compliance.n_unmasked_caught
