@@ -1,0 +1,137 @@
+"""Face crops for dataset building: the detector's box where it agrees with the annotation, cut with face_crop."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from maskwatch.classify.crop import face_crop
+from maskwatch.data.hashing import byte_hash, phash, upper_face
+from maskwatch.data.importers import clip_boxes
+from maskwatch.data.records import MIN_IMAGE_PX, AnnotatedImage, LabeledImage
+
+SCENE_INPUT_SIZE = 1024
+CROP_INPUT_SIZE = 320
+MIN_SCORE = 0.3
+MATCH_IOU = 0.4
+CROP_PAD = 0.5  # replicated border around class-folder images, per side, as a fraction of the side
+JPEG_QUALITY = 95
+
+
+@dataclass
+class FaceRecord:
+    label: str
+    box: np.ndarray  # x1 y1 x2 y2 in the source image the crop was cut from (may extend outside it)
+    face_px: float
+    brightness: float
+    jpeg: bytes
+    upper_hash: np.uint64
+    from_detector: bool
+
+
+@dataclass
+class ImageResult:
+    index: int
+    status: str  # "ok" or the reason the image was dropped
+    sha1: str = ""
+    phash: np.uint64 = np.uint64(0)
+    faces: list[FaceRecord] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of xyxy boxes."""
+    a, b = np.asarray(a, np.float32).reshape(-1, 4), np.asarray(b, np.float32).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod((rb - lt).clip(0), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def greedy_match(annotated: np.ndarray, detected: np.ndarray, min_iou: float = MATCH_IOU) -> np.ndarray:
+    """For each annotated box the index of its detection (-1 if none): pairs taken best IoU first, each used once."""
+    match = np.full(len(annotated), -1)
+    if len(annotated) == 0 or len(detected) == 0:
+        return match
+    iou = box_iou(annotated, detected)
+    for flat in np.argsort(-iou, axis=None):
+        i, j = np.unravel_index(flat, iou.shape)
+        if iou[i, j] < min_iou:
+            break
+        if match[i] < 0 and j not in match:
+            match[i] = j
+    return match
+
+
+def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: bool) -> FaceRecord:
+    crop = face_crop(image, box)
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    assert ok
+    box = np.asarray(box, np.float32)
+    return FaceRecord(label, box, float(max(box[2] - box[0], box[3] - box[1])), float(grey.mean()), jpeg.tobytes(),
+                      phash(upper_face(crop)), from_detector)
+
+
+def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Counter) -> list[FaceRecord]:
+    """One crop per annotated box, from the matched detection's box, else from the annotated box."""
+    h, w = image.shape[:2]
+    boxes = item.boxes
+    if (w, h) != (item.width, item.height):
+        counts["size_mismatch"] += 1
+        boxes, keep = clip_boxes(boxes, w, h)
+        counts["tiny_box"] += int((~keep).sum())
+        labels = [lab for lab, k in zip(item.labels, keep) if k]
+        boxes = boxes[keep]
+    else:
+        labels = item.labels
+    if len(boxes) == 0:
+        return []
+    detections = detector.detect(image)
+    match = greedy_match(boxes, detections.xyxy)
+    faces = []
+    for box, label, j in zip(boxes, labels, match):
+        if j < 0:
+            counts["box_fallback"] += 1
+        faces.append(_face_record(image, detections.xyxy[j] if j >= 0 else box, label, j >= 0))
+    return faces
+
+
+def folder_face(image: np.ndarray, item: LabeledImage, detector, counts: Counter) -> list[FaceRecord]:
+    """The most confident face of a class-folder image, found with context added by a replicated border."""
+    h, w = image.shape[:2]
+    py, px = round(h * CROP_PAD), round(w * CROP_PAD)
+    padded = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE)
+    detections = detector.detect(padded)
+    if len(detections) == 0:
+        counts["no_face"] += 1
+        return []
+    box = detections.xyxy[int(np.argmax(detections.det_scores))] - np.array([px, py, px, py], np.float32)
+    return [_face_record(image, box, item.label, True)]
+
+
+def process_image(index: int, item: AnnotatedImage | LabeledImage, scene_detector, crop_detector) -> ImageResult:
+    """Read, check, hash and crop one image. Never raises for bad image data: the reason goes in status."""
+    try:
+        data = item.path.read_bytes()
+    except OSError:
+        return ImageResult(index, "corrupt_image")
+    result = ImageResult(index, "ok", byte_hash(data))
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None or image.size == 0:
+        result.status = "corrupt_image"
+        return result
+    if min(image.shape[:2]) < MIN_IMAGE_PX:
+        result.status = "tiny_image"
+        return result
+    result.phash = phash(image)
+    if isinstance(item, AnnotatedImage):
+        result.faces = scene_faces(image, item, scene_detector, result.counts)
+    else:
+        result.faces = folder_face(image, item, crop_detector, result.counts)
+    return result

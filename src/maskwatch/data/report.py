@@ -1,0 +1,128 @@
+"""Dataset report: counts, face-size and brightness histograms, subgroup coverage tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.errors import UserError
+from maskwatch.labels import CLASSES
+
+FACE_PX_BUCKETS = (0, 24, 48, 96, 192, float("inf"))
+BRIGHTNESS_BUCKETS = (0, 60, 120, 180, 256)
+
+
+def read_manifest(directory: Path) -> list[dict[str, str]]:
+    path = Path(directory) / "manifest.csv"
+    if not path.is_file():
+        raise UserError(f"{directory}: no manifest.csv (run `maskwatch data build` first)")
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _bucket_names(edges) -> list[str]:
+    return [f"{lo:g}-{hi:g}" if hi != float("inf") else f">={lo:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def coverage(values: np.ndarray, labels: np.ndarray, edges) -> dict[str, dict[str, int]]:
+    """{bucket: {class: count}} for values cut at edges (lower bound inclusive)."""
+    names = _bucket_names(edges)
+    idx = np.clip(np.searchsorted(np.asarray(edges[1:-1], float), values, side="right"), 0, len(names) - 1)
+    return {name: {c: int(((idx == b) & (labels == c)).sum()) for c in CLASSES} for b, name in enumerate(names)}
+
+
+def _crosstab(rows, key: str) -> dict[str, dict[str, int]]:
+    table: dict[str, Counter] = {}
+    for row in rows:
+        table.setdefault(row[key], Counter())[row["label"]] += 1
+    return {k: {c: table[k][c] for c in CLASSES} for k in sorted(table)}
+
+
+def build_report(directory: Path, plots: bool = True) -> dict:
+    """Write DIR/report/report.json (and PNG histograms when plots) for the crop dataset in DIR; returns the dict."""
+    directory = Path(directory)
+    rows = read_manifest(directory)
+    labels = np.array([r["label"] for r in rows])
+    face_px = np.array([float(r["face_px"]) for r in rows])
+    brightness = np.array([float(r["brightness"]) for r in rows])
+    report = {
+        "crops": len(rows),
+        "per_class": {c: int((labels == c).sum()) for c in CLASSES},
+        "per_source": _crosstab(rows, "source"),
+        "per_split": _crosstab(rows, "split"),
+        "per_source_split": {s: _crosstab([r for r in rows if r["source"] == s], "split")
+                             for s in sorted({r["source"] for r in rows})},
+        "groups": len({r["group"] for r in rows}),
+        "face_px_coverage": coverage(face_px, labels, FACE_PX_BUCKETS),
+        "brightness_coverage": coverage(brightness, labels, BRIGHTNESS_BUCKETS),
+    }
+    cleaning = directory / "cleaning.json"
+    if cleaning.is_file():
+        report["dropped"] = json.loads(cleaning.read_text())
+    out = directory / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    if plots:
+        report["plots"] = _plots(out, labels, face_px, brightness)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.ndarray) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise UserError("the data report needs matplotlib: pip install 'maskwatch[plots]'") from exc
+    written = []
+    for name, values, bins, log in (("face_px", face_px, np.geomspace(8, max(face_px.max(), 16) + 1, 40), True),
+                                    ("brightness", brightness, np.linspace(0, 255, 52), False)):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for c in CLASSES:
+            if (labels == c).any():
+                ax.hist(values[labels == c], bins=bins, histtype="step", linewidth=1.5, label=f"{c} ({(labels == c).sum()})")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel("face box long side (source px)" if name == "face_px" else "mean grey level of the crop")
+        ax.set_ylabel("crops")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / f"{name}_hist.png", dpi=100)
+        plt.close(fig)
+        written.append(f"{name}_hist.png")
+    return written
+
+
+def print_report(report: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+
+    def table(title: str, data: dict[str, dict[str, int]], first: str) -> None:
+        t = Table(title=title)
+        t.add_column(first)
+        for c in CLASSES:
+            t.add_column(c, justify="right")
+        t.add_column("total", justify="right")
+        for key, counts in data.items():
+            t.add_row(key, *(str(counts.get(c, 0)) for c in CLASSES), str(sum(counts.values())))
+        console.print(t)
+
+    console.print(f"{report['crops']} crops in {report['groups']} groups")
+    table("per source", report["per_source"], "source")
+    table("per split", report["per_split"], "split")
+    table("face size (source px, long side) x class", report["face_px_coverage"], "face px")
+    table("brightness (crop mean grey) x class", report["brightness_coverage"], "brightness")
+    if "dropped" in report:
+        t = Table(title="dropped")
+        t.add_column("source")
+        t.add_column("reasons")
+        for src, reasons in report["dropped"].items():
+            t.add_row(src, ", ".join(f"{k} {v}" for k, v in reasons.items() if v) or "-")
+        console.print(t)

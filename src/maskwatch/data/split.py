@@ -1,0 +1,41 @@
+"""Train/val split by group (a group never straddles), stratified by (source, class)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def split_by_group(groups, strata, val_fraction: float = 0.15, seed: int = 0) -> np.ndarray:
+    """'train'/'val' per item. Whole groups go to val, largest first, while they mostly fill unmet val quotas
+    of their strata; quotas are val_fraction of each stratum's item count."""
+    if not 0 <= val_fraction < 1:
+        raise ValueError("val_fraction must be in [0, 1)")
+    groups = np.asarray(groups)
+    strata = np.asarray(strata)
+    group_ids, group_of = np.unique(groups, return_inverse=True)
+    stratum_ids, stratum_of = np.unique(strata, return_inverse=True)
+    counts = np.zeros((len(group_ids), len(stratum_ids)), np.int64)
+    np.add.at(counts, (group_of, stratum_of), 1)
+    quota = val_fraction * counts.sum(axis=0)
+    in_val = np.zeros(len(stratum_ids))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(group_ids))
+    order = order[np.argsort(-counts[order].sum(axis=1), kind="stable")]
+    val_group = np.zeros(len(group_ids), bool)
+    for g in order:
+        c = counts[g]
+        useful = np.minimum(c, np.maximum(quota - in_val, 0)).sum()
+        if useful >= 0.5 * c.sum():
+            val_group[g] = True
+            in_val += c
+    splits = np.where(val_group[group_of], "val", "train")
+    assert_no_straddle(groups, splits)
+    return splits
+
+
+def assert_no_straddle(groups, splits) -> None:
+    groups, splits = np.asarray(groups), np.asarray(splits)
+    val_groups = set(groups[splits == "val"].tolist())
+    train_groups = set(groups[splits == "train"].tolist())
+    both = val_groups & train_groups
+    assert not both, f"{len(both)} groups straddle train/val, e.g. {sorted(both)[:3]}"
