@@ -12,9 +12,10 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from maskwatch.accel.onnx_torch import OnnxModule
 
+from maskwatch.accel.onnx_torch import OnnxModule
 from maskwatch.classify.classifier import DEFAULT_MODEL as CLASSIFIER_MODEL
+from maskwatch.classify.crop import CROP_SIZE
 from maskwatch.detect.anchors import nms, prior_boxes
 from maskwatch.detect.calibration import BoxCalibration
 from maskwatch.detect.retinaface import BGR_MEAN, DEFAULT_MODEL as DETECTOR_MODEL, MIN_SIZES, STEPS
@@ -87,7 +88,7 @@ class TorchBatchPipeline:
     def _classify(self, images: torch.Tensor, boxes: list[np.ndarray], h: int, w: int) -> np.ndarray:
         """Every face of a frame cut by one grid_sample (grids stacked along the height), with the same
         square-with-margin rule as face_crop; then one classifier call for all faces of all frames."""
-        s = self.crop_size
+        s = CROP_SIZE  # cut as the training crops were, then area-resized to the model input like predict()
         crops = []
         for i, b in enumerate(boxes):
             if not len(b):
@@ -96,11 +97,13 @@ class TorchBatchPipeline:
             cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
             half = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * (1 + 2 * self.crop_margin) / 2
             theta = torch.zeros(len(b), 2, 3, device=self.device)
-            theta[:, 0, 0], theta[:, 0, 2] = half / (w / 2), cx / (w / 2) - 1
-            theta[:, 1, 1], theta[:, 1, 2] = half / (h / 2), cy / (h / 2) - 1
+            # Translation chosen so output pixel i samples source index x1 + i / scale, as cv2.warpAffine does.
+            theta[:, 0, 0], theta[:, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
+            theta[:, 1, 1], theta[:, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
             grid = F.affine_grid(theta, (len(b), 3, s, s), align_corners=False).reshape(1, len(b) * s, s, 2)
             out = F.grid_sample(images[i : i + 1].float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
             crops.append(out.reshape(3, len(b), s, s).permute(1, 2, 3, 0))  # faces, S, S, 3 (BGR)
         if not crops:
             return np.zeros((0, 3), np.float32)
-        return self.classifier(torch.cat(crops).to(self.dtype)).float().cpu().numpy()
+        batch = F.interpolate(torch.cat(crops).permute(0, 3, 1, 2), size=(self.crop_size, self.crop_size), mode="area")
+        return self.classifier(batch.permute(0, 2, 3, 1).to(self.dtype)).float().cpu().numpy()

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskwatch.classify.crop import CROP_MARGIN, face_crops
+from maskwatch.classify.crop import CROP_MARGIN, CROP_SIZE, face_crops
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
 from maskwatch.paths import MODELS_DIR
@@ -41,7 +41,8 @@ class MaskClassifier:
         return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
 
     def crops(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        return face_crops(image, boxes, size=self.input_size, margin=self.crop_margin)
+        """Cut at CROP_SIZE, as the training crops were; predict() then resizes them to the model's input."""
+        return face_crops(image, boxes, size=CROP_SIZE, margin=self.crop_margin)
 
     def classify(self, image: np.ndarray, detections: Detections) -> Detections:
         """The same detections with class_probs filled in."""

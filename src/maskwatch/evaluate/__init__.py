@@ -14,7 +14,7 @@ from maskwatch.evaluate.metrics import (
     mean_ap,
     pr_curve,
 )
-from maskwatch.evaluate.voc import VocResult, evaluate_voc, read_voc_folder, score_predictions
+from maskwatch.evaluate.voc import VocResult, evaluate_voc, load_annotations, read_voc_folder, score_predictions
 
 __all__ = [
     "ClassificationResult",
@@ -30,6 +30,7 @@ __all__ = [
     "confusion_matrix",
     "evaluate_crops",
     "evaluate_voc",
+    "load_annotations",
     "mean_ap",
     "pr_curve",
     "read_voc_folder",

@@ -36,23 +36,26 @@ def voc(
     manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
     preds: Annotated[Path | None, typer.Option(help="Predictions JSON {file: [{box, label, score}]}; without it the pipeline runs.")] = None,
     threshold: Annotated[float, typer.Option(help="Operating score threshold of the compliance view.")] = 0.5,
+    incorrect: Annotated[str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")] = "keep",
     model: Annotated[Path | None, typer.Option(help="Classifier ONNX for the pipeline (default: the shipped model).")] = None,
     input_size: Annotated[int, typer.Option(help="Detector input long side for the pipeline.")] = 1024,
     out: Out = Path("runs/eval_voc"),
 ):
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
     from maskwatch.evaluate.report import print_result, write_report
-    from maskwatch.evaluate.voc import evaluate_voc, load_predictions
+    from maskwatch.evaluate.voc import INCORRECT_MODES, evaluate_voc, load_predictions
 
     if not 0.0 <= threshold <= 1.0:
         raise UserError(f"--threshold must be within 0..1, got {threshold}")
+    if incorrect not in INCORRECT_MODES:
+        raise UserError(f"--incorrect must be one of {', '.join(INCORRECT_MODES)}, got {incorrect!r}")
     pipeline = None
     predictions = load_predictions(preds) if preds else None
     if predictions is None:
         from maskwatch.pipeline import MaskPipeline
 
         pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=0.05, classifier_path=model)
-    result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold)
+    result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold, incorrect=incorrect)
     print_result(result)
     written = write_report(result, out, predictions=scored if pipeline is not None else None)
     typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)

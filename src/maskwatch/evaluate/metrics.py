@@ -2,8 +2,8 @@
 
 Detection follows PASCAL VOC 2010+: per class, predictions are ranked by score over all images; each one is
 matched to the ground-truth box it overlaps most (IoU >= 0.5) in its image. A first match is a true positive,
-a second match of the same box a false positive (duplicate), a match of a `difficult` box is ignored, and no
-match is a false positive. AP is the area under the precision envelope (all-point interpolation). IoU is on
+a second match of the same box a false positive (duplicate), a match of a `difficult` box (of any class: a face
+too small or unclear to judge) is ignored, and no match is a false positive. AP is the area under the precision envelope (all-point interpolation). IoU is on
 continuous pixel coordinates (no VOC "+1").
 """
 
@@ -107,7 +107,8 @@ def pr_curve(label: str, annotations: list[ImageAnnotation], predictions: dict[s
     n_gt = 0
     scores, status = [], []
     for ann in annotations:
-        g = pick(ann.labels)
+        # a difficult face absorbs predictions of any label: its class cannot be judged either
+        g = pick(ann.labels) | ann.difficult
         n_gt += int(np.sum(g & ~ann.difficult))
         pred = predictions.get(ann.name) or ImagePredictions.empty()
         p = pick(pred.labels)

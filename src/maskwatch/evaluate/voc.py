@@ -6,7 +6,7 @@ import csv
 import json
 import logging
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # the dataset build drops them for the same reason, they cannot be judged masked or not.
 MIN_FACE_PX = 10
 PRIMARY_CLASSES = ("mask", "no_mask")  # what peer models (without an `incorrect` class) are compared on
+INCORRECT_MODES = ("keep", "no_mask", "ignore")
 
 
 # ---- reading ground truth ----------------------------------------------------------------------------
@@ -224,17 +225,37 @@ class VocResult:
         }
 
 
+def _fold_incorrect(annotations: list[ImageAnnotation], preds: dict[str, ImagePredictions], mode: str):
+    """For models without an `incorrect` class: score incorrect faces as no_mask, or leave them out (difficult)."""
+    if mode == "keep":
+        return annotations, preds
+    if mode not in INCORRECT_MODES:
+        raise UserError(f"incorrect must be one of {', '.join(INCORRECT_MODES)}, got {mode!r}")
+    folded = []
+    for a in annotations:
+        inc = np.array([lab == "incorrect" for lab in a.labels], bool)
+        if mode == "no_mask":
+            folded.append(replace(a, labels=["no_mask" if i else lab for lab, i in zip(a.labels, inc)]))
+        else:
+            folded.append(replace(a, difficult=a.difficult | inc))
+    if mode == "no_mask":
+        preds = {k: replace(v, labels=["no_mask" if lab == "incorrect" else lab for lab in v.labels]) for k, v in preds.items()}
+    return folded, preds
+
+
 def score_predictions(preds: dict, annotations: list[ImageAnnotation], classes: tuple[str, ...] = PRIMARY_CLASSES,
-                      threshold: float = 0.5) -> VocResult:
+                      threshold: float = 0.5, incorrect: str = "keep") -> VocResult:
     """Score a predictions JSON object against ground truth.
 
     `preds` is `{file name: [{box, label, score}]}` (labels may be any alias normalize_label knows);
     images absent from it count as having no detections, keys absent from `annotations` are ignored.
     `classes` picks the classes of `map_primary`; `threshold` is the operating score of the compliance view.
+    `incorrect`: "keep" scores the three classes as labelled; "no_mask" turns every incorrect face and prediction
+    into no_mask; "ignore" makes incorrect faces difficult (for comparing with models that lack the class).
     """
     if not annotations:
         raise UserError("no annotated images to score")
-    parsed = parse_predictions(preds)
+    annotations, parsed = _fold_incorrect(annotations, parse_predictions(preds), incorrect)
     by_image: dict[str, ImagePredictions] = {}
     missing = 0
     for ann in annotations:
@@ -257,6 +278,8 @@ def score_predictions(preds: dict, annotations: list[ImageAnnotation], classes: 
     if missing:
         result.notes.append(f"{missing} image(s) have no entry in the predictions (scored as no detections)")
     absent = [c for c in CLASSES if curves[c].n_gt == 0]
+    if incorrect != "keep":
+        result.notes.append(f"incorrect faces scored as: {incorrect}")
     if absent:
         result.notes.append(f"no ground truth for {', '.join(absent)}: its AP and mAP over all classes are undefined")
     return result
@@ -280,21 +303,30 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score
     return out
 
 
+def load_annotations(folders: list[Path], manifest: Path | None = None) -> tuple[list[ImageAnnotation], int]:
+    """Ground truth of VOC folders, only the images `manifest` lists as val when given; also how many of
+    those the manifest lists under train as well."""
+    if not folders:
+        raise UserError("no VOC folders given")
+    annotations = [a for folder in folders for a in read_voc_folder(Path(folder))]
+    if manifest is None:
+        return annotations, 0
+    return restrict_to_split(annotations, manifest)
+
+
 def evaluate_voc(folders: list[Path], manifest: Path | None = None, preds: dict | None = None, pipeline=None,
-                 threshold: float = 0.5, classes: tuple[str, ...] = PRIMARY_CLASSES) -> tuple[VocResult, dict]:
+                 threshold: float = 0.5, classes: tuple[str, ...] = PRIMARY_CLASSES,
+                 incorrect: str = "keep") -> tuple[VocResult, dict]:
     """Score VOC folders (optionally only their val images per `manifest`) from `preds` or by running `pipeline`.
     Returns the result and the predictions that were scored."""
     if not 0.0 <= threshold <= 1.0:
         raise UserError(f"threshold must be within 0..1, got {threshold}")
-    annotations = [a for folder in folders for a in read_voc_folder(Path(folder))]
-    in_train = 0
-    if manifest is not None:
-        annotations, in_train = restrict_to_split(annotations, manifest)
+    annotations, in_train = load_annotations(folders, manifest)
     if preds is None:
         if pipeline is None:
             raise UserError("give predictions or a pipeline to run")
         preds = pipeline_predictions(annotations, pipeline)
-    result = score_predictions(preds, annotations, classes, threshold)
+    result = score_predictions(preds, annotations, classes, threshold, incorrect)
     result.n_images_also_in_train = in_train
     if in_train:
         result.notes.append(f"{in_train} scored image(s) also have faces in the manifest's train split")
