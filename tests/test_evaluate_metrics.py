@@ -169,3 +169,11 @@ def test_compliance_without_faces_is_undefined_not_zero():
     c = compliance([gt("a", [], [])], {"a": preds([(sq(0), "mask", 0.9)])})
     assert math.isnan(c.unmasked_recall) and math.isnan(c.masked_false_alarm_rate)
     assert c.n_false_detections == 1
+
+
+def test_difficult_face_absorbs_predictions_of_any_label():
+    # the difficult face is labelled mask; a no_mask detection on it is ignored, not a no_mask FP
+    anns = [gt("a", [sq(0), sq(200)], ["no_mask", "mask"], difficult=[False, True])]
+    p = {"a": preds([(sq(200), "no_mask", 0.9), (sq(0), "no_mask", 0.8)])}
+    curve = pr_curve("no_mask", anns, p)
+    assert (curve.n_gt, curve.n_pred, curve.ap) == (1, 1, 1.0)

@@ -37,3 +37,15 @@ def test_crop_report_written_and_printed(tmp_path, capsys):
     assert metrics["ap"]["incorrect"] is None  # no incorrect crops: AP undefined
     print_result(result)
     assert "Accuracy per source" in capsys.readouterr().out
+
+
+def test_missing_matplotlib_is_a_user_error(tmp_path, monkeypatch):
+    import sys
+
+    import pytest
+
+    from maskwatch.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the plots extra looks like
+    with pytest.raises(UserError, match="matplotlib"):
+        plot_confusion(np.eye(3, dtype=int), ("mask", "no_mask", "incorrect"), tmp_path / "c.png")

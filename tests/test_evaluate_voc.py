@@ -156,3 +156,19 @@ def test_cli_voc_runs_the_pipeline_and_its_predictions_rescore_the_same(tmp_path
     again = score_predictions(saved, read_voc_folder(folder))
     assert metrics["face_ap"] == pytest.approx(again.face_ap)
     assert metrics["compliance"]["n_unmasked_caught"] == again.compliance.n_unmasked_caught
+
+
+def test_incorrect_folded_or_ignored_for_two_class_models(voc_folder):
+    anns = read_voc_folder(voc_folder)
+    folded = score_predictions(PREDS, anns, incorrect="no_mask")
+    # the incorrect face is now no_mask: 0.9, 0.8, 0.6 are all no_mask TPs over 3 faces
+    assert folded.n_faces == {"mask": 2, "no_mask": 3, "incorrect": 0}
+    assert (folded.curves["no_mask"].ap, folded.curves["no_mask"].n_tp) == (1.0, 3)
+    assert folded.map_primary == pytest.approx(0.75)
+    assert folded.map_all != folded.map_all  # NaN: no incorrect faces left
+    ignored = score_predictions(PREDS, anns, incorrect="ignore")
+    # the 0.6 detection on the now-difficult face drops out of the ranking
+    assert (ignored.curves["no_mask"].n_gt, ignored.curves["no_mask"].n_pred) == (2, 2)
+    assert ignored.n_difficult == 3 and ignored.compliance.n_unmasked == 2
+    with pytest.raises(UserError, match="incorrect"):
+        score_predictions(PREDS, anns, incorrect="merge")
