@@ -58,3 +58,12 @@ def test_real_classifier_on_crops_of_real_faces(tmp_path, shared_data, classifie
     assert result.n_crops == n and result.per_source["andrewmvd"]["n"] == n
     assert result.classification.confusion.sum() == n
     assert 0.0 <= result.classification.accuracy <= 1.0
+
+
+def test_cli_crops_without_dataset_is_user_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from maskwatch.evaluate.cli import app
+
+    res = CliRunner().invoke(app, ["crops", str(tmp_path / "none"), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, UserError) and "manifest.csv" in str(res.exception)

@@ -39,6 +39,7 @@ def voc(
     incorrect: Annotated[str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")] = "keep",
     model: Annotated[Path | None, typer.Option(help="Classifier ONNX for the pipeline (default: the shipped model).")] = None,
     input_size: Annotated[int, typer.Option(help="Detector input long side for the pipeline.")] = 1024,
+    providers: Annotated[str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")] = "cpu",
     out: Out = Path("runs/eval_voc"),
 ):
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
@@ -54,7 +55,8 @@ def voc(
     if predictions is None:
         from maskwatch.pipeline import MaskPipeline
 
-        pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=0.05, classifier_path=model)
+        pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=0.05, providers=providers,
+                                               classifier_path=model)
     result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold, incorrect=incorrect)
     print_result(result)
     written = write_report(result, out, predictions=scored if pipeline is not None else None)
