@@ -172,3 +172,16 @@ def test_incorrect_folded_or_ignored_for_two_class_models(voc_folder):
     assert ignored.n_difficult == 3 and ignored.compliance.n_unmasked == 2
     with pytest.raises(UserError, match="incorrect"):
         score_predictions(PREDS, anns, incorrect="merge")
+
+
+def test_manifest_matches_images_reached_through_links(voc_folder, tmp_path):
+    linked = tmp_path / "linked"
+    for sub in ("images", "annotations"):
+        (linked / sub).mkdir(parents=True)
+        for f in (voc_folder / sub).iterdir():
+            (linked / sub / f.name).symlink_to(f)
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,label,source,split,image\n"
+                        f"crops/a.jpg,mask,tiny,val,{voc_folder / 'images' / 'two.jpg'}\n")
+    result, _ = evaluate_voc([linked], manifest=manifest, preds=PREDS)
+    assert result.n_images == 1 and result.n_faces["no_mask"] == 1

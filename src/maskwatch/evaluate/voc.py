@@ -96,7 +96,7 @@ def read_voc_folder(folder: Path, min_face_px: float = MIN_FACE_PX) -> list[Imag
         if image is None:
             log.warning("%s: image not found, skipped", xml_path)
             continue
-        out.append(read_voc_xml(xml_path, image.resolve(), min_face_px))
+        out.append(read_voc_xml(xml_path, image.absolute(), min_face_px))
     return out
 
 
@@ -132,8 +132,13 @@ def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path) -> tup
     key_len = max(1, min(3, key_len))
     val_keys = {_path_suffix(p, key_len) for p in val}
     train_keys = {_path_suffix(p, key_len) for p in train}
-    kept = [a for a in annotations if _path_suffix(a.path or a.name, key_len) in val_keys]
-    both = sum(_path_suffix(a.path or a.name, key_len) in train_keys for a in kept)
+
+    def keys(a: ImageAnnotation) -> set[tuple[str, ...]]:
+        path = a.path or a.name
+        return {_path_suffix(path, key_len), _path_suffix(str(Path(path).resolve()), key_len)}  # links too
+
+    kept = [a for a in annotations if keys(a) & val_keys]
+    both = sum(bool(keys(a) & train_keys) for a in kept)
     if not kept:
         raise UserError(f"{manifest}: none of the given images is listed with split == val")
     return kept, both
