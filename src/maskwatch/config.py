@@ -1,0 +1,274 @@
+"""The service configuration: one YAML file validated by pydantic; errors name the YAML line at fault."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from maskwatch.errors import UserError
+from maskwatch.labels import CLASSES
+from maskwatch.paths import REPO_ROOT
+
+Label = Literal["mask", "no_mask", "incorrect"]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # goes into MQTT topics and URLs
+DEMO_VIDEO = REPO_ROOT / "build" / "demo.mp4"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ZoneConfig(Strict):
+    """A polygon in relative coordinates (0..1 of the frame's width and height)."""
+
+    name: Name
+    polygon: list[tuple[float, float]] = Field(min_length=3)
+    restricted: bool = True
+
+    @field_validator("polygon")
+    @classmethod
+    def _inside_frame(cls, polygon):
+        for x, y in polygon:
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise ValueError(f"point ({x}, {y}) is outside 0..1 (coordinates are relative to the frame)")
+        return polygon
+
+
+class CameraConfig(Strict):
+    name: Name
+    source: str | int = Field(description="file path, rtsp://, http(s):// URL, or webcam index")
+    fps: float = Field(5.0, gt=0, le=60, description="frames analysed per second at most")
+    loop: bool = Field(True, description="files: start again at the end")
+    reconnect_max_seconds: float = Field(10.0, gt=0, description="longest wait between reconnection attempts")
+    enabled: bool = True
+    zones: list[ZoneConfig] = Field(default_factory=list, description="empty: the whole frame is one restricted zone")
+
+    @model_validator(mode="after")
+    def _unique_zones(self):
+        names = [z.name for z in self.zones]
+        if len(names) != len(set(names)):
+            raise ValueError(f"zone names repeat: {names}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if isinstance(self.source, int) or str(self.source).isdigit():
+            return "webcam"
+        scheme = str(self.source).split("://", 1)[0].lower() if "://" in str(self.source) else ""
+        return {"rtsp": "rtsp", "rtsps": "rtsp", "http": "http", "https": "http"}.get(scheme, "file")
+
+
+class DetectorConfig(Strict):
+    input_size: int = Field(640, ge=128, le=2048)
+    min_score: float = Field(0.5, gt=0, lt=1)
+    providers: Literal["cpu", "cuda", "openvino"] = "cpu"
+    threads: int | None = Field(None, ge=1)
+    classifier: Path | None = None
+
+
+class TrackerConfig(Strict):
+    lost_seconds: float = Field(2.0, gt=0, description="a face unseen this long ends its track")
+    match_threshold: float = Field(0.8, gt=0, lt=1)
+    smoothing_frames: int = Field(5, ge=1, le=100, description="class probabilities averaged over this many frames")
+
+
+class RulesConfig(Strict):
+    alert_labels: list[Label] = Field(default_factory=lambda: ["no_mask", "incorrect"])
+    min_seconds: float = Field(1.0, ge=0, description="the smoothed label must hold this long before it alerts")
+    min_confidence: float = Field(0.5, ge=0, le=1)
+    cooldown_seconds: float = Field(60.0, ge=0, description="one alert per track per cooldown")
+
+
+class MqttConfig(Strict):
+    host: str
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    topic_prefix: str = "maskwatch"
+    qos: Literal[0, 1, 2] = 1
+    client_id: str | None = None
+    tls: bool = False
+
+
+class WebhookConfig(Strict):
+    url: str = Field(pattern=r"^https?://")
+    secret: str | None = None
+    timeout_seconds: float = Field(5.0, gt=0)
+    name: Name | None = None
+
+
+class SinksConfig(Strict):
+    log: bool = True
+    mqtt: MqttConfig | None = None
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
+
+
+class StorageConfig(Strict):
+    database: Path = Path("maskwatch-data/events.db")
+    snapshots: Path = Path("maskwatch-data/snapshots")
+    retention_days: float = Field(7.0, gt=0)
+    jpeg_quality: int = Field(85, ge=30, le=100)
+
+
+class PrivacyConfig(Strict):
+    save_snapshots: bool = True
+    snapshot_show_offender: bool = Field(False, description="leave the offending face unblurred in its snapshot")
+    blur_live: bool = True
+    blur_method: Literal["pixelate", "gaussian"] = "pixelate"
+
+
+class UIConfig(Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    token: str | None = Field(None, description="access token; empty: a new one is generated at each start")
+
+
+class AppConfig(Strict):
+    cameras: list[CameraConfig] = Field(min_length=1)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    sinks: SinksConfig = Field(default_factory=SinksConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    ui: UIConfig = Field(default_factory=UIConfig)
+
+    @model_validator(mode="after")
+    def _unique_cameras(self):
+        names = [c.name for c in self.cameras]
+        if len(names) != len(set(names)):
+            raise ValueError(f"camera names repeat: {names}")
+        return self
+
+    def camera(self, name: str) -> CameraConfig:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise UserError(f"no camera named {name!r}")
+
+    def ensure_token(self) -> str:
+        if not self.ui.token:
+            self.ui.token = secrets.token_urlsafe(18)
+        return self.ui.token
+
+    def resolve_paths(self, base: Path) -> AppConfig:
+        """Relative file paths in the config are relative to the config file's folder."""
+        def fix(p: Path) -> Path:
+            return p if p.is_absolute() else (base / p)
+
+        self.storage.database = fix(self.storage.database)
+        self.storage.snapshots = fix(self.storage.snapshots)
+        if self.detector.classifier:
+            self.detector.classifier = fix(self.detector.classifier)
+        for cam in self.cameras:
+            if cam.kind == "file":
+                cam.source = str(fix(Path(str(cam.source))))
+        return self
+
+    @classmethod
+    def default_demo(cls) -> AppConfig:
+        """What `make run` serves: the demo clip looped as one camera, SQLite under ./maskwatch-data/."""
+        return cls(
+            cameras=[CameraConfig(name="demo", source=str(DEMO_VIDEO), fps=5, zones=[
+                ZoneConfig(name="entrance", polygon=[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)], restricted=True),
+                ZoneConfig(name="hall", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)], restricted=False),
+            ])],
+            storage=StorageConfig(database=Path("maskwatch-data/events.db").absolute(),
+                                  snapshots=Path("maskwatch-data/snapshots").absolute()),
+        )
+
+
+# --- loading with line numbers -------------------------------------------------------------------------------
+
+def _node_at(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
+    """The deepest YAML node along a pydantic error location (keys and list indices)."""
+    node = root
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == str(key)), None)
+            if nxt is None:  # a key that is missing or not allowed: point at the key itself if it exists
+                return next((k for k, v in node.value if k.value == str(key)), node)
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return node
+    return node
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for key in loc:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out or "(top level)"
+
+
+def _is_union_tag(part) -> bool:
+    """pydantic puts the union member tried into the error location ('str', 'int', 'function-after[...]')."""
+    return isinstance(part, str) and (part in {"str", "int", "float", "bool", "none"} or "[" in part)
+
+
+def parse_config(text: str, source: str = "<config>") -> AppConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise UserError(f"{source}{line}: YAML syntax error: {err.problem or err}") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"{source}: YAML error: {err}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source}:1: the config must be a mapping with at least 'cameras:'")
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
+        node = _node_at(root, loc)
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise UserError(f"{source}{line}: {_dotted(loc)}: {message}{more}") from None
+
+
+def load_config(path: str | Path) -> AppConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read config {path}: {err}") from None
+    return parse_config(text, str(path)).resolve_paths(path.resolve().parent)
+
+
+def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
+    """Write one camera's zones back into the YAML file (comments in the file are not kept)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for cam in data.get("cameras", []):
+        if cam.get("name") == camera:
+            cam["zones"] = [{"name": z.name, "polygon": [[round(x, 4), round(y, 4)] for x, y in z.polygon],
+                             "restricted": z.restricted} for z in zones]
+            break
+    else:
+        raise UserError(f"camera {camera!r} not found in {path}")
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".maskwatch-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, sort_keys=False, default_flow_style=None)
+    os.replace(tmp, path)
+
+
+def dump_config(config: AppConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json")
+
+
+__all__ = ["AppConfig", "CameraConfig", "ZoneConfig", "RulesConfig", "load_config", "parse_config", "save_zones", "CLASSES"]

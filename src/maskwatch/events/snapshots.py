@@ -1,0 +1,93 @@
+"""Snapshot JPEGs of alerts, with faces hidden, and the retention job that deletes old events and files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskwatch.events.store import EventStore
+from maskwatch.privacy import blur_faces
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotWriter:
+    def __init__(self, folder: Path, quality: int = 85, method: str = "pixelate", show_offender: bool = False):
+        self.folder = Path(folder)
+        self.quality, self.method, self.show_offender = quality, method, show_offender
+
+    def write(self, image: np.ndarray, boxes, offender: int, camera: str, track_id: int, ts: float) -> str:
+        """Writes the frame with faces hidden; returns the path relative to the snapshot folder."""
+        keep = offender if self.show_offender else None
+        hidden = blur_faces(image, boxes, method=self.method, keep=keep)
+        day = datetime.fromtimestamp(ts, timezone.utc)
+        rel = Path(camera) / day.strftime("%Y-%m-%d") / f"{day.strftime('%H%M%S')}_{int(ts * 1000) % 1000:03d}_t{track_id}.jpg"
+        path = self.folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, data = cv2.imencode(".jpg", hidden, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data.tobytes())
+        os.replace(tmp, path)
+        return rel.as_posix()
+
+    def resolve(self, rel: str | None) -> Path | None:
+        if not rel:
+            return None
+        path = (self.folder / rel).resolve()
+        if self.folder.resolve() not in path.parents:
+            return None  # never serve anything outside the snapshot folder
+        return path if path.is_file() else None
+
+
+def apply_retention(store: EventStore, snapshots: Path, days: float, now: float | None = None) -> int:
+    """Deletes events older than `days` and their snapshot files; returns how many events went."""
+    cutoff = (now or time.time()) - days * 86400
+    rels = store.delete_before(cutoff)
+    for rel in rels:
+        try:
+            (Path(snapshots) / rel).unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("retention: cannot delete %s: %s", rel, err)
+    # snapshot files the database no longer knows (a crash between write and insert) go by their age too
+    if Path(snapshots).is_dir():
+        for path in Path(snapshots).rglob("*.jpg"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
+        for folder in sorted((p for p in Path(snapshots).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            try:
+                folder.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+    if rels:
+        log.info("retention: deleted %d event(s) older than %.1f days", len(rels), days)
+    return len(rels)
+
+
+class RetentionJob(threading.Thread):
+    def __init__(self, store: EventStore, snapshots: Path, days: float, every_seconds: float = 3600.0):
+        super().__init__(name="retention", daemon=True)
+        self.store, self.snapshots, self.days, self.every = store, snapshots, days, every_seconds
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                apply_retention(self.store, self.snapshots, self.days)
+            except Exception as err:  # the job must outlive a bad run
+                log.warning("retention job failed: %s", err)
+            self._stop_event.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,174 @@
+"""Events in SQLite (WAL): one row per alert, delivery state per sink, nothing that identifies a person."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    camera TEXT NOT NULL,
+    zone TEXT,
+    track_id INTEGER,
+    label TEXT NOT NULL,
+    confidence REAL,
+    snapshot TEXT,
+    box TEXT
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_camera ON events(camera, time);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    sink TEXT NOT NULL,
+    delivered_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (event_id, sink)
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(sink, delivered_at);
+"""
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_timestamp(since) -> float | None:
+    """since: None, epoch seconds, a datetime or an ISO 8601 string."""
+    if since is None or since == "":
+        return None
+    if isinstance(since, (int, float)):
+        return float(since)
+    if isinstance(since, datetime):
+        return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).timestamp()
+    text = str(since).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+
+
+class EventStore:
+    """Thread-safe: one connection guarded by a lock (writes are few: one per alert)."""
+
+    def __init__(self, path: Path, sinks: list[str] = ()):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        self.sinks = list(sinks)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._db.close()
+
+    def add(self, time_: float, camera: str, zone: str | None, track_id: int, label: str, confidence: float,
+            snapshot: str | None, box=None) -> int:
+        box_text = " ".join(f"{v:.1f}" for v in box) if box is not None else None
+        with self._lock:
+            self._db.execute("BEGIN")
+            cur = self._db.execute(
+                "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box) VALUES (?,?,?,?,?,?,?,?)",
+                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text))
+            event_id = cur.lastrowid
+            self._db.executemany("INSERT INTO deliveries(event_id, sink) VALUES (?, ?)", [(event_id, s) for s in self.sinks])
+            self._db.execute("COMMIT")
+        return event_id
+
+    def _row_dict(self, row: sqlite3.Row, deliveries: dict[int, dict[str, bool]]) -> dict:
+        return {
+            "id": row["id"], "time": iso(row["time"]), "timestamp": row["time"], "camera": row["camera"],
+            "zone": row["zone"], "track_id": row["track_id"], "label": row["label"],
+            "confidence": round(row["confidence"], 4) if row["confidence"] is not None else None,
+            "snapshot": row["snapshot"],
+            "box": [float(v) for v in row["box"].split()] if row["box"] else None,
+            "delivered": deliveries.get(row["id"], {}),
+        }
+
+    def _deliveries(self, ids: list[int]) -> dict[int, dict[str, bool]]:
+        out: dict[int, dict[str, bool]] = {}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        for r in self._db.execute(f"SELECT event_id, sink, delivered_at FROM deliveries WHERE event_id IN ({marks})", ids):
+            out.setdefault(r[0], {})[r[1]] = r[2] is not None
+        return out
+
+    def query(self, camera=None, label=None, zone=None, since=None, until=None, limit: int = 100, offset: int = 0) -> list[dict]:
+        where, args = [], []
+        for column, value in (("camera", camera), ("label", label), ("zone", zone)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if (t := to_timestamp(since)) is not None:
+            where.append("time >= ?")
+            args.append(t)
+        if (t := to_timestamp(until)) is not None:
+            where.append("time < ?")
+            args.append(t)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+        args += [max(0, min(int(limit), 10000)), max(0, int(offset))]
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            deliveries = self._deliveries([r["id"] for r in rows])
+        return [self._row_dict(r, deliveries) for r in rows]
+
+    def get(self, event_id: int) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM events WHERE id = ?", (int(event_id),)).fetchone()
+            if row is None:
+                return None
+            return self._row_dict(row, self._deliveries([row["id"]]))
+
+    def pending(self, sink: str, limit: int = 50) -> list[dict]:
+        """Events not yet delivered to `sink`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.* FROM events e JOIN deliveries d ON d.event_id = e.id "
+                "WHERE d.sink = ? AND d.delivered_at IS NULL ORDER BY e.id LIMIT ?", (sink, limit)).fetchall()
+            deliveries = self._deliveries([r["id"] for r in rows])
+        return [self._row_dict(r, deliveries) for r in rows]
+
+    def mark_delivered(self, event_id: int, sink: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL "
+                             "WHERE event_id = ? AND sink = ?", (time.time(), event_id, sink))
+
+    def mark_failed(self, event_id: int, sink: str, error: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE event_id = ? AND sink = ?",
+                             (error[:500], event_id, sink))
+
+    def counts(self) -> dict:
+        with self._lock:
+            total = self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            by_label = dict(self._db.execute("SELECT label, COUNT(*) FROM events GROUP BY label").fetchall())
+            by_camera = dict(self._db.execute("SELECT camera, COUNT(*) FROM events GROUP BY camera").fetchall())
+            pending = dict(self._db.execute(
+                "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
+        return {"total": total, "by_label": by_label, "by_camera": by_camera, "pending_by_sink": pending}
+
+    def delete_before(self, cutoff: float) -> list[str]:
+        """Deletes events older than `cutoff`; returns their snapshot paths (for the caller to delete)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))]
+            self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+            self._db.execute("COMMIT")
+        return snaps

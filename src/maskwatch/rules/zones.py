@@ -1,0 +1,38 @@
+"""Zones: polygons in relative coordinates; a face belongs to the zone that contains its box's centre.
+
+The centre rather than the bottom-centre: for a face box the bottom edge is the chin, which sits on zone
+borders drawn at head height as often as not, while the centre is where the head actually is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WHOLE_FRAME = "frame"
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    polygon: np.ndarray  # (K, 2) float32 relative coordinates
+    restricted: bool
+
+    def contains(self, x_rel: float, y_rel: float) -> bool:
+        return cv2.pointPolygonTest(self.polygon.reshape(-1, 1, 2), (float(x_rel), float(y_rel)), False) >= 0
+
+
+def make_zones(zone_configs) -> list[Zone]:
+    """From config zones; no zones at all means the whole frame is one restricted zone."""
+    if not zone_configs:
+        return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
+    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted) for z in zone_configs]
+
+
+def zone_of(box, width: int, height: int, zones: list[Zone]) -> Zone | None:
+    """The first zone (in config order) containing the face box's centre, or None."""
+    x = (box[0] + box[2]) / 2 / width
+    y = (box[1] + box[3]) / 2 / height
+    return next((z for z in zones if z.contains(x, y)), None)

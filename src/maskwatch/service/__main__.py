@@ -1,0 +1,3 @@
+from maskwatch.service.cli import main
+
+main()

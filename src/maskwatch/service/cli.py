@@ -1,0 +1,119 @@
+"""`serve` and `config check` (a typer sub-app; the main CLI mounts it as `maskwatch serve` / `maskwatch config check`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from maskwatch.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="The live service.")
+config_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Configuration files.")
+app.add_typer(config_app, name="config")
+
+log = logging.getLogger("maskwatch.serve")
+
+
+def _load(config: Path | None):
+    from maskwatch.config import DEMO_VIDEO, AppConfig, load_config
+
+    if config is not None:
+        return load_config(config)
+    cfg = AppConfig.default_demo()
+    if not DEMO_VIDEO.is_file():
+        from maskwatch.demo import make_demo_video
+
+        typer.echo(f"building the demo video {DEMO_VIDEO} ...", err=True)
+        make_demo_video(DEMO_VIDEO)
+    return cfg
+
+
+def _web_server(service, host: str, port: int):
+    """uvicorn running the web app in a thread, or None when the web package is not there."""
+    try:
+        import uvicorn
+
+        from maskwatch.web import create_app
+    except ImportError as err:
+        log.warning("web UI not available (%s); running without it", err)
+        return None, None
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1, lifespan="on"))
+    thread = threading.Thread(target=server.run, name="web", daemon=True)  # not the main thread: no signal capture
+    thread.start()
+    return server, thread
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: the embedded demo).")] = None,
+    host: Annotated[str | None, typer.Option(help="Override ui.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override ui.port.")] = None,
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Run without the web UI.")] = False,
+):
+    """Run the cameras, rules, alerts and web UI until SIGINT/SIGTERM."""
+    from maskwatch.service import Service
+
+    cfg = _load(config)
+    if host:
+        cfg.ui.host = host
+    if port is not None:
+        cfg.ui.port = port
+    token = cfg.ensure_token()
+    service = Service(cfg, config)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    service.start()
+    server = thread = None
+    try:
+        names = ", ".join(c.name for c in cfg.cameras if c.enabled)
+        typer.echo(f"maskwatch: {len(service.camera_names())} camera(s) ({names}); events in {cfg.storage.database}")
+        if cfg.ui.enabled and not no_ui:
+            server, thread = _web_server(service, cfg.ui.host, cfg.ui.port)
+            if server is not None:
+                typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/?token={token}")
+                typer.echo(f"maskwatch: access token {token}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            if thread is not None and not thread.is_alive():
+                raise UserError(f"the web server stopped (is {cfg.ui.host}:{cfg.ui.port} already in use?)")
+    finally:
+        if server is not None:
+            server.should_exit = True
+            thread.join(1.5)
+        service.stop(timeout=3.0)
+        typer.echo("maskwatch: stopped")
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to validate.")]):
+    """Validate a config file without starting anything."""
+    from maskwatch.config import load_config
+
+    cfg = load_config(file)
+    sinks = (["log"] if cfg.sinks.log else []) + (["mqtt"] if cfg.sinks.mqtt else []) + [f"webhook {w.url}" for w in cfg.sinks.webhooks]
+    for cam in cfg.cameras:
+        if cam.kind == "file" and not Path(str(cam.source)).is_file():
+            typer.echo(f"warning: camera {cam.name}: file {cam.source} does not exist (yet)", err=True)
+    zones = sum(len(c.zones) for c in cfg.cameras)
+    typer.echo(f"{file}: OK: {len(cfg.cameras)} camera(s) ({', '.join(c.name for c in cfg.cameras)}), {zones} zone(s), "
+               f"sinks: {', '.join(sinks) or 'none'}")
+
+
+def main() -> None:
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)

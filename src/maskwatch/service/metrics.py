@@ -1,0 +1,61 @@
+"""Prometheus metrics read from the service's own state at scrape time (no second set of counters to keep in step)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+
+class ServiceCollector:
+    def __init__(self, service):
+        self.service = service
+
+    def collect(self):
+        svc = self.service
+        cams = svc.camera_status()
+        metrics = {
+            "online": GaugeMetricFamily("maskwatch_camera_online", "1 when the camera delivers frames", labels=["camera"]),
+            "fps": GaugeMetricFamily("maskwatch_camera_fps_analysed", "frames analysed per second", labels=["camera"]),
+            "faces": GaugeMetricFamily("maskwatch_camera_faces", "faces in the last analysed frame", labels=["camera", "state"]),
+            "decoded": CounterMetricFamily("maskwatch_frames_decoded", "frames decoded", labels=["camera"]),
+            "dropped": CounterMetricFamily("maskwatch_frames_dropped", "frames overwritten before analysis", labels=["camera"]),
+            "analysed": CounterMetricFamily("maskwatch_frames_analysed", "frames analysed", labels=["camera"]),
+        }
+        for c in cams:
+            n = c["name"]
+            metrics["online"].add_metric([n], 1.0 if c["online"] else 0.0)
+            metrics["fps"].add_metric([n], c["fps_analysed"])
+            metrics["faces"].add_metric([n, "masked"], c["masked"])
+            metrics["faces"].add_metric([n, "unmasked"], c["unmasked"])
+            metrics["decoded"].add_metric([n], c["frames_decoded"])
+            metrics["dropped"].add_metric([n], c["frames_dropped"])
+            metrics["analysed"].add_metric([n], c["frames_analysed"])
+        yield from metrics.values()
+        if svc.store is not None:
+            try:
+                counts = svc.store.counts()
+            except Exception:  # store closed during shutdown
+                return
+            events = CounterMetricFamily("maskwatch_events", "alert events stored", labels=["camera", "label"])
+            stats = svc.stats()
+            for camera, n in counts["by_camera"].items():
+                events.add_metric([camera, "all"], n)
+            for label, n in stats["events_by_label"].items():
+                events.add_metric(["all", label], n)
+            yield events
+            pending = GaugeMetricFamily("maskwatch_sink_pending", "events not yet delivered", labels=["sink"])
+            delivered = CounterMetricFamily("maskwatch_sink_delivered", "events delivered", labels=["sink"])
+            for name, s in stats["sinks"].items():
+                pending.add_metric([name], s["pending"])
+                delivered.add_metric([name], s["delivered"])
+            yield pending
+            yield delivered
+        uptime = GaugeMetricFamily("maskwatch_uptime_seconds", "seconds since start")
+        uptime.add_metric([], svc.stats()["uptime_seconds"] if svc.started_at else 0.0)
+        yield uptime
+
+
+def make_registry(service) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServiceCollector(service))
+    return registry

@@ -1,0 +1,376 @@
+"""The running service: camera readers → one analysis thread (batched across cameras) → tracks → rules → store/sinks.
+
+Thread-safe facade used by the CLI and the web app.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
+
+from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, save_zones
+from maskwatch.draw import draw_detections, draw_zone
+from maskwatch.errors import UserError
+from maskwatch.events import EventStore, RetentionJob, SnapshotWriter, iso
+from maskwatch.labels import CLASSES, UNMASKED
+from maskwatch.privacy import blur_faces
+from maskwatch.rules import RuleEngine, make_zones
+from maskwatch.sinks import MqttSink, Outbox, make_sinks
+from maskwatch.sources import CameraReader, Frame, describe
+from maskwatch.track import FaceTracker, LabelSmoother
+from maskwatch.types import Detections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraRuntime:
+    config: CameraConfig
+    reader: CameraReader
+    tracker: FaceTracker
+    smoother: LabelSmoother
+    rules: RuleEngine
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    frame: Frame | None = None
+    dets: Detections | None = None  # last analysed frame's faces; class_probs smoothed over tracks
+    frames_analysed: int = 0
+    analysed_at: deque = field(default_factory=lambda: deque(maxlen=30))
+    next_due: float = 0.0
+    faces: int = 0
+    masked: int = 0
+    unmasked: int = 0
+    events: int = 0
+    jpeg_cache: dict = field(default_factory=dict)
+    last_published_online: bool | None = None
+
+    def fps_analysed(self) -> float:
+        times = list(self.analysed_at)
+        if len(times) < 2 or time.time() - times[-1] > 5.0:
+            return 0.0
+        return (len(times) - 1) / max(1e-6, times[-1] - times[0])
+
+
+class Service:
+    def __init__(self, config: AppConfig, config_path: Path | None = None, pipeline=None):
+        self.config = config
+        self.config_path = Path(config_path) if config_path else None
+        self.pipeline = pipeline
+        self.started_at: float | None = None
+        self._lock = threading.RLock()
+        self._stop_event = threading.Event()
+        self._frame_ready = threading.Event()
+        self._listeners: list = []
+        self._cameras: dict[str, CameraRuntime] = {}
+        self._analyser: threading.Thread | None = None
+        self.store: EventStore | None = None
+        self.sinks: list = []
+        self.outbox: Outbox | None = None
+        self.retention: RetentionJob | None = None
+        self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
+                                        config.privacy.snapshot_show_offender)
+        from maskwatch.service.metrics import make_registry
+
+        self.metrics_registry = make_registry(self)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            if self.started_at is not None:
+                return
+            cfg = self.config
+            if self.pipeline is None:
+                from maskwatch.pipeline import MaskPipeline
+
+                d = cfg.detector
+                self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
+                                                           threads=d.threads, classifier_path=d.classifier)
+            self.sinks = make_sinks(cfg.sinks)
+            self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
+            self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
+            self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days)
+            for cam in cfg.cameras:
+                if cam.enabled:
+                    self._cameras[cam.name] = self._make_camera(cam)
+            self._stop_event.clear()
+            self.started_at = time.time()
+            self.outbox.start()
+            self.retention.start()
+            for rt in self._cameras.values():
+                rt.reader.start()
+            self._analyser = threading.Thread(target=self._analyse_loop, name="analyser", daemon=True)
+            self._analyser.start()
+            log.info("maskwatch started: %d camera(s), sinks: %s", len(self._cameras), ", ".join(s.name for s in self.sinks) or "none")
+
+    def _make_camera(self, cam: CameraConfig) -> CameraRuntime:
+        cfg = self.config
+        reader = CameraReader(cam.name, cam.source, cam.kind, cam.fps, cam.loop, backoff_max=cam.reconnect_max_seconds,
+                              on_frame=self._frame_ready.set)
+        tracker = FaceTracker(cam.fps, cfg.tracker.lost_seconds, cfg.tracker.match_threshold, cfg.detector.min_score)
+        smoother = LabelSmoother(cfg.tracker.smoothing_frames, forget_seconds=max(10.0, cfg.tracker.lost_seconds * 2))
+        r = cfg.rules
+        rules = RuleEngine(cam.name, make_zones(cam.zones), r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
+        return CameraRuntime(cam, reader, tracker, smoother, rules)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops readers and analysis, gives the sinks a last short chance, and closes the store (flushed)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self.started_at is None:
+                return
+            self._stop_event.set()
+            self._frame_ready.set()
+            for rt in self._cameras.values():
+                rt.reader.stop()
+            if self._analyser:
+                self._analyser.join(max(0.1, deadline - time.monotonic() - 1.5))
+            if self.outbox:
+                self.outbox.stop()
+                self.outbox.join(max(0.1, min(1.0, deadline - time.monotonic() - 1.0)))
+                if not self.outbox.is_alive():
+                    self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
+            if self.retention:
+                self.retention.stop()
+            for sink in self.sinks:
+                sink.close()
+            if self.store:
+                self.store.close()
+            for rt in self._cameras.values():
+                rt.reader.join(max(0.0, min(0.3, deadline - time.monotonic())))
+            self.started_at = None
+            log.info("maskwatch stopped")
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None
+
+    # --- analysis ----------------------------------------------------------------------------------------------
+
+    def _analyse_loop(self) -> None:
+        last_housekeeping = 0.0
+        while not self._stop_event.is_set():
+            self._frame_ready.clear()
+            now = time.monotonic()
+            batch = []
+            for rt in list(self._cameras.values()):
+                if now >= rt.next_due and (frame := rt.reader.slot.take()) is not None:
+                    batch.append((rt, frame))
+                    rt.next_due = now + 0.9 / rt.config.fps  # live sources: at most `fps` analyses a second
+            if now - last_housekeeping > 1.0:
+                last_housekeeping = now
+                self._housekeeping()
+            if not batch:
+                self._frame_ready.wait(0.05)
+                continue
+            try:
+                results = self.pipeline.analyze_batch([f.image for _, f in batch])
+            except Exception:
+                log.exception("analysis failed")
+                time.sleep(0.5)
+                continue
+            for (rt, frame), dets in zip(batch, results):
+                try:
+                    self._process(rt, frame, dets)
+                except Exception:
+                    log.exception("camera %s: processing failed", rt.config.name)
+
+    def _process(self, rt: CameraRuntime, frame: Frame, dets: Detections) -> None:
+        h, w = frame.image.shape[:2]
+        dets = rt.tracker.update(dets)
+        shown = dets.class_probs.copy() if dets.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
+        faces = []
+        for i, tid in enumerate(dets.track_ids):
+            if tid < 0:
+                continue
+            tl = rt.smoother.update(int(tid), dets.class_probs[i], frame.time)
+            shown[i] = tl.mean_probs
+            faces.append((i, tl, tuple(dets.xyxy[i])))
+        display = Detections(dets.xyxy, dets.det_scores, dets.landmarks, shown, dets.track_ids)
+        labels = display.labels
+        alerts = rt.rules.check(faces, w, h, frame.time)
+        with rt.lock:
+            rt.frame, rt.dets = frame, display
+            rt.frames_analysed += 1
+            rt.analysed_at.append(time.time())
+            rt.faces = len(labels)
+            rt.masked = sum(1 for lb in labels if lb == "mask")
+            rt.unmasked = sum(1 for lb in labels if lb in UNMASKED)
+            rt.jpeg_cache = {}
+        for alert in alerts:
+            self._record(rt, frame, dets, alert)
+
+    def _record(self, rt: CameraRuntime, frame: Frame, dets: Detections, alert) -> None:
+        snapshot = None
+        if self.config.privacy.save_snapshots:
+            snapshot = self.snapshots.write(frame.image, dets.xyxy, alert.face_index, alert.camera, alert.track_id, alert.time)
+        event_id = self.store.add(alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence,
+                                  snapshot, alert.box)
+        rt.events += 1
+        self.outbox.notify()
+        event = self.store.get(event_id)
+        for fn in list(self._listeners):
+            try:
+                fn(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def _housekeeping(self) -> None:
+        now = time.time()
+        mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
+        for rt in list(self._cameras.values()):
+            rt.smoother.prune(now)
+            online = rt.reader.stats.online
+            if mqtt and online != rt.last_published_online and mqtt.connected.is_set():
+                mqtt.publish_status(rt.config.name, {"online": online, "last_error": rt.reader.stats.last_error,
+                                                     "time": iso(now)})
+                rt.last_published_online = online
+
+    # --- queries (web API) -------------------------------------------------------------------------------------
+
+    def add_event_listener(self, fn) -> None:
+        self._listeners.append(fn)
+
+    def remove_event_listener(self, fn) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def camera_names(self) -> list[str]:
+        return [c.name for c in self.config.cameras if c.enabled]
+
+    def camera_status(self) -> list[dict]:
+        out = []
+        for cam in self.config.cameras:
+            rt = self._cameras.get(cam.name)
+            if rt is None:
+                out.append({"name": cam.name, "enabled": cam.enabled, "online": False, "fps_analysed": 0.0, "frames_decoded": 0,
+                            "frames_dropped": 0, "frames_analysed": 0, "faces": 0, "masked": 0, "unmasked": 0,
+                            "last_error": None if cam.enabled else "disabled", "width": 0, "height": 0,
+                            "source": describe(cam.source), "kind": cam.kind, "events": 0})
+                continue
+            s = rt.reader.stats
+            with rt.lock:
+                out.append({"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
+                            "frames_decoded": s.frames_decoded, "frames_dropped": rt.reader.slot.dropped,
+                            "frames_analysed": rt.frames_analysed, "faces": rt.faces, "masked": rt.masked,
+                            "unmasked": rt.unmasked, "last_error": s.last_error, "width": s.width, "height": s.height,
+                            "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
+                            "state_since": iso(s.since)})
+        return out
+
+    def latest_jpeg(self, camera: str, annotated: bool = True) -> bytes | None:
+        rt = self._cameras.get(camera)
+        if rt is None:
+            return None
+        with rt.lock:
+            frame, dets, zones = rt.frame, rt.dets, rt.config.zones
+            cached = rt.jpeg_cache.get(annotated)
+        if frame is None:
+            return None
+        if cached is not None and cached[0] == frame.seq:
+            return cached[1]
+        image = frame.image
+        if self.config.privacy.blur_live and dets is not None and len(dets):
+            image = blur_faces(image, dets.xyxy, method=self.config.privacy.blur_method)
+        else:
+            image = image.copy()
+        if annotated:
+            for zone in zones:
+                draw_zone(image, zone.polygon, zone.name, zone.restricted)
+            if dets is not None and len(dets):
+                image = draw_detections(image, dets, copy=False)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if not ok:
+            return None
+        jpeg = data.tobytes()
+        with rt.lock:
+            if rt.frame is frame:
+                rt.jpeg_cache[annotated] = (frame.seq, jpeg)
+        return jpeg
+
+    def _require_store(self) -> EventStore:
+        if self.store is None:
+            raise UserError("the service is not running")
+        return self.store
+
+    def events(self, camera=None, label=None, zone=None, since=None, limit: int = 100, offset: int = 0) -> list[dict]:
+        try:
+            return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset)
+        except ValueError as err:
+            raise UserError(f"bad filter: {err}") from None
+
+    def event(self, event_id: int) -> dict | None:
+        return self._require_store().get(event_id)
+
+    def snapshot_path(self, event_id: int) -> Path | None:
+        event = self.event(event_id)
+        return self.snapshots.resolve(event["snapshot"]) if event else None
+
+    def providers(self) -> list[str]:
+        if self.pipeline is None:
+            return []
+        names = []
+        for part in (getattr(self.pipeline, "detector", None), getattr(self.pipeline, "classifier", None)):
+            session = getattr(part, "session", None)
+            if session is not None:
+                names += [p for p in session.get_providers() if p not in names]
+        return names
+
+    def stats(self) -> dict:
+        counts = self.store.counts() if self.store else {"total": 0, "by_label": {}, "by_camera": {}, "pending_by_sink": {}}
+        cams = self.camera_status()
+        sinks = {}
+        if self.outbox:
+            for s in self.sinks:
+                sinks[s.name] = {"delivered": self.outbox.delivered[s.name], "failures": self.outbox.failures[s.name],
+                                 "pending": counts["pending_by_sink"].get(s.name, 0), "last_error": self.outbox.last_error[s.name]}
+        return {
+            "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
+            "started_at": iso(self.started_at) if self.started_at else None,
+            "providers": self.providers(),
+            "events_total": counts["total"],
+            "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},
+            "events_by_camera": counts["by_camera"],
+            "cameras": {c["name"]: c for c in cams},
+            "cameras_online": sum(1 for c in cams if c["online"]),
+            "frames_decoded": sum(c["frames_decoded"] for c in cams),
+            "frames_dropped": sum(c["frames_dropped"] for c in cams),
+            "frames_analysed": sum(c["frames_analysed"] for c in cams),
+            "faces": sum(c["faces"] for c in cams),
+            "masked": sum(c["masked"] for c in cams),
+            "unmasked": sum(c["unmasked"] for c in cams),
+            "sinks": sinks,
+        }
+
+    def zones(self, camera: str) -> list[dict]:
+        return [z.model_dump(mode="json") for z in self.config.camera(camera).zones]
+
+    def set_zones(self, camera: str, zones: list[dict]) -> None:
+        """Validated, applied to the running camera at once, and saved into the YAML file when there is one."""
+        cam = self.config.camera(camera)
+        try:
+            parsed = TypeAdapter(list[ZoneConfig]).validate_python(zones)
+        except ValidationError as err:
+            e = err.errors()[0]
+            where = ".".join(str(p) for p in e["loc"])
+            raise UserError(f"zones{'[' + where + ']' if where else ''}: {e['msg'].removeprefix('Value error, ')}") from None
+        names = [z.name for z in parsed]
+        if len(names) != len(set(names)):
+            raise UserError(f"zone names repeat: {names}")
+        with self._lock:
+            if self.config_path:
+                save_zones(self.config_path, camera, parsed)
+            cam.zones = parsed
+            rt = self._cameras.get(camera)
+            if rt is not None:
+                with rt.lock:
+                    rt.rules.zones = make_zones(parsed)
+                    rt.jpeg_cache = {}
+        log.info("camera %s: %d zone(s) set", camera, len(parsed))

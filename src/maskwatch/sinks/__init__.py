@@ -1,0 +1,22 @@
+"""Alert sinks (log, MQTT, webhooks) and the outbox that retries them until delivered."""
+
+from maskwatch.sinks.base import LogSink, Sink, encode, payload
+from maskwatch.sinks.mqtt import MqttSink
+from maskwatch.sinks.outbox import Outbox
+from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
+
+__all__ = ["LogSink", "MqttSink", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink", "encode", "payload", "sign", "verify",
+           "make_sinks"]
+
+
+def make_sinks(config) -> list:
+    """The sinks a SinksConfig asks for."""
+    sinks: list = []
+    if config.log:
+        sinks.append(LogSink())
+    if config.mqtt:
+        m = config.mqtt
+        sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls))
+    for i, w in enumerate(config.webhooks):
+        sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i))
+    return sinks

@@ -1,0 +1,71 @@
+"""MQTT (paho-mqtt 2.x): events on <prefix>/<camera>/event as JSON, QoS 1; camera states on <prefix>/<camera>/status."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+
+from maskwatch.sinks.base import encode
+
+log = logging.getLogger(__name__)
+
+
+class MqttSink:
+    name = "mqtt"
+
+    def __init__(self, host: str, port: int = 1883, username: str | None = None, password: str | None = None,
+                 topic_prefix: str = "maskwatch", qos: int = 1, client_id: str | None = None, tls: bool = False,
+                 publish_timeout: float = 5.0):
+        self.prefix, self.qos, self.publish_timeout = topic_prefix.rstrip("/"), qos, publish_timeout
+        self.connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True)
+        if username:
+            self.client.username_pw_set(username, password)
+        if tls:
+            self.client.tls_set()
+        self.client.will_set(f"{self.prefix}/service/status", "offline", qos=1, retain=True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.connect_async(host, port, keepalive=30)
+        self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.warning("MQTT connection refused: %s", reason_code)
+            return
+        log.info("MQTT connected")
+        self.connected.set()
+        client.publish(f"{self.prefix}/service/status", "online", qos=1, retain=True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self.connected.is_set():
+            log.warning("MQTT disconnected: %s", reason_code)
+        self.connected.clear()
+
+    def send(self, event: dict) -> None:
+        if not self.connected.is_set():
+            raise RuntimeError("MQTT broker not connected")
+        info = self.client.publish(f"{self.prefix}/{event['camera']}/event", encode(event), qos=self.qos)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise RuntimeError(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
+        info.wait_for_publish(timeout=self.publish_timeout)
+        if not info.is_published():  # QoS 1: published means the broker acknowledged it
+            raise RuntimeError("MQTT broker did not acknowledge the event")
+
+    def publish_status(self, camera: str, status: dict) -> None:
+        """Retained camera state for dashboards (best effort, not retried)."""
+        if self.connected.is_set():
+            self.client.publish(f"{self.prefix}/{camera}/status", json.dumps(status), qos=0, retain=True)
+
+    def close(self) -> None:
+        try:
+            if self.connected.is_set():
+                self.client.publish(f"{self.prefix}/service/status", "offline", qos=1, retain=True).wait_for_publish(1)
+            self.client.disconnect()
+        except Exception:  # closing must never raise
+            pass
+        self.client.loop_stop()

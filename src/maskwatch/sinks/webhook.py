@@ -1,0 +1,44 @@
+"""Webhooks: POST the event as JSON; with a secret, X-Maskwatch-Signature: sha256=<hex HMAC-SHA256 of the body>."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import urllib.error
+import urllib.request
+
+from maskwatch.sinks.base import encode
+
+SIGNATURE_HEADER = "X-Maskwatch-Signature"
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, secret: str, header: str | None) -> bool:
+    return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+class WebhookSink:
+    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0):
+        self.url, self.secret, self.timeout = url, secret, timeout
+        self.name = f"webhook:{name}" if name else f"webhook{index}"
+
+    def send(self, event: dict) -> None:
+        body = encode(event)
+        headers = {"Content-Type": "application/json", "User-Agent": "maskwatch"}
+        if self.secret:
+            headers[SIGNATURE_HEADER] = sign(body, self.secret)
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                if not 200 <= response.status < 300:
+                    raise RuntimeError(f"HTTP {response.status}")
+        except urllib.error.HTTPError as err:
+            raise RuntimeError(f"HTTP {err.code} from {self.url}") from None
+        except (urllib.error.URLError, OSError) as err:
+            raise RuntimeError(f"{self.url}: {getattr(err, 'reason', err)}") from None
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,182 @@
+"""One reader thread per camera: keeps only the newest frame, reconnects with backoff, never blocks analysis."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frame:
+    image: np.ndarray
+    seq: int  # 1, 2, 3 ... per camera
+    time: float  # wall clock (time.time()) when decoded
+
+
+class FrameSlot:
+    """A 1-slot buffer: put() overwrites; a frame overwritten before anyone took it counts as dropped."""
+
+    def __init__(self, on_put=None):
+        self._lock = threading.Lock()
+        self._frame: Frame | None = None
+        self._taken = True
+        self.dropped = 0
+        self._on_put = on_put
+
+    def put(self, frame: Frame) -> None:
+        with self._lock:
+            if not self._taken:
+                self.dropped += 1
+            self._frame, self._taken = frame, False
+        if self._on_put:
+            self._on_put()
+
+    def take(self) -> Frame | None:
+        """The newest frame not taken yet, or None."""
+        with self._lock:
+            if self._taken:
+                return None
+            self._taken = True
+            return self._frame
+
+    def peek(self) -> Frame | None:
+        with self._lock:
+            return self._frame
+
+
+@dataclass
+class SourceStats:
+    online: bool = False
+    frames_decoded: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    width: int = 0
+    height: int = 0
+    since: float = field(default_factory=time.time)
+
+
+def open_capture(source: str | int, kind: str, timeout_ms: int = 5000) -> cv2.VideoCapture:
+    if kind == "webcam":
+        return cv2.VideoCapture(int(source))
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+    if kind == "file":
+        return cv2.VideoCapture(str(source), cv2.CAP_ANY, params)
+    return cv2.VideoCapture(str(source), cv2.CAP_FFMPEG, params)
+
+
+def describe(source: str | int) -> str:
+    """The source for logs and the UI, without a password in a URL."""
+    text = str(source)
+    if "://" in text and "@" in text.split("://", 1)[1].split("/", 1)[0]:
+        scheme, rest = text.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return text
+
+
+class CameraReader(threading.Thread):
+    """Decodes one source into a FrameSlot.
+
+    Files play in real time at their own frame rate, delivering at most `fps` frames a second (frames in
+    between are skipped by grab()), and loop; live sources are read as fast as they deliver. Any failure
+    marks the camera offline and reconnects after a backoff that doubles up to `backoff_max`.
+    """
+
+    def __init__(self, name: str, source: str | int, kind: str, fps: float, loop: bool = True,
+                 backoff_start: float = 0.5, backoff_max: float = 10.0, on_frame=None):
+        super().__init__(name=f"camera-{name}", daemon=True)
+        self.camera = name
+        self.source, self.kind, self.fps, self.loop = source, kind, fps, loop
+        self.backoff_start, self.backoff_max = backoff_start, backoff_max
+        self.slot = FrameSlot(on_frame)
+        self.stats = SourceStats()
+        self._stop_event = threading.Event()
+        self._seq = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def _set_offline(self, error: str) -> None:
+        if self.stats.online or self.stats.last_error != error:
+            log.warning("camera %s offline: %s", self.camera, error)
+        self.stats.online, self.stats.last_error, self.stats.since = False, error, time.time()
+
+    def run(self) -> None:
+        backoff = self.backoff_start
+        while not self._stop_event.is_set():
+            try:
+                delivered = self._read_until_failure()
+            except Exception as err:  # a broken decoder must not end the thread
+                delivered = False
+                self._set_offline(f"{type(err).__name__}: {err}")
+            if self._stop_event.is_set():
+                break
+            backoff = self.backoff_start if delivered else min(backoff * 2, self.backoff_max)
+            self.stats.reconnects += 1
+            self._stop_event.wait(backoff)
+        self.stats.online = False
+
+    def _read_until_failure(self) -> bool:
+        """Reads until the source fails; True if at least one frame came (so the backoff restarts)."""
+        if self.kind == "file" and not Path(str(self.source)).is_file():
+            self._set_offline(f"file not found: {self.source}")
+            return False
+        cap = open_capture(self.source, self.kind)
+        try:
+            if not cap.isOpened():
+                self._set_offline(f"cannot open {describe(self.source)}")
+                return False
+            native = cap.get(cv2.CAP_PROP_FPS) or 0.0
+            native = native if 1 <= native <= 240 else 25.0
+            step = max(1.0, native / self.fps) if self.kind == "file" else 1.0
+            period = step / native if self.kind == "file" else 0.0
+            delivered, carry, next_due = False, 0.0, time.monotonic()
+            while not self._stop_event.is_set():
+                ok, image = cap.read()
+                if not ok or image is None:
+                    if self.kind == "file" and self.loop and delivered and Path(str(self.source)).is_file():
+                        cap.release()
+                        cap = open_capture(self.source, self.kind)  # reopen rather than seek: works for every container
+                        if cap.isOpened():
+                            continue
+                    if self.kind == "file" and not self.loop and delivered:
+                        self._set_offline("end of file")
+                        self._stop_event.set()  # a file played once is done
+                        return delivered
+                    gone = self.kind == "file" and not Path(str(self.source)).exists()
+                    self._set_offline(f"file not found: {self.source}" if gone else f"no frame from {describe(self.source)}")
+                    return delivered
+                self._publish(image)
+                delivered = True
+                if self.kind == "file":
+                    carry += step - 1.0  # skip frames so the video plays in real time at the delivered rate
+                    while carry >= 1.0:
+                        cap.grab()
+                        carry -= 1.0
+                    next_due += period
+                    delay = next_due - time.monotonic()
+                    if delay > 0:
+                        self._stop_event.wait(delay)
+                    elif delay < -1.0:
+                        next_due = time.monotonic()  # fell far behind (slow disk): do not burst to catch up
+            return delivered
+        finally:
+            cap.release()
+
+    def _publish(self, image: np.ndarray) -> None:
+        self._seq += 1
+        s = self.stats
+        s.frames_decoded += 1
+        if not s.online:
+            log.info("camera %s online (%s)", self.camera, describe(self.source))
+            s.online, s.last_error, s.since = True, None, time.time()
+        s.height, s.width = image.shape[:2]
+        self.slot.put(Frame(image, self._seq, time.time()))
