@@ -82,6 +82,20 @@ def detect(
     typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
 
 
+@app.command("calibrate-boxes")
+def calibrate_boxes(
+    folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
+    manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its train images are used.")],
+    out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/box_calibration.json"),
+):
+    """Fit the shift from detector boxes to the annotation convention on the training split."""
+    from maskwatch.train.box_calibration import fit_boxes
+
+    cal = fit_boxes(folders, manifest)
+    cal.save(out, fitted_on=[str(f) for f in folders], split="train", manifest=str(manifest))
+    typer.echo(f"wrote {out}: offsets x1 y1 x2 y2 = {[round(v, 3) for v in cal.offsets]} from {cal.pairs} matched faces")
+
+
 def main() -> None:
     # FFmpeg's own log lines ("moov atom not found") would make a second line beside our one-line error.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

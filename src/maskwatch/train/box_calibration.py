@@ -1,0 +1,32 @@
+"""Fitting the box calibration (maskwatch.detect.calibration) on the training split of VOC photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from rich.progress import track
+
+from maskwatch.detect import BoxCalibration, RetinaFaceDetector
+from maskwatch.detect.calibration import fit_calibration, matched_pairs
+from maskwatch.errors import UserError
+from maskwatch.evaluate.voc import _path_suffix, read_voc_folder, val_images
+from maskwatch.media import read_image
+
+
+def fit_boxes(folders: list[Path], manifest: Path, input_size: int = 1024, min_score: float = 0.5) -> BoxCalibration:
+    """Detector boxes matched to annotated faces on the images the manifest puts in train; sources weigh equally."""
+    _, train = val_images(manifest)
+    train_keys = {_path_suffix(p) for p in train}
+    annotations = [a for f in folders for a in read_voc_folder(Path(f)) if _path_suffix(a.path) in train_keys]
+    if not annotations:
+        raise UserError(f"none of the images in {', '.join(map(str, folders))} is in the train split of {manifest}")
+    detector = RetinaFaceDetector(input_size=input_size, min_score=min_score)
+    det_boxes, ann_boxes, groups = [], [], []
+    for ann in track(annotations, description="matching detector boxes"):
+        keep = ~ann.difficult
+        d, a = matched_pairs(detector.detect(read_image(Path(ann.path))).xyxy, ann.boxes[keep])
+        det_boxes.append(d)
+        ann_boxes.append(a)
+        groups += [Path(ann.path).parts[-3]] * len(d)
+    return fit_calibration(np.concatenate(det_boxes), np.concatenate(ann_boxes), np.array(groups))
