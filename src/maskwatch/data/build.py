@@ -45,19 +45,35 @@ class ImageGroups:
 
 
 def group_images(image_hashes: np.ndarray, face_hashes: np.ndarray, face_image: np.ndarray,
-                 near_bits: int = NEAR_DUP_BITS, face_bits: int = UPPER_FACE_BITS) -> ImageGroups:
-    """Union-find over images: joined when whole-image pHashes are within near_bits, or when two of their faces'
-    upper-face hashes are within face_bits (a pasted mask over an unmasked original)."""
+                 upper_hashes: np.ndarray | None = None, near_bits: int = NEAR_DUP_BITS,
+                 face_bits: int = UPPER_FACE_BITS) -> ImageGroups:
+    """Union-find over images: joined when whole-image pHashes are within near_bits, when two of their faces'
+    upper-face hashes are within face_bits, or when the upper-part hashes of two tight face images (upper_hashes,
+    0 = not applicable) are within face_bits: the last two put a pasted-mask copy with its unmasked original."""
     uf = UnionFind(len(image_hashes))
     near = close_pairs(image_hashes, near_bits)
-    for a, b in near:
-        uf.union(int(a), int(b))
     fp = close_pairs(face_hashes, face_bits) if len(face_hashes) else np.zeros((0, 2), np.int64)
-    face_pairs = face_image[fp] if len(fp) else np.zeros((0, 2), np.int64)
-    face_pairs = face_pairs[face_pairs[:, 0] != face_pairs[:, 1]]
-    for a, b in face_pairs:
+    face_pairs = [face_image[fp].reshape(-1, 2)]
+    if upper_hashes is not None:
+        upper_hashes = np.asarray(upper_hashes, np.uint64)
+        has = np.flatnonzero(upper_hashes != 0)
+        face_pairs.append(has[close_pairs(upper_hashes[has], face_bits)].reshape(-1, 2))
+    joined = np.concatenate(face_pairs)
+    joined = joined[joined[:, 0] != joined[:, 1]]
+    for a, b in np.concatenate([near, joined]):
         uf.union(int(a), int(b))
-    return ImageGroups(uf.labels(), near, face_pairs)
+    return ImageGroups(uf.labels(), near, joined)
+
+
+def _joined_only_by_upper(groups: ImageGroups) -> int:
+    """How many images the upper-face hashes put into a group that whole-image hashes alone would not have."""
+    uf = UnionFind(len(groups.group_of_image))
+    for a, b in groups.near_pairs:
+        uf.union(int(a), int(b))
+    alone = uf.labels()
+    sizes_near = np.bincount(alone)[alone]
+    sizes_all = np.bincount(groups.group_of_image)[groups.group_of_image]
+    return int((sizes_all > sizes_near).sum())
 
 
 @dataclass
@@ -106,8 +122,13 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
 
     # Exact duplicates: keep the first copy; copies filed under different labels are ambiguous, drop them all.
     by_hash: dict[str, list[int]] = defaultdict(list)
+    folder_images: dict[str, Counter] = defaultdict(Counter)  # class-folder images decoded, per source/label
+    no_face: dict[str, Counter] = defaultdict(Counter)
     for r in results:
         src = items[r.index].source
+        if isinstance(items[r.index], LabeledImage) and r.status == "ok":
+            folder_images[src][items[r.index].label] += 1
+            no_face[src][items[r.index].label] += r.counts["no_face"]
         if r.status != "ok":
             dropped[src][r.status] += 1
             continue
@@ -131,7 +152,8 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
         raise UserError("no face crops could be made from the given sources")
     groups = group_images(np.array([r.phash for r in kept], np.uint64),
                           np.array([f.upper_hash for _, _, f in faces], np.uint64),
-                          np.array([k for k, _, _ in faces], np.int64))
+                          np.array([k for k, _, _ in faces], np.int64),
+                          np.array([r.upper_phash for r in kept], np.uint64))
     face_group = groups.group_of_image[[k for k, _, _ in faces]]
     face_source = [items[kept[k].index].source for k, _, _ in faces]
     splits = split_by_group(face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces)], val_fraction, seed)
@@ -157,6 +179,7 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
         writer.writerows(rows)
     # Hashes per crop row, to check grouping thresholds against real pairs without re-running the detector.
     np.savez_compressed(out / "hashes.npz", image_phash=np.array([kept[k].phash for k, _, _ in faces], np.uint64),
+                        image_upper=np.array([kept[k].upper_phash for k, _, _ in faces], np.uint64),
                         upper_hash=np.array([f.upper_hash for _, _, f in faces], np.uint64),
                         image_index=np.array([k for k, _, _ in faces], np.int64))
     cleaning = {src: dict(sorted(c.items())) for src, c in dropped.items()}
@@ -168,8 +191,11 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
         "groups": len(sizes), "multi_image_groups": sum(1 for v in sizes.values() if v > 1),
         "images_in_multi_groups": sum(v for v in sizes.values() if v > 1), "largest_group": max(sizes.values()),
         "near_duplicate_pairs": len(groups.near_pairs), "upper_face_pairs": len(groups.face_pairs),
+        "images_joined_by_upper_face_only": _joined_only_by_upper(groups),
         "near_dup_bits": NEAR_DUP_BITS, "upper_face_bits": UPPER_FACE_BITS,
         "notes": {src: dict(c) for src, c in notes.items()},
+        "no_face_rate": {src: {lab: round(no_face[src][lab] / n, 4) for lab, n in sorted(c.items())}
+                         for src, c in folder_images.items()},
         "unknown_label_names": {scan.name: dict(scan.unknown_names) for scan in scans if scan.unknown_names},
         "seconds_cropping": round(t_crop - started, 1), "seconds_total": round(time.perf_counter() - started, 1),
         "val_fraction": val_fraction, "seed": seed,

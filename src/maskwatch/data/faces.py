@@ -38,6 +38,9 @@ class ImageResult:
     status: str  # "ok" or the reason the image was dropped
     sha1: str = ""
     phash: np.uint64 = np.uint64(0)
+    # Class-folder images are tight face photos: a mask pasted onto one leaves the upper part of the frame as it
+    # was, while the detector's box (and so the crop) can shift with the mask. 0 for scene images.
+    upper_phash: np.uint64 = np.uint64(0)
     faces: list[FaceRecord] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
 
@@ -133,5 +136,6 @@ def process_image(index: int, item: AnnotatedImage | LabeledImage, scene_detecto
     if isinstance(item, AnnotatedImage):
         result.faces = scene_faces(image, item, scene_detector, result.counts)
     else:
+        result.upper_phash = phash(upper_face(image))
         result.faces = folder_face(image, item, crop_detector, result.counts)
     return result

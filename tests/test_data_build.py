@@ -1,0 +1,139 @@
+"""End-to-end build on a few real faces from the shared data: crops, manifest, split, report, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from maskwatch.classify.crop import face_crop
+from maskwatch.data import build_dataset, read_source
+from maskwatch.data.cli import app
+from maskwatch.data.faces import box_iou, greedy_match
+from maskwatch.data.report import build_report
+from maskwatch.data.split import assert_no_straddle
+from tests.test_data_importers import scene, voc_xml, write_jpeg
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not (DATA / "maskedfacenet").is_dir() or not (DATA / "chandrikadeb7").is_dir(),
+                                reason=f"shared face data not found at {DATA}: real-face build tests skipped")
+
+
+def test_greedy_match_best_first():
+    annotated = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [100, 100, 110, 110]], np.float32)
+    detected = np.array([[21, 0, 31, 10], [1, 0, 11, 10], [0, 0, 9, 10]], np.float32)
+    assert greedy_match(annotated, detected).tolist() == [2, 0, -1]
+    assert box_iou(annotated[:1], annotated[:1])[0, 0] == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def small_sources(tmp_path_factory) -> Path:
+    """Copies (in a temp folder, not the repo) of 6 MaskedFace-Net VOC images and 12 chandrikadeb7 class-folder images,
+    plus one exact duplicate and one synthetic image without a face."""
+    root = tmp_path_factory.mktemp("sources")
+    voc = root / "mfn"
+    for xml in sorted((DATA / "maskedfacenet" / "annotations").glob("*.xml"))[:6]:
+        shutil.copy(xml, _mkdir(voc / "annotations") / xml.name)
+        shutil.copy(DATA / "maskedfacenet" / "images" / (xml.stem + ".jpg"), _mkdir(voc / "images") / (xml.stem + ".jpg"))
+    folders = root / "chd"
+    for cls in ("with_mask", "without_mask"):
+        for img in sorted((DATA / "chandrikadeb7" / cls).glob("*.jpg"))[:6]:
+            _mkdir(folders / cls)
+            shutil.copy(img, folders / cls / img.name)
+    first = sorted((folders / "without_mask").glob("*.jpg"))[0]
+    shutil.copy(first, folders / "without_mask" / "copy_of_first.jpg")
+    write_jpeg(folders / "with_mask" / "no_face.jpg", scene(160, 160, 99))
+    return root
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@needs_data
+def test_build_on_real_faces(small_sources, tmp_path):
+    out = tmp_path / "ds"
+    summary = build_dataset([small_sources], out, val_fraction=0.3, seed=0, workers=1, progress=False)
+    rows = list(csv.DictReader(open(out / "manifest.csv")))
+    assert list(rows[0]) == ["path", "label", "source", "split", "group", "image", "box", "face_px", "brightness"]
+    assert len(rows) == summary.crops >= 15
+    cleaning = json.loads((out / "cleaning.json").read_text())
+    assert cleaning["chd"]["exact_duplicate"] == 1
+    assert cleaning["chd"]["no_face"] >= 1
+    assert {r["source"] for r in rows} == {"mfn", "chd"}
+    assert {r["split"] for r in rows} == {"train", "val"}
+    assert_no_straddle([r["group"] for r in rows], [r["split"] for r in rows])
+    mfn = read_source(small_sources / "mfn")
+    annotated = {str(i.path): i for i in mfn.items}
+    for row in rows:
+        crop = cv2.imread(str(out / row["path"]))
+        assert crop.shape == (112, 112, 3)
+        image = cv2.imread(row["image"])
+        box = np.array(row["box"].split(), np.float32)
+        # The stored crop is face_crop of the source image at the stored box (up to JPEG loss).
+        assert np.abs(face_crop(image, box).astype(int) - crop.astype(int)).mean() < 4
+        assert float(row["face_px"]) == pytest.approx(max(box[2] - box[0], box[3] - box[1]), abs=0.2)
+        assert abs(float(row["brightness"]) - cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).mean()) < 3
+        if row["source"] == "mfn":
+            # Detector box where one matches the annotation, so IoU with the annotated box is >= 0.4.
+            assert box_iou(box, annotated[row["image"]].boxes).max() >= 0.4
+    report = build_report(out)
+    assert report["crops"] == len(rows)
+    assert sum(report["per_split"]["val"].values()) + sum(report["per_split"]["train"].values()) == len(rows)
+    assert (out / "report" / "report.json").is_file() and (out / "report" / "face_px_hist.png").is_file()
+
+
+@needs_data
+def test_masked_and_unmasked_version_share_a_group(tmp_path):
+    """A face with a pasted mask and its unmasked original (upper face unchanged) land in one group."""
+    src = DATA / "chandrikadeb7" / "without_mask"
+    face = cv2.imread(str(sorted(src.glob("*.jpg"))[3]))
+    masked = face.copy()
+    h, w = masked.shape[:2]
+    cv2.ellipse(masked, (w // 2, int(h * 0.75)), (int(w * 0.3), int(h * 0.18)), 0, 0, 360, (235, 235, 235), -1)
+    write_jpeg(tmp_path / "src" / "without_mask" / "a.jpg", face)
+    write_jpeg(tmp_path / "src" / "with_mask" / "b.jpg", masked)
+    for k, other in enumerate(sorted(src.glob("*.jpg"))[10:14]):
+        shutil.copy(other, _mkdir(tmp_path / "src" / "without_mask") / f"o{k}.jpg")
+    build_dataset([tmp_path / "src"], tmp_path / "ds", workers=1, progress=False)
+    rows = {Path(r["image"]).name: r for r in csv.DictReader(open(tmp_path / "ds" / "manifest.csv"))}
+    assert rows["a.jpg"]["group"] == rows["b.jpg"]["group"]
+    assert len({r["group"] for r in rows.values()}) >= 4
+
+
+def test_cli_bad_input_is_user_error(tmp_path):
+    result = CliRunner().invoke(app, ["build", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0
+    assert "no such folder" in str(result.exception)
+    (tmp_path / "junk" / "x").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["build", str(tmp_path / "junk"), "--out", str(tmp_path / "o")])
+    assert "no recognisable layout" in str(result.exception)
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "junk")])
+    assert "no manifest.csv" in str(result.exception)
+
+
+def test_cli_build_and_report_voc(tmp_path):
+    """CLI on a synthetic VOC source: no faces for the detector, so every crop comes from the annotated box."""
+    src = tmp_path / "syn"
+    for k in range(8):
+        write_jpeg(src / "images" / f"{k}.jpg", scene(240, 180, 100 + k))
+        (src / "annotations").mkdir(parents=True, exist_ok=True)
+        (src / "annotations" / f"{k}.xml").write_text(voc_xml(f"{k}.jpg", 240, 180, [
+            ("with_mask" if k % 2 else "without_mask", (20, 20, 100, 110)), ("with_mask", (232, 172, 300, 260))]))
+    result = CliRunner().invoke(app, ["build", str(src), "--out", str(tmp_path / "ds"), "--val-fraction", "0.25",
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(tmp_path / "ds" / "manifest.csv")))
+    assert len(rows) == 8  # the second box of each image is 8 px after clipping to the image: dropped
+    assert json.loads((tmp_path / "ds" / "cleaning.json").read_text())["syn"]["tiny_box"] == 8
+    assert sum(r["split"] == "val" for r in rows) == 2
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "ds")])
+    assert result.exit_code == 0, result.output
+    assert "per source" in result.output
