@@ -67,6 +67,9 @@ class SourceStats:
 def open_capture(source: str | int, kind: str, timeout_ms: int = 5000) -> cv2.VideoCapture:
     if kind == "webcam":
         return cv2.VideoCapture(int(source))
+    if kind == "rtsp":
+        # RTP over the RTSP TCP connection: no UDP port probing, no lost packets smearing frames, works through NAT
+        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
     if kind == "file":
         return cv2.VideoCapture(str(source), cv2.CAP_ANY, params)

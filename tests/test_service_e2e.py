@@ -1,0 +1,198 @@
+"""End to end: a clip served as a camera → tracked faces → zone rules → SQLite, a real mosquitto, a webhook receiver.
+
+The clip (built from CC0 photos) shows unmasked faces in the restricted left zone 'door' and in the unrestricted
+right zone 'hall', then a masked face in 'door': every event must be no_mask in 'door'.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
+from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
+from prometheus_client import generate_latest
+
+from maskwatch.config import load_config
+from maskwatch.detect import RetinaFaceDetector
+from maskwatch.errors import UserError
+from maskwatch.service import Service
+
+SECRET = "test-secret"
+DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+HALL = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+
+
+class Subscriber:
+    """A persistent-session MQTT subscriber: QoS 1 messages published while it is away are queued by the broker."""
+
+    def __init__(self, port: int):
+        self.messages: list[dict] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="maskwatch-test-sub", clean_session=False)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("maskwatch/+/event", qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, message):
+        with self.lock:
+            self.messages.append({"topic": message.topic, **json.loads(message.payload)})
+
+    def ids(self) -> set[int]:
+        with self.lock:
+            return {m["id"] for m in self.messages}
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+    if not Mosquitto.available():
+        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+    tmp = tmp_path_factory.mktemp("service")
+    broker = Mosquitto(tmp / "broker")
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    wait_for(lambda: subscriber.client.is_connected(), 5)
+    webhook = WebhookReceiver(secret=SECRET, fail_first=2)
+    config_path = tmp / "maskwatch.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5, "zones": [
+            {"name": "door", "polygon": DOOR, "restricted": True},
+            {"name": "hall", "polygon": HALL, "restricted": False}]}],
+        "detector": {"input_size": 640, "threads": 1},
+        "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
+        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
+                  "retry_seconds": 1.0},
+        "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+    }, sort_keys=False))
+    service = Service(load_config(config_path), config_path, pipeline=pipeline)
+    heard: list[dict] = []
+    service.add_event_listener(heard.append)
+    service.start()
+    yield {"service": service, "broker": broker, "subscriber": subscriber, "webhook": webhook, "heard": heard,
+           "config_path": config_path, "clip": test_clip}
+    started = time.monotonic()
+    service.stop()
+    assert time.monotonic() - started < 5
+    subscriber.close()
+    webhook.close()
+    broker.stop()
+
+
+def test_events_reach_sqlite_with_right_labels_and_zones(world):
+    service = world["service"]
+    events = wait_for(lambda: len(service.events()) >= 3 and service.events(), 30)
+    assert len(events) >= 3, "no alerts within 30 s"
+    assert {e["label"] for e in events} == {"no_mask"}
+    assert {e["zone"] for e in events} == {"door"}
+    assert {e["camera"] for e in events} == {"door-cam"}
+    for e in events:
+        x1, _, x2, _ = e["box"]
+        assert (x1 + x2) / 2 < 320, "an event from the unrestricted right half"
+        assert e["track_id"] >= 1 and 0.5 <= e["confidence"] <= 1
+    assert service.events(zone="hall") == [] and service.events(label="mask") == []
+    assert service.event(events[0]["id"])["id"] == events[0]["id"]
+    assert service.event(10**9) is None
+    assert {e["id"] for e in world["heard"]} >= {e["id"] for e in events}
+
+
+def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
+    service, webhook, subscriber = world["service"], world["webhook"], world["subscriber"]
+    ids = {e["id"] for e in service.events(limit=1000)}
+    assert ids
+    assert wait_for(lambda: ids <= subscriber.ids() and ids <= webhook.ids(), 20)
+    assert webhook.bad_signatures == 0
+    assert webhook.requests > len(webhook.received) - 1 >= 0 and webhook.requests >= 3  # the first 2 got 503 and were retried
+    message = next(m for m in subscriber.messages if m["id"] in ids)
+    assert message["topic"] == "maskwatch/door-cam/event" and message["label"] == "no_mask" and "delivered" not in message
+    assert wait_for(lambda: all(all(e["delivered"].values()) for e in service.events(limit=1000) if e["id"] in ids), 10)
+
+
+def test_broker_stopped_and_restarted_loses_no_event(world):
+    service, broker, subscriber = world["service"], world["broker"], world["subscriber"]
+    broker.stop()
+    before = max(e["id"] for e in service.events(limit=1))
+    # alerts keep coming while the broker is down: they are stored and marked undelivered for mqtt
+    assert wait_for(lambda: len([e for e in service.events() if e["id"] > before]) >= 2, 30)
+    undelivered = [e for e in service.events(limit=1000) if not e["delivered"]["mqtt"]]
+    assert undelivered, "events made while the broker was down should wait in the outbox"
+    assert all(e["delivered"]["log"] for e in undelivered)  # other sinks are not held up
+    broker.start()
+    ids = {e["id"] for e in service.events(limit=1000)}
+    assert wait_for(lambda: ids <= subscriber.ids(), 30), f"lost: {sorted(ids - subscriber.ids())}"
+    assert wait_for(lambda: all(e["delivered"]["mqtt"] for e in service.events(limit=1000) if e["id"] in ids), 10)
+
+
+def test_snapshots_show_no_face(world):
+    service = world["service"]
+    detector = RetinaFaceDetector(input_size=1024, min_score=0.5)
+    cap = cv2.VideoCapture(str(world["clip"]))
+    ok, original = cap.read()
+    assert ok and len(detector.detect(original)) >= 2, "the clip's frames have faces"
+    events = service.events(limit=5)
+    assert events
+    for e in events:
+        path = service.snapshot_path(e["id"])
+        assert path is not None and path.is_file()
+        snapshot = cv2.imread(str(path))
+        assert snapshot.shape == original.shape
+        found = detector.detect(snapshot)
+        assert len(found) == 0, f"snapshot {path.name}: faces found {found.det_scores}"
+
+
+def test_live_view_and_camera_status(world):
+    service = world["service"]
+    status = wait_for(lambda: [s for s in service.camera_status() if s["frames_analysed"] > 5], 10)
+    s = status[0]
+    assert s["name"] == "door-cam" and s["online"] and (s["width"], s["height"]) == (640, 360)
+    assert s["frames_decoded"] >= s["frames_analysed"] and s["frames_dropped"] >= 0 and s["last_error"] is None
+    assert 2 <= s["fps_analysed"] <= 7  # the camera asks for 5 fps
+    assert s["faces"] == s["masked"] + s["unmasked"]
+    annotated = cv2.imdecode(np.frombuffer(service.latest_jpeg("door-cam"), np.uint8), cv2.IMREAD_COLOR)
+    plain = cv2.imdecode(np.frombuffer(service.latest_jpeg("door-cam", annotated=False), np.uint8), cv2.IMREAD_COLOR)
+    assert annotated.shape == plain.shape == (360, 640, 3)
+    assert np.abs(annotated.astype(int) - plain).sum() > 0  # boxes and zones drawn
+    assert len(RetinaFaceDetector(input_size=1024, min_score=0.5).detect(plain)) == 0  # blur_live is on by default
+    assert service.latest_jpeg("no-such-camera") is None
+
+
+def test_stats_and_metrics(world):
+    service = world["service"]
+    stats = service.stats()
+    assert stats["events_total"] >= 3 and stats["events_by_label"]["no_mask"] == stats["events_total"]
+    assert stats["providers"] == ["CPUExecutionProvider"] and stats["uptime_seconds"] > 0
+    assert stats["cameras"]["door-cam"]["online"] and set(stats["sinks"]) == {"log", "mqtt", "webhook0"}
+    text = generate_latest(service.metrics_registry).decode()
+    assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in text
+    assert 'maskwatch_frames_decoded_total{camera="door-cam"}' in text
+    assert f'maskwatch_events_total{{camera="all",label="no_mask"}} {float(stats["events_total"])}' in text or \
+        'maskwatch_events_total{camera="all",label="no_mask"}' in text
+
+
+def test_set_zones_applies_live_and_saves_yaml(world):
+    service, path = world["service"], world["config_path"]
+    with pytest.raises(UserError, match="outside 0..1"):
+        service.set_zones("door-cam", [{"name": "bad", "polygon": [[0, 0], [2, 0], [1, 1]]}])
+    with pytest.raises(UserError, match="no camera"):
+        service.set_zones("nope", [])
+    # the whole frame unrestricted: alerts stop
+    service.set_zones("door-cam", [{"name": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]], "restricted": False}])
+    saved = yaml.safe_load(path.read_text())["cameras"][0]["zones"]
+    assert saved == [{"name": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]], "restricted": False}]
+    assert load_config(path).cameras[0].zones[0].name == "all"
+    time.sleep(0.5)  # a frame in flight may still use the old zones
+    last = service.events(limit=1)[0]["id"]
+    time.sleep(3)
+    assert [e for e in service.events() if e["id"] > last] == []
+    assert service.zones("door-cam")[0]["restricted"] is False
