@@ -1,0 +1,119 @@
+"""The service config: validation errors name the YAML line; `config check` prints one line, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from maskwatch.config import AppConfig, load_config, parse_config, save_zones
+from maskwatch.errors import UserError
+from maskwatch.paths import REPO_ROOT
+
+GOOD = """\
+cameras:
+  - name: door
+    source: rtsp://user:pw@10.0.0.5/stream
+    fps: 4
+    zones:
+      - name: entry
+        polygon: [[0, 0], [0.5, 0], [0.5, 1]]
+  - name: lobby
+    source: 0
+sinks:
+  mqtt: {host: localhost}
+  webhooks:
+    - url: https://vms.example/hook
+      secret: s
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(UserError) as err:
+        parse_config(text, "cfg.yaml")
+    return str(err.value)
+
+
+def test_good_config_parses_with_defaults():
+    cfg = parse_config(GOOD)
+    door, lobby = cfg.cameras
+    assert door.kind == "rtsp" and lobby.kind == "webcam" and lobby.source == 0
+    assert door.zones[0].restricted is True and door.zones[0].polygon[1] == (0.5, 0.0)
+    assert cfg.rules.alert_labels == ["no_mask", "incorrect"] and cfg.rules.cooldown_seconds == 60
+    assert cfg.sinks.mqtt.port == 1883 and cfg.sinks.mqtt.qos == 1 and cfg.sinks.webhooks[0].secret == "s"
+    assert cfg.privacy.blur_live and not cfg.privacy.snapshot_show_offender and cfg.storage.retention_days == 7
+    assert cfg.ui.host == "127.0.0.1" and cfg.ui.port == 8080 and cfg.ui.token is None
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    (GOOD.replace("fps: 4", "fps: -4"), 4, "cameras[0].fps: Input should be greater than 0"),
+    (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
+    (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
+    (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
+    (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),
+    (GOOD + "colour: red\n", 15, "colour: Extra inputs are not permitted"),
+    (GOOD.replace("    fps: 4\n", "    fps: 4\n   bad: [\n"), 5, "YAML syntax error"),
+    ("cameras: []\n", 1, "cameras: List should have at least 1 item"),
+    ("- a\n- b\n", 1, "must be a mapping"),
+])
+def test_errors_name_the_line(text, line, fragment):
+    message = error_of(text)
+    assert message.startswith(f"cfg.yaml:{line}: "), message
+    assert fragment in message and "\n" not in message
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    (tmp_path / "c.yaml").write_text("cameras: [{name: a, source: clips/a.mp4}]\nstorage: {database: db/e.db}\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    assert cfg.cameras[0].source == str(tmp_path / "clips/a.mp4")
+    assert cfg.storage.database == tmp_path / "db/e.db"
+
+
+def test_default_demo_and_example_are_valid():
+    demo = AppConfig.default_demo()
+    assert demo.cameras[0].source.endswith("demo.mp4") and demo.cameras[0].loop
+    assert demo.storage.database.parts[-2:] == ("maskwatch-data", "events.db")
+    assert demo.privacy.blur_live and demo.storage.retention_days == 7 and demo.ui.port == 8080
+    token = demo.ensure_token()
+    assert len(token) >= 20 and demo.ensure_token() == token
+    example = load_config(REPO_ROOT / "examples" / "maskwatch.yaml")
+    assert [z.name for z in example.cameras[0].zones] == ["door", "waiting-room"]
+
+
+def test_save_zones_round_trip(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD)
+    zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]], "
+                         "restricted: false}]}]").cameras[0].zones
+    save_zones(path, "lobby", zones)
+    cfg = load_config(path)
+    assert cfg.cameras[1].zones == zones and cfg.cameras[0].zones[0].name == "entry"
+    assert yaml.safe_load(path.read_text())["sinks"]["webhooks"][0]["secret"] == "s"
+    with pytest.raises(UserError, match="not found"):
+        save_zones(path, "nope", zones)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "maskwatch.service", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_config_check_cli(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    ok = _cli("config", "check", str(good))
+    assert ok.returncode == 0 and "OK: 2 camera(s) (door, lobby), 1 zone(s)" in ok.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("fps: 4", "fps: fast"))
+    for args in (("config", "check", str(bad)), ("serve", "--config", str(bad))):
+        result = _cli(*args)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"error: {bad}:4: cameras[0].fps: Input should be a valid number, unable to parse string as a number"]
+        assert "Traceback" not in result.stderr + result.stdout
+
+    missing = _cli("config", "check", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and missing.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
