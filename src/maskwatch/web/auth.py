@@ -1,0 +1,114 @@
+"""Access-token check for every route but /healthz and /login, as plain ASGI middleware (covers streams and /docs).
+
+A request is let in with `Authorization: Bearer <token>`, the login cookie, or `?token=<token>`. On an HTML page
+`?token=` sets the cookie and redirects to the same address without the token, so it does not stay in the
+address bar or the history. The cookie holds an HMAC of the token, not the token itself: changing the token
+logs everybody out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, quote, urlencode
+
+COOKIE = "maskwatch_session"
+OPEN_PATHS = frozenset({"/healthz", "/login", "/favicon.ico"})
+API_PREFIXES = ("/api/", "/metrics", "/openapi.json")
+
+
+def session_value(token: str) -> str:
+    return hmac.new(token.encode(), b"maskwatch-session-v1", hashlib.sha256).hexdigest()
+
+
+def token_matches(candidate: str | None, token: str) -> bool:
+    return bool(candidate) and hmac.compare_digest(candidate.encode(), token.encode())
+
+
+def session_cookie(token: str, secure: bool) -> str:
+    flags = "; Secure" if secure else ""
+    return f"{COOKIE}={session_value(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000{flags}"
+
+
+def clear_cookie() -> str:
+    return f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path on this site: never `//host` or a full URL (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+class TokenAuth:
+    """ASGI middleware; `get_token` is read on each request so that a changed token applies at once."""
+
+    def __init__(self, app, get_token: Callable[[], str]):
+        self.app = app
+        self.get_token = get_token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = self.get_token()
+        headers = _headers(scope)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        bearer = headers.get("authorization", "")
+        bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed Cookie header is just no cookie
+            cookie = SimpleCookie()
+        session = cookie[COOKIE].value if COOKIE in cookie else None
+
+        if token_matches(bearer, token) or token_matches(session, session_value(token)):
+            await self.app(scope, receive, send)
+            return
+        if token_matches(query.get("token"), token):
+            if scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"]):
+                rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
+                target = scope["path"] + (f"?{rest}" if rest else "")
+                await self._respond(send, 303, [("location", target), ("set-cookie", self._cookie(scope, token))], b"")
+                return
+            await self.app(scope, receive, send)
+            return
+        await self._reject(scope, send, headers)
+
+    @staticmethod
+    def _is_api(path: str) -> bool:
+        return path.startswith(API_PREFIXES) or path == "/api"
+
+    @staticmethod
+    def _cookie(scope, token: str) -> str:
+        return session_cookie(token, secure=scope.get("scheme") in ("https", "wss"))
+
+    async def _reject(self, scope, send, headers: dict[str, str]) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        wants_html = "text/html" in headers.get("accept", "")
+        if scope["method"] == "GET" and wants_html and not self._is_api(scope["path"]):
+            qs = scope.get("query_string", b"").decode("latin-1")
+            here = scope["path"] + (f"?{qs}" if qs and "token=" not in qs else "")
+            failed = "&error=1" if "token=" in qs else ""
+            await self._respond(send, 303, [("location", f"/login?next={quote(here, safe='')}{failed}")], b"")
+            return
+        body = json.dumps({"detail": "missing or wrong access token"}).encode()
+        await self._respond(send, 401, [("content-type", "application/json"), ("www-authenticate", "Bearer")], body)
+
+    @staticmethod
+    async def _respond(send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        raw += [(b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
