@@ -1,0 +1,186 @@
+"""The service's parts on their own: frame slot, file pacing, tracker, smoothing, zones, rules, blur, store, outbox."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import cv2
+import numpy as np
+import pytest
+from helpers_service.servers import WebhookReceiver, free_port, wait_for
+
+from maskwatch.events import EventStore, SnapshotWriter, apply_retention
+from maskwatch.privacy import blur_faces
+from maskwatch.rules import RuleEngine, Zone, make_zones, zone_of
+from maskwatch.sinks import LogSink, Outbox, WebhookSink, encode, sign, verify
+from maskwatch.sources import CameraReader, Frame, FrameSlot, describe
+from maskwatch.track import FaceTracker, LabelSmoother
+from maskwatch.track.tracker import TrackLabel
+from maskwatch.types import Detections
+
+NO_MASK = np.array([0.05, 0.9, 0.05], np.float32)
+MASK = np.array([0.9, 0.05, 0.05], np.float32)
+
+
+def test_frame_slot_keeps_the_newest_and_counts_drops():
+    slot = FrameSlot()
+    assert slot.take() is None
+    for seq in (1, 2, 3):
+        slot.put(Frame(np.zeros((1, 1, 3), np.uint8), seq, 0.0))
+    assert slot.take().seq == 3 and slot.dropped == 2
+    assert slot.take() is None  # taken once only
+    slot.put(Frame(np.zeros((1, 1, 3), np.uint8), 4, 0.0))
+    assert slot.take().seq == 4 and slot.dropped == 2
+
+
+def test_file_reader_honours_fps_and_loops(tmp_path):
+    path = tmp_path / "c.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 20, (64, 48))
+    for i in range(10):  # 0.5 s at 20 fps
+        writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    writer.release()
+    reader = CameraReader("c", str(path), "file", fps=10)
+    reader.start()
+    time.sleep(1.55)
+    reader.stop()
+    reader.join(2)
+    # 10 delivered frames a second in real time, looping the 0.5 s clip (every other frame skipped)
+    assert 13 <= reader.stats.frames_decoded <= 18, reader.stats.frames_decoded
+    assert reader.slot.dropped == reader.stats.frames_decoded - 1  # nobody took any
+    assert not reader.stats.online
+
+
+def test_describe_hides_url_passwords():
+    assert describe("rtsp://admin:secret@10.0.0.2:554/s1") == "rtsp://***@10.0.0.2:554/s1"
+    assert describe("rtsp://10.0.0.2/s1") == "rtsp://10.0.0.2/s1" and describe(0) == "0"
+
+
+def _dets(boxes, scores=None):
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return Detections(boxes, np.asarray(scores if scores is not None else [0.9] * len(boxes), np.float32))
+
+
+def test_tracker_keeps_ids_for_moving_faces():
+    tracker = FaceTracker(fps=5, lost_seconds=1.0)
+    ids = []
+    for step in range(6):
+        d = tracker.update(_dets([[10 + 3 * step, 10, 60 + 3 * step, 70], [200, 50, 260, 120]]))
+        ids.append(tuple(d.track_ids))
+    confirmed = [t for t in ids if min(t) >= 1]
+    assert confirmed and all(t == confirmed[0] for t in confirmed) and confirmed[0][0] != confirmed[0][1]
+    assert len(tracker.update(_dets(np.zeros((0, 4)))).track_ids) == 0
+
+
+def test_smoother_ignores_one_bad_frame_and_times_the_label():
+    s = LabelSmoother(window=5)
+    for t in range(4):
+        tl = s.update(7, NO_MASK, float(t))
+    assert tl.label == "no_mask" and tl.stable_seconds == 3.0 and tl.confidence > 0.85
+    tl = s.update(7, MASK, 4.0)  # one frame disagrees
+    assert tl.label == "no_mask" and tl.stable_seconds == 4.0
+    for t in (5.0, 6.0, 7.0):
+        tl = s.update(7, MASK, t)
+    assert tl.label == "mask" and tl.stable_seconds < 2.0  # the flip restarts the hold time
+    s.prune(100.0)
+    assert len(s) == 0
+
+
+def test_zone_by_face_centre_and_whole_frame_default():
+    zones = [Zone("left", np.array([[0, 0], [0.5, 0], [0.5, 1], [0, 1]], np.float32), True)]
+    assert zone_of([10, 10, 90, 90], 200, 100, zones).name == "left"  # centre (50, 50) → (0.25, 0.5)
+    assert zone_of([80, 10, 160, 90], 200, 100, zones) is None  # centre x 120/200 = 0.6
+    whole = make_zones([])
+    assert len(whole) == 1 and whole[0].restricted and zone_of([150, 40, 190, 90], 200, 100, whole).name == "frame"
+
+
+def _tl(track, label, stable, conf=0.9):
+    return TrackLabel(track, label, conf, stable, 0.0, 0.0, np.zeros(3))
+
+
+def test_rules_hold_time_zone_labels_and_cooldown():
+    zones = [Zone("door", np.array([[0, 0], [0.5, 0], [0.5, 1], [0, 1]], np.float32), True),
+             Zone("hall", np.array([[0.5, 0], [1, 0], [1, 1], [0.5, 1]], np.float32), False)]
+    rules = RuleEngine("cam", zones, ["no_mask", "incorrect"], min_seconds=1.0, min_confidence=0.5, cooldown_seconds=10)
+    left, right = (10, 10, 50, 50), (150, 10, 190, 50)
+    assert rules.check([(0, _tl(1, "no_mask", 0.5), left)], 200, 100, 0.0) == []  # not held long enough
+    assert rules.check([(0, _tl(1, "no_mask", 2.0, conf=0.4), left)], 200, 100, 0.0) == []  # not confident
+    assert rules.check([(0, _tl(2, "no_mask", 2.0), right)], 200, 100, 0.0) == []  # unrestricted zone
+    assert rules.check([(0, _tl(3, "mask", 2.0), left)], 200, 100, 0.0) == []  # label does not alert
+    alerts = rules.check([(0, _tl(1, "no_mask", 2.0), left), (1, _tl(4, "incorrect", 1.5), left)], 200, 100, 1.0)
+    assert [(a.track_id, a.zone, a.label, a.face_index) for a in alerts] == [(1, "door", "no_mask", 0), (4, "door", "incorrect", 1)]
+    assert rules.check([(0, _tl(1, "no_mask", 5.0), left)], 200, 100, 9.0) == []  # cooldown per track
+    assert [a.track_id for a in rules.check([(0, _tl(1, "no_mask", 12.0), left)], 200, 100, 11.5)] == [1]
+
+
+def test_blur_hides_faces_and_can_keep_the_offender():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (100, 200, 3), np.uint8)
+    boxes = [[20, 20, 60, 60], [120, 20, 160, 60]]
+    for method in ("pixelate", "gaussian"):
+        out = blur_faces(image, boxes, method=method)
+        for x1, y1, x2, y2 in boxes:
+            assert out[y1:y2, x1:x2].std() < image[y1:y2, x1:x2].std() / 3
+        assert np.array_equal(out[80:, :], image[80:, :])  # outside the boxes (with margin) untouched
+    kept = blur_faces(image, boxes, keep=1)
+    assert np.array_equal(kept[20:60, 120:160], image[20:60, 120:160]) and not np.array_equal(kept[20:60, 20:60], image[20:60, 20:60])
+
+
+def test_store_queries_deliveries_and_retention(tmp_path):
+    store = EventStore(tmp_path / "e.db", ["log", "mqtt"])
+    snaps = SnapshotWriter(tmp_path / "snaps")
+    image = np.zeros((40, 40, 3), np.uint8)
+    now = time.time()
+    old_rel = snaps.write(image, [[5, 5, 20, 20]], 0, "a", 1, now - 10 * 86400)
+    old = store.add(now - 10 * 86400, "a", "door", 1, "no_mask", 0.9, old_rel, (5, 5, 20, 20))
+    new = store.add(now, "b", "hall", 2, "incorrect", 0.8, None)
+    assert [e["id"] for e in store.query()] == [new, old]
+    assert [e["id"] for e in store.query(camera="a")] == [old] and [e["id"] for e in store.query(label="incorrect")] == [new]
+    assert [e["id"] for e in store.query(since=now - 60)] == [new]
+    assert [e["id"] for e in store.query(since="2000-01-01T00:00:00Z", zone="door")] == [old]
+    assert store.get(old)["delivered"] == {"log": False, "mqtt": False} and store.get(old)["box"] == [5, 5, 20, 20]
+    store.mark_delivered(old, "mqtt")
+    assert [e["id"] for e in store.pending("mqtt")] == [new] and [e["id"] for e in store.pending("log")] == [old, new]
+    assert snaps.resolve(old_rel).is_file() and snaps.resolve("../e.db") is None
+    assert apply_retention(store, tmp_path / "snaps", days=7) == 1
+    assert [e["id"] for e in store.query()] == [new] and not (tmp_path / "snaps" / old_rel).exists()
+    assert store.counts()["by_label"] == {"incorrect": 1}
+    store.close()
+
+
+def test_webhook_signature_and_outbox_retry(tmp_path):
+    body = encode({"id": 1, "label": "no_mask", "delivered": {"x": True}})
+    assert json.loads(body) == {"id": 1, "label": "no_mask"}
+    assert sign(body, "k").startswith("sha256=") and verify(body, "k", sign(body, "k")) and not verify(body, "j", sign(body, "k"))
+
+    receiver = WebhookReceiver(secret="k", fail_first=1)
+    down = WebhookSink(f"http://127.0.0.1:{free_port()}/hook", index=1, timeout=1)  # nothing listens there
+    store = EventStore(tmp_path / "e.db", ["log", "webhook0", "webhook1"])
+    outbox = Outbox(store, [LogSink(), WebhookSink(receiver.url, "k", index=0), down], retry_start=0.2, retry_max=0.5)
+    outbox.start()
+    try:
+        ids = [store.add(time.time(), "cam", "door", i, "no_mask", 0.9, None) for i in range(3)]
+        outbox.notify()
+        assert wait_for(lambda: receiver.ids() == set(ids), 10)
+        assert receiver.bad_signatures == 0 and receiver.requests == 4  # one 503, then three deliveries
+        assert wait_for(lambda: store.pending("webhook0") == [] and store.pending("log") == [], 5)
+        assert [e["id"] for e in store.pending("webhook1")] == ids  # the dead receiver keeps them all pending
+        assert outbox.failures["webhook1"] >= 1 and "127.0.0.1" in outbox.last_error["webhook1"]
+    finally:
+        outbox.stop()
+        outbox.join(3)
+        receiver.close()
+        store.close()
+
+
+@pytest.mark.parametrize("bad", [[{"name": "x", "polygon": [[0, 0], [1, 1]]}], [{"polygon": [[0, 0], [1, 0], [1, 1]]}]])
+def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
+    from maskwatch.config import AppConfig
+    from maskwatch.errors import UserError
+    from maskwatch.service import Service
+
+    service = Service(AppConfig.model_validate({"cameras": [{"name": "c", "source": 0}]}))
+    with pytest.raises(UserError, match="zones"):
+        service.set_zones("c", bad)
+    service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
+    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True}]
