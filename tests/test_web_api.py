@@ -1,0 +1,206 @@
+"""Web API over a real running Service (a clip from CC0 photos as a camera): auth, REST, zones, metrics.
+
+The clip shows unmasked faces, so with no zones (the whole frame restricted) no_mask alerts come within seconds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
+from helpers_service.servers import wait_for
+
+from maskwatch.config import load_config
+from maskwatch.service import Service
+from maskwatch.web import create_app
+from maskwatch.web.auth import COOKIE, session_value
+
+TOKEN = "test-token-4f9c"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events/1", "/api/events/1/snapshot",
+                  "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
+                  "/metrics", "/openapi.json", "/static/app.js", "/static/index.html"]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("web_api")
+    config_path = tmp / "maskwatch.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5}],
+        "detector": {"input_size": 640, "threads": 1},
+        "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
+        "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+        "ui": {"token": TOKEN},
+    }, sort_keys=False))
+    service = Service(load_config(config_path), config_path, pipeline=pipeline)
+    service.start()
+    client = TestClient(create_app(service))
+    yield {"service": service, "client": client, "config_path": config_path}
+    service.stop()
+
+
+@pytest.fixture
+def client(running) -> TestClient:
+    running["client"].cookies.clear()
+    return running["client"]
+
+
+def test_healthz_is_open(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", PROTECTED_GETS)
+@pytest.mark.parametrize("how", ["none", "bearer", "cookie", "query"])
+def test_wrong_or_missing_token_gets_401_and_no_data(client, path, how):
+    wrong = TOKEN + "x"
+    headers, params = {}, {}
+    if how == "bearer":
+        headers["Authorization"] = f"Bearer {wrong}"
+    elif how == "cookie":
+        headers["Cookie"] = f"{COOKIE}={session_value(wrong)}"
+    elif how == "query":
+        params["token"] = wrong
+    r = client.get(path, headers=headers, params=params)
+    assert r.status_code == 401, r.text[:200]
+    assert r.json() == {"detail": "missing or wrong access token"}
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_put_zones_needs_token(client, running):
+    before = running["service"].config.camera("door-cam").zones
+    r = client.put("/api/cameras/door-cam/zones", json={"zones": []}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert running["service"].config.camera("door-cam").zones == before
+
+
+@pytest.mark.parametrize("path", ["/", "/docs"])
+def test_html_pages_redirect_to_login(client, path):
+    r = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2F{path[1:]}"
+    r = client.get(path, params={"token": "wrong"}, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?") and "error=1" in r.headers["location"]
+    login = client.get(r.headers["location"])
+    assert login.status_code == 200 and "Wrong access token." in login.text and 'name="token"' in login.text
+
+
+def test_query_token_sets_httponly_cookie_and_leaves_the_address(client):
+    r = client.get("/", params={"token": TOKEN, "view": "zones"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?view=zones"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+    page = client.get("/")  # the cookie alone now opens the page and the API
+    assert page.status_code == 200 and '<div id="camera-grid"' in page.text
+    assert client.get("/api/stats").status_code == 200
+    assert client.get("/docs").status_code == 200 and client.get("/openapi.json").json()["info"]["title"] == "maskwatch"
+
+
+def test_login_form(client):
+    r = client.post("/login", data={"token": "wrong", "next": "/"}, follow_redirects=False)
+    assert r.status_code == 401 and "Wrong access token." in r.text and "set-cookie" not in r.headers
+    r = client.post("/login", data={"token": TOKEN, "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"  # never off-site
+    assert "HttpOnly" in r.headers["set-cookie"]
+    assert client.get("/api/cameras").status_code == 200
+    r = client.post("/logout", follow_redirects=False)
+    assert r.status_code == 303 and "Max-Age=0" in r.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/api/cameras").status_code == 401
+
+
+def test_cameras_state_and_frame(client):
+    cams = wait_for(lambda: [c for c in client.get("/api/cameras", headers=BEARER).json() if c["frames_analysed"] > 0], 20)
+    assert [c["name"] for c in cams] == ["door-cam"]
+    cam = cams[0]
+    assert cam["online"] is True and (cam["width"], cam["height"]) == (640, 360)
+    for key in ("fps_analysed", "frames_decoded", "frames_dropped", "faces", "masked", "unmasked", "last_error", "zones"):
+        assert key in cam
+    r = client.get("/api/cameras/door-cam/frame.jpg", headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (360, 640, 3)
+    assert client.get("/api/cameras/nope/frame.jpg", headers=BEARER).status_code == 404
+    assert client.get("/api/cameras/nope/zones", headers=BEARER).status_code == 404
+
+
+def test_events_filters_detail_and_snapshot(client):
+    events = wait_for(lambda: (e := client.get("/api/events", headers=BEARER).json()) and len(e) >= 2 and e, 30)
+    assert events and len(events) >= 2, "no alerts within 30 s"
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)  # newest first
+    assert {e["label"] for e in events} <= {"no_mask", "incorrect"} and {e["camera"] for e in events} == {"door-cam"}
+    q = lambda **params: client.get("/api/events", params=params, headers=BEARER)  # noqa: E731
+    assert all(e["label"] == "no_mask" for e in q(label="no_mask").json())
+    assert q(label="mask").json() == [] and q(camera="other").json() == [] and q(zone="nowhere").json() == []
+    assert q(since="2999-01-01T00:00:00Z").json() == []
+    assert len(q(since=events[-1]["time"]).json()) >= len(events)
+    first_two = q(limit=2).json()
+    assert len(first_two) == 2 and q(limit=1, offset=1).json()[0]["id"] == first_two[1]["id"]
+    assert q(label="bogus").status_code == 422 and q(limit=0).status_code == 422 and q(limit=5000).status_code == 422
+    bad_since = q(since="yesterday-ish")
+    assert bad_since.status_code == 422 and "bad filter" in bad_since.json()["detail"]
+
+    one = client.get(f"/api/events/{events[0]['id']}", headers=BEARER)
+    assert one.status_code == 200 and one.json()["id"] == events[0]["id"]
+    assert client.get("/api/events/999999", headers=BEARER).status_code == 404
+    snap = client.get(f"/api/events/{events[0]['id']}/snapshot", headers=BEARER)
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(snap.content, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+    assert client.get("/api/events/999999/snapshot", headers=BEARER).status_code == 404
+
+
+def test_stats_and_metrics(client):
+    wait_for(lambda: client.get("/api/stats", headers=BEARER).json()["events_total"] > 0, 30)
+    stats = client.get("/api/stats", headers=BEARER).json()
+    assert stats["cameras_online"] == 1 and stats["events_total"] > 0 and "door-cam" in stats["cameras"]
+    r = client.get("/metrics", headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in r.text
+    assert "maskwatch_frames_analysed_total" in r.text
+
+
+def test_zones_validated_applied_and_saved(client, running):
+    url = "/api/cameras/door-cam/zones"
+    bad = [
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]]}]}, "outside 0..1"),
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0]]}]}, "at least 3"),
+        ({"zones": [{"name": "a b/c", "polygon": [[0, 0], [1, 0], [1, 1]]}]}, "pattern"),
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]]}, {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]}]},
+         "repeat"),
+        ({"zones": "door"}, "a list"),
+    ]
+    for body, message in bad:
+        r = client.put(url, json=body, headers=BEARER)
+        assert r.status_code == 422 and message in r.json()["detail"], (body, r.text)
+    r = client.put(url, content=b"{not json", headers={**BEARER, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
+    assert client.put("/api/cameras/nope/zones", json={"zones": []}, headers=BEARER).status_code == 404
+
+    zones = [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "restricted": True},
+             {"name": "hall", "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]], "restricted": False}]
+    r = client.put(url, json={"zones": zones}, headers=BEARER)
+    assert r.status_code == 200 and r.json() == {"camera": "door-cam", "zones": zones}
+    assert client.get(url, headers=BEARER).json() == zones
+    assert [c["zones"] for c in client.get("/api/cameras", headers=BEARER).json()] == [zones]
+    saved = yaml.safe_load(running["config_path"].read_text())["cameras"][0]["zones"]
+    assert [z["name"] for z in saved] == ["door", "hall"]
+    # applied to the running rules: new events only in the restricted 'door'
+    since = time.time()
+    fresh = wait_for(lambda: client.get("/api/events", params={"since": since}, headers=BEARER).json(), 20)
+    assert fresh and {e["zone"] for e in fresh} == {"door"}
+
+
+def test_service_not_running_is_503(pipeline, tmp_path, test_clip):  # noqa: F811
+    config_path = tmp_path / "m.yaml"
+    config_path.write_text(yaml.safe_dump({"cameras": [{"name": "c", "source": str(test_clip)}], "ui": {"token": TOKEN},
+                                           "storage": {"database": "e.db", "snapshots": "s"}}))
+    client = TestClient(create_app(Service(load_config(config_path), config_path, pipeline=pipeline)))
+    r = client.get("/api/events", headers=BEARER)
+    assert r.status_code == 503 and "not running" in r.json()["detail"]
+    assert client.get("/api/cameras/c/frame.jpg", headers=BEARER).status_code == 503
+    assert client.get("/api/cameras", headers=BEARER).json()[0]["online"] is False
