@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
 from helpers_service.clips import write_clip
 from helpers_service.fixtures import SEGMENTS, andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
-from helpers_service.servers import wait_for
+from helpers_service.servers import free_port, port_open, wait_for
 
 from maskwatch.config import load_config
 from maskwatch.service import Service
@@ -57,10 +60,36 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
         service.stop()
 
 
-def _serve(config: Path) -> subprocess.Popen:
+def _serve(config: Path, ui: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "maskwatch.service", "serve", "--config", str(config), "--no-ui"],
+    return subprocess.Popen([sys.executable, "-m", "maskwatch.service", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _web_available() -> bool:
+    try:
+        import uvicorn  # noqa: F401
+
+        import maskwatch.web  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class StreamClient(threading.Thread):
+    """Holds an MJPEG stream open (as a browser would) while the service is told to stop."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.bytes = url, 0
+
+    def run(self):
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as response:
+                while chunk := response.read(4096):
+                    self.bytes += len(chunk)
+        except (OSError, http.client.HTTPException):  # cut at shutdown
+            pass
 
 
 def _count(db: Path) -> int:
@@ -74,16 +103,25 @@ def _count(db: Path) -> int:
 
 
 def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa: F811
+    """With the web UI (when installed) and a live MJPEG viewer connected: the slowest case to shut down."""
+    ui = _web_available()
+    port, token = free_port(), "sigterm-test-token"
     config = tmp_path / "maskwatch.yaml"
     config.write_text(yaml.safe_dump({
+        "ui": {"port": port, "token": token},
         "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
         "detector": {"threads": 1}, "rules": {"min_seconds": 0.3, "cooldown_seconds": 0.5},
         "storage": {"database": "data/events.db", "snapshots": "data/snaps"}}))
     db = tmp_path / "data" / "events.db"
-    proc = _serve(config)
+    proc = _serve(config, ui)
     try:
         assert wait_for(lambda: _count(db) >= 2 or proc.poll() is not None, 40), "no events within 40 s"
         assert proc.poll() is None, proc.stdout.read()
+        if ui:
+            assert wait_for(lambda: port_open(port), 10), "the web UI did not start"
+            viewer = StreamClient(f"http://127.0.0.1:{port}/api/cameras/cam/stream?token={token}")
+            viewer.start()
+            assert wait_for(lambda: viewer.bytes > 1000, 10), "the MJPEG stream sent nothing"
         seen = _count(db)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)

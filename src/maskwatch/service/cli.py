@@ -87,6 +87,8 @@ def serve(
                 raise UserError(f"the web server stopped (is {cfg.ui.host}:{cfg.ui.port} already in use?)")
     finally:
         if server is not None:
+            # endless MJPEG/SSE responses are cut after timeout_graceful_shutdown; that is expected, not an error
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
             server.should_exit = True
             thread.join(1.5)
         service.stop(timeout=3.0)
