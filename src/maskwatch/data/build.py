@@ -29,8 +29,9 @@ def _init_worker() -> None:
     from maskwatch.detect import RetinaFaceDetector
 
     # One ONNX thread per worker process: on a shared small machine processes scale better than threads.
-    _detectors = (RetinaFaceDetector(input_size=F.SCENE_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1),
-                  RetinaFaceDetector(input_size=F.CROP_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1))
+    sizes = {size for _, size in F.CROP_ATTEMPTS} | {F.SCENE_INPUT_SIZE}
+    by_size = {size: RetinaFaceDetector(input_size=size, min_score=F.MIN_SCORE, threads=1) for size in sizes}
+    _detectors = (by_size[F.SCENE_INPUT_SIZE], [(pad, by_size[size]) for pad, size in F.CROP_ATTEMPTS])
 
 
 def _work(job: tuple[int, AnnotatedImage | LabeledImage]) -> F.ImageResult:
