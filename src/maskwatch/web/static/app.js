@@ -42,8 +42,9 @@ async function api(path, options = {}) {
 }
 
 const cam = encodeURIComponent;
-const fmtTime = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const fmtDate = (iso) => new Date(iso).toLocaleString();
+const fmtTime = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+const fmtDate = (iso) => new Date(iso).toLocaleString([], { hour12: false });
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 function fmtUptime(seconds) {
   const s = Math.floor(seconds), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
   return d ? `up ${d}d ${h}h` : h ? `up ${h}h ${m}m` : `up ${m}m ${s % 60}s`;
@@ -143,8 +144,8 @@ async function refreshStats() {
   const cams = $("#sum-cameras");
   cams.textContent = `${s.cameras_online}/${total} cameras online`;
   cams.className = "chip " + (s.cameras_online === total ? "good" : "bad");
-  $("#sum-faces").textContent = `${s.faces} faces · ${s.unmasked} unmasked`;
-  $("#sum-events").textContent = `${s.events_total} events`;
+  $("#sum-faces").textContent = `${plural(s.faces, "face")} · ${s.unmasked} unmasked`;
+  $("#sum-events").textContent = plural(s.events_total, "event");
   $("#sum-uptime").textContent = fmtUptime(s.uptime_seconds);
 }
 
@@ -242,7 +243,8 @@ function openSnapshot(id, caption) {
 
 // --- zone editor ---------------------------------------------------------------------------------------------
 
-const ZONE_COLORS = { restricted: "#dc2626", open: "#d97706", drawing: "#2563eb" };
+// the colours the service draws zones with on the live view (maskwatch.draw.draw_zone), and one for the new polygon
+const ZONE_COLORS = { restricted: "#e62828", open: "#28a0c8", drawing: "#a21caf" };
 
 function selectZoneCamera(name) {
   const z = state.zone;
@@ -355,7 +357,9 @@ async function addZone(event) {
   const pts = state.zone.points;
   if (pts.length < 3) return setZoneMessage("Click at least 3 points on the frame.", "error");
   if (!name) return setZoneMessage("Give the zone a name.", "error");
-  const zones = currentZones().filter((z) => z.name !== name);  // same name: replaces that zone
+  let zones;
+  try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
+  zones = zones.filter((z) => z.name !== name);  // same name: replaces that zone
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   zones.push({ name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked });
   if (await saveZones(zones, `Zone “${name}” saved.`)) {
@@ -365,8 +369,18 @@ async function addZone(event) {
   }
 }
 
-function deleteZone(name) {
-  saveZones(currentZones().filter((z) => z.name !== name), `Zone “${name}” deleted.`);
+async function deleteZone(name) {
+  let zones;
+  try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
+  saveZones(zones.filter((z) => z.name !== name), `Zone “${name}” deleted.`);
+}
+
+// Edits start from the server's zones, not the page's last poll: someone else may have changed them meanwhile.
+async function freshZones() {
+  const zones = await api(`/api/cameras/${cam(state.zone.camera)}/zones`);
+  const c = state.cameras.find((x) => x.name === state.zone.camera);
+  if (c) c.zones = zones;
+  return zones;
 }
 
 function setupZoneEditor() {
