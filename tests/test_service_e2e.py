@@ -34,9 +34,10 @@ class Subscriber:
 
     def __init__(self, port: int):
         self.messages: list[dict] = []
+        self.status: dict[str, object] = {}
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="maskwatch-test-sub", clean_session=False)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("maskwatch/+/event", qos=1)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([("maskwatch/+/event", 1), ("maskwatch/+/status", 0)])
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", port)
@@ -44,7 +45,12 @@ class Subscriber:
 
     def _on_message(self, client, userdata, message):
         with self.lock:
-            self.messages.append({"topic": message.topic, **json.loads(message.payload)})
+            if message.topic == "maskwatch/service/status":  # plain online/offline (Home Assistant availability)
+                self.status[message.topic] = message.payload.decode()
+            elif message.topic.endswith("/status"):
+                self.status[message.topic] = json.loads(message.payload)
+            else:
+                self.messages.append({"topic": message.topic, **json.loads(message.payload)})
 
     def ids(self) -> set[int]:
         with self.lock:
@@ -117,6 +123,10 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     message = next(m for m in subscriber.messages if m["id"] in ids)
     assert message["topic"] == "maskwatch/door-cam/event" and message["label"] == "no_mask" and "delivered" not in message
     assert wait_for(lambda: all(all(e["delivered"].values()) for e in service.events(limit=1000) if e["id"] in ids), 10)
+    # retained states for dashboards (Home Assistant, Node-RED)
+    assert wait_for(lambda: subscriber.status.get("maskwatch/service/status") == "online", 5)
+    state = wait_for(lambda: subscriber.status.get("maskwatch/door-cam/status"), 5)
+    assert state["online"] is True and state["faces"] == state["masked"] + state["unmasked"]
 
 
 def test_broker_stopped_and_restarted_loses_no_event(world):
@@ -176,8 +186,9 @@ def test_stats_and_metrics(world):
     text = generate_latest(service.metrics_registry).decode()
     assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in text
     assert 'maskwatch_frames_decoded_total{camera="door-cam"}' in text
-    assert f'maskwatch_events_total{{camera="all",label="no_mask"}} {float(stats["events_total"])}' in text or \
-        'maskwatch_events_total{camera="all",label="no_mask"}' in text
+    counted = next(line for line in text.splitlines() if line.startswith('maskwatch_events_total{camera="door-cam",label="no_mask"}'))
+    assert float(counted.split()[-1]) >= stats["events_total"]  # alerts may have come in between
+    assert 'maskwatch_sink_pending{sink="mqtt"}' in text and "maskwatch_uptime_seconds" in text
 
 
 def test_set_zones_applies_live_and_saves_yaml(world):

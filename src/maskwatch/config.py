@@ -58,7 +58,7 @@ class CameraConfig(Strict):
 
     @property
     def kind(self) -> str:
-        if isinstance(self.source, int) or str(self.source).isdigit():
+        if isinstance(self.source, int) or str(self.source).isdigit() or str(self.source).startswith("/dev/video"):
             return "webcam"
         scheme = str(self.source).split("://", 1)[0].lower() if "://" in str(self.source) else ""
         return {"rtsp": "rtsp", "rtsps": "rtsp", "http": "http", "https": "http"}.get(scheme, "file")

@@ -160,9 +160,12 @@ class EventStore:
             total = self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             by_label = dict(self._db.execute("SELECT label, COUNT(*) FROM events GROUP BY label").fetchall())
             by_camera = dict(self._db.execute("SELECT camera, COUNT(*) FROM events GROUP BY camera").fetchall())
+            by_camera_label = [tuple(r) for r in self._db.execute(
+                "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label").fetchall()]
             pending = dict(self._db.execute(
                 "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
-        return {"total": total, "by_label": by_label, "by_camera": by_camera, "pending_by_sink": pending}
+        return {"total": total, "by_label": by_label, "by_camera": by_camera, "by_camera_label": by_camera_label,
+                "pending_by_sink": pending}
 
     def delete_before(self, cutoff: float) -> list[str]:
         """Deletes events older than `cutoff`; returns their snapshot paths (for the caller to delete)."""

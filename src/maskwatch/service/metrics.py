@@ -36,13 +36,11 @@ class ServiceCollector:
                 counts = svc.store.counts()
             except Exception:  # store closed during shutdown
                 return
-            events = CounterMetricFamily("maskwatch_events", "alert events stored", labels=["camera", "label"])
-            stats = svc.stats()
-            for camera, n in counts["by_camera"].items():
-                events.add_metric([camera, "all"], n)
-            for label, n in stats["events_by_label"].items():
-                events.add_metric(["all", label], n)
+            events = CounterMetricFamily("maskwatch_events", "alert events in the store", labels=["camera", "label"])
+            for camera, label, n in counts["by_camera_label"]:
+                events.add_metric([camera, label], n)
             yield events
+            stats = svc.stats()
             pending = GaugeMetricFamily("maskwatch_sink_pending", "events not yet delivered", labels=["sink"])
             delivered = CounterMetricFamily("maskwatch_sink_delivered", "events delivered", labels=["sink"])
             for name, s in stats["sinks"].items():

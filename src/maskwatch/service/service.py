@@ -49,7 +49,7 @@ class CameraRuntime:
     unmasked: int = 0
     events: int = 0
     jpeg_cache: dict = field(default_factory=dict)
-    last_published_online: bool | None = None
+    last_published_state: dict | None = None
 
     def fps_analysed(self) -> float:
         times = list(self.analysed_at)
@@ -227,11 +227,13 @@ class Service:
         mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
         for rt in list(self._cameras.values()):
             rt.smoother.prune(now)
-            online = rt.reader.stats.online
-            if mqtt and online != rt.last_published_online and mqtt.connected.is_set():
-                mqtt.publish_status(rt.config.name, {"online": online, "last_error": rt.reader.stats.last_error,
-                                                     "time": iso(now)})
-                rt.last_published_online = online
+            if mqtt and mqtt.connected.is_set():
+                with rt.lock:
+                    state = {"online": rt.reader.stats.online, "faces": rt.faces, "masked": rt.masked, "unmasked": rt.unmasked,
+                             "last_error": rt.reader.stats.last_error}
+                if state != rt.last_published_state:  # retained, so a dashboard that connects later sees it at once
+                    mqtt.publish_status(rt.config.name, {**state, "time": iso(now)})
+                    rt.last_published_state = state
 
     # --- queries (web API) -------------------------------------------------------------------------------------
 

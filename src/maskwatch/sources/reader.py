@@ -66,7 +66,7 @@ class SourceStats:
 
 def open_capture(source: str | int, kind: str, timeout_ms: int = 5000) -> cv2.VideoCapture:
     if kind == "webcam":
-        return cv2.VideoCapture(int(source))
+        return cv2.VideoCapture(int(source) if str(source).isdigit() else str(source))
     if kind == "rtsp":
         # RTP over the RTSP TCP connection: no UDP port probing, no lost packets smearing frames, works through NAT
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
