@@ -2,7 +2,7 @@
 "use strict";
 
 const LABELS = { mask: "Mask", no_mask: "No mask", incorrect: "Mask worn incorrectly" };
-const MJPEG_MAX_CAMERAS = 4;  // browsers open ~6 connections per host; past this, views poll frame.jpg instead
+const MJPEG_MAX_CAMERAS = 3;  // browsers open ~6 connections per host; past this, views poll frame.jpg instead
 const EVENTS_PAGE = 50;
 
 const $ = (sel, root = document) => root.querySelector(sel);
