@@ -117,3 +117,23 @@ def test_config_check_cli(tmp_path):
 
     missing = _cli("config", "check", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and missing.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
+
+
+def test_serve_refuses_a_busy_port_and_an_unusable_database_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(f"cameras: [{{name: a, source: 0}}]\nui: {{port: {port}}}\n")
+        result = _cli("serve", "--config", str(cfg))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port} for the web UI")
+
+    (tmp_path / "file").write_text("")
+    cfg.write_text("cameras: [{name: a, source: 0}]\nstorage: {database: file/events.db}\n")
+    result = _cli("serve", "--config", str(cfg), "--no-ui")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot open the event database {tmp_path / 'file/events.db'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -33,6 +34,15 @@ def _load(config: Path | None):
         typer.echo(f"building the demo video {DEMO_VIDEO} ...", err=True)
         make_demo_video(DEMO_VIDEO)
     return cfg
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            raise UserError(f"cannot listen on {host}:{port} for the web UI: {err.strerror} (set ui.port or --port)") from None
 
 
 def _web_server(service, host: str, port: int):
@@ -67,6 +77,9 @@ def serve(
     if port is not None:
         cfg.ui.port = port
     token = cfg.ensure_token()
+    ui = cfg.ui.enabled and not no_ui
+    if ui:
+        _check_port(cfg.ui.host, cfg.ui.port)
     service = Service(cfg, config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -76,7 +89,7 @@ def serve(
     try:
         names = ", ".join(c.name for c in cfg.cameras if c.enabled)
         typer.echo(f"maskwatch: {len(service.camera_names())} camera(s) ({names}); events in {cfg.storage.database}")
-        if cfg.ui.enabled and not no_ui:
+        if ui:
             server, thread = _web_server(service, cfg.ui.host, cfg.ui.port)
             if server is not None:
                 typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/?token={token}")

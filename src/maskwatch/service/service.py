@@ -6,6 +6,7 @@ Thread-safe facade used by the CLI and the web app.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -94,7 +95,12 @@ class Service:
                 self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
                                                            threads=d.threads, classifier_path=d.classifier)
             self.sinks = make_sinks(cfg.sinks)
-            self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
+            try:
+                self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
+            except (OSError, sqlite3.Error) as err:
+                for sink in self.sinks:
+                    sink.close()
+                raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
             self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
             self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days)
             for cam in cfg.cameras:
@@ -143,6 +149,7 @@ class Service:
                 sink.close()
             if self.store:
                 self.store.close()
+                self.store = None
             for rt in self._cameras.values():
                 rt.reader.join(max(0.0, min(0.3, deadline - time.monotonic())))
             self.started_at = None
