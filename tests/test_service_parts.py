@@ -184,3 +184,30 @@ def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
         service.set_zones("c", bad)
     service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
     assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True}]
+
+
+def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path):
+    from maskwatch.config import AppConfig
+    from maskwatch.service import Service
+
+    cfg = AppConfig.model_validate({
+        "cameras": [{"name": "gone", "source": str(tmp_path / "missing.mp4")}], "sinks": {"log": False},
+        "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s"), "retention_days": 2}})
+    store = EventStore(cfg.storage.database)
+    snaps = SnapshotWriter(cfg.storage.snapshots)
+    now = time.time()
+    old = store.add(now - 3 * 86400, "gone", "frame", 1, "no_mask", 0.9,
+                    snaps.write(np.zeros((8, 8, 3), np.uint8), [], 0, "gone", 1, now - 3 * 86400))
+    recent = store.add(now - 86400, "gone", "frame", 2, "incorrect", 0.8, None)
+    store.close()
+    service = Service(cfg)
+    service.start()
+    try:
+        assert wait_for(lambda: [e["id"] for e in service.events()] == [recent], 5)
+        assert service.event(old) is None and not any((tmp_path / "s").rglob("*.jpg"))
+        status = service.camera_status()[0]
+        assert not status["online"] and "not found" in status["last_error"] and status["frames_decoded"] == 0
+        assert service.latest_jpeg("gone") is None and service.stats()["events_by_label"]["incorrect"] == 1
+    finally:
+        service.stop()
+    assert service.closing.is_set() and not service.running

@@ -102,6 +102,7 @@ def serve(
         if server is not None:
             # endless MJPEG/SSE responses are cut after timeout_graceful_shutdown; that is expected, not an error
             logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+            service.closing.set()
             server.should_exit = True
             thread.join(1.5)
         service.stop(timeout=3.0)

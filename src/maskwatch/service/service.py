@@ -67,6 +67,7 @@ class Service:
         self.started_at: float | None = None
         self._lock = threading.RLock()
         self._stop_event = threading.Event()
+        self.closing = threading.Event()  # set as shutdown begins: endless web streams should end when they see it
         self._frame_ready = threading.Event()
         self._listeners: list = []
         self._cameras: dict[str, CameraRuntime] = {}
@@ -107,6 +108,7 @@ class Service:
                 if cam.enabled:
                     self._cameras[cam.name] = self._make_camera(cam)
             self._stop_event.clear()
+            self.closing.clear()
             self.started_at = time.time()
             self.outbox.start()
             self.retention.start()
@@ -132,6 +134,7 @@ class Service:
         with self._lock:
             if self.started_at is None:
                 return
+            self.closing.set()
             self._stop_event.set()
             self._frame_ready.set()
             for rt in self._cameras.values():
@@ -187,6 +190,8 @@ class Service:
                 try:
                     self._process(rt, frame, dets)
                 except Exception:
+                    if self._stop_event.is_set():
+                        return  # the store may be closed already
                     log.exception("camera %s: processing failed", rt.config.name)
 
     def _process(self, rt: CameraRuntime, frame: Frame, dets: Detections) -> None:

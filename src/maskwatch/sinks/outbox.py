@@ -38,7 +38,13 @@ class Outbox(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             self._wake.clear()
-            self.flush_once()
+            try:
+                self.flush_once()
+            except Exception:  # the store went away under us at shutdown, or a bug: never end the thread silently
+                if self._stop_event.is_set():
+                    return
+                log.exception("outbox pass failed")
+                self._stop_event.wait(1.0)
             waits = [t - time.monotonic() for t in self._next_try.values() if t > time.monotonic()]
             self._wake.wait(min([1.0] + waits))
 
