@@ -101,6 +101,17 @@ def test_query_token_sets_httponly_cookie_and_leaves_the_address(client):
     assert client.get("/docs").status_code == 200 and client.get("/openapi.json").json()["info"]["title"] == "maskwatch"
 
 
+def test_cookie_among_other_apps_cookies_and_security_headers(client):
+    # localhost shares cookies across ports: other apps' odd cookies must not hide ours
+    headers = {"Cookie": f'other={{"json": 1}}; a b=c; {COOKIE}={session_value(TOKEN)}; z=1'}
+    r = client.get("/api/stats", headers=headers)
+    assert r.status_code == 200
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    page = client.get("/", headers=headers)
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/healthz").headers["referrer-policy"] == "no-referrer"
+
+
 def test_login_form(client):
     r = client.post("/login", data={"token": "wrong", "next": "/"}, follow_redirects=False)
     assert r.status_code == 401 and "Wrong access token." in r.text and "set-cookie" not in r.headers

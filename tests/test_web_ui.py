@@ -81,6 +81,9 @@ def page(browser, live):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(20000)
+    pg.problems = []  # script errors and Content-Security-Policy refusals, checked at the end
+    pg.on("pageerror", lambda err: pg.problems.append(f"script error: {err}"))
+    pg.on("console", lambda msg: "Content Security Policy" in msg.text and pg.problems.append(msg.text))
     pg.goto(f"{live['base']}/?token={TOKEN}", wait_until="domcontentloaded")
     yield pg
     context.close()
@@ -250,3 +253,4 @@ def test_screenshot(page, live):
     page.screenshot(path=str(out), full_page=True)
     image = cv2.imread(str(out))
     assert image is not None and image.shape[1] == 1440
+    assert page.problems == []

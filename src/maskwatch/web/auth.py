@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode
 
 COOKIE = "maskwatch_session"
@@ -44,6 +43,16 @@ def safe_next(path: str | None) -> str:
     return path
 
 
+def cookie_value(header: str, name: str) -> str | None:
+    """Lenient on purpose: cookies of other apps on the same host (localhost shares them across ports) may not be
+    RFC-clean, and http.cookies stops at the first one it cannot parse."""
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
+
+
 def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
@@ -56,6 +65,8 @@ class TokenAuth:
         self.get_token = get_token
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            send = _with_security_headers(send, scope["path"])
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
@@ -64,12 +75,7 @@ class TokenAuth:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         bearer = headers.get("authorization", "")
         bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get("cookie", ""))
-        except Exception:  # a malformed Cookie header is just no cookie
-            cookie = SimpleCookie()
-        session = cookie[COOKIE].value if COOKIE in cookie else None
+        session = cookie_value(headers.get("cookie", ""), COOKIE)
 
         if token_matches(bearer, token) or token_matches(session, session_value(token)):
             await self.app(scope, receive, send)
@@ -112,3 +118,21 @@ class TokenAuth:
         raw += [(b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
+
+
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer")]
+# the page and the login form use only their own files; /docs (Swagger UI from a CDN) is left without it
+PAGE_CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+
+
+def _with_security_headers(send, path: str):
+    extra = SECURITY_HEADERS + ([(b"content-security-policy", PAGE_CSP)] if path in ("/", "/login") else [])
+
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": list(message.get("headers", [])) + extra}
+        await send(message)
+
+    return wrapped
