@@ -161,3 +161,22 @@ def test_cli_build_and_report_voc(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path / "ds")])
     assert result.exit_code == 0, result.output
     assert "per source" in result.output
+
+
+@needs_data
+def test_padded_detection_maps_back_to_image_coordinates():
+    from maskwatch.data.faces import most_confident_face
+    from maskwatch.detect import RetinaFaceDetector
+
+    detector = RetinaFaceDetector(input_size=320, min_score=0.3, threads=1)
+    image = cv2.imread(str(sorted((DATA / "chandrikadeb7" / "without_mask").glob("*.jpg"))[5]))
+    image = cv2.copyMakeBorder(image, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(128, 128, 128))  # room around the face
+    padded, attempt = most_confident_face(image, [(0.5, detector)])
+    unpadded, _ = most_confident_face(image, [(0.0, detector)])
+    assert attempt == 0
+    side = max(unpadded[2] - unpadded[0], unpadded[3] - unpadded[1])
+    assert np.abs(padded - unpadded).max() < 0.15 * side
+    assert box_iou(padded, unpadded)[0, 0] > 0.7
+    # A later attempt is used only when the earlier ones find nothing.
+    blank = np.full((200, 200, 3), 90, np.uint8)
+    assert most_confident_face(blank, [(0.5, detector), (0.0, detector)]) is None

@@ -123,13 +123,12 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
 
     # Exact duplicates: keep the first copy; copies filed under different labels are ambiguous, drop them all.
     by_hash: dict[str, list[int]] = defaultdict(list)
-    folder_images: dict[str, Counter] = defaultdict(Counter)  # class-folder images decoded, per source/label
-    no_face: dict[str, Counter] = defaultdict(Counter)
+    # Class-folder images per source, label and outcome: a reason that hits one class more is a dataset bias.
+    per_class: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in results:
         src = items[r.index].source
-        if isinstance(items[r.index], LabeledImage) and r.status == "ok":
-            folder_images[src][items[r.index].label] += 1
-            no_face[src][items[r.index].label] += r.counts["no_face"]
+        if isinstance(items[r.index], LabeledImage):
+            per_class[src][items[r.index].label].update({"images": 1, r.status: 1, **r.counts})
         if r.status != "ok":
             dropped[src][r.status] += 1
             continue
@@ -145,6 +144,8 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
             continue
         for i in members[1:]:
             dropped[items[i].source]["exact_duplicate"] += 1
+            if isinstance(items[i], LabeledImage):
+                per_class[items[i].source][items[i].label]["exact_duplicate"] += 1
         kept.append(results[members[0]])
     kept = [r for r in sorted(kept, key=lambda r: r.index) if r.faces]
 
@@ -195,8 +196,10 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
         "images_joined_by_upper_face_only": _joined_only_by_upper(groups),
         "near_dup_bits": NEAR_DUP_BITS, "upper_face_bits": UPPER_FACE_BITS,
         "notes": {src: dict(c) for src, c in notes.items()},
-        "no_face_rate": {src: {lab: round(no_face[src][lab] / n, 4) for lab, n in sorted(c.items())}
-                         for src, c in folder_images.items()},
+        "class_folder_outcomes": {src: {lab: dict(sorted(c.items())) for lab, c in sorted(labs.items())}
+                                  for src, labs in per_class.items()},
+        "no_face_rate": {src: {lab: round(c["no_face"] / max(c["ok"], 1), 4) for lab, c in sorted(labs.items())}
+                         for src, labs in per_class.items()},
         "unknown_label_names": {scan.name: dict(scan.unknown_names) for scan in scans if scan.unknown_names},
         "seconds_cropping": round(t_crop - started, 1), "seconds_total": round(time.perf_counter() - started, 1),
         "val_fraction": val_fraction, "seed": seed,
