@@ -1,0 +1,94 @@
+"""Static INT8 quantisation of the classifier and the face detector with ONNX Runtime.
+
+Weights per channel (int8), activations uint8 with ranges calibrated on real inputs (MinMax). Two formats:
+QDQ (Quantize/DequantizeLinear pairs that the runtime fuses) and QOperator (QLinearConv and friends);
+which one runs faster depends on the CPU and the graph, so benchmarks/quantize.py measures both.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import version_converter
+from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from maskwatch.errors import UserError
+from maskwatch.optimize.calibration import CropCalibrationReader, PhotoCalibrationReader
+
+MIN_OPSET = 13
+FORMATS = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
+
+
+def _opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _format(name: str) -> QuantFormat:
+    try:
+        return FORMATS[name.lower()]
+    except KeyError:
+        raise UserError(f"quantisation format must be one of {', '.join(FORMATS)}, got {name!r}") from None
+
+
+def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bool) -> Path:
+    model_in, model_out = Path(model_in), Path(model_out)
+    if not model_in.is_file():
+        raise UserError(f"model not found: {model_in}")
+    quant_format = _format(fmt)
+    model_out.parent.mkdir(parents=True, exist_ok=True)
+    original = onnx.load(str(model_in))
+    with tempfile.TemporaryDirectory() as tmp:
+        # Shape inference and graph clean-up first, as ONNX Runtime recommends before static quantisation.
+        source = model_in
+        if _opset(original) < MIN_OPSET:
+            # Per-channel DequantizeLinear (its `axis`) needs opset 13; older graphs are converted first.
+            source = Path(tmp) / "opset13.onnx"
+            onnx.save(version_converter.convert_version(original, MIN_OPSET), str(source))
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False, auto_merge=True)
+        quantize_static(
+            str(prepared), str(model_out), reader,
+            quant_format=quant_format,
+            per_channel=per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+    # Keep the model's metadata (classes, input size, crop margin) so MaskClassifier accepts the INT8 file.
+    quantized = onnx.load(str(model_out))
+    del quantized.metadata_props[:]
+    for prop in original.metadata_props:
+        quantized.metadata_props.add(key=prop.key, value=prop.value)
+    quantized.metadata_props.add(key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel}")
+    onnx.save(quantized, str(model_out))
+    return model_out
+
+
+def quantize_classifier(model_in: Path, model_out: Path, crops: Sequence[np.ndarray], fmt: str = "qdq",
+                        per_channel: bool = True, batch: int = 32) -> Path:
+    """INT8 copy of a classifier ONNX (maskwatch contract: input [N, S, S, 3] BGR 0..255), calibrated on crops."""
+    model = onnx.load(str(model_in)) if Path(model_in).is_file() else None
+    if model is None:
+        raise UserError(f"model not found: {model_in}")
+    meta = {p.key: p.value for p in model.metadata_props}
+    graph_input = model.graph.input[0]
+    size = int(meta.get("input_size") or graph_input.type.tensor_type.shape.dim[1].dim_value)
+    reader = CropCalibrationReader(crops, size, graph_input.name, batch)
+    return _quantize(model_in, model_out, reader, fmt, per_channel)
+
+
+def quantize_detector(model_in: Path, model_out: Path, images: Sequence[np.ndarray], input_sizes: Sequence[int] = (416, 1024),
+                      fmt: str = "qdq", per_channel: bool = True) -> Path:
+    """INT8 copy of the RetinaFace ONNX, calibrated on photos prepared as RetinaFaceDetector does at each of
+    input_sizes (activation ranges differ with the scale, so calibrate at every size the model will run at)."""
+    from maskwatch.detect import RetinaFaceDetector
+
+    detectors = [RetinaFaceDetector(model_in, input_size=int(size), threads=1) for size in input_sizes]
+    reader = PhotoCalibrationReader(images, [d.prepare for d in detectors], detectors[0].input_name)
+    return _quantize(model_in, model_out, reader, fmt, per_channel)
