@@ -71,6 +71,7 @@ def serve(
     """Run the cameras, rules, alerts and web UI until SIGINT/SIGTERM."""
     from maskwatch.service import Service
 
+    logging.getLogger("maskwatch").setLevel(logging.INFO)  # cameras going on/offline, sinks, start/stop
     cfg = _load(config)
     if host:
         cfg.ui.host = host
