@@ -64,6 +64,8 @@ function buildCameraCard(c) {
     const next = () => setTimeout(() => { if (!document.hidden) img.src = liveSrc(c.name); }, 500);
     img.addEventListener("load", next);
     img.addEventListener("error", () => setTimeout(next, 1500));
+  } else {  // the stream broke (service restarted, network): open it again
+    img.addEventListener("error", () => setTimeout(() => { if (!document.hidden) img.src = liveSrc(c.name); }, 3000));
   }
   img.src = liveSrc(c.name);
   return el("article", { class: "camera", "data-camera": c.name },
@@ -83,6 +85,9 @@ function buildCameraCard(c) {
 }
 
 function updateCameraCard(card, c) {
+  if (c.online && card.classList.contains("offline") && !document.hidden) {
+    $("img.live", card).src = liveSrc(c.name);  // back online: a fresh stream rather than a stalled one
+  }
   card.classList.toggle("offline", !c.online);
   const badge = $(".badge", card);
   badge.className = "badge " + (c.online ? "online" : "offline");
