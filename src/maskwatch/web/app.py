@@ -31,7 +31,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 def create_app(service) -> FastAPI:
     """The web UI and API over a running (or about to run) `maskwatch.service.Service`."""
     service.config.ensure_token()
-    closing = threading.Event()  # set at shutdown so that endless streams end instead of holding it up
+    closing = threading.Event()  # set at the app's shutdown so that endless streams end instead of holding it up
+    service_closing = getattr(service, "closing", None)  # the service's own flag: `serve` sets it before stopping uvicorn
+
+    def shutting_down() -> bool:
+        return closing.is_set() or (service_closing is not None and service_closing.is_set())
     hub = EventHub()
     service.add_event_listener(hub.publish)
 
@@ -152,7 +156,7 @@ def create_app(service) -> FastAPI:
         async def parts():
             yield f"--{BOUNDARY}\r\n".encode()
             last, last_sent = None, 0.0
-            while not closing.is_set():
+            while not shutting_down():
                 started = time.monotonic()
                 jpeg = await run_in_threadpool(service.latest_jpeg, name, annotated)
                 # the same frame again only as a keep-alive, so that an idle camera still shows its last frame
@@ -197,7 +201,7 @@ def create_app(service) -> FastAPI:
                             sent = event["id"]
                             yield sse_message(event)
                 idle = 0.0
-                while not closing.is_set():
+                while not shutting_down():
                     try:
                         event = await asyncio.wait_for(queue.get(), 1.0)
                     except asyncio.TimeoutError:
