@@ -28,6 +28,19 @@ def _opset(model: onnx.ModelProto) -> int:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
+def _name_nodes_and_pick_float_outputs(path: Path) -> list[str]:
+    """Names every node (exclusion works by name) and returns the nodes to keep in float: Softmax, and every
+    node that writes a graph output. An 8-bit output would put the class probabilities on a 1/256 grid
+    (ties in the AP ranking, probabilities that no longer sum to 1) and the box offsets on a coarse grid."""
+    model = onnx.load(str(path))
+    for i, node in enumerate(model.graph.node):
+        if not node.name:
+            node.name = f"{node.op_type}_{i}"
+    onnx.save(model, str(path))
+    outputs = {o.name for o in model.graph.output}
+    return [n.name for n in model.graph.node if n.op_type == "Softmax" or outputs & set(n.output)]
+
+
 def _format(name: str) -> QuantFormat:
     try:
         return FORMATS[name.lower()]
@@ -51,8 +64,10 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
             onnx.save(version_converter.convert_version(original, MIN_OPSET), str(source))
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False, auto_merge=True)
+        excluded = _name_nodes_and_pick_float_outputs(prepared)
         quantize_static(
             str(prepared), str(model_out), reader,
+            nodes_to_exclude=excluded,
             quant_format=quant_format,
             per_channel=per_channel,
             activation_type=QuantType.QUInt8,
