@@ -27,8 +27,10 @@ build/demo.mp4: $(BIN)/python
 
 demo: build/demo.mp4
 
+# The live service on the embedded defaults: the demo clip looped as a camera, SQLite under ./maskwatch-data/,
+# the web UI on http://127.0.0.1:8080 (its address and access token are printed at start).
 run: install build/demo.mp4
-	$(BIN)/maskwatch detect build/demo.mp4 --out out/demo_annotated.mp4
+	$(BIN)/maskwatch serve
 
 test: install-test
 	$(BIN)/python -m pytest -q
