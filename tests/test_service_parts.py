@@ -8,6 +8,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from helpers_service.fixtures import andrewmvd, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import WebhookReceiver, free_port, wait_for
 
 from maskwatch.events import EventStore, SnapshotWriter, apply_retention
@@ -203,11 +204,28 @@ def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path
     service = Service(cfg)
     service.start()
     try:
-        assert wait_for(lambda: [e["id"] for e in service.events()] == [recent], 5)
-        assert service.event(old) is None and not any((tmp_path / "s").rglob("*.jpg"))
+        assert wait_for(lambda: [e["id"] for e in service.events()] == [recent] and not any((tmp_path / "s").rglob("*.jpg")), 5)
+        assert service.event(old) is None
         status = service.camera_status()[0]
         assert not status["online"] and "not found" in status["last_error"] and status["frames_decoded"] == 0
         assert service.latest_jpeg("gone") is None and service.stats()["events_by_label"]["incorrect"] == 1
     finally:
         service.stop()
     assert service.closing.is_set() and not service.running
+
+
+def test_snapshot_hides_every_face_or_all_but_the_offender(tmp_path, test_clip):  # noqa: F811
+    from maskwatch.detect import RetinaFaceDetector
+
+    detector = RetinaFaceDetector(input_size=1024, min_score=0.5)
+    ok, frame = cv2.VideoCapture(str(test_clip)).read()
+    faces = detector.detect(frame, min_score=0.3)
+    assert ok and len(faces) >= 2
+    offender = int(np.argmin(faces.xyxy[:, 0]))  # the left face
+    for show, expected in ((False, 0), (True, 1)):
+        writer = SnapshotWriter(tmp_path / str(show), show_offender=show)
+        rel = writer.write(frame, faces.xyxy, offender, "cam", 3, time.time())
+        found = detector.detect(cv2.imread(str(writer.resolve(rel))))
+        assert len(found) == expected, (show, found.det_scores)
+        if expected:
+            assert abs(found.xyxy[0, 0] - faces.xyxy[offender, 0]) < 20

@@ -122,6 +122,8 @@ class PrivacyConfig(Strict):
     snapshot_show_offender: bool = Field(False, description="leave the offending face unblurred in its snapshot")
     blur_live: bool = True
     blur_method: Literal["pixelate", "gaussian"] = "pixelate"
+    blur_min_score: float = Field(0.3, gt=0, lt=1, description="faces down to this detector score are hidden, "
+                                  "doubtful ones included (only faces above detector.min_score are tracked)")
 
 
 class UIConfig(Strict):

@@ -42,6 +42,7 @@ class CameraRuntime:
     lock: threading.Lock = field(default_factory=threading.Lock)
     frame: Frame | None = None
     dets: Detections | None = None  # last analysed frame's faces; class_probs smoothed over tracks
+    hidden: np.ndarray | None = None  # boxes to hide in that frame: every face, doubtful ones included
     frames_analysed: int = 0
     analysed_at: deque = field(default_factory=lambda: deque(maxlen=30))
     next_due: float = 0.0
@@ -181,7 +182,7 @@ class Service:
                 self._frame_ready.wait(0.05)
                 continue
             try:
-                results = self.pipeline.analyze_batch([f.image for _, f in batch])
+                results = self.pipeline.analyze_batch([f.image for _, f in batch], min_score=self._hide_score)
             except Exception:
                 log.exception("analysis failed")
                 time.sleep(0.5)
@@ -194,9 +195,15 @@ class Service:
                         return  # the store may be closed already
                     log.exception("camera %s: processing failed", rt.config.name)
 
-    def _process(self, rt: CameraRuntime, frame: Frame, dets: Detections) -> None:
+    @property
+    def _hide_score(self) -> float:
+        return min(self.config.detector.min_score, self.config.privacy.blur_min_score)
+
+    def _process(self, rt: CameraRuntime, frame: Frame, found: Detections) -> None:
         h, w = frame.image.shape[:2]
-        dets = rt.tracker.update(dets)
+        hidden = found.xyxy.copy()
+        kept = np.flatnonzero(found.det_scores >= self.config.detector.min_score)
+        dets = rt.tracker.update(found[kept])
         shown = dets.class_probs.copy() if dets.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
         faces = []
         for i, tid in enumerate(dets.track_ids):
@@ -209,7 +216,7 @@ class Service:
         labels = display.labels
         alerts = rt.rules.check(faces, w, h, frame.time)
         with rt.lock:
-            rt.frame, rt.dets = frame, display
+            rt.frame, rt.dets, rt.hidden = frame, display, hidden
             rt.frames_analysed += 1
             rt.analysed_at.append(time.time())
             rt.faces = len(labels)
@@ -217,12 +224,12 @@ class Service:
             rt.unmasked = sum(1 for lb in labels if lb in UNMASKED)
             rt.jpeg_cache = {}
         for alert in alerts:
-            self._record(rt, frame, dets, alert)
+            self._record(rt, frame, hidden, int(kept[alert.face_index]), alert)
 
-    def _record(self, rt: CameraRuntime, frame: Frame, dets: Detections, alert) -> None:
+    def _record(self, rt: CameraRuntime, frame: Frame, hidden: np.ndarray, offender: int, alert) -> None:
         snapshot = None
         if self.config.privacy.save_snapshots:
-            snapshot = self.snapshots.write(frame.image, dets.xyxy, alert.face_index, alert.camera, alert.track_id, alert.time)
+            snapshot = self.snapshots.write(frame.image, hidden, offender, alert.camera, alert.track_id, alert.time)
         event_id = self.store.add(alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence,
                                   snapshot, alert.box)
         rt.events += 1
@@ -284,15 +291,15 @@ class Service:
         if rt is None:
             return None
         with rt.lock:
-            frame, dets, zones = rt.frame, rt.dets, rt.config.zones
+            frame, dets, hidden, zones = rt.frame, rt.dets, rt.hidden, rt.config.zones
             cached = rt.jpeg_cache.get(annotated)
         if frame is None:
             return None
         if cached is not None and cached[0] == frame.seq:
             return cached[1]
         image = frame.image
-        if self.config.privacy.blur_live and dets is not None and len(dets):
-            image = blur_faces(image, dets.xyxy, method=self.config.privacy.blur_method)
+        if self.config.privacy.blur_live and hidden is not None and len(hidden):
+            image = blur_faces(image, hidden, method=self.config.privacy.blur_method)
         else:
             image = image.copy()
         if annotated:
