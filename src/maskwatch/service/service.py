@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, save_zones
+from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag, save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
 from maskwatch.events import EventStore, RetentionJob, SnapshotWriter, iso
@@ -380,8 +380,8 @@ class Service:
             parsed = TypeAdapter(list[ZoneConfig]).validate_python(zones)
         except ValidationError as err:
             e = err.errors()[0]
-            where = ".".join(str(p) for p in e["loc"])
-            raise UserError(f"zones{'[' + where + ']' if where else ''}: {e['msg'].removeprefix('Value error, ')}") from None
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"] if not _is_union_tag(p))
+            raise UserError(f"zones{where}: {e['msg'].removeprefix('Value error, ')}") from None
         names = [z.name for z in parsed]
         if len(names) != len(set(names)):
             raise UserError(f"zone names repeat: {names}")
