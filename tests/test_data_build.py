@@ -59,7 +59,7 @@ def test_greedy_match_best_first():
 @pytest.fixture(scope="module")
 def small_sources(tmp_path_factory) -> Path:
     """Copies (in a temp folder, not the repo) of 6 MaskedFace-Net VOC images and 12 chandrikadeb7 class-folder images,
-    plus one exact duplicate and one synthetic image without a face."""
+    plus an exact duplicate, a synthetic image without a face, a corrupt file and a tiny image."""
     root = tmp_path_factory.mktemp("sources")
     voc = root / "mfn"
     for xml in sorted((DATA / "maskedfacenet" / "annotations").glob("*.xml"))[:6]:
@@ -73,6 +73,8 @@ def small_sources(tmp_path_factory) -> Path:
     first = sorted((folders / "without_mask").glob("*.jpg"))[0]
     shutil.copy(first, folders / "without_mask" / "copy_of_first.jpg")
     write_jpeg(folders / "with_mask" / "no_face.jpg", scene(160, 160, 99))
+    (folders / "with_mask" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    write_jpeg(folders / "without_mask" / "tiny.jpg", scene(40, 28, 98))
     return root
 
 
@@ -91,6 +93,7 @@ def test_build_on_real_faces(small_sources, tmp_path):
     cleaning = json.loads((out / "cleaning.json").read_text())
     assert cleaning["chd"]["exact_duplicate"] == 1
     assert cleaning["chd"]["no_face"] >= 1
+    assert cleaning["chd"]["corrupt_image"] == 1 and cleaning["chd"]["tiny_image"] == 1
     assert {r["source"] for r in rows} == {"mfn", "chd"}
     assert {r["split"] for r in rows} == {"train", "val"}
     assert_no_straddle([r["group"] for r in rows], [r["split"] for r in rows])
