@@ -184,7 +184,7 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
                         image_upper=np.array([kept[k].upper_phash for k, _, _ in faces], np.uint64),
                         upper_hash=np.array([f.upper_hash for _, _, f in faces], np.uint64),
                         image_index=np.array([k for k, _, _ in faces], np.int64))
-    cleaning = {src: dict(sorted(c.items())) for src, c in dropped.items()}
+    cleaning = {src: {k: v for k, v in sorted(c.items()) if v} for src, c in dropped.items()}
     (out / "cleaning.json").write_text(json.dumps(cleaning, indent=2) + "\n")
 
     sizes = Counter(groups.group_of_image.tolist())

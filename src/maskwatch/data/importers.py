@@ -235,8 +235,9 @@ def read_source(folder: Path, source: str | None = None) -> SourceScan:
 
 
 def find_sources(folder: Path, exclude: tuple[str, ...] | list[str] = ()) -> list[tuple[str, Path]]:
-    """(name, path) of the sources in folder: the folder itself if it has a layout, else each subfolder that has one."""
-    folder = Path(folder)
+    """(name, path) of the sources in folder: the folder itself if it has a layout, else each subfolder that has one.
+    Paths are absolute, so the manifest's image paths do not depend on the working directory."""
+    folder = Path(folder).resolve()
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder")
     if detect_layout(folder) is not None:
