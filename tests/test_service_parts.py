@@ -47,7 +47,7 @@ def test_file_reader_honours_fps_and_loops(tmp_path):
     reader.stop()
     reader.join(2)
     # 10 delivered frames a second in real time, looping the 0.5 s clip (every other frame skipped)
-    assert 13 <= reader.stats.frames_decoded <= 18, reader.stats.frames_decoded
+    assert 11 <= reader.stats.frames_decoded <= 18, reader.stats.frames_decoded  # 16 expected; slack for a busy machine
     assert reader.slot.dropped == reader.stats.frames_decoded - 1  # nobody took any
     assert not reader.stats.online
 
