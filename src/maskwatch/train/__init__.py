@@ -1,0 +1,1 @@
+"""Training of the mask classifier (PyTorch, CPU) and its export to the ONNX contract."""

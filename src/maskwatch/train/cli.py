@@ -1,0 +1,48 @@
+"""`maskwatch train DATASET_DIR --out RUN_DIR`: the typer sub-app the main CLI mounts as `train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+DEFAULT_COMMAND = "run"
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose arguments go to its `run` command unless they start with another command's name,
+    so that `maskwatch train DIR` works when the main CLI mounts this app with add_typer."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=DefaultCommandGroup, add_completion=False,
+                  help="Train the mask classifier on a crop dataset and export it to ONNX.")
+
+
+@app.command(DEFAULT_COMMAND)
+def train_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Folder with manifest.csv (from `maskwatch data build`).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json.")] = Path("runs/train"),
+    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 18,
+    seed: Annotated[int, typer.Option(help="Seed for init, shuffling and augmentation.")] = 0,
+    input_size: Annotated[int, typer.Option(help="Model input side S (crops are resized to S x S).")] = 64,
+    limit: Annotated[int | None, typer.Option(help="Use only about N crops (80/20 train/val) for smoke tests.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (OneCycle).")] = 3e-3,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better val macro-F1.")] = 8,
+    threads: Annotated[int, typer.Option(help="Torch / decoding threads.")] = 2,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar per epoch.")] = True,
+):
+    """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
+    from maskwatch.train.train import TrainConfig, train
+
+    cfg = TrainConfig(str(dataset_dir), str(out), epochs=epochs, seed=seed, input_size=input_size, limit=limit,
+                      batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress)
+    train(cfg, log=lambda msg: typer.echo(msg, err=True))

@@ -1,0 +1,53 @@
+"""ONNX export per the classifier contract, and the PyTorch-vs-ONNX Runtime parity check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from maskwatch.classify.crop import CROP_MARGIN
+from maskwatch.labels import CLASSES
+from maskwatch.train.model import ExportModel, MaskNet
+
+PARITY_TOLERANCE = 1e-4
+
+
+def export_onnx(net: MaskNet, path: Path, input_size: int, opset: int = 17) -> Path:
+    """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes/input_size/crop_margin."""
+    import onnx
+
+    model = ExportModel(net).eval()
+    dummy = torch.zeros(2, input_size, input_size, 3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The TorchScript-based exporter (dynamo=False) needs no onnxscript.
+    torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=["probs"],
+                      dynamic_axes={"input": {0: "N"}, "probs": {0: "N"}}, opset_version=opset, dynamo=False)
+    proto = onnx.load(str(path))
+    meta = {"classes": ",".join(CLASSES), "input_size": str(input_size), "crop_margin": str(CROP_MARGIN)}
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return path
+
+
+def parity_check(net: MaskNet, onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
+    """Max abs difference of probabilities, PyTorch vs ONNX Runtime, over uint8 crops [N, S, S, 3]."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    model = ExportModel(net).eval()
+    max_diff, argmax_equal = 0.0, True
+    for i in range(0, len(images), batch_size):
+        batch = images[i:i + batch_size].astype(np.float32)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(batch)).numpy()
+        got = session.run(["probs"], {"input": batch})[0]
+        max_diff = max(max_diff, float(np.abs(ref - got).max()))
+        argmax_equal &= bool((ref.argmax(1) == got.argmax(1)).all())
+    return {"n": int(len(images)), "max_abs_diff": max_diff, "argmax_equal": argmax_equal,
+            "tolerance": PARITY_TOLERANCE, "ok": max_diff < PARITY_TOLERANCE and argmax_equal}
