@@ -159,3 +159,11 @@ def test_quantized_detector_finds_the_same_faces(shared_data, tmp_path):
                 matched += bool((inter / union).max() >= 0.5)
     assert found >= 5
     assert matched / found >= 0.8
+
+
+def test_percentile_calibration_and_detector_method_guard(fp32_model, tmp_path):
+    out = quantize_classifier(fp32_model, tmp_path / "pct.onnx", crops(32, seed=4), method="percentile")
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert "calibration=percentile" in meta["quantization"]
+    with pytest.raises(UserError, match="minmax"):
+        quantize_detector(fp32_model, tmp_path / "d.onnx", crops(2, 0), input_sizes=(64,), method="entropy")

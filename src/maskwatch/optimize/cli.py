@@ -29,6 +29,7 @@ def quantize(
     calib: Annotated[int, typer.Option(help="Calibration crops (classifier) or photos (detector) from the train split.")] = 0,
     sizes: Annotated[str, typer.Option(help="Detector input sizes to calibrate at (comma-separated).")] = "416,1024",
     seed: Annotated[int, typer.Option(help="Seed of the calibration draw.")] = 0,
+    method: Annotated[str, typer.Option(help="Calibration: minmax | percentile | entropy (classifier only).")] = "minmax",
 ):
     """Write an INT8 copy of the classifier or the face detector, calibrated on the crop set's train split."""
     from maskwatch.optimize import FORMATS, quantize_classifier, quantize_detector, sample_crops, sample_photos
@@ -48,7 +49,7 @@ def quantize(
         raise UserError(f"model not found: {model}")
     out = out or Path("build/int8") / f"{model.stem}_int8_{format.lower()}.onnx"
     if kind == "classifier":
-        written = quantize_classifier(model, out, sample_crops(crops, calib or 300, "train", seed), format)
+        written = quantize_classifier(model, out, sample_crops(crops, calib or 300, "train", seed), format, method=method)
     else:
         try:
             input_sizes = tuple(int(s) for s in sizes.split(",") if s.strip())
@@ -56,5 +57,5 @@ def quantize(
             raise UserError(f"--sizes must be comma-separated integers, got {sizes!r}") from None
         if not input_sizes or min(input_sizes) < 32:
             raise UserError(f"--sizes must list detector sizes of at least 32, got {sizes!r}")
-        written = quantize_detector(model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, format)
+        written = quantize_detector(model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, format, method=method)
     typer.echo(str(written))

@@ -21,6 +21,8 @@ from maskwatch.errors import UserError
 from maskwatch.optimize.calibration import CropCalibrationReader, PhotoCalibrationReader
 
 MIN_OPSET = 13
+METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+           "entropy": CalibrationMethod.Entropy}
 FORMATS = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
 
 
@@ -28,17 +30,19 @@ def _opset(model: onnx.ModelProto) -> int:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
-def _name_nodes_and_pick_float_outputs(path: Path) -> list[str]:
+def _name_nodes_and_pick_float_outputs(path: Path, exclude_ops: Sequence[str] = ()) -> list[str]:
     """Names every node (exclusion works by name) and returns the nodes to keep in float: Softmax, and every
     node that writes a graph output. An 8-bit output would put the class probabilities on a 1/256 grid
-    (ties in the AP ranking, probabilities that no longer sum to 1) and the box offsets on a coarse grid."""
+    (ties in the AP ranking, probabilities that no longer sum to 1) and the box offsets on a coarse grid.
+    Keeping RetinaFace's prediction heads in float as well was tried: it did not recover the mAP INT8 loses."""
     model = onnx.load(str(path))
     for i, node in enumerate(model.graph.node):
         if not node.name:
             node.name = f"{node.op_type}_{i}"
     onnx.save(model, str(path))
     outputs = {o.name for o in model.graph.output}
-    return [n.name for n in model.graph.node if n.op_type == "Softmax" or outputs & set(n.output)]
+    keep = {n.name for n in model.graph.node if n.op_type in ("Softmax", *exclude_ops) or outputs & set(n.output)}
+    return sorted(keep)
 
 
 def _format(name: str) -> QuantFormat:
@@ -48,11 +52,14 @@ def _format(name: str) -> QuantFormat:
         raise UserError(f"quantisation format must be one of {', '.join(FORMATS)}, got {name!r}") from None
 
 
-def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bool) -> Path:
+def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bool, method: str = "minmax",
+              exclude_ops: Sequence[str] = ()) -> Path:
     model_in, model_out = Path(model_in), Path(model_out)
     if not model_in.is_file():
         raise UserError(f"model not found: {model_in}")
     quant_format = _format(fmt)
+    if method not in METHODS:
+        raise UserError(f"calibration method must be one of {', '.join(METHODS)}, got {method!r}")
     model_out.parent.mkdir(parents=True, exist_ok=True)
     original = onnx.load(str(model_in))
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +71,7 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
             onnx.save(version_converter.convert_version(original, MIN_OPSET), str(source))
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False, auto_merge=True)
-        excluded = _name_nodes_and_pick_float_outputs(prepared)
+        excluded = _name_nodes_and_pick_float_outputs(prepared, exclude_ops)
         quantize_static(
             str(prepared), str(model_out), reader,
             nodes_to_exclude=excluded,
@@ -72,7 +79,7 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
             per_channel=per_channel,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            calibrate_method=METHODS[method],
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
     # Keep the model's metadata (classes, input size, crop margin) so MaskClassifier accepts the INT8 file.
@@ -80,13 +87,13 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
     del quantized.metadata_props[:]
     for prop in original.metadata_props:
         quantized.metadata_props.add(key=prop.key, value=prop.value)
-    quantized.metadata_props.add(key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel}")
+    quantized.metadata_props.add(key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel} calibration={method}")
     onnx.save(quantized, str(model_out))
     return model_out
 
 
 def quantize_classifier(model_in: Path, model_out: Path, crops: Sequence[np.ndarray], fmt: str = "qdq",
-                        per_channel: bool = True, batch: int = 32) -> Path:
+                        per_channel: bool = True, batch: int = 32, method: str = "minmax") -> Path:
     """INT8 copy of a classifier ONNX (maskwatch contract: input [N, S, S, 3] BGR 0..255), calibrated on crops."""
     model = onnx.load(str(model_in)) if Path(model_in).is_file() else None
     if model is None:
@@ -95,15 +102,18 @@ def quantize_classifier(model_in: Path, model_out: Path, crops: Sequence[np.ndar
     graph_input = model.graph.input[0]
     size = int(meta.get("input_size") or graph_input.type.tensor_type.shape.dim[1].dim_value)
     reader = CropCalibrationReader(crops, size, graph_input.name, batch)
-    return _quantize(model_in, model_out, reader, fmt, per_channel)
+    return _quantize(model_in, model_out, reader, fmt, per_channel, method)
 
 
 def quantize_detector(model_in: Path, model_out: Path, images: Sequence[np.ndarray], input_sizes: Sequence[int] = (416, 1024),
-                      fmt: str = "qdq", per_channel: bool = True) -> Path:
+                      fmt: str = "qdq", per_channel: bool = True, method: str = "minmax") -> Path:
     """INT8 copy of the RetinaFace ONNX, calibrated on photos prepared as RetinaFaceDetector does at each of
     input_sizes (activation ranges differ with the scale, so calibrate at every size the model will run at)."""
     from maskwatch.detect import RetinaFaceDetector
 
+    if method != "minmax":
+        # ONNX Runtime's histogram calibrators stack activations, so they need one input shape; photos differ.
+        raise UserError(f"the detector calibrates with minmax only (photos of different shapes), got {method!r}")
     detectors = [RetinaFaceDetector(model_in, input_size=int(size), threads=1) for size in input_sizes]
     reader = PhotoCalibrationReader(images, [d.prepare for d in detectors], detectors[0].input_name)
-    return _quantize(model_in, model_out, reader, fmt, per_channel)
+    return _quantize(model_in, model_out, reader, fmt, per_channel, method)
