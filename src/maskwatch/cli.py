@@ -14,12 +14,16 @@ import typer
 from maskwatch.data.cli import app as data_app
 from maskwatch.errors import UserError
 from maskwatch.evaluate.cli import app as evaluate_app
+from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, serve
+from maskwatch.train.cli import train_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds.")
 
 app.add_typer(data_app, name="data", help="Import, clean and crop face-mask datasets; data report.")
 app.add_typer(evaluate_app, name="evaluate", help="Score the classifier on crops or the whole pipeline on VOC photos.")
+app.command("train", help="Train the mask classifier on a crop dataset and export it to ONNX.")(train_command)
+app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the models, with the accuracy cost measured.")
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
 app.add_typer(config_app, name="config", help="Validate a service config file.")
 
