@@ -206,7 +206,7 @@ def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path
     try:
         assert wait_for(lambda: [e["id"] for e in service.events()] == [recent] and not any((tmp_path / "s").rglob("*.jpg")), 5)
         assert service.event(old) is None
-        status = service.camera_status()[0]
+        status = wait_for(lambda: service.camera_status()[0]["last_error"] and service.camera_status()[0], 5)
         assert not status["online"] and "not found" in status["last_error"] and status["frames_decoded"] == 0
         assert service.latest_jpeg("gone") is None and service.stats()["events_by_label"]["incorrect"] == 1
     finally:

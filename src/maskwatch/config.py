@@ -6,13 +6,12 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maskwatch.errors import UserError
-from maskwatch.labels import CLASSES
 from maskwatch.paths import REPO_ROOT
 
 Label = Literal["mask", "no_mask", "incorrect"]
@@ -269,8 +268,4 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
     os.replace(tmp, path)
 
 
-def dump_config(config: AppConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json")
-
-
-__all__ = ["AppConfig", "CameraConfig", "ZoneConfig", "RulesConfig", "load_config", "parse_config", "save_zones", "CLASSES"]
+__all__ = ["AppConfig", "CameraConfig", "ZoneConfig", "RulesConfig", "load_config", "parse_config", "save_zones"]

@@ -278,10 +278,12 @@ class Service:
                 continue
             s = rt.reader.stats
             with rt.lock:
+                live = s.online  # an offline camera's last counts would describe a scene no longer seen
                 out.append({"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
                             "frames_decoded": s.frames_decoded, "frames_dropped": rt.reader.slot.dropped,
-                            "frames_analysed": rt.frames_analysed, "faces": rt.faces, "masked": rt.masked,
-                            "unmasked": rt.unmasked, "last_error": s.last_error, "width": s.width, "height": s.height,
+                            "frames_analysed": rt.frames_analysed, "faces": rt.faces if live else 0,
+                            "masked": rt.masked if live else 0, "unmasked": rt.unmasked if live else 0,
+                            "last_error": s.last_error, "width": s.width, "height": s.height,
                             "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
                             "state_since": iso(s.since)})
         return out
