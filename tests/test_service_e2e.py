@@ -167,7 +167,7 @@ def test_live_view_and_camera_status(world):
     s = status[0]
     assert s["name"] == "door-cam" and s["online"] and (s["width"], s["height"]) == (640, 360)
     assert s["frames_decoded"] >= s["frames_analysed"] and s["frames_dropped"] >= 0 and s["last_error"] is None
-    assert 2 <= s["fps_analysed"] <= 7  # the camera asks for 5 fps
+    assert 1 <= s["fps_analysed"] <= 6  # the camera asks for 5 fps (less when the machine is busy, never more)
     assert s["faces"] == s["masked"] + s["unmasked"]
     annotated = cv2.imdecode(np.frombuffer(service.latest_jpeg("door-cam"), np.uint8), cv2.IMREAD_COLOR)
     plain = cv2.imdecode(np.frombuffer(service.latest_jpeg("door-cam", annotated=False), np.uint8), cv2.IMREAD_COLOR)

@@ -39,7 +39,7 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
     service.start()
     try:
         assert wait_for(lambda: _status(service, "flaky")["online"] and _status(service, "steady")["online"], 10)
-        missing = _status(service, "missing")
+        missing = wait_for(lambda: _status(service, "missing")["last_error"] and _status(service, "missing"), 5)
         assert not missing["online"] and "not found" in missing["last_error"]
 
         hidden = short.with_suffix(".gone")
