@@ -15,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from maskwatch.classify import MaskClassifier
 from maskwatch.classify.crop import face_crop
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES, normalize_label
@@ -75,9 +76,14 @@ def _run(dataset: Path, out: Path, seed: int = 0) -> list[dict]:
     return lines
 
 
-def test_train_smoke_run_folder_parity_and_reproducibility(tiny_dataset, tmp_path):
-    first = _run(tiny_dataset, tmp_path / "a")
-    run = tmp_path / "a"
+@pytest.fixture(scope="module")
+def tiny_run(tiny_dataset, tmp_path_factory) -> tuple[Path, list[dict]]:
+    run = tmp_path_factory.mktemp("tiny_run")
+    return run, _run(tiny_dataset, run)
+
+
+def test_train_smoke_run_folder_parity_and_reproducibility(tiny_dataset, tiny_run, tmp_path):
+    run, first = tiny_run
     for name in ("config.json", "metrics.jsonl", "best.pt", "model.onnx", "parity.json", "val_report.json"):
         assert (run / name).is_file(), name
     assert len(first) == 1 and first[0]["epoch"] == 1
@@ -93,9 +99,8 @@ def test_train_smoke_run_folder_parity_and_reproducibility(tiny_dataset, tmp_pat
     assert _run(tiny_dataset, tmp_path / "c", seed=1) != first
 
 
-def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tmp_path):
-    _run(tiny_dataset, tmp_path / "run")
-    path = tmp_path / "run" / "model.onnx"
+def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
+    path = tiny_run[0] / "model.onnx"
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert meta == {"classes": "mask,no_mask,incorrect", "input_size": "64", "crop_margin": "0.2"}
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -110,6 +115,10 @@ def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tmp_path):
         assert probs.shape == (n, 3)
         np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
         assert (probs >= 0).all()
+    # The runtime side reads the same file: 112 px crops in, resized to the model's 64 px by MaskClassifier.
+    classifier = MaskClassifier(path)
+    assert classifier.input_size == 64 and classifier.crop_margin == 0.2
+    np.testing.assert_allclose(classifier.predict(crops), session.run(["probs"], {"input": batch})[0], atol=1e-5)
 
 
 def test_bad_input_is_one_line_user_error(tiny_dataset, tmp_path):

@@ -30,7 +30,7 @@ app = typer.Typer(cls=DefaultCommandGroup, add_completion=False,
 def train_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Folder with manifest.csv (from `maskwatch data build`).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json.")] = Path("runs/train"),
-    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 18,
+    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 20,
     seed: Annotated[int, typer.Option(help="Seed for init, shuffling and augmentation.")] = 0,
     input_size: Annotated[int, typer.Option(help="Model input side S (crops are resized to S x S).")] = 64,
     limit: Annotated[int | None, typer.Option(help="Use only about N crops (80/20 train/val) for smoke tests.")] = None,

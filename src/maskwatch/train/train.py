@@ -26,7 +26,7 @@ from maskwatch.train.model import DEFAULT_WIDTHS, MaskNet, Preprocess, count_par
 class TrainConfig:
     dataset_dir: str
     out: str
-    epochs: int = 18
+    epochs: int = 20
     seed: int = 0
     input_size: int = 64
     limit: int | None = None
