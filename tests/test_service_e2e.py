@@ -37,7 +37,8 @@ class Subscriber:
         self.status: dict[str, object] = {}
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="maskwatch-test-sub", clean_session=False)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([("maskwatch/+/event", 1), ("maskwatch/+/status", 0)])
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([("maskwatch/+/event", 1), ("maskwatch/+/status", 0),
+                                                                             ("homeassistant/#", 0)])
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", port)
@@ -47,6 +48,8 @@ class Subscriber:
         with self.lock:
             if message.topic == "maskwatch/service/status":  # plain online/offline (Home Assistant availability)
                 self.status[message.topic] = message.payload.decode()
+            elif message.topic.startswith("homeassistant/"):
+                self.status[message.topic] = json.loads(message.payload)
             elif message.topic.endswith("/status"):
                 self.status[message.topic] = json.loads(message.payload)
             else:
@@ -78,7 +81,7 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
             {"name": "hall", "polygon": HALL, "restricted": False}]}],
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
-        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
+        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
                   "retry_seconds": 1.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
     }, sort_keys=False))
@@ -127,6 +130,12 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     assert wait_for(lambda: subscriber.status.get("maskwatch/service/status") == "online", 5)
     state = wait_for(lambda: subscriber.status.get("maskwatch/door-cam/status"), 5)
     assert state["online"] is True and state["faces"] == state["masked"] + state["unmasked"]
+    # Home Assistant discovery: entities read those topics
+    unmasked = subscriber.status["homeassistant/sensor/maskwatch_door-cam_unmasked/config"]
+    assert unmasked["state_topic"] == "maskwatch/door-cam/status" and unmasked["value_template"] == "{{ value_json.unmasked }}"
+    alert = subscriber.status["homeassistant/event/maskwatch_door-cam_alert/config"]
+    assert alert["state_topic"] == "maskwatch/door-cam/event" and alert["event_types"] == ["no_mask", "incorrect"]
+    assert subscriber.status["homeassistant/binary_sensor/maskwatch_door-cam_online/config"]["device_class"] == "connectivity"
 
 
 def test_broker_stopped_and_restarted_loses_no_event(world):

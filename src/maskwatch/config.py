@@ -93,6 +93,8 @@ class MqttConfig(Strict):
     qos: Literal[0, 1, 2] = 1
     client_id: str | None = None
     tls: bool = False
+    home_assistant: bool = Field(False, description="publish Home Assistant MQTT discovery for each camera")
+    discovery_prefix: str = "homeassistant"
 
 
 class WebhookConfig(Strict):

@@ -96,7 +96,7 @@ class Service:
                 d = cfg.detector
                 self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
                                                            threads=d.threads, classifier_path=d.classifier)
-            self.sinks = make_sinks(cfg.sinks)
+            self.sinks = make_sinks(cfg.sinks, [c.name for c in cfg.cameras if c.enabled])
             try:
                 self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
             except (OSError, sqlite3.Error) as err:

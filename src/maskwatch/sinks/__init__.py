@@ -9,14 +9,16 @@ __all__ = ["LogSink", "MqttSink", "Outbox", "SIGNATURE_HEADER", "Sink", "Webhook
            "make_sinks"]
 
 
-def make_sinks(config) -> list:
+def make_sinks(config, cameras: list[str] = ()) -> list:
     """The sinks a SinksConfig asks for."""
     sinks: list = []
     if config.log:
         sinks.append(LogSink())
     if config.mqtt:
         m = config.mqtt
-        sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls))
+        discovery = (m.discovery_prefix, list(cameras)) if m.home_assistant else None
+        sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls,
+                              discovery=discovery))
     for i, w in enumerate(config.webhooks):
         sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i))
     return sinks

@@ -18,8 +18,9 @@ class MqttSink:
 
     def __init__(self, host: str, port: int = 1883, username: str | None = None, password: str | None = None,
                  topic_prefix: str = "maskwatch", qos: int = 1, client_id: str | None = None, tls: bool = False,
-                 publish_timeout: float = 5.0):
+                 publish_timeout: float = 5.0, discovery: tuple[str, list[str]] | None = None):
         self.prefix, self.qos, self.publish_timeout = topic_prefix.rstrip("/"), qos, publish_timeout
+        self.discovery = discovery  # (Home Assistant discovery prefix, camera names) or None
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True)
         if username:
@@ -40,6 +41,10 @@ class MqttSink:
         log.info("MQTT connected")
         self.connected.set()
         client.publish(f"{self.prefix}/service/status", "online", qos=1, retain=True)
+        if self.discovery:
+            prefix, cameras = self.discovery
+            for topic, config in home_assistant_discovery(prefix, self.prefix, cameras):
+                client.publish(topic, json.dumps(config), qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if self.connected.is_set():
@@ -69,3 +74,25 @@ class MqttSink:
         except Exception:  # closing must never raise
             pass
         self.client.loop_stop()
+
+
+def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[str]) -> list[tuple[str, dict]]:
+    """Retained discovery configs: per camera, face counts, an online sensor and an alert event entity."""
+    out = []
+    availability = {"availability_topic": f"{prefix}/service/status"}
+    for cam in cameras:
+        device = {"identifiers": [f"maskwatch_{cam}"], "name": f"maskwatch {cam}", "manufacturer": "maskwatch"}
+        state = f"{prefix}/{cam}/status"
+        for key in ("faces", "masked", "unmasked"):
+            out.append((f"{discovery_prefix}/sensor/maskwatch_{cam}_{key}/config", {
+                "name": f"{key.capitalize()} faces", "unique_id": f"maskwatch_{cam}_{key}", "state_topic": state,
+                "value_template": f"{{{{ value_json.{key} }}}}", "state_class": "measurement", "device": device, **availability}))
+        out.append((f"{discovery_prefix}/binary_sensor/maskwatch_{cam}_online/config", {
+            "name": "Camera online", "unique_id": f"maskwatch_{cam}_online", "state_topic": state, "device_class": "connectivity",
+            "value_template": "{{ 'ON' if value_json.online else 'OFF' }}", "device": device, **availability}))
+        out.append((f"{discovery_prefix}/event/maskwatch_{cam}_alert/config", {
+            "name": "Mask alert", "unique_id": f"maskwatch_{cam}_alert", "state_topic": f"{prefix}/{cam}/event",
+            "event_types": ["no_mask", "incorrect"], "device": device, **availability,
+            "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
+                              '"confidence": {{ value_json.confidence }} }'}))
+    return out
