@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
 from maskwatch.types import Detections
 
@@ -20,6 +21,8 @@ class FaceTracker:
     """Gives each face a track id; faces the tracker has not confirmed yet get -1."""
 
     def __init__(self, fps: float, lost_seconds: float = 2.0, match_threshold: float = 0.8, min_score: float = 0.5):
+        if not hasattr(sv, "ByteTrack"):  # removed in supervision 0.31 (moved to `trackers`, which needs GUI OpenCV)
+            raise UserError(f"supervision {sv.__version__} has no ByteTrack: pip install 'supervision>=0.30,<0.31'")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             # ByteTrack keeps a lost track for frame_rate/30 * lost_track_buffer frames = lost_seconds * fps.
