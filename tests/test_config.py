@@ -96,7 +96,7 @@ def test_save_zones_round_trip(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "maskwatch.service", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=60)
 
 
 def test_config_check_cli(tmp_path):

@@ -62,7 +62,7 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
 
 def _serve(config: Path, ui: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "maskwatch.service", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
+    return subprocess.Popen([sys.executable, "-m", "maskwatch", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
