@@ -229,3 +229,19 @@ def test_snapshot_hides_every_face_or_all_but_the_offender(tmp_path, test_clip):
         assert len(found) == expected, (show, found.det_scores)
         if expected:
             assert abs(found.xyxy[0, 0] - faces.xyxy[offender, 0]) < 20
+
+
+def test_one_bad_frame_on_a_masked_track_never_alerts_a_sustained_one_does():
+    smoother = LabelSmoother(window=5)
+    zones = make_zones([])
+    rules = RuleEngine("cam", zones, ["no_mask", "incorrect"], min_seconds=1.0, min_confidence=0.5, cooldown_seconds=60)
+    box = (40, 40, 80, 90)
+    alerts = []
+    for step in range(30):  # 6 s at 5 fps: masked, one unmasked-looking frame at 1 s, then unmasked from 3 s on
+        t = step / 5
+        probs = NO_MASK if step == 5 or step >= 15 else MASK
+        tl = smoother.update(1, probs, t)
+        alerts += [(t, a.label) for a in rules.check([(0, tl, box)], 200, 200, t)]
+    assert len(alerts) == 1
+    t, label = alerts[0]
+    assert label == "no_mask" and 3.4 <= t <= 4.6  # the mean flips after 3 of 5 frames, then it must hold 1 s
