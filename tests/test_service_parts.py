@@ -245,3 +245,28 @@ def test_one_bad_frame_on_a_masked_track_never_alerts_a_sustained_one_does():
     assert len(alerts) == 1
     t, label = alerts[0]
     assert label == "no_mask" and 3.4 <= t <= 4.6  # the mean flips after 3 of 5 frames, then it must hold 1 s
+
+
+def test_a_hanging_sink_does_not_hold_up_the_others(tmp_path):
+    import socket
+
+    with socket.socket() as black_hole:  # accepts connections (the kernel does) and never answers
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(16)
+        hanging = WebhookSink(f"http://127.0.0.1:{black_hole.getsockname()[1]}/hook", index=0, timeout=2)
+        receiver = WebhookReceiver()
+        store = EventStore(tmp_path / "e.db", ["webhook0", "webhook1"])
+        outbox = Outbox(store, [hanging, WebhookSink(receiver.url, index=1)], retry_start=0.2)
+        outbox.start()
+        try:
+            started = time.monotonic()
+            ids = {store.add(time.time(), "cam", "door", i, "no_mask", 0.9, None) for i in range(3)}
+            outbox.notify()
+            assert wait_for(lambda: receiver.ids() == ids, 5)
+            assert time.monotonic() - started < 1.5  # not after the hanging sink's 2 s timeout
+            assert {e["id"] for e in store.pending("webhook0")} == ids
+        finally:
+            outbox.stop()
+            outbox.join(3)
+            receiver.close()
+            store.close()

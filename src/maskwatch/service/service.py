@@ -145,8 +145,8 @@ class Service:
             if self.outbox:
                 self.outbox.stop()
                 self.outbox.join(max(0.1, min(1.0, deadline - time.monotonic() - 1.0)))
-                if not self.outbox.is_alive():
-                    self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
+                # a last short try for sinks whose worker is idle; what stays undelivered goes at the next start
+                self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
             if self.retention:
                 self.retention.stop()
             for sink in self.sinks:
