@@ -32,7 +32,10 @@ def quantize(
     method: Annotated[str, typer.Option(help="Calibration: minmax | percentile | entropy (classifier only).")] = "minmax",
 ):
     """Write an INT8 copy of the classifier or the face detector, calibrated on the crop set's train split."""
-    from maskwatch.optimize import FORMATS, quantize_classifier, quantize_detector, sample_crops, sample_photos
+    try:
+        from maskwatch.optimize import FORMATS, quantize_classifier, quantize_detector, sample_crops, sample_photos
+    except ImportError as err:  # onnx (and onnxruntime.quantization with it) is an optional dependency
+        raise UserError(f"quantisation needs the onnx package ({err}): pip install 'maskwatch[optimize]'") from None
 
     if kind not in KINDS:
         raise UserError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
