@@ -243,6 +243,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "wall_s": round(wall, 1),
+        "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
         "systems": results,
         "targets_vs_aizoo": targets(results),
     }))

@@ -42,7 +42,10 @@ def main() -> None:
         model = Chandrikadeb7Pipeline(weights)
     else:
         raise SystemExit(f"unknown peer {system!r}")
-    reply.write(json.dumps({"ready": True, "system": system, "opencv": cv2.__version__}) + "\n")
+    versions = {"opencv": cv2.__version__}
+    if "tensorflow" in sys.modules:
+        versions["tensorflow"] = sys.modules["tensorflow"].__version__
+    reply.write(json.dumps({"ready": True, "system": system, **versions}) + "\n")
     for line in sys.stdin:
         path = line.strip()
         if not path:
