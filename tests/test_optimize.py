@@ -23,15 +23,18 @@ SIZE = 16
 def tiny_classifier(path: Path) -> Path:
     """A classifier under the maskwatch ONNX contract: [N, S, S, 3] BGR 0..255 in, 3-class softmax out."""
     rng = np.random.default_rng(0)
-    w1 = rng.normal(0, 0.5, (8, 3, 3, 3)).astype(np.float32)
+    w1 = rng.normal(0, 0.15, (8, 3, 3, 3)).astype(np.float32)
     w2 = rng.normal(0, 0.3, (8, 8, 3, 3)).astype(np.float32)
     fc = rng.normal(0, 2.0, (8, 3)).astype(np.float32)
     inits = [numpy_helper.from_array(a, n) for a, n in (
         (w1, "w1"), (np.zeros(8, np.float32), "b1"), (w2, "w2"), (np.zeros(8, np.float32), "b2"),
-        (fc, "fc"), (np.zeros(3, np.float32), "fcb"), (np.array(255, np.float32), "k255"))]
+        (fc, "fc"), (np.zeros(3, np.float32), "fcb"),
+        (np.array([103.5, 116.3, 123.7], np.float32).reshape(1, 3, 1, 1), "mean"),
+        (np.array([1 / 57.4, 1 / 57.1, 1 / 58.4], np.float32).reshape(1, 3, 1, 1), "inv_std"))]
     nodes = [
         helper.make_node("Transpose", ["input"], ["nchw"], perm=[0, 3, 1, 2]),
-        helper.make_node("Div", ["nchw", "k255"], ["x0"]),
+        helper.make_node("Sub", ["nchw", "mean"], ["centred"]),  # normalisation as MaskNet exports it
+        helper.make_node("Mul", ["centred", "inv_std"], ["x0"]),
         helper.make_node("Conv", ["x0", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
@@ -89,6 +92,23 @@ def test_quantized_classifier_keeps_contract_and_predictions(fp32_model, tmp_pat
     assert np.abs(p8 - p32).max() < 0.05
     assert (p8.argmax(1) == p32.argmax(1)).mean() >= 0.9
     assert p32.max(1).std() > 0.02  # the check means something: the tiny model's outputs do vary
+
+
+def test_input_normalisation_becomes_an_exact_float_conv(fp32_model, tmp_path):
+    from maskwatch.optimize.quantize import _affine_to_conv
+
+    folded = _affine_to_conv(onnx.load(str(fp32_model)))
+    ops = [n.op_type for n in folded.graph.node]
+    assert "Sub" not in ops and "Mul" not in ops and ops[:2] == ["Transpose", "Conv"]
+    onnx.save(folded, str(tmp_path / "folded.onnx"))
+    x = np.stack(crops(8, seed=5))
+    a = MaskClassifier(fp32_model, threads=1).predict(x)
+    b = MaskClassifier(tmp_path / "folded.onnx", threads=1).predict(x)
+    assert np.abs(a - b).max() < 1e-5
+    # in the INT8 model it stays float: the quantised graph starts Transpose -> Conv, then QuantizeLinear
+    int8 = onnx.load(str(quantize_classifier(fp32_model, tmp_path / "q.onnx", crops(16, seed=6))))
+    first = [n.op_type for n in int8.graph.node if n.op_type not in ("DequantizeLinear",)][:3]
+    assert first == ["Transpose", "Conv", "QuantizeLinear"]
 
 
 def test_bad_input_is_a_user_error(fp32_model, tmp_path):
