@@ -157,6 +157,8 @@ def main() -> None:
     ap.add_argument("--classifier", type=Path, default=None, help="classifier ONNX (default: models/mask_classifier.onnx)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="time each image this many times (systems interleaved), keep the median: less load noise")
+    ap.add_argument("--int8-classifier", type=Path, default=None,
+                    help="also run both modes with this INT8 classifier (benchmarks/quantize.py writes one under build/int8)")
     ap.add_argument("--threshold", type=float, default=0.5, help="score threshold of the compliance view")
     ap.add_argument("--no-peers", action="store_true", help="maskwatch only")
     ap.add_argument("--predictions", type=Path, default=None, help="also write every system's predictions here (JSON)")
@@ -188,6 +190,11 @@ def main() -> None:
 
     systems: list = [MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, args.classifier),
                      MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, args.classifier)]
+    if args.int8_classifier:
+        if not args.int8_classifier.is_file():
+            raise SystemExit(f"{args.int8_classifier}: INT8 classifier not found (run benchmarks/quantize.py)")
+        systems += [MaskwatchSystem("maskwatch_fast_int8cls", args.fast_size, args.fast_min_score, args.int8_classifier),
+                    MaskwatchSystem("maskwatch_accurate_int8cls", args.accurate_size, MIN_SCORE, args.int8_classifier)]
     for item in (s.strip() for s in args.sweep.split(",") if s.strip()):
         size, _, score = item.partition("@")
         try:
@@ -244,6 +251,8 @@ def main() -> None:
         "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "wall_s": round(wall, 1),
         "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
+        "classifier": str(args.classifier or "models/mask_classifier.onnx"),
+        "int8_classifier": str(args.int8_classifier) if args.int8_classifier else None,
         "systems": results,
         "targets_vs_aizoo": targets(results),
     }))
