@@ -80,10 +80,26 @@ def predict_probs(net: MaskNet, images: np.ndarray, batch_size: int = 512) -> np
     return torch.cat(out).numpy()
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
+class _EpochBar:
+    """A rich progress bar for one epoch (rich is already a dependency of the CLI); silent when disabled."""
 
-    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, dynamic_ncols=True)
+    def __init__(self, total: int, desc: str, enabled: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[stats]}"), disable=not enabled,
+                                 transient=True)
+        self.task = self.progress.add_task(desc, total=total, stats="")
+
+    def __enter__(self) -> "_EpochBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def advance(self, stats: str) -> None:
+        self.progress.update(self.task, advance=1, stats=stats)
 
 
 def train_one_epoch(net, images, labels, weights, opt, sched, cfg: TrainConfig, g: torch.Generator,
@@ -93,7 +109,7 @@ def train_one_epoch(net, images, labels, weights, opt, sched, cfg: TrainConfig, 
     order = torch.randperm(len(labels), generator=g)
     n_batches = max(1, len(order) // cfg.batch_size)  # drop the ragged last batch: BN dislikes tiny batches
     total_loss, correct, seen = 0.0, 0, 0
-    with _progress(n_batches, desc, cfg.progress) as bar:
+    with _EpochBar(n_batches, desc, cfg.progress) as bar:
         for b in range(n_batches):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             x = augment_batch(images[idx].to(cfg.device), cfg.augment, g_aug)
@@ -107,8 +123,7 @@ def train_one_epoch(net, images, labels, weights, opt, sched, cfg: TrainConfig, 
             total_loss += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
-            bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
-            bar.update()
+            bar.advance(f"loss {total_loss / seen:.3f} acc {correct / seen:.3f}")
     return {"train_loss": total_loss / seen, "train_acc": correct / seen}
 
 
