@@ -20,7 +20,8 @@ def peers_table(d: dict) -> str:
                     f"{v['map_mask_no_mask']:.3f} | {v['ap']['mask']:.3f} | {v['ap']['no_mask']:.3f} | "
                     f"{v['unmasked_recall']:.3f} | {v['masked_false_alarm_rate']:.3f} |")
     t = d.get("targets_vs_aizoo", {})
-    tail = "\n\nTargets against AIZOO: " + ", ".join(f"{k} = {v}" for k, v in t.items()) if t else ""
+    tail = ("\n\nTargets against AIZOO:\n\n" + "\n".join(f"- {k}: " + ", ".join(f"{a} = {b}" for a, b in v.items())
+                                                        for k, v in t.items())) if t else ""
     return head + "\n".join(rows) + tail
 
 
