@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import cv2
@@ -80,6 +81,7 @@ def test_quantized_classifier_keeps_contract_and_predictions(fp32_model, tmp_pat
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["classes"] == "mask,no_mask,incorrect" and meta["input_size"] == str(SIZE)
     assert meta["quantization"].startswith(f"int8 static {fmt}")
+    assert meta["fp32_sha256"] == hashlib.sha256(fp32_model.read_bytes()).hexdigest()
     if fmt == "qdq":  # per-channel: the first conv's weight has one scale per output channel
         scales = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("_scale")}
         assert any(v.shape == (8,) for v in scales.values())

@@ -7,6 +7,7 @@ which one runs faster depends on the CPU and the graph, so benchmarks/quantize.p
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,6 +141,8 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
     for prop in original.metadata_props:
         quantized.metadata_props.add(key=prop.key, value=prop.value)
     quantized.metadata_props.add(key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel} calibration={method}")
+    # Which FP32 file this copy was made from: a service should prefer the INT8 file only while they match.
+    quantized.metadata_props.add(key="fp32_sha256", value=hashlib.sha256(model_in.read_bytes()).hexdigest())
     onnx.save(quantized, str(model_out))
     return model_out
 
