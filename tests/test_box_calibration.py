@@ -32,3 +32,14 @@ def test_missing_file_means_identity(tmp_path):
     assert cal.apply(boxes).tolist() == boxes.tolist()
     BoxCalibration((0.0, 0.5, 0.0, 0.0), 3).save(tmp_path / "c.json", source="test")
     assert BoxCalibration.load(tmp_path / "c.json").offsets == (0.0, 0.5, 0.0, 0.0)
+
+
+def test_unmasked_bias_shifts_only_close_calls():
+    from maskwatch.pipeline import apply_bias
+
+    probs = np.array([[0.6, 0.3, 0.1], [0.98, 0.01, 0.01]], np.float32)
+    shifted = apply_bias(probs, 1.0)
+    np.testing.assert_allclose(shifted.sum(axis=1), 1, atol=1e-6)
+    # 0.6 vs 0.4 unmasked becomes 0.6 vs 0.4e = 1.087: the close call flips, the clear mask stays a mask.
+    assert shifted[0].argmax() == 1 and shifted[1].argmax() == 0
+    assert apply_bias(probs, 0.0) is probs

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from maskwatch.classify import MaskClassifier
 from maskwatch.detect import BoxCalibration, FaceDetector, RetinaFaceDetector
+from maskwatch.paths import MODELS_DIR
 from maskwatch.types import Detections
+
+
+OPERATING_POINT = MODELS_DIR / "operating_point.json"
+
+
+def load_unmasked_bias(path=OPERATING_POINT) -> float:
+    """Log-odds added to no_mask and incorrect before the label is chosen (see models/operating_point.json)."""
+    return float(json.loads(path.read_text())["unmasked_bias"]) if path.is_file() else 0.0
+
+
+def apply_bias(probs: np.ndarray, unmasked_bias: float) -> np.ndarray:
+    """Shift probability mass toward the unmasked classes: a missed unmasked face costs more than a false flag."""
+    if unmasked_bias == 0 or len(probs) == 0:
+        return probs
+    shifted = probs * np.exp(np.array([0.0, unmasked_bias, unmasked_bias], np.float32))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 @dataclass
@@ -16,6 +34,7 @@ class MaskPipeline:
     detector: FaceDetector
     classifier: MaskClassifier
     calibration: BoxCalibration = field(default_factory=BoxCalibration.load)
+    unmasked_bias: float = field(default_factory=load_unmasked_bias)
 
     @classmethod
     def from_defaults(cls, input_size: int = 1024, min_score: float = 0.5, providers: str = "cpu", threads: int | None = None,
@@ -32,10 +51,11 @@ class MaskPipeline:
 
         Crops come from the raw detector boxes (as in training); the boxes returned are calibrated
         to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
+        Class probabilities carry the operating point's unmasked bias.
         """
         dets = [self.detector.detect(im, min_score) for im in images]
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
-        probs = self.classifier.predict(np.concatenate(crops)) if sum(len(c) for c in crops) else None
+        probs = apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias) if sum(len(c) for c in crops) else None
         start = 0
         for d in dets:
             d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
