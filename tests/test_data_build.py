@@ -15,32 +15,12 @@ from typer.testing import CliRunner
 from maskwatch.classify.crop import face_crop
 from maskwatch.data import build_dataset, read_source
 from maskwatch.data.cli import app
-from maskwatch.data.faces import box_iou, greedy_match
+from maskwatch.detect.anchors import box_iou, greedy_match
 from maskwatch.data.report import build_report
 from maskwatch.data.split import assert_no_straddle
 
-# Same synthetic-image helpers as test_data_importers.py (kept per file: tests/ is not a package).
-def scene(width: int, height: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    image = np.full((height, width, 3), rng.integers(40, 200, 3), np.uint8)
-    for _ in range(6):
-        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-        cv2.circle(image, centre, int(rng.integers(5, max(6, width // 4))), rng.integers(0, 255, 3).tolist(), -1)
-    return image
+from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
 
-
-def write_jpeg(path: Path, image: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return path
-
-
-def voc_xml(filename: str, width: int, height: int, objects: list[tuple[str, tuple[int, int, int, int]]]) -> str:
-    objs = "".join(
-        f"<object><name>{n}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax>"
-        "</bndbox></object>" for n, b in objects)
-    return (f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height>"
-            f"<depth>3</depth></size>{objs}</annotation>")
 
 
 
@@ -52,7 +32,7 @@ needs_data = pytest.mark.skipif(not (DATA / "maskedfacenet").is_dir() or not (DA
 def test_greedy_match_best_first():
     annotated = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [100, 100, 110, 110]], np.float32)
     detected = np.array([[21, 0, 31, 10], [1, 0, 11, 10], [0, 0, 9, 10]], np.float32)
-    assert greedy_match(annotated, detected).tolist() == [2, 0, -1]
+    assert greedy_match(annotated, detected, 0.4).tolist() == [2, 0, -1]
     assert box_iou(annotated[:1], annotated[:1])[0, 0] == pytest.approx(1.0)
 
 

@@ -37,19 +37,18 @@ def _over_images(inputs, fn) -> BatchResult:
     return out
 
 
+def prediction_entries(dets, min_score: float) -> list[dict]:
+    """Detections as the entries of `maskwatch predict`'s JSON: [{box, label, score}], score >= min_score."""
+    dets = dets[dets.scores >= min_score]
+    return [
+        {"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
+        for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)
+    ]
+
+
 def predict_images(inputs, pipeline: MaskPipeline, min_score: float = 0.05) -> BatchResult:
     """{file name: [{box, label, score}]} for every readable image."""
-
-    def one(image):
-        dets = pipeline.analyze(image, min_score=min_score)
-        keep = dets.scores >= min_score
-        dets = dets[keep]
-        return [
-            {"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
-            for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)
-        ]
-
-    return _over_images(inputs, one)
+    return _over_images(inputs, lambda image: prediction_entries(pipeline.analyze(image, min_score=min_score), min_score))
 
 
 def classify_crops(inputs, classifier: MaskClassifier) -> BatchResult:

@@ -12,6 +12,7 @@ from maskwatch.classify.crop import face_crop
 from maskwatch.data.hashing import byte_hash, phash, upper_face
 from maskwatch.data.importers import clip_boxes
 from maskwatch.data.records import MIN_IMAGE_PX, AnnotatedImage, LabeledImage
+from maskwatch.detect.anchors import greedy_match
 
 SCENE_INPUT_SIZE = 1024
 CROP_INPUT_SIZE = 320
@@ -49,32 +50,6 @@ class ImageResult:
     counts: Counter = field(default_factory=Counter)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) IoU of xyxy boxes."""
-    a, b = np.asarray(a, np.float32).reshape(-1, 4), np.asarray(b, np.float32).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod((rb - lt).clip(0), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
-def greedy_match(annotated: np.ndarray, detected: np.ndarray, min_iou: float = MATCH_IOU) -> np.ndarray:
-    """For each annotated box the index of its detection (-1 if none): pairs taken best IoU first, each used once."""
-    match = np.full(len(annotated), -1)
-    if len(annotated) == 0 or len(detected) == 0:
-        return match
-    iou = box_iou(annotated, detected)
-    for flat in np.argsort(-iou, axis=None):
-        i, j = np.unravel_index(flat, iou.shape)
-        if iou[i, j] < min_iou:
-            break
-        if match[i] < 0 and j not in match:
-            match[i] = j
-    return match
-
-
 def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: bool) -> FaceRecord:
     crop = face_crop(image, box)
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
@@ -100,7 +75,7 @@ def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Count
     if len(boxes) == 0:
         return []
     detections = detector.detect(image)
-    match = greedy_match(boxes, detections.xyxy)
+    match = greedy_match(boxes, detections.xyxy, MATCH_IOU)
     faces = []
     for box, label, j in zip(boxes, labels, match):
         if j < 0:

@@ -39,7 +39,8 @@ def decode_landmarks(pre: np.ndarray, priors: np.ndarray, variance: float = 0.1)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) IoU of x1y1x2y2 boxes."""
+    """(len(a), len(b)) IoU of x1y1x2y2 boxes (a single box may be given as a flat array)."""
+    a, b = np.asarray(a).reshape(-1, 4), np.asarray(b).reshape(-1, 4)
     tl = np.maximum(a[:, None, :2], b[None, :, :2])
     br = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(br - tl, 0, None), axis=2)
@@ -47,6 +48,21 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def greedy_match(a: np.ndarray, b: np.ndarray, min_iou: float) -> np.ndarray:
+    """For each box of `a` the index of its partner in `b` (-1 if none): pairs taken best IoU first, each used once."""
+    match = np.full(len(a), -1)
+    if len(a) == 0 or len(b) == 0:
+        return match
+    iou = box_iou(a, b)
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        i, j = np.unravel_index(flat, iou.shape)
+        if iou[i, j] < min_iou:
+            break
+        if match[i] < 0 and j not in match:
+            match[i] = j
+    return match
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:

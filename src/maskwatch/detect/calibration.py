@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.detect.anchors import box_iou
+from maskwatch.detect.anchors import greedy_match
 from maskwatch.paths import MODELS_DIR
 
 DEFAULT_PATH = MODELS_DIR / "box_calibration.json"
@@ -43,20 +43,10 @@ class BoxCalibration:
 
 
 def matched_pairs(detected: np.ndarray, annotated: np.ndarray, min_iou: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy one-to-one matching by IoU, best first: (detector boxes, annotated boxes)."""
-    if len(detected) == 0 or len(annotated) == 0:
-        return np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32)
-    iou = box_iou(detected, annotated)
-    det_idx, ann_idx = [], []
-    while True:
-        d, a = np.unravel_index(np.argmax(iou), iou.shape)
-        if iou[d, a] < min_iou:
-            break
-        det_idx.append(d)
-        ann_idx.append(a)
-        iou[d, :] = -1
-        iou[:, a] = -1
-    return detected[det_idx], annotated[ann_idx]
+    """One-to-one pairs by IoU, best first: (detector boxes, annotated boxes)."""
+    match = greedy_match(annotated, detected, min_iou)
+    found = match >= 0
+    return detected[match[found]].reshape(-1, 4), annotated[found].reshape(-1, 4)
 
 
 def fit_calibration(detected: np.ndarray, annotated: np.ndarray, groups: np.ndarray | None = None) -> BoxCalibration:

@@ -295,17 +295,11 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score
 
     min_score is low so the PR curves reach high recall; the compliance view applies its own threshold.
     """
+    from maskwatch.inference import prediction_entries
     from maskwatch.media import read_image
 
-    out = {}
-    for ann in annotations:
-        dets = pipeline.analyze(read_image(Path(ann.path)), min_score=min_score)
-        dets = dets[dets.scores >= min_score]
-        out[ann.name] = [
-            {"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
-            for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)
-        ]
-    return out
+    return {ann.name: prediction_entries(pipeline.analyze(read_image(Path(ann.path)), min_score=min_score), min_score)
+            for ann in annotations}
 
 
 def load_annotations(folders: list[Path], manifest: Path | None = None) -> tuple[list[ImageAnnotation], int]:
