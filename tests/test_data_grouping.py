@@ -11,7 +11,7 @@ from maskwatch.data.build import group_images
 from maskwatch.data.hashing import NEAR_DUP_BITS, byte_hash, close_pairs, phash
 from maskwatch.data.split import assert_no_straddle, split_by_group
 
-from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
+from synthetic_images import scene  # noqa: E402
 
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import free_port, wait_for
 
 from maskwatch.config import AppConfig

@@ -15,7 +15,6 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 import yaml
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
 from prometheus_client import generate_latest
 

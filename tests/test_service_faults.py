@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from helpers_service.clips import write_clip
-from helpers_service.fixtures import SEGMENTS, andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
+from helpers_service.fixtures import SEGMENTS
 from helpers_service.servers import free_port, port_open, wait_for
 
 from maskwatch.config import load_config

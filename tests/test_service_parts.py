@@ -8,7 +8,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from helpers_service.fixtures import andrewmvd, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import WebhookReceiver, free_port, wait_for
 
 from maskwatch.events import EventStore, SnapshotWriter, apply_retention

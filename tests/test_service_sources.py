@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from helpers_service.fixtures import andrewmvd, test_clip  # noqa: F401 (fixtures)
 from helpers_service.mjpeg import MjpegServer
 from helpers_service.servers import free_port, wait_for
 

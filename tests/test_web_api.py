@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import wait_for
 
 from maskwatch.config import load_config

@@ -16,7 +16,6 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures)
 from helpers_service.servers import wait_for
 
 from maskwatch.config import load_config

@@ -16,7 +16,7 @@ import numpy as np
 from maskwatch.data import faces as F
 from maskwatch.data.hashing import NEAR_DUP_BITS, UPPER_FACE_BITS, UnionFind, close_pairs
 from maskwatch.data.importers import read_sources
-from maskwatch.data.records import LabeledImage
+from maskwatch.data.records import AnnotatedImage, LabeledImage
 from maskwatch.data.split import assert_no_straddle, split_by_group
 from maskwatch.errors import UserError
 

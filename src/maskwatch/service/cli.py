@@ -1,9 +1,8 @@
-"""`serve` and `config check` (a typer sub-app; the main CLI mounts it as `maskwatch serve` / `maskwatch config check`)."""
+"""`serve` and `config check`, mounted by the main CLI as `maskwatch serve` / `maskwatch config check`."""
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import sys
@@ -15,9 +14,7 @@ import typer
 
 from maskwatch.errors import UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="The live service.")
 config_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Configuration files.")
-app.add_typer(config_app, name="config")
 
 log = logging.getLogger("maskwatch.serve")
 
@@ -61,7 +58,6 @@ def _web_server(service, host: str, port: int):
     return server, thread
 
 
-@app.command()
 def serve(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: the embedded demo).")] = None,
     host: Annotated[str | None, typer.Option(help="Override ui.host.")] = None,
@@ -123,14 +119,3 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
     zones = sum(len(c.zones) for c in cfg.cameras)
     typer.echo(f"{file}: OK: {len(cfg.cameras)} camera(s) ({', '.join(c.name for c in cfg.cameras)}), {zones} zone(s), "
                f"sinks: {', '.join(sinks) or 'none'}")
-
-
-def main() -> None:
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        app()
-    except UserError as err:
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(2)

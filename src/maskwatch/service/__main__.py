@@ -1,3 +1,0 @@
-from maskwatch.service.cli import main
-
-main()
