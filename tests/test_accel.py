@@ -34,3 +34,15 @@ def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model)
     top2 = np.sort(ref.class_probs, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 0.15
     assert [l for l, c in zip(ours[0].labels, clear) if c] == [l for l, c in zip(ref.labels, clear) if c]
+
+
+def test_frames_of_different_sizes_keep_their_order(shared_data, classifier_model):
+    import cv2
+
+    photo = cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg"))
+    big, small = cv2.resize(photo, (640, 360)), cv2.resize(photo, (320, 180))
+    pipe = TorchBatchPipeline(device="cpu", input_size=640)
+    out = pipe.analyze_batch([big, small, big])
+    assert len(out[0]) == len(out[2]) > 0
+    # the small frame's boxes lie inside it, the big frame's reach beyond it
+    assert out[1].data["raw_xyxy"].max() <= 320 and out[0].data["raw_xyxy"].max() > 320

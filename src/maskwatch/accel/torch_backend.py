@@ -19,6 +19,7 @@ from maskwatch.classify.crop import CROP_SIZE
 from maskwatch.detect.anchors import nms, prior_boxes
 from maskwatch.detect.calibration import BoxCalibration
 from maskwatch.detect.retinaface import BGR_MEAN, DEFAULT_MODEL as DETECTOR_MODEL, MIN_SIZES, STEPS
+from maskwatch.pipeline import apply_bias, load_unmasked_bias
 from maskwatch.types import Detections
 
 
@@ -39,11 +40,25 @@ class TorchBatchPipeline:
         self.input_size, self.min_score, self.nms_iou = input_size, min_score, nms_iou
         self.mean = torch.tensor(BGR_MEAN, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
         self.calibration = BoxCalibration.load()
+        self.unmasked_bias = load_unmasked_bias()
         self._prior_cache: dict[tuple[int, int], torch.Tensor] = {}
 
     @torch.inference_mode()
-    def analyze_batch(self, frames: list[np.ndarray]) -> list[Detections]:
-        """Frames of one size (H, W, 3) BGR uint8 → classified detections per frame."""
+    def analyze_batch(self, frames: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
+        """BGR uint8 frames → classified detections per frame; frames of one size share one network call."""
+        sizes: dict[tuple[int, int], list[int]] = {}
+        for i, frame in enumerate(frames):
+            sizes.setdefault(frame.shape[:2], []).append(i)
+        out: list[Detections] = [None] * len(frames)  # type: ignore[list-item]
+        for indices in sizes.values():
+            for i, dets in zip(indices, self._analyze_same_size([frames[i] for i in indices], min_score)):
+                out[i] = dets
+        return out
+
+    def analyze(self, frame: np.ndarray, min_score: float | None = None) -> Detections:
+        return self.analyze_batch([frame], min_score)[0]
+
+    def _analyze_same_size(self, frames: list[np.ndarray], min_score: float | None) -> list[Detections]:
         h, w = frames[0].shape[:2]
         scale = self.input_size / max(h, w)
         nh, nw = round(h * scale), round(w * scale)
@@ -55,7 +70,7 @@ class TorchBatchPipeline:
         loc, conf, _ = self.detector(x)
         priors = self._priors(ph, pw)
         scores = conf[..., 1].float()
-        keep = scores >= self.min_score
+        keep = scores >= (self.min_score if min_score is None else min_score)
         frame_idx, prior_idx = keep.nonzero(as_tuple=True)
         l, p = loc[frame_idx, prior_idx].float(), priors[prior_idx]
         centre = p[:, :2] + l[:, :2] * 0.1 * p[:, 2:]
@@ -70,7 +85,7 @@ class TorchBatchPipeline:
             b[:, 0::2] = b[:, 0::2].clip(0, w)
             b[:, 1::2] = b[:, 1::2].clip(0, h)
             per_frame.append((b.astype(np.float32), scores_np[kept].astype(np.float32)))
-        probs = self._classify(images, [b for b, _ in per_frame], h, w)
+        probs = apply_bias(self._classify(images, [b for b, _ in per_frame], h, w), self.unmasked_bias)
         out, start = [], 0
         for b, s in per_frame:
             d = Detections(b, s, None, probs[start : start + len(b)])
