@@ -34,6 +34,9 @@ def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", 
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        # Pool threads sleep between runs instead of spinning: a spinning pool burns the cores that camera
+        # decoders and the other session need (measured in benchmarks/live.py, docs/performance.md).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     session = ort.InferenceSession(source, sess_options=opts, providers=resolve_providers(providers))
     log.info("ONNX session %s on %s", Path(str(model)).name if not isinstance(model, bytes) else "<bytes>", session.get_providers()[0])

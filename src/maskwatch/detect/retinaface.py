@@ -58,6 +58,17 @@ class RetinaFaceDetector:
         return self.postprocess(loc[0], conf[0], landms[0], blob.shape[2], blob.shape[3], scale, image.shape,
                                 self.min_score if min_score is None else min_score)
 
+    def detect_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
+        """Frames of one size (cameras of one resolution) in one session run; other sizes one by one."""
+        if len(images) < 2 or len({im.shape for im in images}) > 1:
+            return [self.detect(im, min_score) for im in images]
+        prepared = [self.prepare(im) for im in images]
+        blob = np.concatenate([b for b, _ in prepared])
+        loc, conf, landms = self.session.run(None, {self.input_name: blob})
+        score = self.min_score if min_score is None else min_score
+        return [self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
+                for i, ((_, scale), im) in enumerate(zip(prepared, images))]
+
     def postprocess(self, loc, conf, landms, in_h, in_w, scale, image_shape, min_score) -> Detections:
         scores = conf[:, 1]
         idx = np.flatnonzero(scores >= min_score)

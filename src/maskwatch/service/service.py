@@ -6,6 +6,7 @@ Thread-safe facade used by the CLI and the web app.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +25,7 @@ from maskwatch.events import EventStore, RetentionJob, SnapshotWriter, iso
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
+from maskwatch.service.motion import MotionGate, thumbnail
 from maskwatch.sinks import MqttSink, Outbox, make_sinks
 from maskwatch.sources import CameraReader, Frame, describe
 from maskwatch.track import FaceTracker, LabelSmoother
@@ -39,12 +41,16 @@ class CameraRuntime:
     tracker: FaceTracker
     smoother: LabelSmoother
     rules: RuleEngine
+    gate: MotionGate
     lock: threading.Lock = field(default_factory=threading.Lock)
     frame: Frame | None = None
     dets: Detections | None = None  # last analysed frame's faces; class_probs smoothed over tracks
     hidden: np.ndarray | None = None  # boxes to hide in that frame: every face, doubtful ones included
     frames_analysed: int = 0
+    frames_detected: int = 0  # analysed frames the detector ran on (the others were still: last faces kept)
+    found: Detections | None = None  # the last detector result, kept for still frames
     analysed_at: deque = field(default_factory=lambda: deque(maxlen=30))
+    delays: deque = field(default_factory=lambda: deque(maxlen=2048))  # (result time, seconds from decode to result)
     next_due: float = 0.0
     faces: int = 0
     masked: int = 0
@@ -94,8 +100,11 @@ class Service:
                 from maskwatch.pipeline import MaskPipeline
 
                 d = cfg.detector
+                # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
+                # spins, which on a small machine takes the cores the camera decoders need.
+                threads = d.threads or min(4, os.cpu_count() or 1)
                 self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
-                                                           threads=d.threads, classifier_path=d.classifier)
+                                                           threads=threads, classifier_path=d.classifier)
             self.sinks = make_sinks(cfg.sinks, [c.name for c in cfg.cameras if c.enabled])
             try:
                 self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
@@ -127,7 +136,8 @@ class Service:
         smoother = LabelSmoother(cfg.tracker.smoothing_frames, forget_seconds=max(10.0, cfg.tracker.lost_seconds * 2))
         r = cfg.rules
         rules = RuleEngine(cam.name, make_zones(cam.zones), r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
-        return CameraRuntime(cam, reader, tracker, smoother, rules)
+        gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
+        return CameraRuntime(cam, reader, tracker, smoother, rules, gate)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stops readers and analysis, gives the sinks a last short chance, and closes the store (flushed)."""
@@ -182,7 +192,7 @@ class Service:
                 self._frame_ready.wait(0.05)
                 continue
             try:
-                results = self.pipeline.analyze_batch([f.image for _, f in batch], min_score=self._hide_score)
+                results = self._detect(batch)
             except Exception:
                 log.exception("analysis failed")
                 time.sleep(0.5)
@@ -194,6 +204,27 @@ class Service:
                     if self._stop_event.is_set():
                         return  # the store may be closed already
                     log.exception("camera %s: processing failed", rt.config.name)
+
+    def _detect(self, batch: list) -> list[Detections]:
+        """Classified faces per frame: one pipeline call for the frames that moved, the last result for still ones."""
+        gated = self.config.detector.motion_threshold > 0
+        thumbs = [thumbnail(frame.image) if gated else None for _, frame in batch]
+        results: list[Detections | None] = [None] * len(batch)
+        moving = []
+        for i, ((rt, frame), thumb) in enumerate(zip(batch, thumbs)):
+            if gated and rt.found is not None and rt.gate.still(thumb, frame.time):
+                results[i] = rt.found
+            else:
+                moving.append(i)
+        if moving:
+            found = self.pipeline.analyze_batch([batch[i][1].image for i in moving], min_score=self._hide_score)
+            for i, dets in zip(moving, found):
+                rt, frame = batch[i]
+                results[i], rt.found = dets, dets
+                rt.frames_detected += 1
+                if gated:
+                    rt.gate.detected(thumbs[i], frame.time)
+        return results
 
     @property
     def _hide_score(self) -> float:
@@ -218,7 +249,9 @@ class Service:
         with rt.lock:
             rt.frame, rt.dets, rt.hidden = frame, display, hidden
             rt.frames_analysed += 1
-            rt.analysed_at.append(time.time())
+            done = time.time()
+            rt.analysed_at.append(done)
+            rt.delays.append((done, done - frame.time))
             rt.faces = len(labels)
             rt.masked = sum(1 for lb in labels if lb == "mask")
             rt.unmasked = sum(1 for lb in labels if lb in UNMASKED)
@@ -272,7 +305,8 @@ class Service:
             rt = self._cameras.get(cam.name)
             if rt is None:
                 out.append({"name": cam.name, "enabled": cam.enabled, "online": False, "fps_analysed": 0.0, "frames_decoded": 0,
-                            "frames_dropped": 0, "frames_analysed": 0, "faces": 0, "masked": 0, "unmasked": 0,
+                            "frames_skipped": 0, "frames_dropped": 0, "frames_analysed": 0, "frames_detected": 0, "faces": 0,
+                            "masked": 0, "unmasked": 0,
                             "last_error": None if cam.enabled else "disabled", "width": 0, "height": 0,
                             "source": describe(cam.source), "kind": cam.kind, "events": 0})
                 continue
@@ -280,13 +314,23 @@ class Service:
             with rt.lock:
                 live = s.online  # an offline camera's last counts would describe a scene no longer seen
                 out.append({"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
-                            "frames_decoded": s.frames_decoded, "frames_dropped": rt.reader.slot.dropped,
-                            "frames_analysed": rt.frames_analysed, "faces": rt.faces if live else 0,
+                            "frames_decoded": s.frames_decoded, "frames_skipped": s.frames_skipped,
+                            "frames_dropped": rt.reader.slot.dropped,
+                            "frames_analysed": rt.frames_analysed, "frames_detected": rt.frames_detected,
+                            "faces": rt.faces if live else 0,
                             "masked": rt.masked if live else 0, "unmasked": rt.unmasked if live else 0,
                             "last_error": s.last_error, "width": s.width, "height": s.height,
                             "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
                             "state_since": iso(s.since)})
         return out
+
+    def result_delays(self, camera: str, since: float = 0.0) -> list[float]:
+        """Seconds from each frame's decoding to its analysis result, for results after `since` (time.time())."""
+        rt = self._cameras.get(camera)
+        if rt is None:
+            return []
+        with rt.lock:
+            return [delay for done, delay in rt.delays if done >= since]
 
     def latest_jpeg(self, camera: str, annotated: bool = True) -> bytes | None:
         rt = self._cameras.get(camera)

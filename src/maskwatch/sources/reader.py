@@ -56,7 +56,8 @@ class FrameSlot:
 @dataclass
 class SourceStats:
     online: bool = False
-    frames_decoded: int = 0
+    frames_decoded: int = 0  # delivered to the slot
+    frames_skipped: int = 0  # files: decoded (grab) but not delivered, beyond the `fps` analysed a second
     reconnects: int = 0
     last_error: str | None = None
     width: int = 0
@@ -162,7 +163,8 @@ class CameraReader(threading.Thread):
                 if self.kind == "file":
                     carry += step - 1.0  # skip frames so the video plays in real time at the delivered rate
                     while carry >= 1.0:
-                        cap.grab()
+                        if cap.grab():
+                            self.stats.frames_skipped += 1
                         carry -= 1.0
                     next_due += period
                     delay = next_due - time.monotonic()
