@@ -1,7 +1,7 @@
 """Live capacity: N looping 720p H.264 cameras at 15 fps through the real service (decode, detect, classify, track, rules).
 
     python benchmarks/live.py --cameras 4 [--seconds 60] [--warmup 8] [--set detector.input_size=480 ...]
-    python benchmarks/live.py --find-max [--counts 1,2,4,6,8] [--seconds 60]
+    python benchmarks/live.py --find-max [--counts 1,2,4,6,8] [--seconds 60] [--clip zoom|still]
 
 The camera files are made once under build/live/ (not committed) from the demo clip (build/demo.mp4, made by
 maskwatch.demo.make_demo_video when absent): scaled to 1280x720, 15 fps, H.264 (the Debian `ffmpeg` binary,
@@ -14,10 +14,10 @@ analysis at the camera's `fps` and those decoded and skipped between), delivered
 overwritten in a camera's newest-frame slot before analysis took them), analysed, detected (analysed frames the
 detector ran on; the others were still, see detector.motion_threshold), analysed fps per camera,
 p50/p95 delay from a frame's decoding to its result, CPU % of the whole process (100 = one core), CPU seconds
-per thread group (decode = reader threads and FFmpeg's decoder threads (a looping file's ended decoder threads
-are not counted), analyser = the Python analysis thread, other = ONNX Runtime's pool and the rest), wall seconds
-spent in detection (and faces found per call, score >= 0.3) and classification, peak RSS, the load average, and whether the
-targets hold: every frame decoded, reader drops < 1 %, each camera analysed >= 5 times a second, p95 delay
+per thread group (sampled every 0.5 s: decode = reader threads and FFmpeg's decoder threads, analyser = the
+Python analysis thread, other = ONNX Runtime's pool and the rest), wall seconds spent in detection (and faces
+found per image, score >= 0.3), classification and tracking, peak RSS, the load average, and whether the targets
+hold: every frame decoded, reader drops < 1 %, each camera analysed >= 5 times a second, p95 delay
 < 300 ms, RSS < 1.5 GB. --find-max runs N = 1, 2, 4, 6, 8, stops at the first N that fails, and reports the
 largest N that held.
 
@@ -52,22 +52,28 @@ TARGETS = {"decoded_min_ratio": 0.99, "dropped_max_ratio": 0.01, "analysed_fps_m
            "rss_mb_max": 1536.0}
 
 
-def camera_files(n: int) -> list[Path]:
-    """build/live/cam<i>.mp4: 1280x720, 15 fps, H.264, camera i starting 2.5*i s into the demo clip (looped)."""
+def camera_files(n: int, clip: str = "zoom") -> list[Path]:
+    """build/live/<clip><i>.mp4: 1280x720, 15 fps, H.264, camera i starting 2.5*i s into the demo clip (looped).
+
+    zoom: the demo clip as it is (every photo slowly zoomed: the whole picture moves in every frame, the worst
+    case for motion gating); still: each photo held still for its 2.5 s (a fixed camera on a scene that only
+    changes now and then, the best case).
+    """
     if not DEMO.is_file():
         from maskwatch.demo import make_demo_video
 
         make_demo_video(DEMO)
     ffmpeg = shutil.which("ffmpeg")
     LIVE_DIR.mkdir(parents=True, exist_ok=True)
+    scale = "scale=1280:720" if clip == "zoom" else "fps=0.4,scale=1280:720"
     paths = []
     for i in range(n):
-        path = LIVE_DIR / f"cam{i}.mp4"
+        path = LIVE_DIR / f"{'cam' if clip == 'zoom' else clip}{i}.mp4"
         if not path.is_file():
             if ffmpeg is None:
                 sys.exit("error: ffmpeg not found (apt-get install ffmpeg)")
             subprocess.run([ffmpeg, "-v", "error", "-y", "-stream_loop", "1", "-ss", str(2.5 * i), "-i", str(DEMO), "-t", "20",
-                            "-vf", "scale=1280:720", "-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast",
+                            "-vf", scale, "-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast",
                             "-pix_fmt", "yuv420p", "-g", "30", str(path)], check=True)
         paths.append(path)
     return paths
@@ -166,11 +172,12 @@ def percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def run_one(n: int, seconds: float, warmup: float, overrides: list[str]) -> dict:
+def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: str) -> dict:
     from maskwatch.config import AppConfig
     from maskwatch.service.service import Service
+    from maskwatch.track import FaceTracker
 
-    files = camera_files(n)
+    files = camera_files(n, clip)
     with tempfile.TemporaryDirectory(prefix="maskwatch-live-") as tmp:
         config = AppConfig.model_validate(make_config(files, Path(tmp), overrides))
         service = Service(config)
@@ -178,16 +185,23 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str]) -> dict
         try:
             detect = Stopwatch(service.pipeline.detector, "detect", "detect_batch")
             predict = Stopwatch(service.pipeline.classifier, "predict")
+            track = Stopwatch(FaceTracker, "update")  # every camera's tracker
             time.sleep(warmup)
             load_before = os.getloadavg()[0]
             s0 = {c["name"]: c for c in service.camera_status()}
+            k0 = track.seconds
             d0, p0 = (detect.seconds, detect.calls, detect.items), (predict.seconds, predict.calls, predict.items)
             threads0, times0, t0, w0 = thread_cpu_seconds(), os.times(), time.time(), time.monotonic()
-            time.sleep(seconds)
+            threads1, groups = dict(threads0), thread_groups()
+            while time.monotonic() - w0 < seconds:  # sampled: a looping file's decoder threads end at each restart
+                time.sleep(min(0.5, max(0.0, seconds - (time.monotonic() - w0))))
+                threads1.update(thread_cpu_seconds())
+                groups.update(thread_groups())
             wall = time.monotonic() - w0
-            times1, threads1, groups = os.times(), thread_cpu_seconds(), thread_groups()
+            times1 = os.times()
             s1 = {c["name"]: c for c in service.camera_status()}
             delays = [d for name in s1 for d in service.result_delays(name, since=t0)]
+            k1 = track.seconds
             d1, p1 = (detect.seconds, detect.calls, detect.items), (predict.seconds, predict.calls, predict.items)
         finally:
             service.stop()
@@ -216,6 +230,7 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str]) -> dict
                    "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, d1[1] - d0[1]), 1),
                    "faces_per_image": round((d1[2] - d0[2]) / max(1, d1[1] - d0[1]), 2)},
         "classify": {"calls": p1[1] - p0[1], "faces": p1[2] - p0[2], "seconds": round(p1[0] - p0[0], 2)},
+        "track_seconds": round(k1 - k0, 2),
         "rss_mb": round(rss_mb, 1),
         "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
@@ -233,7 +248,8 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str]) -> dict
 
 
 def run_in_child(n: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--cameras", str(n), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+    cmd = [sys.executable, __file__, "--child", "--cameras", str(n), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
+           "--clip", args.clip]
     for item in args.set:
         cmd += ["--set", item]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -247,6 +263,7 @@ def main() -> None:
     ap.add_argument("--counts", default="1,2,4,6,8")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=8.0)
+    ap.add_argument("--clip", choices=("zoom", "still"), default="zoom", help="zoom: the demo clip; still: its photos held still")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -254,10 +271,10 @@ def main() -> None:
         import logging
 
         logging.basicConfig(level=logging.WARNING)
-        print(json.dumps(run_one(args.cameras, args.seconds, args.warmup, args.set)))
+        print(json.dumps(run_one(args.cameras, args.seconds, args.warmup, args.set, args.clip)))
         return
     counts = [int(c) for c in args.counts.split(",")] if args.find_max else [args.cameras]
-    camera_files(max(counts))
+    camera_files(max(counts), args.clip)
     runs, largest = [], 0
     for n in counts:
         print(f"live: {n} camera(s), {args.seconds:.0f} s, load {os.getloadavg()[0]:.2f} ...", file=sys.stderr, flush=True)
@@ -267,7 +284,7 @@ def main() -> None:
         if not result["holds_targets"]:
             break
         largest = n
-    print(json.dumps({"benchmark": "live", "camera": "1280x720 H.264 15 fps", "settings": args.set, "cpus": os.cpu_count(),
+    print(json.dumps({"benchmark": "live", "camera": "1280x720 H.264 15 fps", "clip": args.clip, "settings": args.set, "cpus": os.cpu_count(),
                       "largest_n_holding_targets": largest, "runs": runs}))
 
 

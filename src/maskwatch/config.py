@@ -69,7 +69,7 @@ class DetectorConfig(Strict):
     providers: Literal["cpu", "cuda", "openvino"] = "cpu"
     threads: int | None = Field(None, ge=1)
     classifier: Path | None = None
-    motion_threshold: float = Field(0.0, ge=0, le=1, description="fraction of a small grey copy's pixels that must "
+    motion_threshold: float = Field(0.002, ge=0, le=1, description="fraction of a small grey copy's pixels that must "
                                     "change since the last detection to detect again; 0: detect every analysed frame")
     redetect_seconds: float = Field(1.0, gt=0, description="a still camera is still detected at least this often")
 
