@@ -139,3 +139,15 @@ def test_missing_detect_input(tmp_path, classifier_model):
     proc = run_cli("detect", tmp_path / "gone.mp4", "--out", tmp_path / "o.mp4")
     assert proc.returncode != 0
     assert_clean_error(proc)
+
+
+def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_path, monkeypatch, classifier_model):
+    from maskwatch.classify import classifier as C
+
+    if not C.INT8_MODEL.is_file():
+        pytest.skip("no INT8 classifier shipped")
+    assert C.default_model() == C.INT8_MODEL
+    retrained = tmp_path / "mask_classifier.onnx"
+    retrained.write_bytes(C.DEFAULT_MODEL.read_bytes() + b"\x00")  # any other FP32 file
+    monkeypatch.setattr(C, "DEFAULT_MODEL", retrained)
+    assert C.default_model() == retrained

@@ -71,7 +71,7 @@ def classify(
     from maskwatch.classify import MaskClassifier
     from maskwatch.inference import classify_crops
 
-    _finish(classify_crops(inputs, MaskClassifier(classifier) if classifier else MaskClassifier()), out)
+    _finish(classify_crops(inputs, MaskClassifier(classifier)), out)
 
 
 @app.command()

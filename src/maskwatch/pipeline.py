@@ -40,7 +40,7 @@ class MaskPipeline:
     def from_defaults(cls, input_size: int = 1024, min_score: float = 0.5, providers: str = "cpu", threads: int | None = None,
                       classifier_path=None) -> MaskPipeline:
         detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
-        classifier = MaskClassifier(classifier_path, providers, threads) if classifier_path else MaskClassifier(providers=providers, threads=threads)
+        classifier = MaskClassifier(classifier_path, providers, threads)
         return cls(detector, classifier)
 
     def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:

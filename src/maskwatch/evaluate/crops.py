@@ -95,7 +95,7 @@ def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None =
     if classifier is None:
         from maskwatch.classify import MaskClassifier
 
-        classifier = MaskClassifier(model_path) if model_path else MaskClassifier()
+        classifier = MaskClassifier(model_path)
     probs = []
     for start in range(0, len(rows), BATCH):
         batch = [read_image(r.path) for r in rows[start : start + BATCH]]
