@@ -38,14 +38,16 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv  # noqa: E402
 
+from maskwatch.classify.classifier import DEFAULT_MODEL as FP32_CLASSIFIER  # noqa: E402
+from maskwatch.pipeline import MODES  # noqa: E402
+
 AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
 WORKER = Path(__file__).resolve().parent / "_peers" / "worker.py"
 MIN_SCORE = 0.05  # lowest score kept, so the PR curves reach high recall
-# The fast mode: a smaller detector input, and faces under FAST_MIN_SCORE neither classified nor reported
-# (at 0.05 a 320 px input yields ~50 candidate faces per street photo, and classifying them costs more than
-# detecting). Chosen from a --sweep on the val photos; see docs/performance.md.
-FAST_SIZE = 320
-FAST_MIN_SCORE = 0.4
+# The modes of `maskwatch predict --mode` (maskwatch.pipeline.MODES); the fast one was chosen from a --sweep
+# on the val photos, see the README's Performance section.
+FAST_SIZE = MODES["fast"].input_size
+FAST_MIN_SCORE = MODES["fast"].face_min_score
 DEFAULT_MANIFEST = REPO / "build" / "crops" / "manifest.csv"
 
 
@@ -60,15 +62,14 @@ class MaskwatchSystem:
                                                    classifier_path=classifier)
 
     def run(self, path: str) -> tuple[list[dict], float]:
+        from maskwatch.inference import prediction_entries
         from maskwatch.media import read_image
 
         image = read_image(Path(path))
         t0 = time.perf_counter()
         dets = self.pipeline.analyze(image, min_score=self.face_min_score)
         ms = (time.perf_counter() - t0) * 1000
-        dets = dets[dets.scores >= MIN_SCORE]
-        return [{"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
-                for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)], ms
+        return prediction_entries(dets, MIN_SCORE), ms
 
     def close(self) -> None:
         pass
@@ -155,7 +156,7 @@ def main() -> None:
                     help="maskwatch fast mode: lowest face confidence classified and reported")
     ap.add_argument("--accurate-size", type=int, default=1024, help="maskwatch accurate mode (the `predict` default)")
     ap.add_argument("--sweep", default="", help="extra maskwatch settings SIZE[@FACE_MIN_SCORE], e.g. 320,320@0.3,640")
-    ap.add_argument("--classifier", type=Path, default=None, help="classifier ONNX (default: models/mask_classifier.onnx)")
+    ap.add_argument("--classifier", type=Path, default=FP32_CLASSIFIER, help="classifier ONNX (default: models/mask_classifier.onnx)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="time each image this many times (systems interleaved), keep the median: less load noise")
     ap.add_argument("--int8-classifier", type=Path, default=None,

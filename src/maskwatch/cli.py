@@ -31,10 +31,14 @@ Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]
 
 
-def _pipeline(input_size: int, min_score: float, classifier: Path | None):
-    from maskwatch.pipeline import MaskPipeline
+def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: Path | None):
+    from maskwatch.pipeline import MODES, MaskPipeline
 
-    return MaskPipeline.from_defaults(input_size=input_size, min_score=min_score, classifier_path=classifier)
+    if mode not in MODES:
+        raise UserError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    chosen = MODES[mode]
+    return MaskPipeline.from_defaults(input_size=input_size or chosen.input_size,
+                                      min_score=max(min_score, chosen.face_min_score), classifier_path=classifier)
 
 
 def _finish(batch, out: Path) -> None:
@@ -52,13 +56,14 @@ def predict(
     inputs: Inputs,
     out: Output = Path("preds.json"),
     min_score: Annotated[float, typer.Option(help="Lowest score written (low enough for AP).")] = 0.05,
-    input_size: Annotated[int, typer.Option(help="Detector input: the image's long side is scaled to this.")] = 1024,
+    mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px, faces >= 0.4).")] = "accurate",
+    input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
 ):
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
     from maskwatch.inference import predict_images
 
-    _finish(predict_images(inputs, _pipeline(input_size, min_score, classifier), min_score), out)
+    _finish(predict_images(inputs, _pipeline(mode, input_size, min_score, classifier), min_score), out)
 
 
 @app.command()
@@ -78,14 +83,15 @@ def classify(
 def detect(
     input: Annotated[Path, typer.Argument(help="An image or a video file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
-    input_size: Annotated[int, typer.Option(help="Detector input long side.")] = 1024,
+    mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px).")] = "accurate",
+    input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
     min_score: Annotated[float, typer.Option(help="Lowest face confidence drawn.")] = 0.5,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
 ):
     """Draw boxes and mask labels onto an image or a video."""
     from maskwatch.inference import detect_file
 
-    summary = detect_file(input, out, _pipeline(input_size, min_score, classifier))
+    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier))
     typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
 
 

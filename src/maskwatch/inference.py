@@ -47,8 +47,9 @@ def prediction_entries(dets, min_score: float) -> list[dict]:
 
 
 def predict_images(inputs, pipeline: MaskPipeline, min_score: float = 0.05) -> BatchResult:
-    """{file name: [{box, label, score}]} for every readable image."""
-    return _over_images(inputs, lambda image: prediction_entries(pipeline.analyze(image, min_score=min_score), min_score))
+    """{file name: [{box, label, score}]} for every readable image; faces as the pipeline's detector keeps them,
+    entries down to min_score."""
+    return _over_images(inputs, lambda image: prediction_entries(pipeline.analyze(image), min_score))
 
 
 def classify_crops(inputs, classifier: MaskClassifier) -> BatchResult:

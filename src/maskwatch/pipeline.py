@@ -16,6 +16,17 @@ from maskwatch.types import Detections
 OPERATING_POINT = MODELS_DIR / "operating_point.json"
 
 
+@dataclass(frozen=True)
+class Mode:
+    input_size: int  # detector input: the image's long side is scaled to this
+    face_min_score: float  # faces below this are neither classified nor reported
+
+
+# accurate: the default for photos. fast: at 320 px a low face threshold yields ~50 candidates per street photo
+# and classifying them costs more than detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep).
+MODES = {"accurate": Mode(1024, 0.05), "fast": Mode(320, 0.4)}
+
+
 def load_unmasked_bias(path=OPERATING_POINT) -> float:
     """Log-odds added to no_mask and incorrect before the label is chosen (see models/operating_point.json)."""
     return float(json.loads(path.read_text())["unmasked_bias"]) if path.is_file() else 0.0
