@@ -43,3 +43,9 @@ def test_unmasked_bias_shifts_only_close_calls():
     # 0.6 vs 0.4 unmasked becomes 0.6 vs 0.4e = 1.087: the close call flips, the clear mask stays a mask.
     assert shifted[0].argmax() == 1 and shifted[1].argmax() == 0
     assert apply_bias(probs, 0.0) is probs
+
+
+def test_calibrated_boxes_stay_inside_the_image():
+    cal = BoxCalibration((-0.1, 0.2, 0.1, 0.2))
+    out = cal.apply(np.array([[0, 0, 10, 10], [90, 40, 100, 50]], np.float32), (55, 100, 3))
+    assert out.min() >= 0 and out[:, 0::2].max() <= 100 and out[:, 1::2].max() <= 55

@@ -71,9 +71,9 @@ class MaskPipeline:
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
         probs = apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias) if sum(len(c) for c in crops) else None
         start = 0
-        for d in dets:
+        for d, image in zip(dets, images):
             d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
             start += len(d)
             d.data["raw_xyxy"] = d.xyxy
-            d.xyxy = self.calibration.apply(d.xyxy) if len(d) else d.xyxy
+            d.xyxy = self.calibration.apply(d.xyxy, image.shape) if len(d) else d.xyxy
         return dets

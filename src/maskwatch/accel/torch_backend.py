@@ -90,7 +90,7 @@ class TorchBatchPipeline:
         for b, s in per_frame:
             d = Detections(b, s, None, probs[start : start + len(b)])
             d.data["raw_xyxy"] = b
-            d.xyxy = self.calibration.apply(b) if len(b) else b
+            d.xyxy = self.calibration.apply(b, (h, w)) if len(b) else b
             out.append(d)
             start += len(b)
         return out

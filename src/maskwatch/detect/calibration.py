@@ -26,10 +26,15 @@ class BoxCalibration:
     offsets: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x1, y1, x2, y2 in units of box w/h
     pairs: int = 0
 
-    def apply(self, boxes: np.ndarray) -> np.ndarray:
+    def apply(self, boxes: np.ndarray, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Shifted boxes, clipped to the image when its shape is given."""
         w = boxes[:, 2] - boxes[:, 0]
         h = boxes[:, 3] - boxes[:, 1]
-        return (boxes + np.stack([w, h, w, h], axis=1) * np.asarray(self.offsets, np.float32)).astype(np.float32)
+        out = (boxes + np.stack([w, h, w, h], axis=1) * np.asarray(self.offsets, np.float32)).astype(np.float32)
+        if image_shape is not None:
+            out[:, 0::2] = out[:, 0::2].clip(0, image_shape[1])
+            out[:, 1::2] = out[:, 1::2].clip(0, image_shape[0])
+        return out
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> BoxCalibration:
