@@ -72,7 +72,8 @@ def camera_files(n: int, clip: str = "zoom") -> list[Path]:
         if not path.is_file():
             if ffmpeg is None:
                 sys.exit("error: ffmpeg not found (apt-get install ffmpeg)")
-            subprocess.run([ffmpeg, "-v", "error", "-y", "-stream_loop", "1", "-ss", str(2.5 * i), "-i", str(DEMO), "-t", "20",
+            # output-side seek into the endlessly looped input: every file is 20 s, whatever its offset
+            subprocess.run([ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(DEMO), "-ss", str(2.5 * i), "-t", "20",
                             "-vf", scale, "-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast",
                             "-pix_fmt", "yuv420p", "-g", "30", str(path)], check=True)
         paths.append(path)
