@@ -47,3 +47,28 @@ def test_frames_of_different_sizes_keep_their_order(shared_data, classifier_mode
     np.testing.assert_allclose(out[0].xyxy, out[2].xyxy)
     # the same faces, at half the scale in the half-size frame
     np.testing.assert_allclose(np.sort(out[1].xyxy, axis=0), np.sort(out[0].xyxy, axis=0) / 2, atol=4)
+
+
+def test_service_runs_on_the_torch_backend(test_clip, tmp_path):
+    """`detector.backend: torch` (on the CPU here; `providers: cuda` puts it on a GPU) drives the real service."""
+    import time
+
+    from maskwatch.config import AppConfig
+    from maskwatch.service import Service
+
+    cfg = AppConfig.model_validate({
+        "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
+        "detector": {"backend": "torch", "input_size": 320},
+        "storage": {"database": str(tmp_path / "events.db"), "snapshots": str(tmp_path / "snaps")},
+        "ui": {"enabled": False},
+    })
+    service = Service(cfg)
+    service.start()
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not service.camera_status()[0].get("faces"):
+            time.sleep(0.2)
+        assert service.camera_status()[0]["faces"] > 0
+        assert service.stats()["providers"] == ["torch:cpu"]
+    finally:
+        service.stop()

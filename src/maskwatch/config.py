@@ -67,6 +67,9 @@ class DetectorConfig(Strict):
     input_size: int = Field(640, ge=128, le=2048)
     min_score: float = Field(0.5, gt=0, lt=1)
     providers: Literal["cpu", "cuda", "openvino"] = "cpu"
+    backend: Literal["onnxruntime", "torch"] = Field("onnxruntime", description="torch: the PyTorch backend "
+                                                     "(maskwatch[gpu]) that runs all cameras' frames as one batch, on the "
+                                                     "GPU with providers: cuda")
     threads: int | None = Field(None, ge=1)
     classifier: Path | None = None
     motion_threshold: float = Field(0.002, ge=0, le=1, description="fraction of a small grey copy's pixels that must "

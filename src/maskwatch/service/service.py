@@ -103,8 +103,14 @@ class Service:
                 # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
                 # spins, which on a small machine takes the cores the camera decoders need.
                 threads = d.threads or min(4, os.cpu_count() or 1)
-                self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
-                                                           threads=threads, classifier_path=d.classifier)
+                if d.backend == "torch":
+                    from maskwatch.accel import TorchBatchPipeline
+
+                    self.pipeline = TorchBatchPipeline(device="cuda" if d.providers == "cuda" else "cpu", input_size=d.input_size,
+                                                       min_score=d.min_score, **({"classifier_path": d.classifier} if d.classifier else {}))
+                else:
+                    self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
+                                                               threads=threads, classifier_path=d.classifier)
             self.sinks = make_sinks(cfg.sinks, [c.name for c in cfg.cameras if c.enabled])
             try:
                 self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
@@ -383,6 +389,8 @@ class Service:
     def providers(self) -> list[str]:
         if self.pipeline is None:
             return []
+        if hasattr(self.pipeline, "device"):  # the PyTorch backend
+            return [f"torch:{self.pipeline.device}"]
         names = []
         for part in (getattr(self.pipeline, "detector", None), getattr(self.pipeline, "classifier", None)):
             session = getattr(part, "session", None)
