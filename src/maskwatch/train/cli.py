@@ -1,32 +1,13 @@
-"""`maskwatch train DATASET_DIR --out RUN_DIR`: the typer sub-app the main CLI mounts as `train`."""
+"""`maskwatch train DATASET_DIR --out RUN_DIR`, mounted by the main CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
-from typer.core import TyperGroup
-
-DEFAULT_COMMAND = "run"
 
 
-class DefaultCommandGroup(TyperGroup):
-    """A group whose arguments go to its `run` command unless they start with another command's name,
-    so that `maskwatch train DIR` works when the main CLI mounts this app with add_typer."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands:
-            args = [DEFAULT_COMMAND, *args]
-        return super().parse_args(ctx, args)
-
-
-app = typer.Typer(cls=DefaultCommandGroup, add_completion=False,
-                  help="Train the mask classifier on a crop dataset and export it to ONNX.")
-
-
-@app.command(DEFAULT_COMMAND)
 def train_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Folder with manifest.csv (from `maskwatch data build`).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json.")] = Path("runs/train"),
