@@ -19,14 +19,30 @@ from maskwatch.errors import UserError
 from maskwatch.media import read_image
 
 
-class CropCalibrationReader(CalibrationDataReader):
+class _BatchReader(CalibrationDataReader):
+    """Replays the batches of _iter() from the start after each rewind()."""
+
+    _batches: Iterator | None = None
+
+    def _iter(self) -> Iterator[dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._batches is None:
+            self._batches = self._iter()
+        return next(self._batches, None)
+
+    def rewind(self) -> None:
+        self._batches = None
+
+
+class CropCalibrationReader(_BatchReader):
     """BGR face crops → batches of the classifier's input: float32 [N, S, S, 3], 0..255."""
 
     def __init__(self, crops: Sequence[np.ndarray], input_size: int, input_name: str = "input", batch: int = 32):
         if len(crops) == 0:
             raise UserError("no calibration crops")
         self.crops, self.input_size, self.input_name, self.batch = crops, input_size, input_name, batch
-        self._batches: Iterator | None = None
 
     def _iter(self) -> Iterator[dict[str, np.ndarray]]:
         s = self.input_size
@@ -35,16 +51,8 @@ class CropCalibrationReader(CalibrationDataReader):
                      for c in self.crops[start : start + self.batch]]
             yield {self.input_name: np.stack(chunk).astype(np.float32)}
 
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self._batches is None:
-            self._batches = self._iter()
-        return next(self._batches, None)
 
-    def rewind(self) -> None:
-        self._batches = None
-
-
-class PhotoCalibrationReader(CalibrationDataReader):
+class PhotoCalibrationReader(_BatchReader):
     """BGR photos → the detector's input blobs, one photo per batch, through each of the detector's own
     prepare() functions (one per input size), made one at a time (a 1024 px blob is 12 MB)."""
 
@@ -52,20 +60,11 @@ class PhotoCalibrationReader(CalibrationDataReader):
         if len(images) == 0:
             raise UserError("no calibration photos")
         self.images, self.prepares, self.input_name = images, list(prepares), input_name
-        self._batches: Iterator | None = None
 
     def _iter(self) -> Iterator[dict[str, np.ndarray]]:
         for image in self.images:
             for prepare in self.prepares:
                 yield {self.input_name: prepare(image)[0]}
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self._batches is None:
-            self._batches = self._iter()
-        return next(self._batches, None)
-
-    def rewind(self) -> None:
-        self._batches = None
 
 
 def _manifest_rows(dataset_dir: Path, split: str) -> list[dict]:
