@@ -58,16 +58,13 @@ class MaskPipeline:
         return self.analyze_batch([image], min_score)[0]
 
     def analyze_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
-        """Detect (batched where the detector can), then classify every face of every image in one classifier call.
+        """Detect (frames of one size in one detector run), then classify every face of every image in one classifier call.
 
         Crops come from the raw detector boxes (as in training); the boxes returned are calibrated
         to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
         Class probabilities carry the operating point's unmasked bias.
         """
-        if hasattr(self.detector, "detect_batch"):  # frames of one size in one detector run (cameras alike)
-            dets = self.detector.detect_batch(images, min_score)
-        else:
-            dets = [self.detector.detect(im, min_score) for im in images]
+        dets = self.detector.detect_batch(images, min_score)
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
         probs = apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias) if sum(len(c) for c in crops) else None
         start = 0

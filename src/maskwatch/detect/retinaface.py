@@ -53,14 +53,13 @@ class RetinaFaceDetector:
         return blob, scale
 
     def detect(self, image: np.ndarray, min_score: float | None = None) -> Detections:
-        blob, scale = self.prepare(image)
-        loc, conf, landms = self.session.run(None, {self.input_name: blob})
-        return self.postprocess(loc[0], conf[0], landms[0], blob.shape[2], blob.shape[3], scale, image.shape,
-                                self.min_score if min_score is None else min_score)
+        return self.detect_batch([image], min_score)[0]
 
     def detect_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
-        """Frames of one size (cameras of one resolution) in one session run; other sizes one by one."""
-        if len(images) < 2 or len({im.shape for im in images}) > 1:
+        """Frames of one size (cameras of one resolution) in one session run; mixed sizes one by one."""
+        if not images:
+            return []
+        if len({im.shape for im in images}) > 1:
             return [self.detect(im, min_score) for im in images]
         prepared = [self.prepare(im) for im in images]
         blob = np.concatenate([b for b, _ in prepared])
