@@ -115,20 +115,20 @@ def _image_shape(path: Path) -> tuple[int, int] | None:
 def read_yolo_names(folder: Path) -> list[str] | None:
     """Class names for a YOLO folder from its data.yaml `names:` (list or {id: name}) or classes.txt / obj.names."""
     for name in YOLO_NAME_FILES:
-        for candidate in [folder / name]:
-            if not candidate.is_file():
+        candidate = folder / name
+        if not candidate.is_file():
+            continue
+        if candidate.suffix in (".yaml", ".yml"):
+            try:
+                names = (yaml.safe_load(candidate.read_text()) or {}).get("names")
+            except yaml.YAMLError:
                 continue
-            if candidate.suffix in (".yaml", ".yml"):
-                try:
-                    names = (yaml.safe_load(candidate.read_text()) or {}).get("names")
-                except yaml.YAMLError:
-                    continue
-                if isinstance(names, dict):
-                    return [str(names[k]) for k in sorted(names, key=int)]
-                if isinstance(names, list):
-                    return [str(n) for n in names]
-            else:
-                return [line.strip() for line in candidate.read_text().splitlines() if line.strip()]
+            if isinstance(names, dict):
+                return [str(names[k]) for k in sorted(names, key=int)]
+            if isinstance(names, list):
+                return [str(n) for n in names]
+        else:
+            return [line.strip() for line in candidate.read_text().splitlines() if line.strip()]
     return None
 
 

@@ -22,6 +22,15 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...] | list[str], path: Path, title: str = "Confusion matrix") -> Path:
     """Counts with row-normalised shading (rows: true class, columns: predicted class)."""
     plt = _pyplot()
@@ -39,12 +48,7 @@ def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...] | list[str], 
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_pr_curves(curves: list[PRCurve], path: Path, title: str = "Precision / recall") -> Path:
@@ -65,9 +69,4 @@ def plot_pr_curves(curves: list[PRCurve], path: Path, title: str = "Precision / 
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
