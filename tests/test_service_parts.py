@@ -49,6 +49,8 @@ def test_file_reader_honours_fps_and_loops(tmp_path):
     assert 11 <= reader.stats.frames_decoded <= 18, reader.stats.frames_decoded  # 16 expected; slack for a busy machine
     assert reader.slot.dropped == reader.stats.frames_decoded - 1  # nobody took any
     assert not reader.stats.online
+    # 20 fps file delivered at 10 fps: every other frame decoded and skipped (not converted, not delivered)
+    assert abs(reader.stats.frames_skipped - reader.stats.frames_decoded) <= 2, reader.stats
 
 
 def test_describe_hides_url_passwords():
