@@ -107,8 +107,8 @@ def _path_suffix(path: str, n: int = 3) -> tuple[str, ...]:
     return Path(path.replace("\\", "/")).parts[-n:]
 
 
-def val_images(manifest: Path) -> tuple[set[str], set[str]]:
-    """`image` paths of the manifest's val rows and of its train rows."""
+def split_images(manifest: Path) -> dict[str, set[str]]:
+    """`image` paths of the manifest's rows, per split (train, val)."""
     manifest = Path(manifest)
     if not manifest.is_file():
         raise UserError(f"{manifest}: manifest not found")
@@ -117,30 +117,31 @@ def val_images(manifest: Path) -> tuple[set[str], set[str]]:
         if not reader.fieldnames or not {"image", "split"} <= set(reader.fieldnames):
             raise UserError(f"{manifest}: needs columns 'image' and 'split'")
         rows = list(reader)
-    split = {"val": set(), "train": set()}
+    split: dict[str, set[str]] = {"val": set(), "train": set()}
     for row in rows:
         split.setdefault(row["split"], set()).add(row["image"])
-    return split["val"], split["train"]
+    return split
 
 
-def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path) -> tuple[list[ImageAnnotation], int]:
-    """The annotations whose image the manifest lists with split == val, matched on the path's last three
+def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path, split: str = "val") -> tuple[list[ImageAnnotation], int]:
+    """The annotations whose image the manifest lists under `split`, matched on the path's last three
     parts (source/images/file) so absolute and relative manifest paths both work; also how many of those the
-    manifest lists under train as well (a leak worth knowing about)."""
-    val, train = val_images(manifest)
-    key_len = min((len(Path(p).parts) for p in val), default=3)
+    manifest lists under the other split as well (a leak worth knowing about)."""
+    images = split_images(manifest)
+    wanted, other = images.get(split, set()), set().union(*(v for k, v in images.items() if k != split))
+    key_len = min((len(Path(p).parts) for p in wanted), default=3)
     key_len = max(1, min(3, key_len))
-    val_keys = {_path_suffix(p, key_len) for p in val}
-    train_keys = {_path_suffix(p, key_len) for p in train}
+    wanted_keys = {_path_suffix(p, key_len) for p in wanted}
+    other_keys = {_path_suffix(p, key_len) for p in other}
 
     def keys(a: ImageAnnotation) -> set[tuple[str, ...]]:
         path = a.path or a.name
         return {_path_suffix(path, key_len), _path_suffix(str(Path(path).resolve()), key_len)}  # links too
 
-    kept = [a for a in annotations if keys(a) & val_keys]
-    both = sum(bool(keys(a) & train_keys) for a in kept)
+    kept = [a for a in annotations if keys(a) & wanted_keys]
+    both = sum(bool(keys(a) & other_keys) for a in kept)
     if not kept:
-        raise UserError(f"{manifest}: none of the given images is listed with split == val")
+        raise UserError(f"{manifest}: none of the given images is listed with split == {split}")
     return kept, both
 
 

@@ -9,18 +9,13 @@ from rich.progress import track
 
 from maskwatch.detect import BoxCalibration, RetinaFaceDetector
 from maskwatch.detect.calibration import fit_calibration, matched_pairs
-from maskwatch.errors import UserError
-from maskwatch.evaluate.voc import _path_suffix, read_voc_folder, val_images
+from maskwatch.evaluate.voc import read_voc_folder, restrict_to_split
 from maskwatch.media import read_image
 
 
 def fit_boxes(folders: list[Path], manifest: Path, input_size: int = 1024, min_score: float = 0.5) -> BoxCalibration:
     """Detector boxes matched to annotated faces on the images the manifest puts in train; sources weigh equally."""
-    _, train = val_images(manifest)
-    train_keys = {_path_suffix(p) for p in train}
-    annotations = [a for f in folders for a in read_voc_folder(Path(f)) if _path_suffix(a.path) in train_keys]
-    if not annotations:
-        raise UserError(f"none of the images in {', '.join(map(str, folders))} is in the train split of {manifest}")
+    annotations, _ = restrict_to_split([a for f in folders for a in read_voc_folder(Path(f))], manifest, split="train")
     detector = RetinaFaceDetector(input_size=input_size, min_score=min_score)
     det_boxes, ann_boxes, groups = [], [], []
     for ann in track(annotations, description="matching detector boxes"):
