@@ -21,6 +21,14 @@ def test_detector_graph_matches_onnxruntime():
         np.testing.assert_allclose(a.numpy(), b, atol=1e-3)
 
 
+def test_graph_runs_with_weights_on_another_device():
+    """Shape arithmetic must stay on the CPU: on a GPU, Concat once mixed CUDA constants with CPU shapes.
+    The meta device stands in for the GPU here; reading a meta tensor's values fails, as mixing would."""
+    model = onnx_to_torch(DEFAULT_MODEL).to("meta")
+    loc, conf, landmarks = model(torch.zeros((2, 3, 96, 128), device="meta"))
+    assert loc.device.type == "meta" and loc.shape == (2, 504, 4) and conf.shape == (2, 504, 2)
+
+
 def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model):
     import cv2
 

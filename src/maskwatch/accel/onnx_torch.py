@@ -112,7 +112,11 @@ OPS = {
 
 
 class OnnxModule(torch.nn.Module):
-    """An ONNX graph as a torch Module: weights as buffers (moved by .to()), nodes run in graph order."""
+    """An ONNX graph as a torch Module: weights as buffers (moved by .to()), nodes run in graph order.
+
+    Integer constants and Shape results stay on the CPU: they are shape arithmetic, read with .tolist(),
+    and mixing them with GPU tensors in Concat would fail.
+    """
 
     def __init__(self, path: str | Path):
         super().__init__()
@@ -123,21 +127,25 @@ class OnnxModule(torch.nn.Module):
         if unknown:
             raise NotImplementedError(f"{Path(path).name}: ONNX operators without a torch version here: {unknown}")
         self.names: dict[str, str] = {}
+        self.int_consts: dict[str, torch.Tensor] = {}
         for i, init in enumerate(graph.initializer):
             self._store(init.name, numpy_helper.to_array(init), i)
         for op, _, outputs, a in self.nodes:
             if op == "Constant":
                 self._store(outputs[0], numpy_helper.to_array(a["value"]), f"c{len(self.names)}")
-        self.inputs = [i.name for i in graph.input if i.name not in self.names]
+        self.inputs = [i.name for i in graph.input if i.name not in self.names and i.name not in self.int_consts]
         self.outputs = [o.name for o in graph.output]
 
     def _store(self, name: str, array: np.ndarray, key) -> None:
+        if array.dtype.kind in "iu":
+            self.int_consts[name] = torch.from_numpy(np.array(array, np.int64))
+            return
         buffer = f"w{key}"
         self.register_buffer(buffer, torch.from_numpy(np.array(array)), persistent=False)
         self.names[name] = buffer
 
     def forward(self, *args):
-        values = {n: getattr(self, b) for n, b in self.names.items()}
+        values = {n: getattr(self, b) for n, b in self.names.items()} | self.int_consts
         values.update(zip(self.inputs, args))
         for op, inputs, outputs, a in self.nodes:
             if op == "Constant":

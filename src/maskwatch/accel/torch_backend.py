@@ -38,7 +38,7 @@ class TorchBatchPipeline:
         self.crop_size = int(meta.get("input_size", 64))
         self.crop_margin = float(meta.get("crop_margin", crop_margin))
         self.input_size, self.min_score, self.nms_iou = input_size, min_score, nms_iou
-        self.mean = torch.tensor(BGR_MEAN, device=self.device, dtype=self.dtype).view(1, 3, 1, 1)
+        self.mean = torch.tensor(BGR_MEAN, device=self.device).view(1, 3, 1, 1)
         self.calibration = BoxCalibration.load()
         self.unmasked_bias = load_unmasked_bias()
         self._prior_cache: dict[tuple[int, int], torch.Tensor] = {}
@@ -64,9 +64,9 @@ class TorchBatchPipeline:
         nh, nw = round(h * scale), round(w * scale)
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
         batch = torch.from_numpy(np.stack(frames)).to(self.device, non_blocking=True)
-        images = batch.permute(0, 3, 1, 2).to(self.dtype)  # N, 3, H, W in 0..255 BGR
+        images = batch.permute(0, 3, 1, 2).float()  # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
         x = F.interpolate(images, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1) - self.mean
-        x = F.pad(x, (0, pw - nw, 0, ph - nh))
+        x = F.pad(x, (0, pw - nw, 0, ph - nh)).to(self.dtype)
         loc, conf, _ = self.detector(x)
         priors = self._priors(ph, pw)
         scores = conf[..., 1].float()
@@ -116,7 +116,7 @@ class TorchBatchPipeline:
             theta[:, 0, 0], theta[:, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
             theta[:, 1, 1], theta[:, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
             grid = F.affine_grid(theta, (len(b), 3, s, s), align_corners=False).reshape(1, len(b) * s, s, 2)
-            out = F.grid_sample(images[i : i + 1].float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+            out = F.grid_sample(images[i : i + 1], grid, mode="bilinear", padding_mode="border", align_corners=False)
             crops.append(out.reshape(3, len(b), s, s).permute(1, 2, 3, 0))  # faces, S, S, 3 (BGR)
         if not crops:
             return np.zeros((0, 3), np.float32)
