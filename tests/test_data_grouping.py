@@ -82,3 +82,15 @@ def test_split_never_straddles_and_is_stratified():
         assert abs(frac - 0.15) < 0.02, (label, frac)
     assert (split_by_group(groups, labels, 0.15, seed=3) == splits).all()
     assert not (split_by_group(groups, labels, 0.15, seed=4) == splits).all()
+
+
+def test_split_does_not_favour_large_groups():
+    """Val holds about val_fraction of the groups too, not a few large ones (crowd photos) filling the quota."""
+    rng = np.random.default_rng(2)
+    sizes = np.where(rng.random(1000) < 0.05, 40, 1)  # 5 % crowd photos hold ~2/3 of the faces
+    groups = np.repeat(np.arange(1000), sizes)
+    splits = split_by_group(groups, np.full(len(groups), "mask"), val_fraction=0.15, seed=0)
+    val_groups = np.unique(groups[splits == "val"])
+    assert abs((splits == "val").mean() - 0.15) < 0.02
+    assert 0.10 < len(val_groups) / 1000 < 0.20
+    assert 0.02 < (sizes[val_groups] == 40).mean() < 0.10
