@@ -1,17 +1,21 @@
 """How many 720p cameras one GPU holds with the PyTorch backend (frames of all cameras batched).
 
-    PYTHONPATH=src python benchmarks/gpu.py --video build/live/cam0.mp4 [--device cuda] [--input-size 640] [--half]
+    PYTHONPATH=src python benchmarks/gpu.py --video build/live/cam0.mp4 [--device cuda] [--input-size 640] [--half] [--profile]
 
 Prints one JSON line: per batch size, frames analysed per second end to end (upload, resize, detect,
 decode, NMS, crop, classify) and the cameras that rate holds at 5 and 15 analysed fps; CPU decode
-rate of 720p H.264/MPEG-4 per core, which bounds the cameras a machine can feed.
+rate of 720p H.264/MPEG-4 per core, which bounds the cameras a machine can feed. --profile also prints
+a cProfile of 10 batches of the largest size to stderr (on a GPU, waits for it show in the syncing calls).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -69,6 +73,16 @@ def measure(pipe: TorchBatchPipeline, frames: list[np.ndarray], batch: int, seco
             "faces_per_frame": round(faces / (n * batch), 2), "cameras_at_5fps": int(fps // 5), "cameras_at_15fps": int(fps // 15)}
 
 
+def print_profile(pipe: TorchBatchPipeline, frames: list[np.ndarray], sync, batches: int = 10) -> None:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(batches):
+        pipe.analyze_batch(frames)
+    sync()
+    profile.disable()
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--video", required=True)
@@ -76,6 +90,7 @@ def main() -> None:
     ap.add_argument("--batches", default="1,8,16,32,64")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--half", action="store_true")
+    ap.add_argument("--profile", action="store_true")
     ap.add_argument("--input-size", type=int, default=640, help="detector input (long side); the service's default is 640")
     args = ap.parse_args()
     cv2.setNumThreads(1)
@@ -84,6 +99,8 @@ def main() -> None:
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     rows = [measure(pipe, frames, int(b), args.seconds, sync) for b in args.batches.split(",") if int(b) <= len(frames)]
     best = max(rows, key=lambda r: r["frames_per_s"])
+    if args.profile:
+        print_profile(pipe, frames[: max(r["batch"] for r in rows)], sync)
     decode_one, decode_all = parallel_decode_fps(args.video, 1), parallel_decode_fps(args.video, os.cpu_count() or 1)
     print(json.dumps({
         "benchmark": "gpu", "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",

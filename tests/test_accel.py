@@ -57,6 +57,25 @@ def test_frames_of_different_sizes_keep_their_order(shared_data, classifier_mode
     np.testing.assert_allclose(np.sort(out[1].xyxy, axis=0), np.sort(out[0].xyxy, axis=0) / 2, atol=4)
 
 
+def test_frames_without_faces_in_a_batch_keep_every_frame_its_own_faces(shared_data, classifier_model):
+    """Frames with two, none and one face share one detector call and one crop (padded to two faces per frame)."""
+    import cv2
+
+    photo = cv2.resize(cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg")), (640, 360))
+    one_face = photo.copy()
+    one_face[:, :120] = 0
+    frames = [np.zeros_like(photo), photo, np.zeros_like(photo), one_face, photo]
+    pipe = TorchBatchPipeline(device="cpu", input_size=640)
+    out = pipe.analyze_batch(frames)
+    assert [len(d) for d in out] == [0, 2, 0, 1, 2]
+    assert out[0].xyxy.shape == (0, 4) and out[0].class_probs.shape == (0, 3)
+    for frame, batched in zip(frames, out):
+        alone = pipe.analyze(frame)
+        np.testing.assert_allclose(batched.xyxy, alone.xyxy, atol=1e-3)
+        np.testing.assert_allclose(batched.det_scores, alone.det_scores, atol=1e-5)
+        np.testing.assert_allclose(batched.class_probs, alone.class_probs, atol=1e-5)
+
+
 def test_service_runs_on_the_torch_backend(test_clip, tmp_path):
     """`detector.backend: torch` (on the CPU here; `providers: cuda` puts it on a GPU) drives the real service."""
     import time

@@ -42,6 +42,7 @@ class TorchBatchPipeline:
         self.calibration = BoxCalibration.load()
         self.unmasked_bias = load_unmasked_bias()
         self._prior_cache: dict[tuple[int, int], torch.Tensor] = {}
+        self._host_buffers: dict[tuple[int, ...], torch.Tensor] = {}
 
     @torch.inference_mode()
     def analyze_batch(self, frames: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
@@ -59,12 +60,12 @@ class TorchBatchPipeline:
         return self.analyze_batch([frame], min_score)[0]
 
     def _analyze_same_size(self, frames: list[np.ndarray], min_score: float | None) -> list[Detections]:
-        h, w = frames[0].shape[:2]
+        n, (h, w) = len(frames), frames[0].shape[:2]
         scale = self.input_size / max(h, w)
         nh, nw = round(h * scale), round(w * scale)
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
-        batch = torch.from_numpy(np.stack(frames)).to(self.device, non_blocking=True)
-        images = batch.permute(0, 3, 1, 2).float()  # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
+        # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
+        images = self._upload(frames).permute(0, 3, 1, 2).float()
         x = F.interpolate(images, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1) - self.mean
         x = F.pad(x, (0, pw - nw, 0, ph - nh)).to(self.dtype)
         loc, conf, _ = self.detector(x)
@@ -76,49 +77,53 @@ class TorchBatchPipeline:
         centre = p[:, :2] + l[:, :2] * 0.1 * p[:, 2:]
         size = p[:, 2:] * torch.exp(l[:, 2:] * 0.2)
         boxes = torch.cat([centre - size / 2, centre + size / 2], 1) * torch.tensor([pw, ph, pw, ph], device=self.device) / scale
-        boxes_np, scores_np, frames_np = boxes.cpu().numpy(), scores[frame_idx, prior_idx].cpu().numpy(), frame_idx.cpu().numpy()
-        per_frame = []
-        for i in range(len(frames)):
-            sel = np.flatnonzero(frames_np == i)
-            kept = sel[nms(boxes_np[sel], scores_np[sel], self.nms_iou)] if sel.size else sel
-            b = boxes_np[kept].copy()
-            b[:, 0::2] = b[:, 0::2].clip(0, w)
-            b[:, 1::2] = b[:, 1::2].clip(0, h)
-            per_frame.append((b.astype(np.float32), scores_np[kept].astype(np.float32)))
-        probs = apply_bias(self._classify(images, [b for b, _ in per_frame], h, w), self.unmasked_bias)
-        out, start = [], 0
-        for b, s in per_frame:
-            d = Detections(b, s, None, probs[start : start + len(b)])
-            d.data["raw_xyxy"] = b
-            d.xyxy = self.calibration.apply(b, (h, w)) if len(b) else b
-            out.append(d)
-            start += len(b)
-        return out
+        # One transfer: x1, y1, x2, y2, score, frame of every candidate, in frame order as nonzero() gives them.
+        found = torch.cat([boxes, scores[frame_idx, prior_idx, None], frame_idx[:, None]], 1).cpu().numpy()
+        candidates = np.split(found, np.searchsorted(found[:, 5], np.arange(1, n)))
+        per_frame = [c[nms(c[:, :4], c[:, 4], self.nms_iou)] for c in candidates]
+        counts = [len(k) for k in per_frame]
+        kept = np.concatenate(per_frame)
+        boxes_np, scores_np = kept[:, :4].clip(0, np.array([w, h, w, h], np.float32)), kept[:, 4].copy()
+        probs = apply_bias(self._classify(images, boxes_np, counts, h, w), self.unmasked_bias)
+        calibrated = self.calibration.apply(boxes_np, (h, w))
+        parts = (np.split(a, np.cumsum(counts)[:-1]) for a in (boxes_np, calibrated, scores_np, probs))
+        return [Detections(xyxy, s, None, p, data={"raw_xyxy": b}) for b, xyxy, s, p in zip(*parts)]
+
+    def _upload(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """The frames as one N, H, W, 3 uint8 tensor on the device: copied once into a host buffer kept per frame
+        size (pinned on CUDA, so the upload is one asynchronous DMA). Reusing it is safe because analyze_batch
+        waits for the device before it returns; it is not safe for concurrent calls."""
+        buffer = self._host_buffers.get(frames[0].shape)
+        if buffer is None or len(buffer) < len(frames):
+            buffer = torch.empty((len(frames), *frames[0].shape), dtype=torch.uint8, pin_memory=self.device.type == "cuda")
+            self._host_buffers[frames[0].shape] = buffer
+        host = buffer[: len(frames)]
+        np.stack(frames, out=host.numpy())
+        return host.to(self.device, non_blocking=True)
 
     def _priors(self, ph: int, pw: int) -> torch.Tensor:
         if (ph, pw) not in self._prior_cache:
             self._prior_cache[(ph, pw)] = torch.tensor(prior_boxes(ph, pw, STEPS, MIN_SIZES), device=self.device)
         return self._prior_cache[(ph, pw)]
 
-    def _classify(self, images: torch.Tensor, boxes: list[np.ndarray], h: int, w: int) -> np.ndarray:
-        """Every face of a frame cut by one grid_sample (grids stacked along the height), with the same
-        square-with-margin rule as face_crop; then one classifier call for all faces of all frames."""
-        s = CROP_SIZE  # cut as the training crops were, then area-resized to the model input like predict()
-        crops = []
-        for i, b in enumerate(boxes):
-            if not len(b):
-                continue
-            b = torch.from_numpy(b).to(self.device)
-            cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-            half = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * (1 + 2 * self.crop_margin) / 2
-            theta = torch.zeros(len(b), 2, 3, device=self.device)
-            # Translation chosen so output pixel i samples source index x1 + i / scale, as cv2.warpAffine does.
-            theta[:, 0, 0], theta[:, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
-            theta[:, 1, 1], theta[:, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
-            grid = F.affine_grid(theta, (len(b), 3, s, s), align_corners=False).reshape(1, len(b) * s, s, 2)
-            out = F.grid_sample(images[i : i + 1], grid, mode="bilinear", padding_mode="border", align_corners=False)
-            crops.append(out.reshape(3, len(b), s, s).permute(1, 2, 3, 0))  # faces, S, S, 3 (BGR)
-        if not crops:
+    def _classify(self, images: torch.Tensor, boxes: np.ndarray, counts: list[int], h: int, w: int) -> np.ndarray:
+        """Every face of every frame cut by one grid_sample, with the same square-with-margin rule as face_crop:
+        a frame's faces are stacked along the height of its grid, padded to the most faces of any frame. Then one
+        classifier call for all faces."""
+        if not len(boxes):
             return np.zeros((0, 3), np.float32)
-        batch = F.interpolate(torch.cat(crops).permute(0, 3, 1, 2), size=(self.crop_size, self.crop_size), mode="area")
+        s, n, most = CROP_SIZE, len(counts), max(counts)  # cut as the training crops were, then area-resized like predict()
+        frame = np.repeat(np.arange(n), counts)
+        rows = torch.from_numpy(frame * most + np.arange(len(frame)) - np.searchsorted(frame, frame)).to(self.device)  # frame, slot
+        b = torch.from_numpy(boxes).to(self.device)
+        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        half = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * (1 + 2 * self.crop_margin) / 2
+        theta = torch.zeros(n * most, 2, 3, device=self.device)
+        # Translation chosen so output pixel i samples source index x1 + i / scale, as cv2.warpAffine does.
+        theta[rows, 0, 0], theta[rows, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
+        theta[rows, 1, 1], theta[rows, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
+        grid = F.affine_grid(theta, (n * most, 3, s, s), align_corners=False).reshape(n, most * s, s, 2)
+        crops = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        crops = crops.unflatten(2, (most, s)).transpose(1, 2).flatten(0, 1)[rows]  # faces, 3, S, S (BGR)
+        batch = F.interpolate(crops, size=(self.crop_size, self.crop_size), mode="area")
         return self.classifier(batch.permute(0, 2, 3, 1).to(self.dtype)).float().cpu().numpy()
