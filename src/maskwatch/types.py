@@ -57,7 +57,10 @@ class Detections:
 
     @property
     def scores(self) -> np.ndarray:
-        """Score of the chosen label: face confidence times the label's probability."""
+        """Face confidence times the probability of the label's compliance group: p(mask) for `mask`,
+        p(no_mask) + p(incorrect) for the two unmasked labels. A face that is surely unmasked but torn between
+        no_mask and incorrect is a sure alert, so it keeps a high score."""
         if self.class_probs is None:
             return self.det_scores
-        return self.det_scores * self.class_probs.max(axis=1)
+        p = self.class_probs
+        return self.det_scores * np.where(self.class_ids == CLASSES.index("mask"), p[:, 0], p[:, 1] + p[:, 2])
