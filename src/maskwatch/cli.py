@@ -109,6 +109,32 @@ def calibrate_boxes(
     typer.echo(f"wrote {out}: offsets x1 y1 x2 y2 = {[round(v, 3) for v in cal.offsets]} from {cal.pairs} matched faces")
 
 
+@app.command("calibrate-operating-point")
+def calibrate_operating_point(
+    folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
+    manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its val images are used.")],
+    out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/operating_point.json"),
+):
+    """Choose the shift toward the unmasked labels for a target unmasked recall on the validation photos."""
+    import json
+
+    from maskwatch.train.operating_point import MAX_MASKED_FALSE_ALARM, TARGET_UNMASKED_RECALL, choose_bias, sweep_biases
+
+    table = sweep_biases(folders, manifest)
+    bias = choose_bias(table)
+    out.write_text(json.dumps({
+        "unmasked_bias": bias,
+        "why": ("Log-odds added to no_mask and incorrect before the label is chosen: the smallest shift at which every "
+                f"validation photo set flags >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces (score >= 0.5) while masked faces "
+                f"wrongly flagged stay under {MAX_MASKED_FALSE_ALARM:.0%} (maskwatch calibrate-operating-point)."),
+        "manifest": str(manifest), "split": "val",
+        "measured": {name: {str(b): v for b, v in rows.items()} for name, rows in table.items()},
+    }, indent=1))
+    for name, rows in table.items():
+        typer.echo(f"{name}: " + ", ".join(f"{b}: {v['unmasked_recall']:.1%}/{v['masked_false_alarm']:.1%}" for b, v in rows.items()))
+    typer.echo(f"wrote {out}: unmasked_bias {bias}")
+
+
 def main() -> None:
     # FFmpeg's own log lines ("moov atom not found") would make a second line beside our one-line error.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
