@@ -132,3 +132,13 @@ def test_bad_input_is_one_line_user_error(tiny_dataset, tmp_path):
     result = CliRunner().invoke(app, ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "run")])
     assert isinstance(result.exception, UserError) and "no manifest.csv" in str(result.exception)
     assert "\n" not in str(result.exception)
+    result = CliRunner().invoke(app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--repeat-source", "web=two"])
+    assert isinstance(result.exception, UserError) and "SOURCE=K" in str(result.exception)
+
+
+def test_repeated_sources_appear_k_times_per_epoch():
+    from maskwatch.train.train import epoch_indices
+
+    indices = epoch_indices(np.array(["a", "b", "a", "c"]), {"a": 3, "c": 2})
+    assert sorted(indices.tolist()) == [0, 0, 0, 1, 2, 2, 2, 3, 3]
+    assert epoch_indices(np.array(["a", "b"]), {}).tolist() == [0, 1]

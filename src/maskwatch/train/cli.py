@@ -20,10 +20,19 @@ def train_command(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better val macro-F1.")] = 8,
     threads: Annotated[int, typer.Option(help="Torch / decoding threads.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show a progress bar per epoch.")] = True,
+    repeat_source: Annotated[list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")] = None,
 ):
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
+    from maskwatch.errors import UserError
     from maskwatch.train.train import TrainConfig, train
 
+    repeat = {}
+    for item in repeat_source or []:
+        name, _, k = item.partition("=")
+        if not name or not k.isdigit() or int(k) < 1:
+            raise UserError(f"--repeat-source takes SOURCE=K with K a whole number >= 1, got {item!r}")
+        repeat[name] = int(k)
     cfg = TrainConfig(str(dataset_dir), str(out), epochs=epochs, seed=seed, input_size=input_size, limit=limit,
-                      batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress)
+                      batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress,
+                      source_repeat=repeat)
     train(cfg, log=lambda msg: typer.echo(msg, err=True))

@@ -38,6 +38,9 @@ class TrainConfig:
     # cross-entropy (0) scored best on every val metric, `incorrect` F1 included, so weighting is off by default.
     # Balanced sampling was not used: it would replay the few (largely synthetic) `incorrect` faces ~8x per epoch.
     class_weight_power: float = 0.0
+    # Sources whose crops appear this many times per epoch, e.g. {"jolignier": 2}: real photos are a minority of
+    # the crops but are what the service sees.
+    source_repeat: dict[str, int] = field(default_factory=dict)
     threads: int = 2
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -102,11 +105,17 @@ class _EpochBar:
         self.progress.update(self.task, advance=1, stats=stats)
 
 
-def train_one_epoch(net, images, labels, weights, opt, sched, cfg: TrainConfig, g: torch.Generator,
+def epoch_indices(sources: np.ndarray, repeat: dict[str, int]) -> torch.Tensor:
+    """Every train crop once, those of the repeated sources k times."""
+    times = np.array([repeat.get(s, 1) for s in sources], np.int64)
+    return torch.from_numpy(np.repeat(np.arange(len(sources)), times))
+
+
+def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: TrainConfig, g: torch.Generator,
                     g_aug: torch.Generator, desc: str) -> dict:
     net.train()
     pre = Preprocess().to(cfg.device)
-    order = torch.randperm(len(labels), generator=g)
+    order = indices[torch.randperm(len(indices), generator=g)]
     n_batches = max(1, len(order) // cfg.batch_size)  # drop the ragged last batch: BN dislikes tiny batches
     total_loss, correct, seen = 0.0, 0, 0
     with _EpochBar(n_batches, desc, cfg.progress) as bar:
@@ -172,8 +181,9 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     net.to(cfg.device)
     images = torch.from_numpy(train_set.images)
     labels = torch.from_numpy(train_set.labels)
+    indices = epoch_indices(train_set.sources, cfg.source_repeat)
     opt = torch.optim.AdamW(_param_groups(net, cfg.weight_decay), lr=cfg.lr)
-    steps = cfg.epochs * max(1, len(labels) // cfg.batch_size)
+    steps = cfg.epochs * max(1, len(indices) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15,
                                                 div_factor=20, final_div_factor=200)
     best_f1, best_epoch, best_val, stale = -1.0, 0, {}, 0
@@ -182,7 +192,7 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     epoch = 0
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.time()
-        stats = train_one_epoch(net, images, labels, weights.to(cfg.device), opt, sched, cfg, g, g_aug,
+        stats = train_one_epoch(net, images, labels, indices, weights.to(cfg.device), opt, sched, cfg, g, g_aug,
                                 f"epoch {epoch}/{cfg.epochs}")
         val, _ = evaluate(net, val_set, weights)
         line = {"epoch": epoch, **stats, **{k: val[k] for k in ("val_loss", "accuracy", "macro_f1", "f1", "recall",
