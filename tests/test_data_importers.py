@@ -117,3 +117,33 @@ def test_bad_input_is_a_user_error(tmp_path):
         read_sources([tmp_path / "empty"])
     with pytest.raises(UserError, match="no recognisable layout"):
         read_source(tmp_path / "empty")
+
+
+def _object(name: str, box: tuple, extra: str = "") -> str:
+    coords = "".join(f"<{k}>{v}</{k}>" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box))
+    return f"<object><name>{name}</name>{extra}<bndbox>{coords}</bndbox></object>"
+
+
+def test_voc_keeps_difficult_faces_and_counts_bad_annotations(tmp_path):
+    """Where the evaluator marks difficult or raises, the importer keeps the face or drops and counts it."""
+    src = tmp_path / "edges"
+    write_jpeg(src / "images" / "e.jpg", scene(100, 80, 9))
+    (src / "annotations").mkdir(parents=True)
+    (src / "annotations" / "e.xml").write_text(
+        "<annotation><filename>e.jpg</filename>"  # no <size>: taken from the image
+        + _object("with_mask", (10, 10, 40, 40), "<difficult>1</difficult>")  # difficult: kept
+        + _object("without_mask", (-5, 50, 30, 90))  # partly outside: clipped
+        + _object("with_mask", (1, 2, "x", 40))  # a coordinate is not a number
+        + _object("helmet", (1, 2, "", 40))  # lacks a coordinate: counted as bad before its label is looked at
+        + "<object><name>with_mask</name></object>"  # no box: ignored
+        + "</annotation>")
+    (src / "annotations" / "broken.xml").write_text("<annotation><filename>e.jpg")
+    (src / "annotations" / "other.xml").write_text("<settings><filename>e.jpg</filename></settings>")  # not VOC: ignored
+    (src / "annotations" / "lost.xml").write_text(voc_xml("lost.jpg", 50, 50, [("with_mask", (1, 1, 40, 40))]))
+    scan = read_source(src)
+    (item,) = scan.items
+    assert (item.path.name, item.width, item.height) == ("e.jpg", 100, 80)
+    assert item.labels == ["mask", "no_mask"]
+    np.testing.assert_allclose(item.boxes, [[10, 10, 40, 40], [0, 50, 30, 80]])
+    assert {k: v for k, v in scan.dropped.items() if v} == {"bad_annotation": 3, "missing_image": 1}
+    assert not scan.unknown_names

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from maskwatch.errors import UserError
 from maskwatch.evaluate.cli import app
-from maskwatch.evaluate.voc import evaluate_voc, read_voc_folder, score_predictions
+from maskwatch.evaluate.voc import evaluate_voc, read_voc_folder, read_voc_xml, score_predictions
 
 
 def _xml(filename, objects, width=400, height=300):
@@ -65,6 +65,47 @@ def test_reader_clips_skips_and_marks_difficult(voc_folder):
     assert one.difficult.tolist() == [False, False, False, True]
     np.testing.assert_array_equal(two.boxes[0], [350, 200, 400, 300])
     assert two.difficult.tolist() == [False, True]
+
+
+def test_reader_skips_boxes_outside_and_keeps_unclipped_without_a_size(tmp_path):
+    folder = tmp_path / "edges"
+    (folder / "annotations").mkdir(parents=True)
+    (folder / "annotations" / "e.xml").write_text(_xml("e.jpg", [
+        ("with_mask", (10, 10, 60, 60), False),
+        ("without_mask", (500, 10, 600, 60), False),  # wholly outside the 400x300 image: skipped
+        ("helmet", (1, 2, "x", 4), False),  # unknown label: skipped before its box is checked
+    ]))
+    (folder / "annotations" / "nosize.xml").write_text(_xml("nosize.jpg", [("without_mask", (350, 200, 450, 320), False)], 0, 0))
+    (folder / "annotations" / "lost.xml").write_text(_xml("lost.jpg", [("with_mask", (10, 10, 60, 60), False)]))
+    (folder / "annotations" / "broken.xml").write_text("<annotation><filename>e.jpg")
+    for name in ("e.jpg", "nosize.jpg", "broken.jpg"):
+        cv2.imwrite(str(folder / name), np.full((300, 400, 3), 128, np.uint8))
+    anns = {a.name: a for a in read_voc_folder(folder)}
+    assert sorted(anns) == ["e.jpg", "nosize.jpg"]  # lost.xml has no image, broken.xml is unreadable
+    assert anns["e.jpg"].labels == ["mask"] and anns["e.jpg"].path == str((folder / "e.jpg").absolute())
+    np.testing.assert_array_equal(anns["nosize.jpg"].boxes, [[350, 200, 450, 320]])  # no size: not clipped
+    assert anns["nosize.jpg"].difficult.tolist() == [False]
+
+
+@pytest.mark.parametrize("box, message", [((1, 2, "x", 40), "a box coordinate is not a number"),
+                                          ((1, 2, "", 40), "a box lacks a coordinate")])
+def test_reader_bad_coordinates_are_user_errors(tmp_path, box, message):
+    xml = tmp_path / "bad.xml"
+    xml.write_text(_xml("bad.jpg", [("with_mask", (10, 10, 60, 60), False), ("with_mask", box, False)]))
+    cv2.imwrite(str(tmp_path / "bad.jpg"), np.full((300, 400, 3), 128, np.uint8))
+    for read in (lambda: read_voc_xml(xml), lambda: read_voc_folder(tmp_path)):
+        with pytest.raises(UserError) as err:
+            read()
+        assert str(err.value) == f"{xml}: {message}"
+
+
+def test_reader_unreadable_file_is_a_user_error(tmp_path):
+    xml = tmp_path / "broken.xml"
+    xml.write_text("<annotation><filename>broken.jpg")
+    with pytest.raises(UserError, match="broken.xml: not a readable VOC annotation"):
+        read_voc_xml(xml)
+    with pytest.raises(UserError, match="missing.xml: not a readable VOC annotation"):
+        read_voc_xml(tmp_path / "missing.xml")
 
 
 def test_score_predictions_by_hand(voc_folder):

@@ -19,6 +19,7 @@ from maskwatch.data.records import (
 )
 from maskwatch.errors import UserError
 from maskwatch.labels import normalize_label
+from maskwatch.voc_xml import parse_voc_xml
 
 YOLO_NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt", "obj.names", "classes.names")
 
@@ -67,22 +68,19 @@ def read_voc(folder: Path, source: str | None = None) -> SourceScan:
     scan = SourceScan(source, "voc", [])
     for xml_path in sorted(folder.rglob("*.xml")):
         try:
-            root = ET.parse(xml_path).getroot()
+            voc = parse_voc_xml(xml_path)
         except ET.ParseError:
             scan.dropped["bad_annotation"] += 1
             continue
-        if root.tag != "annotation":
+        if voc.tag != "annotation":
             continue
-        filename = (root.findtext("filename") or "").strip()
-        path_text = (root.findtext("path") or "").strip()
-        image = by_name.get(filename) or by_name.get(Path(path_text).name) or by_stem.get(xml_path.stem)
-        if image is None and filename and not Path(filename).suffix:
-            image = by_stem.get(filename)
+        image = by_name.get(voc.filename) or by_name.get(Path(voc.path).name) or by_stem.get(xml_path.stem)
+        if image is None and voc.filename and not Path(voc.filename).suffix:
+            image = by_stem.get(voc.filename)
         if image is None:
             scan.dropped["missing_image"] += 1
             continue
-        width = int(float(root.findtext("size/width") or 0))
-        height = int(float(root.findtext("size/height") or 0))
+        width, height = int(voc.width), int(voc.height)
         if width <= 0 or height <= 0:
             shape = _image_shape(image)
             if shape is None:
@@ -90,19 +88,11 @@ def read_voc(folder: Path, source: str | None = None) -> SourceScan:
                 continue
             height, width = shape
         raw = []
-        for obj in root.iter("object"):
-            bb = obj.find("bndbox")
-            if bb is None:
-                continue
-            try:
-                box = [float(bb.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax")]
-            except ValueError:
+        for obj in voc.objects:
+            if obj.error:
                 scan.dropped["bad_annotation"] += 1
-                continue
-            if not np.all(np.isfinite(box)):
-                scan.dropped["bad_annotation"] += 1
-                continue
-            raw.append(((obj.findtext("name") or "").strip(), box))
+            else:
+                raw.append((obj.name, obj.box))
         scan.items.append(_finish_boxes(source, image, width, height, raw, scan.dropped, scan.unknown_names))
     return scan
 

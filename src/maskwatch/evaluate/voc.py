@@ -24,6 +24,7 @@ from maskwatch.evaluate.metrics import (
     pr_curve,
 )
 from maskwatch.labels import CLASSES, normalize_label
+from maskwatch.voc_xml import VocAnnotation, parse_voc_xml
 
 log = logging.getLogger(__name__)
 
@@ -37,45 +38,34 @@ INCORRECT_MODES = ("keep", "no_mask", "ignore")
 # ---- reading ground truth ----------------------------------------------------------------------------
 
 
-def read_voc_xml(xml_path: Path, image_path: Path | None = None, min_face_px: float = MIN_FACE_PX) -> ImageAnnotation:
-    """One VOC annotation file; boxes clipped to the image, unknown class names skipped, tiny faces difficult."""
-    try:
-        root = ET.parse(xml_path).getroot()
-    except (ET.ParseError, OSError) as err:
-        raise UserError(f"{xml_path}: not a readable VOC annotation ({err})") from None
-    width = float(root.findtext("size/width") or 0)
-    height = float(root.findtext("size/height") or 0)
+def _image_annotation(voc: VocAnnotation, xml_path: Path, image_path: Path, min_face_px: float) -> ImageAnnotation:
     boxes, labels, difficult = [], [], []
-    for obj in root.iter("object"):
-        label = normalize_label(obj.findtext("name") or "")
-        bb = obj.find("bndbox")
-        if label is None or bb is None:
+    width, height = voc.width, voc.height
+    for obj in voc.objects:
+        label = normalize_label(obj.name)
+        if label is None:
             continue
-        try:
-            box = [float(bb.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax")]
-        except ValueError:
-            raise UserError(f"{xml_path}: a box coordinate is not a number") from None
-        if not np.all(np.isfinite(box)):
-            raise UserError(f"{xml_path}: a box lacks a coordinate")
+        if obj.error:
+            raise UserError(f"{xml_path}: {obj.error}")
+        box = obj.box
         if width > 0 and height > 0:
             box = [min(max(box[0], 0), width), min(max(box[1], 0), height), min(max(box[2], 0), width), min(max(box[3], 0), height)]
         if box[2] <= box[0] or box[3] <= box[1]:
             continue  # empty, or wholly outside the image
-        hard = (obj.findtext("difficult") or "0").strip() in ("1", "true", "True")
         boxes.append(box)
         labels.append(label)
-        difficult.append(hard or min(box[2] - box[0], box[3] - box[1]) < min_face_px)
-    filename = (root.findtext("filename") or "").strip()
-    image_path = image_path or xml_path.with_name(filename or xml_path.stem + ".jpg")
+        difficult.append(obj.difficult or min(box[2] - box[0], box[3] - box[1]) < min_face_px)
     return ImageAnnotation(image_path.name, np.array(boxes).reshape(-1, 4), labels, np.array(difficult, bool), str(image_path))
 
 
-def _find_image(folder: Path, xml_path: Path, by_name: dict[str, Path], by_stem: dict[str, Path]) -> Path | None:
+def read_voc_xml(xml_path: Path, image_path: Path | None = None, min_face_px: float = MIN_FACE_PX) -> ImageAnnotation:
+    """One VOC annotation file; boxes clipped to the image, unknown class names skipped, tiny faces difficult."""
     try:
-        filename = (ET.parse(xml_path).getroot().findtext("filename") or "").strip()
-    except (ET.ParseError, OSError):
-        return None
-    return by_name.get(Path(filename).name) or by_stem.get(xml_path.stem)
+        voc = parse_voc_xml(xml_path)
+    except (ET.ParseError, OSError) as err:
+        raise UserError(f"{xml_path}: not a readable VOC annotation ({err})") from None
+    image_path = image_path or xml_path.with_name(voc.filename or xml_path.stem + ".jpg")
+    return _image_annotation(voc, xml_path, image_path, min_face_px)
 
 
 def read_voc_folder(folder: Path, min_face_px: float = MIN_FACE_PX) -> list[ImageAnnotation]:
@@ -92,11 +82,15 @@ def read_voc_folder(folder: Path, min_face_px: float = MIN_FACE_PX) -> list[Imag
     by_stem = {p.stem: p for p in images}
     out = []
     for xml_path in xml_files:
-        image = _find_image(folder, xml_path, by_name, by_stem)
+        try:
+            voc = parse_voc_xml(xml_path)
+        except (ET.ParseError, OSError):
+            voc = None
+        image = None if voc is None else by_name.get(Path(voc.filename).name) or by_stem.get(xml_path.stem)
         if image is None:
             log.warning("%s: image not found, skipped", xml_path)
             continue
-        out.append(read_voc_xml(xml_path, image.absolute(), min_face_px))
+        out.append(_image_annotation(voc, xml_path, image.absolute(), min_face_px))
     return out
 
 
