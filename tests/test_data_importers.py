@@ -147,3 +147,12 @@ def test_voc_keeps_difficult_faces_and_counts_bad_annotations(tmp_path):
     np.testing.assert_allclose(item.boxes, [[10, 10, 40, 40], [0, 50, 30, 80]])
     assert {k: v for k, v in scan.dropped.items() if v} == {"bad_annotation": 3, "missing_image": 1}
     assert not scan.unknown_names
+
+
+def test_voc_size_that_is_not_a_number_counts_as_no_size(tmp_path):
+    from maskwatch.voc_xml import parse_voc_xml
+
+    xml = tmp_path / "a.xml"
+    xml.write_text("<annotation><filename>a.jpg</filename><size><width>wide</width><height>nan</height></size></annotation>")
+    ann = parse_voc_xml(xml)
+    assert (ann.width, ann.height) == (0.0, 0.0)

@@ -28,7 +28,7 @@ class VocAnnotation:
 
 
 def parse_voc_xml(xml_path: Path) -> VocAnnotation:
-    """Read one VOC xml file; raises ET.ParseError or OSError where it cannot be read, ValueError on a bad size."""
+    """Read one VOC xml file; raises ET.ParseError or OSError where it cannot be read."""
     root = ET.parse(xml_path).getroot()
     objects = []
     for obj in root.iter("object"):
@@ -43,4 +43,13 @@ def parse_voc_xml(xml_path: Path) -> VocAnnotation:
         difficult = (obj.findtext("difficult") or "0").strip() in ("1", "true", "True")
         objects.append(VocObject((obj.findtext("name") or "").strip(), box, difficult, error))
     return VocAnnotation(root.tag, (root.findtext("filename") or "").strip(), (root.findtext("path") or "").strip(),
-                         float(root.findtext("size/width") or 0), float(root.findtext("size/height") or 0), objects)
+                         _size(root, "width"), _size(root, "height"), objects)
+
+
+def _size(root: ET.Element, key: str) -> float:
+    """A side of <size>; 0 (no size: callers fall back to the image's own) where it is missing or not a number."""
+    try:
+        value = float(root.findtext(f"size/{key}") or 0)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0
