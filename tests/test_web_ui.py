@@ -125,6 +125,28 @@ def test_wrong_token_is_rejected(browser, live):
         context.close()
 
 
+def test_api_docs_render_with_nothing_but_the_service_reachable(browser, live):
+    context = browser.new_context()
+    outside = []
+
+    def only_the_service(route):
+        if route.request.url.startswith(live["base"]):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    try:
+        pg = context.new_page()
+        pg.route("**/*", only_the_service)
+        pg.goto(f"{live['base']}/docs?token={TOKEN}", wait_until="domcontentloaded")
+        sync_api.expect(pg.locator(".swagger-ui .info .title")).to_contain_text("maskwatch")
+        sync_api.expect(pg.locator(".opblock-summary-path", has_text="/api/cameras").first).to_be_visible()
+        assert outside == []
+    finally:
+        context.close()
+
+
 def test_new_event_appears_with_banner(page, live):
     assert live["service"].events() == [], "no alert should fire before the left half is restricted"
     sync_api.expect(page.locator("#events-empty")).to_be_visible()

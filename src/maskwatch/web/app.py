@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import html
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Literal
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,6 +25,7 @@ from maskwatch.web.auth import TokenAuth, clear_cookie, safe_next, session_cooki
 from maskwatch.web.live import EventHub, sse_message
 
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, which reads OpenAPI 3.1
 Label = Literal["mask", "no_mask", "incorrect"]
 BOUNDARY = "frame"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -45,13 +48,22 @@ def create_app(service) -> FastAPI:
         yield
         closing.set()
 
-    app = FastAPI(title="maskwatch", version="0.1.0", lifespan=lifespan,
+    # /docs is served from the fastapi-offline wheel's copy of Swagger UI, not FastAPI's CDN: sites without
+    # internet get it too.
+    app = FastAPI(title="maskwatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Face-mask compliance: cameras, events and zones. Every route but /healthz needs the "
                               "access token: `Authorization: Bearer <token>`, the login cookie, or `?token=`.")
     app.state.service = service
     app.state.hub = hub
     app.add_middleware(TokenAuth, get_token=lambda: service.config.ui.token)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="maskwatch API", swagger_favicon_url="/docs-assets/favicon.png",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css")
 
     @app.exception_handler(UserError)
     async def _user_error(_request, err: UserError):

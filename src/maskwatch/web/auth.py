@@ -122,7 +122,7 @@ class TokenAuth:
 
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"no-referrer")]
-# the page and the login form use only their own files; /docs (Swagger UI from a CDN) is left without it
+# the page and the login form use only their own files; /docs (Swagger UI's page has an inline script) is left without it
 PAGE_CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
             b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
 
