@@ -82,9 +82,8 @@ def read_voc(folder: Path, source: str | None = None) -> SourceScan:
             continue
         width, height = int(voc.width), int(voc.height)
         if width <= 0 or height <= 0:
-            shape = _image_shape(image)
+            shape = _image_shape(image, scan)
             if shape is None:
-                scan.dropped["corrupt_image"] += 1
                 continue
             height, width = shape
         raw = []
@@ -97,9 +96,13 @@ def read_voc(folder: Path, source: str | None = None) -> SourceScan:
     return scan
 
 
-def _image_shape(path: Path) -> tuple[int, int] | None:
+def _image_shape(path: Path, scan: SourceScan) -> tuple[int, int] | None:
+    """(height, width) of the image; None, counted as a corrupt image, where it cannot be read."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    return None if image is None else image.shape[:2]
+    if image is None:
+        scan.dropped["corrupt_image"] += 1
+        return None
+    return image.shape[:2]
 
 
 def read_yolo_names(folder: Path) -> list[str] | None:
@@ -143,9 +146,8 @@ def read_yolo(folder: Path, source: str | None = None) -> SourceScan:
         if image is None:
             scan.dropped["missing_image"] += 1
             continue
-        shape = _image_shape(image)
+        shape = _image_shape(image, scan)
         if shape is None:
-            scan.dropped["corrupt_image"] += 1
             continue
         height, width = shape
         raw = []
