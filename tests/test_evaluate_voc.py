@@ -226,3 +226,15 @@ def test_manifest_matches_images_reached_through_links(voc_folder, tmp_path):
                         f"crops/a.jpg,mask,tiny,val,{voc_folder / 'images' / 'two.jpg'}\n")
     result, _ = evaluate_voc([linked], manifest=manifest, preds=PREDS)
     assert result.n_images == 1 and result.n_faces["no_mask"] == 1
+
+
+def test_folder_skips_xml_that_is_not_a_voc_annotation(voc_folder, caplog):
+    (voc_folder / "annotations" / "settings.xml").write_text(
+        "<config><filename>three.jpg</filename><object><name>with_mask</name>"
+        "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>90</xmax><ymax>90</ymax></bndbox></object></config>")
+    (voc_folder / "annotations" / "torn.xml").write_text("<annotation><filename>one.jpg")
+    anns = read_voc_folder(voc_folder)
+    assert sorted(a.name for a in anns) == ["one.jpg", "three.jpg", "two.jpg"]
+    assert len(next(a for a in anns if a.name == "three.jpg").labels) == 1  # settings.xml added no face
+    assert "settings.xml: root element <config>, not <annotation>, skipped" in caplog.text
+    assert "torn.xml: not a readable VOC annotation" in caplog.text

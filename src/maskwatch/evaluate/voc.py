@@ -84,9 +84,13 @@ def read_voc_folder(folder: Path, min_face_px: float = MIN_FACE_PX) -> list[Imag
     for xml_path in xml_files:
         try:
             voc = parse_voc_xml(xml_path)
-        except (ET.ParseError, OSError):
-            voc = None
-        image = None if voc is None else by_name.get(Path(voc.filename).name) or by_stem.get(xml_path.stem)
+        except (ET.ParseError, OSError) as err:
+            log.warning("%s: not a readable VOC annotation (%s), skipped", xml_path, err)
+            continue
+        if voc.tag != "annotation":  # another XML file in the folder, as the importer also skips
+            log.warning("%s: root element <%s>, not <annotation>, skipped", xml_path, voc.tag)
+            continue
+        image = by_name.get(Path(voc.filename).name) or by_stem.get(xml_path.stem)
         if image is None:
             log.warning("%s: image not found, skipped", xml_path)
             continue
