@@ -1,14 +1,29 @@
-"""The operating point: the shift toward the unmasked labels, chosen for a target recall."""
+"""The operating point: the shift toward the unmasked labels that clears both compliance bars by the most."""
 
-from maskwatch.train.operating_point import choose_bias
+import pytest
+
+from maskwatch.train.operating_point import bar_margin, choose_bias
 
 
-def test_operating_point_is_the_smallest_shift_meeting_the_recall_target_within_the_false_alarm_limit():
-    def row(recall, false_alarm):
-        return {"unmasked_recall": recall, "masked_false_alarm": false_alarm}
+def row(recall, false_alarm, n_unmasked=100, n_masked=200):
+    return {"unmasked_recall": recall, "masked_false_alarm": false_alarm, "n_unmasked": n_unmasked, "n_masked": n_masked}
 
-    table = {"street": {0.0: row(0.80, 0.01), 0.5: row(0.86, 0.02), 1.0: row(0.90, 0.04)},
-             "web": {0.0: row(0.84, 0.03), 0.5: row(0.84, 0.05), 1.0: row(0.88, 0.07)}}
-    assert choose_bias(table) == 1.0  # 0.5 meets the target on street only
-    table["web"][1.0] = row(0.88, 0.12)  # over the false-alarm limit: best worst-set recall within it
+
+def test_margin_is_the_nearer_bar_in_standard_errors_by_hand():
+    # recall 0.90 of 100: p = 91/102, se = sqrt(p(1-p)/100) = 0.03101, (0.90 - 0.85) / se = 1.612
+    # false alarms 0.02 of 200: p = 5/202, se = 0.010986, (0.10 - 0.02) / se = 7.28
+    assert bar_margin(row(0.90, 0.02)) == pytest.approx(1.612, abs=1e-3)
+    assert bar_margin(row(0.90, 0.09)) < 1.0  # now the false-alarm bar is the nearer one
+    assert bar_margin(row(0.84, 0.02)) < 0 and bar_margin(row(0.95, 0.11)) < 0  # a missed bar is negative
+    # the same rates on fewer faces are less certain, so they clear the bar by fewer standard errors
+    assert bar_margin(row(0.90, 0.02, n_unmasked=30)) < bar_margin(row(0.90, 0.02))
+
+
+def test_shift_with_the_widest_worst_set_margin_is_chosen():
+    table = {"street": {0.0: row(0.80, 0.01), 0.5: row(0.86, 0.02), 1.0: row(0.92, 0.04)},
+             "web": {0.0: row(0.87, 0.03), 0.5: row(0.88, 0.05), 1.0: row(0.91, 0.06)}}
+    assert choose_bias(table) == 1.0  # 0.5 just meets the recall bar on street; 1.0 clears both bars by more
+    table["web"][1.0] = row(0.93, 0.11)  # over the false-alarm limit
     assert choose_bias(table) == 0.5
+    table = {"one": {0.0: row(0.90, 0.02), 0.5: row(0.90, 0.02)}}
+    assert choose_bias(table) == 0.0  # a tie goes to the smaller shift

@@ -1,13 +1,16 @@
 """Choosing the operating point (models/operating_point.json) on the validation photos.
 
 The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatch.pipeline.apply_bias). It is
-set for a target recall, as compliance systems are: the smallest shift at which every validation photo set
-flags the target share of unmasked faces, while wrongly flagged masked faces stay under the limit.
+set against two bars, as compliance systems are: flag at least the target share of unmasked faces, and wrongly
+flag fewer than the limit of masked ones. The val photo sets are small (79 unmasked street faces: one face is 1.3
+points), so the shift that only just meets a bar on them fails it on new photos about half the time. The chosen
+shift is the one with the widest margin to both bars on every set, counted in standard errors of the rates.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 from rich.progress import track
@@ -47,16 +50,24 @@ def _scores(dets: dict, annotations, bias: float) -> dict:
     result = score_predictions(preds, annotations)
     c = result.compliance
     return {"unmasked_recall": round(c.unmasked_recall, 4), "masked_false_alarm": round(c.masked_false_alarm_rate, 4),
-            "map_mask_no_mask": round(result.map_primary, 4)}
+            "map_mask_no_mask": round(result.map_primary, 4), "n_unmasked": c.n_unmasked,
+            "n_masked": c.n_masked_detected}
+
+
+def _standard_error(rate: float, n: int) -> float:
+    p = (rate * n + 1) / (n + 2)  # pulled off 0 and 1, where the plain estimate would claim no uncertainty
+    return math.sqrt(p * (1 - p) / max(n, 1))
+
+
+def bar_margin(row: dict, target: float = TARGET_UNMASKED_RECALL, max_false_alarm: float = MAX_MASKED_FALSE_ALARM) -> float:
+    """How far one set's rates clear both bars, in standard errors; negative where a bar is missed."""
+    recall, false_alarm = row["unmasked_recall"], row["masked_false_alarm"]
+    return min((recall - target) / _standard_error(recall, row["n_unmasked"]),
+               (max_false_alarm - false_alarm) / _standard_error(false_alarm, row["n_masked"]))
 
 
 def choose_bias(table: dict[str, dict[float, dict]], target: float = TARGET_UNMASKED_RECALL,
                 max_false_alarm: float = MAX_MASKED_FALSE_ALARM) -> float:
-    """The smallest bias meeting the target recall on every set within the false-alarm limit; failing that,
-    the one with the best worst-set recall within the limit."""
+    """The bias whose worst set clears both bars by the most standard errors (the smaller bias on a tie)."""
     biases = sorted(next(iter(table.values())))
-    allowed = [b for b in biases if all(t[b]["masked_false_alarm"] < max_false_alarm for t in table.values())]
-    if not allowed:
-        return 0.0
-    meeting = [b for b in allowed if all(t[b]["unmasked_recall"] >= target for t in table.values())]
-    return meeting[0] if meeting else max(allowed, key=lambda b: min(t[b]["unmasked_recall"] for t in table.values()))
+    return max(biases, key=lambda b: (min(bar_margin(t[b], target, max_false_alarm) for t in table.values()), -b))
