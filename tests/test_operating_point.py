@@ -17,6 +17,8 @@ def test_margin_is_the_nearer_bar_in_standard_errors_by_hand():
     assert bar_margin(row(0.84, 0.02)) < 0 and bar_margin(row(0.95, 0.11)) < 0  # a missed bar is negative
     # the same rates on fewer faces are less certain, so they clear the bar by fewer standard errors
     assert bar_margin(row(0.90, 0.02, n_unmasked=30)) < bar_margin(row(0.90, 0.02))
+    # a set with no unmasked faces (its recall undefined) is bounded by its false alarms only
+    assert bar_margin(row(float("nan"), 0.02, n_unmasked=0)) == pytest.approx(7.28, abs=0.01)
 
 
 def test_shift_with_the_widest_worst_set_margin_is_chosen():

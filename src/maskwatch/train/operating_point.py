@@ -56,14 +56,19 @@ def _scores(dets: dict, annotations, bias: float) -> dict:
 
 def _standard_error(rate: float, n: int) -> float:
     p = (rate * n + 1) / (n + 2)  # pulled off 0 and 1, where the plain estimate would claim no uncertainty
-    return math.sqrt(p * (1 - p) / max(n, 1))
+    return math.sqrt(p * (1 - p) / n)
 
 
 def bar_margin(row: dict, target: float = TARGET_UNMASKED_RECALL, max_false_alarm: float = MAX_MASKED_FALSE_ALARM) -> float:
-    """How far one set's rates clear both bars, in standard errors; negative where a bar is missed."""
+    """How far one set's rates clear both bars, in standard errors; negative where a bar is missed. A set without
+    unmasked (or masked) faces puts no bound on that side."""
     recall, false_alarm = row["unmasked_recall"], row["masked_false_alarm"]
-    return min((recall - target) / _standard_error(recall, row["n_unmasked"]),
-               (max_false_alarm - false_alarm) / _standard_error(false_alarm, row["n_masked"]))
+    margins = [math.inf]
+    if row["n_unmasked"]:
+        margins.append((recall - target) / _standard_error(recall, row["n_unmasked"]))
+    if row["n_masked"]:
+        margins.append((max_false_alarm - false_alarm) / _standard_error(false_alarm, row["n_masked"]))
+    return min(margins)
 
 
 def choose_bias(table: dict[str, dict[float, dict]], target: float = TARGET_UNMASKED_RECALL,
