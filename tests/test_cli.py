@@ -142,10 +142,17 @@ def test_missing_detect_input(tmp_path, classifier_model):
 
 
 def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_path, monkeypatch, classifier_model):
+    import hashlib
+
+    import onnx
+
     from maskwatch.classify import classifier as C
 
-    if not C.INT8_MODEL.is_file():
-        pytest.skip("no INT8 classifier shipped")
+    int8 = onnx.load(str(C.DEFAULT_MODEL))  # stands in for a quantised copy: only its metadata is read here
+    int8.metadata_props.add(key="fp32_sha256", value=hashlib.sha256(C.DEFAULT_MODEL.read_bytes()).hexdigest())
+    monkeypatch.setattr(C, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
+    assert C.default_model() == C.DEFAULT_MODEL  # none made
+    onnx.save(int8, str(C.INT8_MODEL))
     assert C.default_model() == C.INT8_MODEL
     retrained = tmp_path / "mask_classifier.onnx"
     retrained.write_bytes(C.DEFAULT_MODEL.read_bytes() + b"\x00")  # any other FP32 file

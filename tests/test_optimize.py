@@ -21,7 +21,7 @@ from maskwatch.optimize.cli import app
 SIZE = 16
 
 
-def tiny_classifier(path: Path) -> Path:
+def tiny_classifier(path: Path, scaled: bool = True) -> Path:
     """A classifier under the maskwatch ONNX contract: [N, S, S, 3] BGR 0..255 in, 3-class softmax out."""
     rng = np.random.default_rng(0)
     w1 = rng.normal(0, 0.15, (8, 3, 3, 3)).astype(np.float32)
@@ -31,11 +31,11 @@ def tiny_classifier(path: Path) -> Path:
         (w1, "w1"), (np.zeros(8, np.float32), "b1"), (w2, "w2"), (np.zeros(8, np.float32), "b2"),
         (fc, "fc"), (np.zeros(3, np.float32), "fcb"),
         (np.array([103.5, 116.3, 123.7], np.float32).reshape(1, 3, 1, 1), "mean"),
-        (np.array([1 / 57.4, 1 / 57.1, 1 / 58.4], np.float32).reshape(1, 3, 1, 1), "inv_std"))]
+        *([(np.array([1 / 57.4, 1 / 57.1, 1 / 58.4], np.float32).reshape(1, 3, 1, 1), "inv_std")] if scaled else []))]
     nodes = [
         helper.make_node("Transpose", ["input"], ["nchw"], perm=[0, 3, 1, 2]),
-        helper.make_node("Sub", ["nchw", "mean"], ["centred"]),  # normalisation as MaskNet exports it
-        helper.make_node("Mul", ["centred", "inv_std"], ["x0"]),
+        helper.make_node("Sub", ["nchw", "mean"], ["centred" if scaled else "x0"]),  # MaskNet exports only this
+        *([helper.make_node("Mul", ["centred", "inv_std"], ["x0"])] if scaled else []),
         helper.make_node("Conv", ["x0", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
@@ -96,9 +96,11 @@ def test_quantized_classifier_keeps_contract_and_predictions(fp32_model, tmp_pat
     assert p32.max(1).std() > 0.02  # the check means something: the tiny model's outputs do vary
 
 
-def test_input_normalisation_becomes_an_exact_float_conv(fp32_model, tmp_path):
+@pytest.mark.parametrize("scaled", [True, False], ids=["sub-mul", "sub-only"])
+def test_input_normalisation_becomes_an_exact_float_conv(tmp_path, scaled):
     from maskwatch.optimize.quantize import _affine_to_conv
 
+    fp32_model = tiny_classifier(tmp_path / "tiny.onnx", scaled)
     folded = _affine_to_conv(onnx.load(str(fp32_model)))
     ops = [n.op_type for n in folded.graph.node]
     assert "Sub" not in ops and "Mul" not in ops and ops[:2] == ["Transpose", "Conv"]

@@ -60,9 +60,9 @@ def _name_nodes_and_pick_float_outputs(path: Path, exclude_ops: Sequence[str] = 
 
 
 def _affine_to_conv(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Sub(const) -> Mul|Div(const) with per-channel NCHW constants (input normalisation) becomes one 1x1
-    depthwise Conv, the same arithmetic. Left as Sub/Mul, ONNX Runtime moves the input Transpose past them
-    in the quantised graph and runs them channels-last at 0.5 ms each per 16 crops: more than all the
+    """Sub(const), optionally followed by Mul|Div(const), with per-channel NCHW constants (input normalisation)
+    becomes one 1x1 depthwise Conv, the same arithmetic. Left as Sub/Mul, ONNX Runtime moves the input Transpose
+    past them in the quantised graph and runs them channels-last at 0.5 ms each per 16 crops: more than all the
     int8 convolutions of our classifier together."""
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
@@ -71,25 +71,28 @@ def _affine_to_conv(model: onnx.ModelProto) -> onnx.ModelProto:
         for t in node.input:
             consumers.setdefault(t, []).append(node)
     for sub in [n for n in graph.node if n.op_type == "Sub" and n.input[1] in inits]:
-        after = consumers.get(sub.output[0], [])
-        if len(after) != 1 or after[0].op_type not in ("Mul", "Div") or after[0].input[1] not in inits:
-            continue
-        scale_node = after[0]
         mean = numpy_helper.to_array(inits[sub.input[1]]).astype(np.float32)
-        scale = numpy_helper.to_array(inits[scale_node.input[1]]).astype(np.float32)
-        if mean.ndim != 4 or mean.shape[0] != 1 or mean.shape[2:] != (1, 1) or scale.size not in (1, mean.shape[1]):
+        if mean.ndim != 4 or mean.shape[0] != 1 or mean.shape[2:] != (1, 1):
             continue
         c = mean.shape[1]
-        scale = np.broadcast_to(scale.reshape(-1), (c,))
-        scale = 1.0 / scale if scale_node.op_type == "Div" else scale
+        after = consumers.get(sub.output[0], [])
+        scale_node = after[0] if len(after) == 1 and after[0].op_type in ("Mul", "Div") and after[0].input[1] in inits else None
+        scale = np.ones(c, np.float32)
+        if scale_node is not None:
+            factor = numpy_helper.to_array(inits[scale_node.input[1]]).astype(np.float32)
+            if factor.size not in (1, c):
+                continue
+            factor = np.broadcast_to(factor.reshape(-1), (c,))
+            scale = 1.0 / factor if scale_node.op_type == "Div" else factor
+        replaced = [sub] if scale_node is None else [sub, scale_node]
         weight = numpy_helper.from_array(scale.reshape(c, 1, 1, 1).astype(np.float32), f"{sub.name}_affine_weight")
         bias = numpy_helper.from_array((-mean.reshape(c) * scale).astype(np.float32), f"{sub.name}_affine_bias")
         graph.initializer.extend([weight, bias])
-        conv = onnx.helper.make_node("Conv", [sub.input[0], weight.name, bias.name], [scale_node.output[0]],
+        conv = onnx.helper.make_node("Conv", [sub.input[0], weight.name, bias.name], [replaced[-1].output[0]],
                                      name=f"{sub.name}_affine", group=c, kernel_shape=[1, 1])
         position = list(graph.node).index(sub)
-        graph.node.remove(sub)
-        graph.node.remove(scale_node)
+        for node in replaced:
+            graph.node.remove(node)
         graph.node.insert(position, conv)
     used = {t for n in graph.node for t in n.input}
     for init in [i for i in graph.initializer if i.name not in used]:

@@ -13,7 +13,7 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json.")] = Path("runs/train"),
     epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 20,
     seed: Annotated[int, typer.Option(help="Seed for init, shuffling and augmentation.")] = 0,
-    input_size: Annotated[int, typer.Option(help="Model input side S (crops are resized to S x S).")] = 64,
+    input_size: Annotated[int, typer.Option(help="Model input side S (crops are resized to S x S).")] = 112,
     limit: Annotated[int | None, typer.Option(help="Use only about N crops (80/20 train/val) for smoke tests.")] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 128,
     lr: Annotated[float, typer.Option(help="Peak learning rate (OneCycle).")] = 3e-3,

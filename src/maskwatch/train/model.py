@@ -1,74 +1,73 @@
-"""MaskNet: a compact CNN for face-mask crops, and the ONNX-facing wrapper that owns the preprocessing."""
+"""MaskNet: the face-mask classifier, fine-tuned from the face detector's backbone, and its ONNX-facing wrapper."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 from torch import nn
 
-# Per-channel statistics in BGR order, 0..255 scale (ImageNet values, reordered): the exact values matter less than
-# having them fixed in the graph so that callers only cast raw crops to float32.
-BGR_MEAN = (103.53, 116.28, 123.675)
-BGR_STD = (57.375, 57.12, 58.395)
+from maskwatch.detect.retinaface import BGR_MEAN as DETECTOR_MEAN, DEFAULT_MODEL as DETECTOR_MODEL
+
+BACKBONE_CONVS = 27  # stages 1-3 of MobileNet-0.25: one stem conv, then 13 depthwise + pointwise pairs
 
 
-def conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(c_out)]
-    if act:
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
+def detector_backbone(path: Path = DETECTOR_MODEL) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+    """(weight, bias, stride, groups) of every backbone conv in the shipped RetinaFace graph, BN already folded."""
+    import onnx
+    from onnx import numpy_helper
 
-
-class ResidualConv(nn.Module):
-    """x + BN(conv3x3(x)), then ReLU: one dense conv per block keeps the CPU cost low; the skip keeps it easy to train."""
-
-    def __init__(self, c: int):
-        super().__init__()
-        self.body = conv_bn(c, c, 3, act=False)
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(x + self.body(x))
-
-
-# Channels after the stem and after each stride-2 stage. Dense 3x3 convs rather than depthwise-separable ones:
-# on a 2-core CPU the depthwise backward pass was 2-3x slower per image at equal accuracy.
-DEFAULT_WIDTHS: tuple[int, ...] = (24, 32, 64, 128, 192)
+    graph = onnx.load(str(path)).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:  # the exporter aliases some initializers through Identity nodes
+        if node.op_type == "Identity" and node.input[0] in tensors:
+            tensors[node.output[0]] = tensors[node.input[0]]
+    convs = []
+    for node in graph.node:
+        if node.op_type == "Conv" and node.output[0].startswith("/fx/"):
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            convs.append((tensors[node.input[1]], tensors[node.input[2]], attrs["strides"][0], attrs.get("group", 1)))
+    if len(convs) != BACKBONE_CONVS:
+        raise ValueError(f"{path}: expected {BACKBONE_CONVS} backbone convs under /fx/, found {len(convs)}")
+    return convs
 
 
 class MaskNet(nn.Module):
-    """NCHW float input (normalised) -> class logits. Stride 2 per stage, total stride 32."""
+    """NCHW float input (centred by Preprocess) -> class logits.
 
-    def __init__(self, num_classes: int = 3, widths: tuple[int, ...] = DEFAULT_WIDTHS, dropout: float = 0.2):
+    The body is the MobileNet-0.25 backbone of the shipped face detector, started from its face-trained weights
+    and fine-tuned whole; a linear head on the pooled features gives the three classes. Started from scratch,
+    the same body (it has no BN: the detector's BN is folded into its convs) did not train.
+    """
+
+    def __init__(self, num_classes: int = 3, dropout: float = 0.2, backbone: Path = DETECTOR_MODEL):
         super().__init__()
-        layers: list[nn.Module] = [conv_bn(3, widths[0], 3, stride=2)]
-        c = widths[0]
-        for w in widths[1:]:
-            layers += [conv_bn(c, w, 3, stride=2), ResidualConv(w)]
-            c = w
+        layers: list[nn.Module] = []
+        for weight, bias, stride, groups in detector_backbone(backbone):
+            c_out, c_in_per_group, k, _ = weight.shape
+            conv = nn.Conv2d(c_in_per_group * groups, c_out, k, stride, k // 2, groups=groups)
+            conv.weight.data.copy_(torch.from_numpy(weight.copy()))  # onnx arrays are read-only
+            conv.bias.data.copy_(torch.from_numpy(bias.copy()))
+            layers += [conv, nn.LeakyReLU(0.1, inplace=True)]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        # Residual branches start as identity: their BN begins at zero scale.
-        for m in self.modules():
-            if isinstance(m, ResidualConv):
-                nn.init.zeros_(m.body[1].weight)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(c_out, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
 
 class Preprocess(nn.Module):
-    """[N, S, S, 3] BGR 0..255 float → normalised [N, 3, S, S]; used in training and baked into the ONNX graph."""
+    """[N, S, S, 3] BGR 0..255 float → [N, 3, S, S] minus the detector's mean, the input its backbone weights
+    expect; used in training and baked into the ONNX graph, so callers only cast raw crops to float32."""
 
     def __init__(self):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(BGR_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("inv_std", 1.0 / torch.tensor(BGR_STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.from_numpy(DETECTOR_MEAN.copy()).view(1, 3, 1, 1))
 
     def forward(self, nhwc: torch.Tensor) -> torch.Tensor:
-        return (nhwc.permute(0, 3, 1, 2) - self.mean) * self.inv_std
+        return nhwc.permute(0, 3, 1, 2) - self.mean
 
 
 class ExportModel(nn.Module):
