@@ -148,17 +148,17 @@ def test_masknet_starts_from_the_detector_backbone():
     """Before training, MaskNet's features are exactly the shipped RetinaFace backbone's last stage output."""
     import torch
 
-    from maskwatch.detect.retinaface import DEFAULT_MODEL
+    from maskwatch.detect.retinaface import DEFAULT_MODEL, RetinaFaceDetector
     from maskwatch.train.model import MaskNet, Preprocess
 
     proto = onnx.load(str(DEFAULT_MODEL))
     last = [n for n in proto.graph.node if n.output[0].startswith("/fx/")][-1].output[0]
     proto.graph.output.append(onnx.helper.make_tensor_value_info(last, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    image = np.random.default_rng(0).integers(0, 256, (1, 96, 96, 3)).astype(np.float32)
-    blob = image.transpose(0, 3, 1, 2) - np.float32([104, 117, 123]).reshape(1, 3, 1, 1)  # as the detector prepares it
+    image = np.random.default_rng(0).integers(0, 256, (1, 96, 96, 3)).astype(np.uint8)
+    blob, _ = RetinaFaceDetector(input_size=96).prepare(image[0])  # the detector's own input preparation
     want = session.run([last], {session.get_inputs()[0].name: blob})[0]
     with torch.no_grad():
-        got = MaskNet().features(Preprocess()(torch.from_numpy(image))).numpy()
+        got = MaskNet().features(Preprocess()(torch.from_numpy(image).float())).numpy()
     assert got.shape == want.shape == (1, 256, 3, 3)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
