@@ -58,6 +58,27 @@ def test_predict_end_to_end_boxes_match_annotations(photos, shared_data, classif
     assert found / total >= 0.85, f"only {found}/{total} annotated faces found"
 
 
+def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
+    """A JPEG whose EXIF says how to turn the stored pixels for display (6: 90 degrees clockwise), as phones write."""
+    tiff = b"MM\0\x2a\0\0\0\x08" + b"\0\x01" + b"\x01\x12\0\x03\0\0\0\x01" + orientation.to_bytes(2, "big") + b"\0\0" + b"\0" * 4
+    app1 = b"Exif\0\0" + tiff
+    jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    return jpeg[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + jpeg[2:]
+
+
+def test_predict_boxes_are_in_the_displayed_orientation(shared_data, classifier_model, tmp_path):
+    name = PHOTOS[0]
+    upright = cv2.imread(str(shared_data / "andrewmvd" / "images" / name))
+    sideways = tmp_path / name
+    sideways.write_bytes(jpeg_with_orientation(cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE), 6))
+    out = tmp_path / "preds.json"
+    proc = run_cli("predict", sideways, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    boxes = np.array([f["box"] for f in json.loads(out.read_text())[name] if f["score"] >= 0.3]).reshape(-1, 4)
+    gt = gt_boxes(shared_data, name)
+    assert len(boxes) and (box_iou(gt, boxes).max(axis=1) >= 0.4).mean() >= 0.5, (gt, boxes)
+
+
 def test_classify_crops(photos, shared_data, classifier_model, tmp_path):
     image = cv2.imread(str(photos / "maksssksksss125.jpg"))
     x1, y1, x2, y2 = gt_boxes(shared_data, "maksssksksss125.jpg")[0].astype(int)
