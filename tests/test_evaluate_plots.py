@@ -1,7 +1,9 @@
 """Figures and the report writer produce real PNG files; undefined metrics become JSON null."""
 
+import csv
 import json
 
+import cv2
 import numpy as np
 
 from maskwatch.evaluate.crops import score_crop_predictions
@@ -37,6 +39,25 @@ def test_crop_report_written_and_printed(tmp_path, capsys):
     assert metrics["ap"]["incorrect"] is None  # no incorrect crops: AP undefined
     print_result(result)
     assert "Accuracy per source" in capsys.readouterr().out
+
+
+def test_crop_report_lists_and_draws_the_mistakes(tmp_path):
+    paths = []
+    for k, shade in enumerate((40, 120, 200)):
+        paths.append(tmp_path / f"{k}.jpg")
+        cv2.imwrite(str(paths[-1]), np.full((112, 112, 3), shade, np.uint8))
+    labels = ["mask", "no_mask", "incorrect"]
+    probs = np.array([[0.9, 0.1, 0], [0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])  # only the no_mask crop is wrong
+    result = score_crop_predictions(labels, ["a", "a", "b"], probs, paths)
+    written = write_report(result, tmp_path / "out")
+    assert [p.name for p in written][3:] == ["mistakes.csv", "mistakes.jpg"]
+    with (tmp_path / "out" / "mistakes.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [{"row": "0", "path": str(paths[1]), "source": "a", "label": "no_mask", "predicted": "mask",
+                     "probability": "0.7"}]
+    sheet = cv2.imread(str(tmp_path / "out" / "mistakes.jpg"))
+    assert sheet.shape == (160 + 22, 8 * 160, 3)  # one captioned tile, the row padded to 8 columns
+    assert abs(int(sheet[100, 80].mean()) - 120) <= 3  # the wrong crop, not another
 
 
 def test_missing_matplotlib_is_a_user_error(tmp_path, monkeypatch):

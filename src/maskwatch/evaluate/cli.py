@@ -20,7 +20,8 @@ def crops(
     model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
     out: Out = Path("runs/eval_crops"),
 ):
-    """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy."""
+    """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy, and the
+    misclassified crops (mistakes.csv, mistakes.jpg)."""
     from maskwatch.evaluate.crops import evaluate_crops
     from maskwatch.evaluate.report import print_result, write_report
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,21 @@ class CropRow:
 
 
 @dataclass
+class Mistake:
+    path: str
+    source: str
+    label: str
+    predicted: str
+    probability: float  # of the predicted class
+
+
+@dataclass
 class CropResult:
     n_crops: int
     classification: ClassificationResult
     curves: dict[str, PRCurve]  # one-vs-rest, ranked by the class probability
     per_source: dict[str, dict]  # source -> {"n", "accuracy"}
+    mistakes: list[Mistake] = field(default_factory=list)  # filled where the crops' paths are known
 
     def to_dict(self) -> dict:
         return {
@@ -72,8 +82,8 @@ def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> P
     return PRCurve(label, ap, n_gt, len(scores), int(hit.sum()), recall, precision, scores[order])
 
 
-def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray) -> CropResult:
-    """Metrics for (N, 3) probabilities over CLASSES against true labels."""
+def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray, paths: list | None = None) -> CropResult:
+    """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths, the misclassified crops too."""
     probs = np.asarray(probs, np.float64)
     if probs.shape != (len(labels), len(CLASSES)):
         raise UserError(f"expected ({len(labels)}, {len(CLASSES)}) probabilities, got {probs.shape}")
@@ -84,7 +94,10 @@ def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndar
     correct = truth == np.array(predicted)
     src = np.array(sources)
     per_source = {s: {"n": int((src == s).sum()), "accuracy": float(correct[src == s].mean())} for s in sorted(set(sources))}
-    return CropResult(len(labels), result, curves, per_source)
+    mistakes = [Mistake(str(paths[i]), sources[i], labels[i], predicted[i], float(probs[i].max()))
+                for i in np.flatnonzero(~correct)] if paths is not None else []
+    mistakes.sort(key=lambda m: (m.source, m.label, m.predicted, m.path))
+    return CropResult(len(labels), result, curves, per_source, mistakes)
 
 
 def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
@@ -100,4 +113,5 @@ def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None =
     for start in range(0, len(rows), BATCH):
         batch = [read_image(r.path) for r in rows[start : start + BATCH]]
         probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
-    return score_crop_predictions([r.label for r in rows], [r.source for r in rows], np.concatenate(probs))
+    return score_crop_predictions([r.label for r in rows], [r.source for r in rows], np.concatenate(probs),
+                                  [r.path for r in rows])

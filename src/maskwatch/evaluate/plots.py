@@ -70,3 +70,34 @@ def plot_pr_curves(curves: list[PRCurve], path: Path, title: str = "Precision / 
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left")
     return _save(plt, fig, path)
+
+
+SHEET_MAX_TILES = 480
+
+
+def mistakes_sheet(mistakes: list, path: Path, tile: int = 160, columns: int = 8) -> Path:
+    """Misclassified crops side by side for reading, each captioned '#row T:<true> P:<predicted> <p>' where row is
+    the crop's line in mistakes.csv; at most SHEET_MAX_TILES tiles. Drawn with OpenCV (no matplotlib needed)."""
+    import cv2
+
+    from maskwatch.media import read_image
+
+    short = {"mask": "M", "no_mask": "N", "incorrect": "I"}
+    tiles = []
+    for k, m in enumerate(mistakes[:SHEET_MAX_TILES]):
+        try:
+            crop = cv2.resize(read_image(Path(m.path)), (tile, tile), interpolation=cv2.INTER_CUBIC)
+        except UserError:
+            crop = np.full((tile, tile, 3), 128, np.uint8)
+        caption = f"#{k} T:{short.get(m.label, m.label)} P:{short.get(m.predicted, m.predicted)} {m.probability:.2f}"
+        band = np.full((22, tile, 3), 255, np.uint8)
+        cv2.putText(band, caption, (3, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        tiles.append(np.vstack([band, crop]))
+    if not tiles:
+        raise UserError("no mistakes to draw")
+    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
+    sheet = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from maskwatch.evaluate.crops import CropResult
+from maskwatch.evaluate.crops import CropResult, Mistake
 from maskwatch.evaluate.metrics import FACE
-from maskwatch.evaluate.plots import plot_confusion, plot_pr_curves
+from maskwatch.evaluate.plots import mistakes_sheet, plot_confusion, plot_pr_curves
 from maskwatch.evaluate.voc import VocResult
 from maskwatch.labels import CLASSES
 
@@ -30,7 +32,8 @@ def _json_safe(value):
 
 
 def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dict | None = None) -> list[Path]:
-    """metrics.json, confusion.png and pr_curves.png (and predictions.json when given) in out_dir."""
+    """metrics.json, confusion.png and pr_curves.png in out_dir; predictions.json when given; for crops with known
+    paths, mistakes.csv and mistakes.jpg (the misclassified crops, to read one by one)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = out_dir / "metrics.json"
@@ -47,11 +50,22 @@ def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dic
                                       "Face crops (val)"))
         written.append(plot_pr_curves(list(result.curves.values()), out_dir / "pr_curves.png",
                                       "Face crops, one class vs the rest"))
+        if result.mistakes:
+            written.append(_write_mistakes(result.mistakes, out_dir / "mistakes.csv"))
+            written.append(mistakes_sheet(result.mistakes, out_dir / "mistakes.jpg"))
     if predictions is not None:
         path = out_dir / "predictions.json"
         path.write_text(json.dumps(predictions, indent=1))
         written.append(path)
     return written
+
+
+def _write_mistakes(mistakes: list[Mistake], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["row", *(fl.name for fl in fields(Mistake))])
+        writer.writeheader()
+        writer.writerows({"row": k, **asdict(m), "probability": round(m.probability, 4)} for k, m in enumerate(mistakes))
+    return path
 
 
 def _f(value: float, pct: bool = False) -> str:
