@@ -1,4 +1,5 @@
-"""Confusion-matrix and precision/recall figures (matplotlib, imported only when a figure is drawn)."""
+"""Confusion-matrix and precision/recall figures (matplotlib, imported only when a figure is drawn), and the
+contact sheet of misclassified crops (OpenCV)."""
 
 from __future__ import annotations
 

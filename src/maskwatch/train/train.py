@@ -115,7 +115,7 @@ def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: Trai
     net.train()
     pre = Preprocess().to(cfg.device)
     order = indices[torch.randperm(len(indices), generator=g)]
-    n_batches = max(1, len(order) // cfg.batch_size)  # drop the ragged last batch: BN dislikes tiny batches
+    n_batches = max(1, len(order) // cfg.batch_size)  # drop the ragged last batch, as the shipped model was trained
     total_loss, correct, seen = 0.0, 0, 0
     with _EpochBar(n_batches, desc, cfg.progress) as bar:
         for b in range(n_batches):
@@ -146,7 +146,7 @@ def evaluate(net: MaskNet, val: CropSet, weights: torch.Tensor) -> tuple[dict, n
 def _param_groups(net: MaskNet, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     for p in net.parameters():
-        (decay if p.ndim > 1 else no_decay).append(p)  # no decay on BN scales/shifts and biases
+        (decay if p.ndim > 1 else no_decay).append(p)  # no decay on biases
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
