@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from maskwatch.classify import MaskClassifier
+from maskwatch.classify.crop import square_pad
 from maskwatch.draw import draw_detections
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
@@ -56,11 +57,7 @@ def classify_crops(inputs, classifier: MaskClassifier) -> BatchResult:
     """{file name: {label, scores}} for face crops taken as they are."""
 
     def one(image):
-        h, w = image.shape[:2]
-        side = max(h, w)
-        square = cv2.copyMakeBorder(image, (side - h) // 2, side - h - (side - h) // 2, (side - w) // 2,
-                                    side - w - (side - w) // 2, cv2.BORDER_REPLICATE)
-        probs = classifier.predict([square])[0]
+        probs = classifier.predict([square_pad(image)])[0]
         return {"label": CLASSES[int(np.argmax(probs))], "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs)}}
 
     return _over_images(inputs, one)

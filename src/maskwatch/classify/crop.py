@@ -37,3 +37,11 @@ def face_crops(image: np.ndarray, boxes: np.ndarray, size: int = CROP_SIZE, marg
     if len(boxes) == 0:
         return np.zeros((0, size, size, 3), np.uint8)
     return np.stack([face_crop(image, b, size, margin) for b in boxes])
+
+
+def square_pad(image: np.ndarray) -> np.ndarray:
+    """A crop given as it is (by `maskwatch classify`), made square by replicating its edges, centred."""
+    h, w = image.shape[:2]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    return cv2.copyMakeBorder(image, top, side - h - top, left, side - w - left, cv2.BORDER_REPLICATE)

@@ -1,4 +1,4 @@
-"""`maskwatch evaluate crops|voc`: score the classifier or the whole pipeline; UserError for bad input."""
+"""`maskwatch evaluate crops|boxes|voc`: score the classifier or the whole pipeline; UserError for bad input."""
 
 from __future__ import annotations
 
@@ -26,6 +26,25 @@ def crops(
     from maskwatch.evaluate.report import print_result, write_report
 
     result = evaluate_crops(dataset_dir, model_path=model)
+    print_result(result)
+    written = write_report(result, out)
+    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+
+
+@app.command()
+def boxes(
+    folders: Annotated[list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)],
+    manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
+    margin: Annotated[float, typer.Option(help="Widen each annotated box by this share of its width / height per side.")] = 0.0,
+    model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    out: Out = Path("runs/eval_boxes"),
+):
+    """The classifier on faces cut from the annotated boxes as they are (the crops `maskwatch classify` is given):
+    accuracy, per-class P/R/F1, per-folder accuracy, and the misclassified faces."""
+    from maskwatch.evaluate.boxes import evaluate_boxes
+    from maskwatch.evaluate.report import print_result, write_report
+
+    result = evaluate_boxes(folders, manifest, margin, model_path=model)
     print_result(result)
     written = write_report(result, out)
     typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)

@@ -29,6 +29,7 @@ class Mistake:
     label: str
     predicted: str
     probability: float  # of the predicted class
+    crop: np.ndarray | None = field(default=None, repr=False, compare=False)  # the pixels, where not on disk
 
 
 @dataclass
@@ -82,8 +83,10 @@ def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> P
     return PRCurve(label, ap, n_gt, len(scores), int(hit.sum()), recall, precision, scores[order])
 
 
-def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray, paths: list | None = None) -> CropResult:
-    """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths, the misclassified crops too."""
+def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray, paths: list | None = None,
+                           crops: list[np.ndarray] | None = None) -> CropResult:
+    """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths (names of the crops), the
+    misclassified crops too, with their pixels where `crops` gives them."""
     probs = np.asarray(probs, np.float64)
     if probs.shape != (len(labels), len(CLASSES)):
         raise UserError(f"expected ({len(labels)}, {len(CLASSES)}) probabilities, got {probs.shape}")
@@ -94,7 +97,8 @@ def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndar
     correct = truth == np.array(predicted)
     src = np.array(sources)
     per_source = {s: {"n": int((src == s).sum()), "accuracy": float(correct[src == s].mean())} for s in sorted(set(sources))}
-    mistakes = [Mistake(str(paths[i]), sources[i], labels[i], predicted[i], float(probs[i].max()))
+    mistakes = [Mistake(str(paths[i]), sources[i], labels[i], predicted[i], float(probs[i].max()),
+                        crops[i] if crops is not None else None)
                 for i in np.flatnonzero(~correct)] if paths is not None else []
     mistakes.sort(key=lambda m: (m.source, m.label, m.predicted, m.path))
     return CropResult(len(labels), result, curves, per_source, mistakes)

@@ -87,7 +87,8 @@ def mistakes_sheet(mistakes: list, path: Path, tile: int = 160, columns: int = 8
     tiles = []
     for k, m in enumerate(mistakes[:SHEET_MAX_TILES]):
         try:
-            crop = cv2.resize(read_image(Path(m.path)), (tile, tile), interpolation=cv2.INTER_CUBIC)
+            pixels = m.crop if m.crop is not None else read_image(Path(m.path))
+            crop = cv2.resize(pixels, (tile, tile), interpolation=cv2.INTER_CUBIC)
         except UserError:
             crop = np.full((tile, tile, 3), 128, np.uint8)
         caption = f"#{k} T:{short.get(m.label, m.label)} P:{short.get(m.predicted, m.predicted)} {m.probability:.2f}"

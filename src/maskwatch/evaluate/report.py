@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 from rich.console import Console
@@ -62,9 +62,11 @@ def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dic
 
 def _write_mistakes(mistakes: list[Mistake], path: Path) -> Path:
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["row", *(fl.name for fl in fields(Mistake))])
+        columns = [fl.name for fl in fields(Mistake) if fl.name != "crop"]
+        writer = csv.DictWriter(f, ["row", *columns])
         writer.writeheader()
-        writer.writerows({"row": k, **asdict(m), "probability": round(m.probability, 4)} for k, m in enumerate(mistakes))
+        writer.writerows({"row": k, **{c: getattr(m, c) for c in columns}, "probability": round(m.probability, 4)}
+                         for k, m in enumerate(mistakes))
     return path
 
 

@@ -1,0 +1,57 @@
+"""The classifier on faces cut from annotated VOC boxes, the way a user hands crops to `maskwatch classify`.
+
+The crop-dataset score (`evaluate crops`) sees faces cut as the pipeline cuts them: the detector's box, a square
+with a margin. A crop cut by hand or by another tool from an annotated box is framed otherwise (tight, not
+square); this scores the classifier on those, through the same squaring `classify` applies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.classify.crop import square_pad
+from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
+from maskwatch.evaluate.voc import load_annotations
+from maskwatch.errors import UserError
+
+
+def cut_box(image: np.ndarray, box, margin: float = 0.0) -> np.ndarray:
+    """The pixels of `box` (x1, y1, x2, y2), widened by `margin` of its width / height per side, within the image."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    left, top = max(0, int(round(x1 - dx))), max(0, int(round(y1 - dy)))
+    right, bottom = min(w, int(round(x2 + dx))), min(h, int(round(y2 + dy)))
+    if right <= left or bottom <= top:
+        raise UserError(f"box {[x1, y1, x2, y2]} lies outside the {w}x{h} image")
+    return image[top:bottom, left:right]
+
+
+def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: float = 0.0, classifier=None,
+                   model_path: Path | None = None) -> CropResult:
+    """Score a MaskClassifier on every non-difficult annotated face of the VOC folders (only the images `manifest`
+    lists as val, when given), each cut with cut_box and squared as `classify` squares it; source = folder name."""
+    from maskwatch.media import read_image
+
+    if margin < 0:
+        raise UserError(f"margin must be >= 0, got {margin}")
+    if classifier is None:
+        from maskwatch.classify import MaskClassifier
+
+        classifier = MaskClassifier(model_path)
+    crops, labels, sources, names = [], [], [], []
+    for folder in folders:
+        annotations, _ = load_annotations([Path(folder)], manifest)
+        for ann in annotations:
+            image = read_image(Path(ann.path))
+            for k in np.flatnonzero(~ann.difficult):
+                crops.append(square_pad(cut_box(image, ann.boxes[k], margin)))
+                labels.append(ann.labels[k])
+                sources.append(Path(folder).resolve().name)
+                names.append(f"{ann.path} face {k}")
+    if not crops:
+        raise UserError("no annotated faces to score")
+    probs = np.concatenate([classifier.predict(crops[i:i + BATCH]) for i in range(0, len(crops), BATCH)])
+    return score_crop_predictions(labels, sources, probs, names, crops)

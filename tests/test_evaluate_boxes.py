@@ -1,0 +1,77 @@
+"""Classifier scoring on faces cut from annotated boxes: the cut by hand, and the real classifier through the CLI,
+checked against `maskwatch classify` on the same crops saved as files."""
+
+import csv
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from maskwatch.classify import MaskClassifier
+from maskwatch.classify.crop import square_pad
+from maskwatch.errors import UserError
+from maskwatch.evaluate.boxes import cut_box
+from maskwatch.evaluate.cli import app
+from maskwatch.evaluate.voc import read_voc_folder
+from maskwatch.inference import classify_crops
+
+
+def test_cut_box_by_hand():
+    image = np.arange(80 * 100, dtype=np.int32).reshape(80, 100)
+    np.testing.assert_array_equal(cut_box(image, (10, 20, 30, 60)), image[20:60, 10:30])
+    # margin 0.5 of 20 x 40 = 10 px left/right, 20 px up/down; the top stops at the image
+    np.testing.assert_array_equal(cut_box(image, (10, 10, 30, 50), margin=0.5), image[0:70, 0:40])
+    with pytest.raises(UserError, match="outside"):
+        cut_box(image, (120, 10, 140, 30))
+
+
+def test_square_pad_centres_and_replicates_edges():
+    image = np.zeros((40, 20, 3), np.uint8)
+    image[:, 0], image[:, -1], image[:, 5] = 10, 200, 77
+    square = square_pad(image)
+    assert square.shape == (40, 40, 3)
+    np.testing.assert_array_equal(square[:, 10:30], image)
+    assert (square[:, :10] == 10).all() and (square[:, 30:] == 200).all()
+    np.testing.assert_array_equal(square_pad(square), square)
+
+
+def test_cli_boxes_scores_what_classify_sees(tmp_path, shared_data, classifier_model):
+    voc = tmp_path / "street"
+    (voc / "images").mkdir(parents=True)
+    (voc / "annotations").mkdir()
+    anns = read_voc_folder(shared_data / "andrewmvd")[:5]
+    for ann in anns:
+        os.symlink(ann.path, voc / "images" / ann.name)
+        xml = shared_data / "andrewmvd" / "annotations" / (os.path.splitext(ann.name)[0] + ".xml")
+        os.symlink(xml, voc / "annotations" / xml.name)
+    result = CliRunner().invoke(app, ["boxes", str(voc), "--model", str(classifier_model), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    faces = [(ann, k) for ann in anns for k in np.flatnonzero(~ann.difficult)]
+    assert metrics["n_crops"] == len(faces) and metrics["per_source"]["street"]["n"] == len(faces)
+
+    # The same faces saved losslessly and given to `maskwatch classify`: the same right and wrong answers.
+    crop_dir = tmp_path / "crops"
+    crop_dir.mkdir()
+    for i, (ann, k) in enumerate(faces):
+        cv2.imwrite(str(crop_dir / f"{i:03d}.png"), cut_box(cv2.imread(ann.path), ann.boxes[k]))
+    classified = classify_crops([crop_dir], MaskClassifier(classifier_model)).results
+    wrong = [i for i, (ann, k) in enumerate(faces) if classified[f"{i:03d}.png"]["label"] != ann.labels[k]]
+    assert metrics["accuracy"] == pytest.approx(1 - len(wrong) / len(faces))
+    mistakes = tmp_path / "out" / "mistakes.csv"
+    if wrong:
+        rows = list(csv.DictReader(mistakes.open()))
+        assert len(rows) == len(wrong) and "crop" not in rows[0]
+        assert cv2.imread(str(tmp_path / "out" / "mistakes.jpg")) is not None
+    else:
+        assert not mistakes.exists()
+
+
+def test_cli_boxes_bad_input_is_a_user_error(tmp_path):
+    res = CliRunner().invoke(app, ["boxes", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, UserError) and "no such folder" in str(res.exception)
+    res = CliRunner().invoke(app, ["boxes", str(tmp_path), "--margin", "-0.1", "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, UserError) and "margin" in str(res.exception)
