@@ -144,6 +144,34 @@ def test_repeated_sources_appear_k_times_per_epoch():
     assert epoch_indices(np.array(["a", "b"]), {}).tolist() == [0, 1]
 
 
+def test_user_crop_framing_replicates_the_side_columns_of_the_chosen_crops():
+    import torch
+
+    from maskwatch.train.augment import AugmentConfig, replicate_sides
+
+    x = torch.arange(2 * 3 * 4 * 10, dtype=torch.float32).view(2, 3, 4, 10)
+    cfg = AugmentConfig(user_crop=1.0, user_crop_aspect=(0.6, 0.6))  # bands of (1 - 0.6) / 2 * 10 = 2 columns
+    out = replicate_sides(x, cfg, torch.Generator().manual_seed(0), torch.tensor([True, False]))
+    torch.testing.assert_close(out[1], x[1])
+    torch.testing.assert_close(out[0, ..., 2:8], x[0, ..., 2:8])
+    torch.testing.assert_close(out[0, ..., :2], x[0, ..., 2:3].expand(3, 4, 2))
+    torch.testing.assert_close(out[0, ..., 8:], x[0, ..., 7:8].expand(3, 4, 2))
+
+
+def test_augmentation_without_user_crops_draws_nothing_for_them():
+    """Turning the framing off leaves the random stream as it was, so older runs stay reproducible."""
+    import torch
+
+    from maskwatch.train.augment import AugmentConfig, augment_batch
+
+    x = torch.randint(0, 256, (6, 16, 16, 3), dtype=torch.uint8)
+    a = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    b = augment_batch(x, AugmentConfig(user_crop_scale=(3.0, 4.0), user_crop_aspect=(0.1, 0.2)), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    c = augment_batch(x, AugmentConfig(user_crop=0.5), torch.Generator().manual_seed(1))
+    assert not torch.equal(a, c)
+
+
 def test_masknet_starts_from_the_detector_backbone():
     """Before training, MaskNet's features are exactly the shipped RetinaFace backbone's last stage output."""
     import torch

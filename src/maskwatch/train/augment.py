@@ -1,4 +1,5 @@
-"""Augmentation of whole batches with torch ops: one affine warp, colour jitter, low-resolution, blur and noise.
+"""Augmentation of whole batches with torch ops: one affine warp, hand-cut framing, colour jitter, low-resolution,
+blur and noise.
 
 Everything acts on float NHWC-derived NCHW tensors in 0..255 BGR, before normalisation, and draws from one
 torch.Generator (on the batch's device) so a run is reproducible from its seed.
@@ -16,6 +17,12 @@ import torch.nn.functional as F
 @dataclass
 class AugmentConfig:
     scale: tuple[float, float] = (0.85, 1.15)  # zoom of the face within the crop (detector boxes vary in size)
+    # Share of the batch framed as a face crop cut by hand from an annotated box, which is what `maskwatch classify`
+    # is given: tighter (zoom up to 1 + 2 * CROP_MARGIN = 1.4 and beyond) and, where the box is narrower than tall,
+    # squared by replicating its side columns.
+    user_crop: float = 0.0
+    user_crop_scale: tuple[float, float] = (1.0, 1.5)
+    user_crop_aspect: tuple[float, float] = (0.6, 1.0)  # box width / height of those
     shift: float = 0.08  # fraction of the crop side
     rotate_deg: float = 12.0
     flip: float = 0.5
@@ -34,9 +41,11 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g, device=g.device)
 
 
-def random_affine(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+def random_affine(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator, user: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
     zoom = _uniform(n, *cfg.scale, g)
+    if cfg.user_crop > 0:
+        zoom = torch.where(user, _uniform(n, *cfg.user_crop_scale, g), zoom)
     angle = _uniform(n, -cfg.rotate_deg, cfg.rotate_deg, g) * math.pi / 180
     flip = torch.where(torch.rand(n, generator=g, device=g.device) < cfg.flip, -1.0, 1.0)
     # theta maps output coords to input coords: sampling a smaller window (1/zoom) enlarges the face.
@@ -48,6 +57,16 @@ def random_affine(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> to
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     # Border padding = the edge replication face_crop uses where a crop leaves the image.
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def replicate_sides(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator, user: torch.Tensor) -> torch.Tensor:
+    """Replace the outer columns of the chosen crops by their edge column, as squaring a narrow crop does."""
+    n, size = x.shape[0], x.shape[-1]
+    aspect = _uniform(n, *cfg.user_crop_aspect, g)
+    band = torch.where(user, ((1 - aspect) / 2 * size).round().long(), torch.zeros(n, dtype=torch.long, device=x.device))
+    cols = torch.arange(size, device=x.device).expand(n, size)
+    cols = torch.minimum(torch.maximum(cols, band[:, None]), (size - 1 - band)[:, None])
+    return torch.gather(x, 3, cols[:, None, None, :].expand_as(x))
 
 
 def color_jitter(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
@@ -92,7 +111,12 @@ def blur_and_noise(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> t
 def augment_batch(nhwc_uint8: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
     """uint8 [N, S, S, 3] BGR -> augmented float32 [N, S, S, 3] in 0..255 (the model's input convention)."""
     x = nhwc_uint8.permute(0, 3, 1, 2).float()
-    x = random_affine(x, cfg, g)
+    # No draw at all when off, so runs without it keep the random stream they were made with.
+    user = (torch.rand(x.shape[0], generator=g, device=g.device) < cfg.user_crop if cfg.user_crop > 0
+            else torch.zeros(x.shape[0], dtype=torch.bool, device=x.device))
+    x = random_affine(x, cfg, g, user)
+    if cfg.user_crop > 0:
+        x = replicate_sides(x, cfg, g, user)
     x = color_jitter(x, cfg, g)
     x = low_resolution(x, cfg, g)
     x = blur_and_noise(x, cfg, g)

@@ -20,10 +20,12 @@ def train_command(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better val macro-F1.")] = 8,
     threads: Annotated[int, typer.Option(help="Torch / decoding threads.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show a progress bar per epoch.")] = True,
+    user_crop: Annotated[float, typer.Option(help="Share of each batch framed like a crop cut by hand from an annotated box (tight, squared).")] = 0.0,
     repeat_source: Annotated[list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")] = None,
 ):
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.errors import UserError
+    from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.train import TrainConfig, train
 
     repeat = {}
@@ -34,5 +36,5 @@ def train_command(
         repeat[name] = int(k)
     cfg = TrainConfig(str(dataset_dir), str(out), epochs=epochs, seed=seed, input_size=input_size, limit=limit,
                       batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress,
-                      source_repeat=repeat)
+                      source_repeat=repeat, augment=AugmentConfig(user_crop=user_crop))
     train(cfg, log=lambda msg: typer.echo(msg, err=True))
