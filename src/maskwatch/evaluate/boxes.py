@@ -42,14 +42,15 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
 
         classifier = MaskClassifier(model_path)
     crops, labels, sources, names = [], [], [], []
-    for folder in folders:
-        annotations, _ = load_annotations([Path(folder)], manifest)
+    for folder in map(Path, folders):
+        annotations, _ = load_annotations([folder], manifest)
+        source = folder.resolve().name
         for ann in annotations:
             image = read_image(Path(ann.path))
             for k in np.flatnonzero(~ann.difficult):
                 crops.append(square_pad(cut_box(image, ann.boxes[k], margin)))
                 labels.append(ann.labels[k])
-                sources.append(Path(folder).resolve().name)
+                sources.append(source)
                 names.append(f"{ann.path} face {k}")
     if not crops:
         raise UserError("no annotated faces to score")
