@@ -148,8 +148,8 @@ def test_cli_build_and_report_voc(tmp_path):
 
 @needs_data
 def test_padded_detection_maps_back_to_image_coordinates():
-    from maskwatch.data.faces import most_confident_face
     from maskwatch.detect import RetinaFaceDetector
+    from maskwatch.detect.single_face import most_confident_face
 
     detector = RetinaFaceDetector(input_size=320, min_score=0.3, threads=1)
     image = cv2.imread(str(sorted((DATA / "chandrikadeb7" / "without_mask").glob("*.jpg"))[5]))

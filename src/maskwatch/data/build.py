@@ -27,11 +27,11 @@ _detectors: tuple = ()
 def _init_worker() -> None:
     global _detectors
     from maskwatch.detect import RetinaFaceDetector
+    from maskwatch.detect.single_face import attempt_detectors
 
     # One ONNX thread per worker process: on a shared small machine processes scale better than threads.
-    sizes = {size for _, size in F.CROP_ATTEMPTS} | {F.SCENE_INPUT_SIZE}
-    by_size = {size: RetinaFaceDetector(input_size=size, min_score=F.MIN_SCORE, threads=1) for size in sizes}
-    _detectors = (by_size[F.SCENE_INPUT_SIZE], [(pad, by_size[size]) for pad, size in F.CROP_ATTEMPTS])
+    _detectors = (RetinaFaceDetector(input_size=F.SCENE_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1),
+                  attempt_detectors(threads=1))
 
 
 def _work(job: tuple[int, AnnotatedImage | LabeledImage]) -> F.ImageResult:

@@ -13,16 +13,11 @@ from maskwatch.data.hashing import byte_hash, phash, upper_face
 from maskwatch.data.importers import clip_boxes
 from maskwatch.data.records import MIN_IMAGE_PX, AnnotatedImage, LabeledImage
 from maskwatch.detect.anchors import greedy_match
+from maskwatch.detect.single_face import most_confident_face
 
 SCENE_INPUT_SIZE = 1024
-CROP_INPUT_SIZE = 320
-MIN_SCORE = 0.3
+MIN_SCORE = 0.3  # of the scene detector; class-folder images are searched with single_face's settings
 MATCH_IOU = 0.4
-CROP_PAD = 0.5  # replicated border around class-folder images, per side, as a fraction of the side
-# Class-folder images where the first attempt finds no face are tried again: masked faces cut tightly at the
-# forehead and chin are missed ~10x as often as unmasked ones at (0.5 pad, 320 px), which would bias the
-# dataset; a larger input or no padding finds most of them. Attempts: (padding fraction, detector input size).
-CROP_ATTEMPTS = ((CROP_PAD, CROP_INPUT_SIZE), (CROP_PAD, 640), (0.0, CROP_INPUT_SIZE))
 JPEG_QUALITY = 95
 
 
@@ -84,19 +79,6 @@ def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Count
     return faces
 
 
-def most_confident_face(image: np.ndarray, attempts) -> tuple[np.ndarray, int] | None:
-    """Box of the most confident face (unpadded image coordinates, may extend outside it) and the index of the
-    attempt that found it; attempts are (padding fraction, detector) tried in order until one finds a face."""
-    h, w = image.shape[:2]
-    for k, (pad, detector) in enumerate(attempts):
-        py, px = round(h * pad), round(w * pad)
-        padded = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE) if pad else image
-        detections = detector.detect(padded)
-        if len(detections):
-            return detections.xyxy[int(np.argmax(detections.det_scores))] - np.array([px, py, px, py], np.float32), k
-    return None
-
-
 def folder_face(image: np.ndarray, item: LabeledImage, attempts, counts: Counter) -> list[FaceRecord]:
     """The most confident face of a class-folder image, found with context added by a replicated border."""
     found = most_confident_face(image, attempts)
@@ -111,7 +93,7 @@ def folder_face(image: np.ndarray, item: LabeledImage, attempts, counts: Counter
 
 def process_image(index: int, item: AnnotatedImage | LabeledImage, scene_detector, crop_attempts) -> ImageResult:
     """Read, check, hash and crop one image. Never raises for bad image data: the reason goes in status.
-    crop_attempts: (padding fraction, detector) pairs for class-folder images, see CROP_ATTEMPTS."""
+    crop_attempts: (padding fraction, detector) pairs for class-folder images, see single_face.ATTEMPTS."""
     try:
         data = item.path.read_bytes()
     except OSError:
