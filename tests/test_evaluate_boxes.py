@@ -1,5 +1,5 @@
-"""Classifier scoring on faces cut from annotated boxes: the cut by hand, and the real classifier through the CLI,
-checked against `maskwatch classify` on the same crops saved as files."""
+"""Crops given as they are: the cut by hand, the two views GivenCropClassifier averages, and the real classifier
+through `evaluate boxes`, checked against `maskwatch classify` on the same crops saved as files."""
 
 import csv
 import json
@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from maskwatch.classify import MaskClassifier
-from maskwatch.classify.crop import square_pad
+from maskwatch.classify.crop import face_crop, square_pad
+from maskwatch.classify.given import GivenCropClassifier
 from maskwatch.errors import UserError
 from maskwatch.evaluate.boxes import cut_box
 from maskwatch.evaluate.cli import app
@@ -58,7 +59,7 @@ def test_cli_boxes_scores_what_classify_sees(tmp_path, shared_data, classifier_m
     crop_dir.mkdir()
     for i, (ann, k) in enumerate(faces):
         cv2.imwrite(str(crop_dir / f"{i:03d}.png"), cut_box(cv2.imread(ann.path), ann.boxes[k]))
-    classified = classify_crops([crop_dir], MaskClassifier(classifier_model)).results
+    classified = classify_crops([crop_dir], GivenCropClassifier(MaskClassifier(classifier_model))).results
     wrong = [i for i, (ann, k) in enumerate(faces) if classified[f"{i:03d}.png"]["label"] != ann.labels[k]]
     assert metrics["accuracy"] == pytest.approx(1 - len(wrong) / len(faces))
     mistakes = tmp_path / "out" / "mistakes.csv"
@@ -75,3 +76,21 @@ def test_cli_boxes_bad_input_is_a_user_error(tmp_path):
     assert isinstance(res.exception, UserError) and "no such folder" in str(res.exception)
     res = CliRunner().invoke(app, ["boxes", str(tmp_path), "--margin", "-0.1", "--out", str(tmp_path / "o")])
     assert isinstance(res.exception, UserError) and "margin" in str(res.exception)
+
+
+def test_given_crop_averages_the_crop_as_it_is_and_re_cut_around_its_face(shared_data, classifier_model):
+    from maskwatch.detect.single_face import attempt_detectors, most_confident_face
+
+    ann = read_voc_folder(shared_data / "andrewmvd")[0]
+    image = cv2.imread(ann.path)
+    k = int(np.argmax((ann.boxes[:, 2] - ann.boxes[:, 0]) * (~ann.difficult)))
+    crop = cut_box(image, ann.boxes[k], margin=0.3)
+    blank = np.full((60, 40, 3), 90, np.uint8)  # no face in it: scored as it is only
+    plain = MaskClassifier(classifier_model)
+    box, _ = most_confident_face(crop, attempt_detectors())
+    want = (plain.predict([square_pad(crop)])[0] + plain.predict([face_crop(crop, box)])[0]) / 2
+    got = GivenCropClassifier(plain).predict([crop, blank])
+    np.testing.assert_allclose(got[0], want, atol=1e-6)
+    np.testing.assert_allclose(got[1], plain.predict([square_pad(blank)])[0], atol=1e-6)
+    np.testing.assert_allclose(GivenCropClassifier(plain, find_face=False).predict([crop])[0],
+                               plain.predict([square_pad(crop)])[0], atol=1e-6)

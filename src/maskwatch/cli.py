@@ -71,12 +71,14 @@ def classify(
     inputs: Inputs,
     out: Output = Path("classes.json"),
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    find_face: Annotated[bool, typer.Option(help="Also score each crop re-cut around the face found in it, and average.")] = True,
 ):
     """Face crops → {file: {label, scores}}."""
     from maskwatch.classify import MaskClassifier
+    from maskwatch.classify.given import GivenCropClassifier
     from maskwatch.inference import classify_crops
 
-    _finish(classify_crops(inputs, MaskClassifier(classifier)), out)
+    _finish(classify_crops(inputs, GivenCropClassifier(MaskClassifier(classifier), find_face)), out)
 
 
 @app.command()

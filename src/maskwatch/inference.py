@@ -9,8 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskwatch.classify import MaskClassifier
-from maskwatch.classify.crop import square_pad
+from maskwatch.classify.given import GivenCropClassifier
 from maskwatch.draw import draw_detections
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
@@ -53,11 +52,11 @@ def predict_images(inputs, pipeline: MaskPipeline, min_score: float = 0.05) -> B
     return _over_images(inputs, lambda image: prediction_entries(pipeline.analyze(image), min_score))
 
 
-def classify_crops(inputs, classifier: MaskClassifier) -> BatchResult:
-    """{file name: {label, scores}} for face crops taken as they are."""
+def classify_crops(inputs, classifier: GivenCropClassifier) -> BatchResult:
+    """{file name: {label, scores}} for face crops as their maker cut them."""
 
     def one(image):
-        probs = classifier.predict([square_pad(image)])[0]
+        probs = classifier.predict([image])[0]
         return {"label": CLASSES[int(np.argmax(probs))], "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs)}}
 
     return _over_images(inputs, one)

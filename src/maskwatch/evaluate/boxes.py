@@ -2,7 +2,7 @@
 
 The crop-dataset score (`evaluate crops`) sees faces cut as the pipeline cuts them: the detector's box, a square
 with a margin. A crop cut by hand or by another tool from an annotated box is framed otherwise (tight, not
-square); this scores the classifier on those, through the same squaring `classify` applies.
+square); this scores the classifier on those, through the same GivenCropClassifier `classify` uses.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.classify.crop import square_pad
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
 from maskwatch.evaluate.voc import load_annotations
 from maskwatch.errors import UserError
@@ -30,17 +29,19 @@ def cut_box(image: np.ndarray, box, margin: float = 0.0) -> np.ndarray:
 
 
 def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: float = 0.0, classifier=None,
-                   model_path: Path | None = None) -> CropResult:
-    """Score a MaskClassifier on every non-difficult annotated face of the VOC folders (only the images `manifest`
-    lists as val, when given), each cut with cut_box and squared as `classify` squares it; source = folder name."""
+                   model_path: Path | None = None, find_face: bool = True) -> CropResult:
+    """Score a GivenCropClassifier (given, or made from model_path / the shipped model) on every non-difficult
+    annotated face of the VOC folders (only the images `manifest` lists as val, when given), each cut with cut_box;
+    source = folder name."""
     from maskwatch.media import read_image
 
     if margin < 0:
         raise UserError(f"margin must be >= 0, got {margin}")
     if classifier is None:
         from maskwatch.classify import MaskClassifier
+        from maskwatch.classify.given import GivenCropClassifier
 
-        classifier = MaskClassifier(model_path)
+        classifier = GivenCropClassifier(MaskClassifier(model_path), find_face)
     crops, labels, sources, names = [], [], [], []
     for folder in map(Path, folders):
         annotations, _ = load_annotations([folder], manifest)
@@ -48,7 +49,7 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
         for ann in annotations:
             image = read_image(Path(ann.path))
             for k in np.flatnonzero(~ann.difficult):
-                crops.append(square_pad(cut_box(image, ann.boxes[k], margin)))
+                crops.append(cut_box(image, ann.boxes[k], margin))
                 labels.append(ann.labels[k])
                 sources.append(source)
                 names.append(f"{ann.path} face {k}")

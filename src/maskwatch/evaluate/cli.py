@@ -37,6 +37,7 @@ def boxes(
     manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
     margin: Annotated[float, typer.Option(help="Widen each annotated box by this share of its width / height per side.")] = 0.0,
     model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    find_face: Annotated[bool, typer.Option(help="As `classify`: also score each crop re-cut around the face found in it.")] = True,
     out: Out = Path("runs/eval_boxes"),
 ):
     """The classifier on faces cut from the annotated boxes as they are (the crops `maskwatch classify` is given):
@@ -44,7 +45,7 @@ def boxes(
     from maskwatch.evaluate.boxes import evaluate_boxes
     from maskwatch.evaluate.report import print_result, write_report
 
-    result = evaluate_boxes(folders, manifest, margin, model_path=model)
+    result = evaluate_boxes(folders, manifest, margin, model_path=model, find_face=find_face)
     print_result(result)
     written = write_report(result, out)
     typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
