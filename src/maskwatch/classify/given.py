@@ -27,10 +27,12 @@ class GivenCropClassifier:
         probs = self.classifier.predict([square_pad(c) for c in crops])
         if self.attempts is None:
             return probs
-        found = [(i, most_confident_face(c, self.attempts)) for i, c in enumerate(crops)]
-        found = [(i, f[0]) for i, f in found if f is not None]
-        if found:
-            recut = self.classifier.predict([face_crop(crops[i], box) for i, box in found])
-            rows = [i for i, _ in found]
-            probs[rows] = (probs[rows] + recut) / 2
+        rows, recuts = [], []
+        for i, crop in enumerate(crops):
+            found = most_confident_face(crop, self.attempts)
+            if found is not None:
+                rows.append(i)
+                recuts.append(face_crop(crop, found[0]))
+        if rows:
+            probs[rows] = (probs[rows] + self.classifier.predict(recuts)) / 2
         return probs

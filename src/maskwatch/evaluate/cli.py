@@ -14,6 +14,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Score the cl
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder for metrics.json, confusion.png, pr_curves.png.")]
 
 
+def _report(result, out: Path, predictions: dict | None = None) -> None:
+    """Print the result's table, write its files and say where."""
+    from maskwatch.evaluate.report import print_result, write_report
+
+    print_result(result)
+    written = write_report(result, out, predictions)
+    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+
+
 @app.command()
 def crops(
     dataset_dir: Annotated[Path, typer.Argument(help="Crop dataset folder (manifest.csv + crops/).", show_default=False)],
@@ -23,12 +32,8 @@ def crops(
     """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy, and the
     misclassified crops (mistakes.csv, mistakes.jpg)."""
     from maskwatch.evaluate.crops import evaluate_crops
-    from maskwatch.evaluate.report import print_result, write_report
-
     result = evaluate_crops(dataset_dir, model_path=model)
-    print_result(result)
-    written = write_report(result, out)
-    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+    _report(result, out)
 
 
 @app.command()
@@ -43,12 +48,8 @@ def boxes(
     """The classifier on faces cut from the annotated boxes as they are (the crops `maskwatch classify` is given):
     accuracy, per-class P/R/F1, per-folder accuracy, and the misclassified faces."""
     from maskwatch.evaluate.boxes import evaluate_boxes
-    from maskwatch.evaluate.report import print_result, write_report
-
     result = evaluate_boxes(folders, manifest, margin, model_path=model, find_face=find_face)
-    print_result(result)
-    written = write_report(result, out)
-    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+    _report(result, out)
 
 
 @app.command()
@@ -79,6 +80,4 @@ def voc(
         pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=0.05, providers=providers,
                                                classifier_path=model)
     result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold, incorrect=incorrect)
-    print_result(result)
-    written = write_report(result, out, predictions=scored if pipeline is not None else None)
-    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+    _report(result, out, predictions=scored if pipeline is not None else None)
