@@ -79,6 +79,20 @@ def test_predict_boxes_are_in_the_displayed_orientation(shared_data, classifier_
     assert len(boxes) and (box_iou(gt, boxes).max(axis=1) >= 0.4).mean() >= 0.5, (gt, boxes)
 
 
+def test_predict_reads_gif_and_jfif_photos(shared_data, classifier_model, tmp_path):
+    image = cv2.imread(str(shared_data / "andrewmvd" / "images" / PHOTOS[0]))
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.gif"), image)
+    shutil.copy(shared_data / "andrewmvd" / "images" / PHOTOS[0], folder / "b.jfif")
+    out = tmp_path / "preds.json"
+    proc = run_cli("predict", folder, "-o", out)
+    assert proc.returncode == 0 and "0 skipped" in proc.stderr, proc.stderr
+    preds = json.loads(out.read_text())
+    assert sorted(preds) == ["a.gif", "b.jfif"]
+    assert all(any(f["score"] >= 0.5 for f in faces) for faces in preds.values())
+
+
 def test_classify_crops(photos, shared_data, classifier_model, tmp_path):
     image = cv2.imread(str(photos / "maksssksksss125.jpg"))
     x1, y1, x2, y2 = gt_boxes(shared_data, "maksssksksss125.jpg")[0].astype(int)
