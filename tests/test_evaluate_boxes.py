@@ -94,3 +94,44 @@ def test_given_crop_averages_the_crop_as_it_is_and_re_cut_around_its_face(shared
     np.testing.assert_allclose(got[1], plain.predict([square_pad(blank)])[0], atol=1e-6)
     np.testing.assert_allclose(GivenCropClassifier(plain, find_face=False).predict([crop])[0],
                                plain.predict([square_pad(crop)])[0], atol=1e-6)
+
+
+def test_cli_folders_scores_what_classify_sees(tmp_path, shared_data, classifier_model):
+    folder = tmp_path / "mine"
+    images = {}
+    for sub in ("with_mask", "without_mask"):
+        (folder / sub).mkdir(parents=True)
+        for src in sorted((shared_data / "chandrikadeb7" / sub).iterdir())[:4]:
+            os.symlink(src, folder / sub / src.name)
+            images[src.name] = "mask" if sub == "with_mask" else "no_mask"
+    (folder / "with_mask" / "broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "unsure").mkdir()  # not a label: left out
+    os.symlink(src, folder / "unsure" / src.name)
+    result = CliRunner().invoke(app, ["folders", str(folder), "--model", str(classifier_model), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["n_crops"] == 8 and metrics["per_source"]["mine"]["n"] == 8
+    assert metrics["notes"] == ["1 image(s) could not be read and were left out"]
+    classified = classify_crops([folder / "with_mask", folder / "without_mask"],
+                                GivenCropClassifier(MaskClassifier(classifier_model))).results
+    right = sum(classified[name]["label"] == label for name, label in images.items())
+    assert metrics["accuracy"] == pytest.approx(right / 8)
+
+    manifest = tmp_path / "manifest.csv"
+    val = sorted(images)[:3]
+    subs = {"mask": "with_mask", "no_mask": "without_mask"}
+    manifest.write_text("image,split\n" + "".join(f"{folder}/{subs[label]}/{name},{'val' if name in val else 'train'}\n"
+                                                for name, label in images.items()))
+    result = CliRunner().invoke(app, ["folders", str(folder), "--manifest", str(manifest), "--no-find-face",
+                                      "--model", str(classifier_model), "--out", str(tmp_path / "out2")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out2" / "metrics.json").read_text())["n_crops"] == 3
+
+
+def test_cli_folders_bad_input_is_a_user_error(tmp_path):
+    res = CliRunner().invoke(app, ["folders", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, UserError) and "no such folder" in str(res.exception)
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), np.zeros((40, 40, 3), np.uint8))
+    res = CliRunner().invoke(app, ["folders", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, UserError) and "no labelled images" in str(res.exception)

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+from maskwatch.media import IMAGE_EXTS
+
 MIN_BOX_PX = 10  # boxes whose shorter side is under this are dropped
 MIN_IMAGE_PX = 32  # images whose shorter side is under this are dropped
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
+    return path.suffix.lower() in IMAGE_EXTS
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`maskwatch evaluate crops|boxes|voc`: score the classifier or the whole pipeline; UserError for bad input."""
+"""`maskwatch evaluate crops|boxes|folders|voc`: score the classifier or the whole pipeline; UserError for bad input."""
 
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def boxes(
     accuracy, per-class P/R/F1, per-folder accuracy, and the misclassified faces."""
     from maskwatch.evaluate.boxes import evaluate_boxes
     result = evaluate_boxes(folders, manifest, margin, model_path=model, find_face=find_face)
+    _report(result, out)
+
+
+@app.command()
+def folders(
+    folders: Annotated[list[Path], typer.Argument(help="Class folders: one subfolder per label (mask/, no_mask/, with_mask/, ...).", show_default=False)],
+    manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
+    model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    find_face: Annotated[bool, typer.Option(help="As `classify`: also score each image re-cut around the face found in it.")] = True,
+    out: Out = Path("runs/eval_folders"),
+):
+    """The classifier on labelled images given as they are, as `maskwatch classify` scores them: accuracy,
+    per-class P/R/F1, per-folder accuracy, and the misclassified images."""
+    from maskwatch.evaluate.folders import evaluate_folders
+    result = evaluate_folders(folders, manifest, model_path=model, find_face=find_face)
     _report(result, out)
 
 

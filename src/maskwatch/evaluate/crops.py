@@ -39,6 +39,7 @@ class CropResult:
     curves: dict[str, PRCurve]  # one-vs-rest, ranked by the class probability
     per_source: dict[str, dict]  # source -> {"n", "accuracy"}
     mistakes: list[Mistake] = field(default_factory=list)  # filled where the crops' paths are known
+    notes: list[str] = field(default_factory=list)  # what the reader should know, e.g. inputs left out
 
     def to_dict(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class CropResult:
             **self.classification.to_dict(),
             "ap": {c: v.ap for c, v in self.curves.items()},
             "per_source": self.per_source,
+            "notes": self.notes,
         }
 
 

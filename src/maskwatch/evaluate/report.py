@@ -104,13 +104,17 @@ def _print_voc(r: VocResult, console: Console) -> None:
     comp.add_row("masked false-alarm rate", f"{_f(c.masked_false_alarm_rate, True)} ({c.n_masked_false_alarm}/{c.n_masked_detected})")
     comp.add_row("detections matching no face", str(c.n_false_detections))
     console.print(comp)
-    for note in r.notes:
+    _print_notes(r.notes, console)
+
+
+def _print_notes(notes: list[str], console: Console) -> None:
+    for note in notes:
         console.print(f"[yellow]note:[/] {note}")
 
 
 def _print_crops(r: CropResult, console: Console) -> None:
     cls = r.classification
-    table = Table(title=f"Classifier on {r.n_crops} val crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}")
+    table = Table(title=f"Classifier on {r.n_crops} crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}")
     for col in ("class", "support", "precision", "recall", "F1", "AP"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in cls.classes:
@@ -123,3 +127,4 @@ def _print_crops(r: CropResult, console: Console) -> None:
     for name, v in r.per_source.items():
         src.add_row(name, str(v["n"]), _f(v["accuracy"], True))
     console.print(src)
+    _print_notes(r.notes, console)

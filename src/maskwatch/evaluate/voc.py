@@ -121,10 +121,10 @@ def split_images(manifest: Path) -> dict[str, set[str]]:
     return split
 
 
-def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path, split: str = "val") -> tuple[list[ImageAnnotation], int]:
-    """The annotations whose image the manifest lists under `split`, matched on the path's last three
-    parts (source/images/file) so absolute and relative manifest paths both work; also how many of those the
-    manifest lists under the other split as well (a leak worth knowing about)."""
+def paths_in_split(paths: list[str], manifest: Path, split: str = "val") -> tuple[list[int], int]:
+    """Indices of the image paths the manifest lists under `split`, matched on the path's last three parts
+    (source/images/file) so absolute and relative manifest paths both work; also how many of those the manifest
+    lists under the other split as well (a leak worth knowing about)."""
     images = split_images(manifest)
     wanted, other = images.get(split, set()), set().union(*(v for k, v in images.items() if k != split))
     key_len = min((len(Path(p).parts) for p in wanted), default=3)
@@ -132,15 +132,20 @@ def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path, split:
     wanted_keys = {_path_suffix(p, key_len) for p in wanted}
     other_keys = {_path_suffix(p, key_len) for p in other}
 
-    def keys(a: ImageAnnotation) -> set[tuple[str, ...]]:
-        path = a.path or a.name
+    def keys(path: str) -> set[tuple[str, ...]]:
         return {_path_suffix(path, key_len), _path_suffix(str(Path(path).resolve()), key_len)}  # links too
 
-    kept = [a for a in annotations if keys(a) & wanted_keys]
-    both = sum(bool(keys(a) & other_keys) for a in kept)
+    kept = [i for i, p in enumerate(paths) if keys(p) & wanted_keys]
+    both = sum(bool(keys(paths[i]) & other_keys) for i in kept)
     if not kept:
         raise UserError(f"{manifest}: none of the given images is listed with split == {split}")
     return kept, both
+
+
+def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path, split: str = "val") -> tuple[list[ImageAnnotation], int]:
+    """The annotations whose image the manifest lists under `split` (see paths_in_split)."""
+    kept, both = paths_in_split([a.path or a.name for a in annotations], manifest, split)
+    return [annotations[i] for i in kept], both
 
 
 # ---- predictions ---------------------------------------------------------------------------------------
