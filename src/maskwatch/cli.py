@@ -74,11 +74,10 @@ def classify(
     find_face: Annotated[bool, typer.Option(help="Also score each crop re-cut around the face found in it, and average.")] = True,
 ):
     """Face crops → {file: {label, scores}}."""
-    from maskwatch.classify import MaskClassifier
     from maskwatch.classify.given import GivenCropClassifier
     from maskwatch.inference import classify_crops
 
-    _finish(classify_crops(inputs, GivenCropClassifier(MaskClassifier(classifier), find_face)), out)
+    _finish(classify_crops(inputs, GivenCropClassifier.from_model(classifier, find_face)), out)
 
 
 @app.command()

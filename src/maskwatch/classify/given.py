@@ -1,5 +1,5 @@
-"""Face crops handed in as they are (`maskwatch classify`, `maskwatch evaluate boxes`), framed however their maker
-cut them: tight at a box, with a margin, or a whole portrait.
+"""Face crops handed in as they are (`maskwatch classify`, `maskwatch evaluate boxes|folders`), framed however their
+maker cut them: tight at a box, with a margin, or a whole portrait.
 
 Each crop is scored twice and the probabilities averaged: as it is, squared by replicating its edges (which the
 hand-cut framing in training prepares the model for), and re-cut around the face the detector finds in it, the
@@ -21,6 +21,11 @@ class GivenCropClassifier:
     def __init__(self, classifier: MaskClassifier, find_face: bool = True, threads: int | None = None):
         self.classifier = classifier
         self.attempts = attempt_detectors(threads) if find_face else None
+
+    @classmethod
+    def from_model(cls, model_path=None, find_face: bool = True) -> GivenCropClassifier:
+        """Over the classifier at model_path (the shipped model when None)."""
+        return cls(MaskClassifier(model_path), find_face)
 
     def predict(self, crops: list[np.ndarray]) -> np.ndarray:
         """(N, 3) probabilities for BGR uint8 crops of any shape."""

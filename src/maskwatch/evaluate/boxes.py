@@ -38,10 +38,9 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
     if margin < 0:
         raise UserError(f"margin must be >= 0, got {margin}")
     if classifier is None:
-        from maskwatch.classify import MaskClassifier
         from maskwatch.classify.given import GivenCropClassifier
 
-        classifier = GivenCropClassifier(MaskClassifier(model_path), find_face)
+        classifier = GivenCropClassifier.from_model(model_path, find_face)
     crops, labels, sources, names = [], [], [], []
     for folder in map(Path, folders):
         annotations, _ = load_annotations([folder], manifest)

@@ -31,10 +31,9 @@ def evaluate_folders(folders: list[Path], manifest: Path | None = None, classifi
     if not items:
         raise UserError("no labelled images to score: give folders with one subfolder per label (mask/, no_mask/, ...)")
     if classifier is None:
-        from maskwatch.classify import MaskClassifier
         from maskwatch.classify.given import GivenCropClassifier
 
-        classifier = GivenCropClassifier(MaskClassifier(model_path), find_face)
+        classifier = GivenCropClassifier.from_model(model_path, find_face)
     scored, probs = [], []
     for i in range(0, len(items), BATCH):
         batch, images = [], []
