@@ -146,6 +146,30 @@ def test_cli_build_and_report_voc(tmp_path):
     assert "per source" in result.output
 
 
+def test_report_counts_faces_labelled_twice_and_lists_their_conflicts(tmp_path):
+    """The same face in two photos of one group is a pair; two labels for it are a conflict. Faces in one photo
+    or in different groups are never paired."""
+    ds = tmp_path / "ds"
+    crops = {"a": scene(112, 112, 1), "b": scene(112, 112, 2), "c": scene(112, 112, 3)}
+    rows = [  # name, crop, label, group, image
+        ("a1", "a", "mask", "g1", "p1.jpg"), ("a2", "a", "no_mask", "g1", "p2.jpg"),  # one face, two labels
+        ("b1", "b", "mask", "g1", "p1.jpg"), ("b2", "b", "mask", "g1", "p2.jpg"),  # one face, one label
+        ("c1", "c", "mask", "g2", "p3.jpg"), ("c2", "c", "incorrect", "g2", "p3.jpg"),  # same photo
+        ("c3", "c", "no_mask", "g3", "p4.jpg"),  # another group
+    ]
+    with _mkdir(ds).joinpath("manifest.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "source", "split", "group", "image", "box", "face_px", "brightness"])
+        for name, crop, label, group, image in rows:
+            write_jpeg(ds / "crops" / f"{name}.jpg", crops[crop])
+            writer.writerow([f"crops/{name}.jpg", label, "web", "train", group, image, "0 0 10 10", "10", "100"])
+    report = build_report(ds, plots=False)
+    assert report["labelled_twice"] == {"all": [1, 2], "web+web": [1, 2]}
+    conflicts = list(csv.DictReader(open(ds / "report" / "label_conflicts.csv")))
+    assert [(c["crop_a"], c["label_a"], c["crop_b"], c["label_b"]) for c in conflicts] == [
+        ("crops/a1.jpg", "mask", "crops/a2.jpg", "no_mask")]
+
+
 @needs_data
 def test_padded_detection_maps_back_to_image_coordinates():
     from maskwatch.detect import RetinaFaceDetector

@@ -1,4 +1,5 @@
-"""Dataset report: counts, face-size and brightness histograms, subgroup coverage tables."""
+"""Dataset report: counts, face-size and brightness histograms, subgroup coverage tables, and how often a face
+labelled twice got two different labels."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.data.agreement import FacePair, agreement_summary, faces_labelled_twice
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
 
@@ -65,10 +67,22 @@ def build_report(directory: Path, plots: bool = True) -> dict:
         report["dropped"] = json.loads(cleaning.read_text())
     out = directory / "report"
     out.mkdir(parents=True, exist_ok=True)
+    twice = faces_labelled_twice(directory, rows)
+    report["labelled_twice"] = agreement_summary(twice)
+    _write_conflicts([p for p in twice if not p.agree], out / "label_conflicts.csv")
     if plots:
         report["plots"] = _plots(out, labels, face_px, brightness)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _write_conflicts(conflicts: list[FacePair], path: Path) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["group", "bits", "crop_a", "label_a", "image_a", "crop_b", "label_b", "image_b"])
+        for p in conflicts:
+            writer.writerow([p.a["group"], p.bits, p.a["path"], p.a["label"], p.a["image"],
+                             p.b["path"], p.b["label"], p.b["image"]])
 
 
 def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.ndarray) -> list[str]:
@@ -119,6 +133,16 @@ def print_report(report: dict, console=None) -> None:
     table("per split", report["per_split"], "split")
     table("face size (source px, long side) x class", report["face_px_coverage"], "face px")
     table("brightness (crop mean grey) x class", report["brightness_coverage"], "brightness")
+    twice = report["labelled_twice"]
+    if twice:
+        t = Table(title="faces labelled twice (in two near-duplicate photos): labels differ / pairs")
+        t.add_column("sources")
+        t.add_column("differ", justify="right")
+        t.add_column("pairs", justify="right")
+        t.add_column("share", justify="right")
+        for key, (differ, n) in twice.items():
+            t.add_row(key, str(differ), str(n), f"{differ / n:.1%}")
+        console.print(t)
     if "dropped" in report:
         t = Table(title="dropped")
         t.add_column("source")
