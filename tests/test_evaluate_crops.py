@@ -31,6 +31,11 @@ def test_scores_from_probabilities_by_hand():
     assert r.curves["mask"].ap == pytest.approx(5 / 6)
     # no_mask ranked by p(no_mask): .8 nm, .7 nm, .6 mask ... -> AP 1
     assert r.curves["no_mask"].ap == 1.0
+    assert r.per_face_px == {}
+    # By face size over the data report's buckets (0-24, 24-48, ...); crops of unknown size are left out.
+    sized = score_crop_predictions(labels, sources, probs, face_px=[10, 30, 30, 200, float("nan")])
+    assert sized.per_face_px == {"0-24": {"n": 1, "accuracy": 1.0}, "24-48": {"n": 2, "accuracy": 0.5},
+                                 ">=192": {"n": 1, "accuracy": 1.0}}
 
 
 def test_missing_manifest_or_val_rows_is_user_error(tmp_path):
@@ -58,6 +63,7 @@ def test_real_classifier_on_crops_of_real_faces(tmp_path, shared_data, classifie
     assert result.n_crops == n and result.per_source["andrewmvd"]["n"] == n
     assert result.classification.confusion.sum() == n
     assert 0.0 <= result.classification.accuracy <= 1.0
+    assert result.per_face_px == {"24-48": {"n": n, "accuracy": pytest.approx(result.classification.accuracy)}}
 
 
 def test_cli_crops_without_dataset_is_user_error(tmp_path):

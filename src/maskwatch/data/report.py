@@ -26,14 +26,19 @@ def read_manifest(directory: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _bucket_names(edges) -> list[str]:
+def bucket_names(edges) -> list[str]:
     return [f"{lo:g}-{hi:g}" if hi != float("inf") else f">={lo:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def bucket_index(values: np.ndarray, edges) -> np.ndarray:
+    """Index of each value's bucket between consecutive edges (lower bound inclusive)."""
+    return np.clip(np.searchsorted(np.asarray(edges[1:-1], float), values, side="right"), 0, len(edges) - 2)
 
 
 def coverage(values: np.ndarray, labels: np.ndarray, edges) -> dict[str, dict[str, int]]:
     """{bucket: {class: count}} for values cut at edges (lower bound inclusive)."""
-    names = _bucket_names(edges)
-    idx = np.clip(np.searchsorted(np.asarray(edges[1:-1], float), values, side="right"), 0, len(names) - 1)
+    names = bucket_names(edges)
+    idx = bucket_index(values, edges)
     return {name: {c: int(((idx == b) & (labels == c)).sum()) for c in CLASSES} for b, name in enumerate(names)}
 
 

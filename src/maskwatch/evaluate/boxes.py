@@ -41,7 +41,7 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
         from maskwatch.classify.given import GivenCropClassifier
 
         classifier = GivenCropClassifier.from_model(model_path, find_face)
-    crops, labels, sources, names = [], [], [], []
+    crops, labels, sources, names, face_px = [], [], [], [], []
     for folder in map(Path, folders):
         annotations, _ = load_annotations([folder], manifest)
         source = folder.resolve().name
@@ -52,7 +52,9 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
                 labels.append(ann.labels[k])
                 sources.append(source)
                 names.append(f"{ann.path} face {k}")
+                x1, y1, x2, y2 = ann.boxes[k][:4]
+                face_px.append(max(x2 - x1, y2 - y1))
     if not crops:
         raise UserError("no annotated faces to score")
     probs = np.concatenate([classifier.predict(crops[i:i + BATCH]) for i in range(0, len(crops), BATCH)])
-    return score_crop_predictions(labels, sources, probs, names, crops)
+    return score_crop_predictions(labels, sources, probs, names, crops, face_px)

@@ -112,6 +112,16 @@ def _print_notes(notes: list[str], console: Console) -> None:
         console.print(f"[yellow]note:[/] {note}")
 
 
+def _print_accuracy(console: Console, title: str, first: str, groups: dict[str, dict]) -> None:
+    table = Table(title=title)
+    table.add_column(first)
+    table.add_column("crops", justify="right")
+    table.add_column("accuracy", justify="right")
+    for name, v in groups.items():
+        table.add_row(name, str(v["n"]), _f(v["accuracy"], True))
+    console.print(table)
+
+
 def _print_crops(r: CropResult, console: Console) -> None:
     cls = r.classification
     table = Table(title=f"Classifier on {r.n_crops} crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}")
@@ -120,11 +130,7 @@ def _print_crops(r: CropResult, console: Console) -> None:
     for c in cls.classes:
         table.add_row(c, str(cls.support[c]), _f(cls.precision[c]), _f(cls.recall[c]), _f(cls.f1[c]), _f(r.curves[c].ap))
     console.print(table)
-    src = Table(title="Accuracy per source")
-    src.add_column("source")
-    src.add_column("crops", justify="right")
-    src.add_column("accuracy", justify="right")
-    for name, v in r.per_source.items():
-        src.add_row(name, str(v["n"]), _f(v["accuracy"], True))
-    console.print(src)
+    _print_accuracy(console, "Accuracy per source", "source", r.per_source)
+    if r.per_face_px:
+        _print_accuracy(console, "Accuracy by face size (long side in the source image, px)", "face px", r.per_face_px)
     _print_notes(r.notes, console)
