@@ -140,6 +140,19 @@ class UIConfig(Strict):
     token: str | None = Field(None, description="access token; empty: a new one is generated at each start")
 
 
+class RayConfig(Strict):
+    address: str | None = Field(None, description="Ray cluster to join ('auto', 'ray://head:10001'); empty: start "
+                                "Ray on this machine")
+    shards: int = Field(2, ge=1, description="camera shards: actors that each decode and analyse a share of the "
+                        "cameras, wherever Ray places them")
+    cpus_per_shard: float = Field(1.0, gt=0)
+
+
+class ScaleConfig(Strict):
+    ray: RayConfig | None = Field(None, description="analyse the cameras on a Ray cluster; the UI, API, event store "
+                                  "and sinks stay on this machine")
+
+
 class AppConfig(Strict):
     cameras: list[CameraConfig] = Field(min_length=1)
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
@@ -149,6 +162,7 @@ class AppConfig(Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
 
     @model_validator(mode="after")
     def _unique_cameras(self):

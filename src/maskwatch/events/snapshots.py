@@ -25,17 +25,25 @@ class SnapshotWriter:
 
     def write(self, image: np.ndarray, boxes, offender: int, camera: str, track_id: int, ts: float) -> str:
         """Writes the frame with faces hidden; returns the path relative to the snapshot folder."""
+        return self.save(self.encode(image, boxes, offender), camera, track_id, ts)
+
+    def encode(self, image: np.ndarray, boxes, offender: int) -> bytes:
+        """The frame with faces hidden, as JPEG."""
         keep = offender if self.show_offender else None
         hidden = blur_faces(image, boxes, method=self.method, keep=keep)
+        ok, data = cv2.imencode(".jpg", hidden, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        return data.tobytes()
+
+    def save(self, jpeg: bytes, camera: str, track_id: int, ts: float) -> str:
+        """Stores an encoded snapshot; returns the path relative to the snapshot folder."""
         day = datetime.fromtimestamp(ts, timezone.utc)
         rel = Path(camera) / day.strftime("%Y-%m-%d") / f"{day.strftime('%H%M%S')}_{int(ts * 1000) % 1000:03d}_t{track_id}.jpg"
         path = self.folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".jpg", hidden, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if not ok:
-            raise RuntimeError("JPEG encoding failed")
         tmp = path.with_suffix(".part")
-        tmp.write_bytes(data.tobytes())
+        tmp.write_bytes(jpeg)
         os.replace(tmp, path)
         return rel.as_posix()
 

@@ -79,9 +79,14 @@ def serve(
         _check_port(cfg.ui.host, cfg.ui.port)
     service = Service(cfg, config)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+
+    def handle_signals() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+
+    handle_signals()
     service.start()
+    handle_signals()  # again: starting Ray (scale.ray) replaces the SIGTERM handler with one that kills at once
     server = thread = None
     try:
         names = ", ".join(c.name for c in cfg.cameras if c.enabled)

@@ -1,4 +1,6 @@
 """The running service: camera readers → one analysis thread (batched across cameras) → tracks → rules → store/sinks.
+With `scale.ray` the cameras are read and analysed by shards on a Ray cluster (maskwatch.scale) and only their
+alerts come back here.
 
 Thread-safe facade used by the CLI and the web app.
 """
@@ -57,7 +59,6 @@ class CameraRuntime:
     unmasked: int = 0
     events: int = 0
     jpeg_cache: dict = field(default_factory=dict)
-    last_published_state: dict | None = None
 
     def fps_analysed(self) -> float:
         times = list(self.analysed_at)
@@ -78,7 +79,9 @@ class Service:
         self._frame_ready = threading.Event()
         self._listeners: list = []
         self._cameras: dict[str, CameraRuntime] = {}
-        self._analyser: threading.Thread | None = None
+        self._analyser: threading.Thread | None = None  # the analysis loop, or in Ray mode the alert collector
+        self.remote = None  # RayCameras when the cameras are analysed on a Ray cluster
+        self._published_state: dict[str, dict] = {}  # camera -> last status sent over MQTT
         self.store: EventStore | None = None
         self.sinks: list = []
         self.outbox: Outbox | None = None
@@ -96,43 +99,77 @@ class Service:
             if self.started_at is not None:
                 return
             cfg = self.config
-            if self.pipeline is None:
-                from maskwatch.pipeline import MaskPipeline
-
-                d = cfg.detector
-                # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
-                # spins, which on a small machine takes the cores the camera decoders need.
-                threads = d.threads or min(4, os.cpu_count() or 1)
-                if d.backend == "torch":
-                    from maskwatch.accel import TorchBatchPipeline
-
-                    self.pipeline = TorchBatchPipeline(device="cuda" if d.providers == "cuda" else "cpu", input_size=d.input_size,
-                                                       min_score=d.min_score, **({"classifier_path": d.classifier} if d.classifier else {}))
-                else:
-                    self.pipeline = MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
-                                                               threads=threads, classifier_path=d.classifier)
-            self.sinks = make_sinks(cfg.sinks, [c.name for c in cfg.cameras if c.enabled])
+            if self.pipeline is None and cfg.scale.ray is None:
+                self.pipeline = self._make_pipeline()
+            self._start_outputs()
             try:
-                self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
-            except (OSError, sqlite3.Error) as err:
-                for sink in self.sinks:
-                    sink.close()
-                raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
-            self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
-            self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days)
-            for cam in cfg.cameras:
-                if cam.enabled:
-                    self._cameras[cam.name] = self._make_camera(cam)
+                if cfg.scale.ray is not None:
+                    from maskwatch.scale import RayCameras
+
+                    self.remote = RayCameras(cfg)
+                else:
+                    for cam in cfg.cameras:
+                        if cam.enabled:
+                            self._cameras[cam.name] = self._make_camera(cam)
+            except BaseException:
+                self._stop_outputs()
+                raise
             self._stop_event.clear()
             self.closing.clear()
             self.started_at = time.time()
-            self.outbox.start()
-            self.retention.start()
             for rt in self._cameras.values():
                 rt.reader.start()
-            self._analyser = threading.Thread(target=self._analyse_loop, name="analyser", daemon=True)
+            loop = self._collect_loop if self.remote else self._analyse_loop
+            self._analyser = threading.Thread(target=loop, name="analyser", daemon=True)
             self._analyser.start()
-            log.info("maskwatch started: %d camera(s), sinks: %s", len(self._cameras), ", ".join(s.name for s in self.sinks) or "none")
+            log.info("maskwatch started: %d camera(s)%s, sinks: %s", len(self.camera_names()),
+                     f" on {len(self.remote.shards)} Ray shard(s)" if self.remote else "",
+                     ", ".join(s.name for s in self.sinks) or "none")
+
+    def _make_pipeline(self):
+        d = self.config.detector
+        if d.backend == "torch":
+            from maskwatch.accel import TorchBatchPipeline
+
+            return TorchBatchPipeline(device="cuda" if d.providers == "cuda" else "cpu", input_size=d.input_size,
+                                      min_score=d.min_score, **({"classifier_path": d.classifier} if d.classifier else {}))
+        from maskwatch.pipeline import MaskPipeline
+
+        # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
+        # spins, which on a small machine takes the cores the camera decoders need.
+        threads = d.threads or min(4, os.cpu_count() or 1)
+        return MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
+                                          threads=threads, classifier_path=d.classifier)
+
+    def _start_outputs(self) -> None:
+        """Sinks, the event store, the outbox that delivers events and the retention job."""
+        cfg = self.config
+        self.sinks = make_sinks(cfg.sinks, self.camera_names())
+        try:
+            self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
+        except (OSError, sqlite3.Error) as err:
+            for sink in self.sinks:
+                sink.close()
+            raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
+        self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
+        self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days)
+        self.outbox.start()
+        self.retention.start()
+
+    def _stop_outputs(self, deadline: float | None = None) -> None:
+        deadline = deadline or time.monotonic() + 2.0
+        if self.outbox:
+            self.outbox.stop()
+            self.outbox.join(max(0.1, min(1.0, deadline - time.monotonic() - 1.0)))
+            # a last short try for sinks whose worker is idle; what stays undelivered goes at the next start
+            self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
+        if self.retention:
+            self.retention.stop()
+        for sink in self.sinks:
+            sink.close()
+        if self.store:
+            self.store.close()
+            self.store = None
 
     def _make_camera(self, cam: CameraConfig) -> CameraRuntime:
         cfg = self.config
@@ -158,18 +195,10 @@ class Service:
                 rt.reader.stop()
             if self._analyser:
                 self._analyser.join(max(0.1, deadline - time.monotonic() - 1.5))
-            if self.outbox:
-                self.outbox.stop()
-                self.outbox.join(max(0.1, min(1.0, deadline - time.monotonic() - 1.0)))
-                # a last short try for sinks whose worker is idle; what stays undelivered goes at the next start
-                self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
-            if self.retention:
-                self.retention.stop()
-            for sink in self.sinks:
-                sink.close()
-            if self.store:
-                self.store.close()
-                self.store = None
+            if self.remote:
+                self.remote.stop()
+                self.remote = None
+            self._stop_outputs(deadline)
             for rt in self._cameras.values():
                 rt.reader.join(max(0.0, min(0.3, deadline - time.monotonic())))
             self.started_at = None
@@ -269,9 +298,28 @@ class Service:
         snapshot = None
         if self.config.privacy.save_snapshots:
             snapshot = self.snapshots.write(frame.image, hidden, offender, alert.camera, alert.track_id, alert.time)
+        rt.events += 1
+        self._add_event(alert, snapshot)
+
+    def _collect_loop(self) -> None:
+        """Ray mode: the alerts the shards raised (with their snapshots, faces already hidden) into the store."""
+        last_housekeeping = 0.0
+        while not self._stop_event.wait(0.2):
+            for alert, jpeg in self.remote.drain():
+                try:
+                    snapshot = self.snapshots.save(jpeg, alert.camera, alert.track_id, alert.time) if jpeg else None
+                    self._add_event(alert, snapshot)
+                except Exception:
+                    if self._stop_event.is_set():
+                        return
+                    log.exception("camera %s: recording an alert failed", alert.camera)
+            if time.monotonic() - last_housekeeping > 1.0:
+                last_housekeeping = time.monotonic()
+                self._housekeeping()
+
+    def _add_event(self, alert, snapshot: str | None) -> None:
         event_id = self.store.add(alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence,
                                   snapshot, alert.box)
-        rt.events += 1
         self.outbox.notify()
         event = self.store.get(event_id)
         for fn in list(self._listeners):
@@ -282,16 +330,18 @@ class Service:
 
     def _housekeeping(self) -> None:
         now = time.time()
-        mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
         for rt in list(self._cameras.values()):
             rt.smoother.prune(now)
-            if mqtt and mqtt.connected.is_set():
-                with rt.lock:
-                    state = {"online": rt.reader.stats.online, "faces": rt.faces, "masked": rt.masked, "unmasked": rt.unmasked,
-                             "last_error": rt.reader.stats.last_error}
-                if state != rt.last_published_state:  # retained, so a dashboard that connects later sees it at once
-                    mqtt.publish_status(rt.config.name, {**state, "time": iso(now)})
-                    rt.last_published_state = state
+        mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
+        if mqtt is None or not mqtt.connected.is_set():
+            return
+        for cam in self.camera_status():
+            if not cam["enabled"]:
+                continue
+            state = {k: cam[k] for k in ("online", "faces", "masked", "unmasked", "last_error")}
+            if state != self._published_state.get(cam["name"]):  # retained: a dashboard connecting later sees it
+                mqtt.publish_status(cam["name"], {**state, "time": iso(now)})
+                self._published_state[cam["name"]] = state
 
     # --- queries (web API) -------------------------------------------------------------------------------------
 
@@ -306,32 +356,40 @@ class Service:
         return [c.name for c in self.config.cameras if c.enabled]
 
     def camera_status(self) -> list[dict]:
+        remote = self.remote.camera_status() if self.remote else {}
         out = []
         for cam in self.config.cameras:
             rt = self._cameras.get(cam.name)
-            if rt is None:
+            if cam.name in remote:
+                out.append(remote[cam.name])
+            elif rt is None:
+                error = "disabled" if not cam.enabled else "no analysis shard answers" if self.remote else None
                 out.append({"name": cam.name, "enabled": cam.enabled, "online": False, "fps_analysed": 0.0, "frames_decoded": 0,
                             "frames_skipped": 0, "frames_dropped": 0, "frames_analysed": 0, "frames_detected": 0, "faces": 0,
-                            "masked": 0, "unmasked": 0,
-                            "last_error": None if cam.enabled else "disabled", "width": 0, "height": 0,
+                            "masked": 0, "unmasked": 0, "last_error": error, "width": 0, "height": 0,
                             "source": describe(cam.source), "kind": cam.kind, "events": 0})
-                continue
-            s = rt.reader.stats
-            with rt.lock:
-                live = s.online  # an offline camera's last counts would describe a scene no longer seen
-                out.append({"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
-                            "frames_decoded": s.frames_decoded, "frames_skipped": s.frames_skipped,
-                            "frames_dropped": rt.reader.slot.dropped,
-                            "frames_analysed": rt.frames_analysed, "frames_detected": rt.frames_detected,
-                            "faces": rt.faces if live else 0,
-                            "masked": rt.masked if live else 0, "unmasked": rt.unmasked if live else 0,
-                            "last_error": s.last_error, "width": s.width, "height": s.height,
-                            "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
-                            "state_since": iso(s.since)})
+            else:
+                out.append(self._live_status(cam, rt))
         return out
+
+    def _live_status(self, cam: CameraConfig, rt: CameraRuntime) -> dict:
+        s = rt.reader.stats
+        with rt.lock:
+            live = s.online  # an offline camera's last counts would describe a scene no longer seen
+            return {"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
+                    "frames_decoded": s.frames_decoded, "frames_skipped": s.frames_skipped,
+                    "frames_dropped": rt.reader.slot.dropped,
+                    "frames_analysed": rt.frames_analysed, "frames_detected": rt.frames_detected,
+                    "faces": rt.faces if live else 0,
+                    "masked": rt.masked if live else 0, "unmasked": rt.unmasked if live else 0,
+                    "last_error": s.last_error, "width": s.width, "height": s.height,
+                    "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
+                    "state_since": iso(s.since)}
 
     def result_delays(self, camera: str, since: float = 0.0) -> list[float]:
         """Seconds from each frame's decoding to its analysis result, for results after `since` (time.time())."""
+        if self.remote:
+            return self.remote.result_delays(camera, since)
         rt = self._cameras.get(camera)
         if rt is None:
             return []
@@ -339,6 +397,8 @@ class Service:
             return [delay for done, delay in rt.delays if done >= since]
 
     def latest_jpeg(self, camera: str, annotated: bool = True) -> bytes | None:
+        if self.remote:
+            return self.remote.latest_jpeg(camera, annotated)
         rt = self._cameras.get(camera)
         if rt is None:
             return None
@@ -387,6 +447,8 @@ class Service:
         return self.snapshots.resolve(event["snapshot"]) if event else None
 
     def providers(self) -> list[str]:
+        if self.remote:
+            return self.remote.providers()
         if self.pipeline is None:
             return []
         if hasattr(self.pipeline, "device"):  # the PyTorch backend
@@ -448,4 +510,6 @@ class Service:
                 with rt.lock:
                     rt.rules.zones = make_zones(parsed)
                     rt.jpeg_cache = {}
+            if self.remote:
+                self.remote.set_zones(camera, [z.model_dump(mode="json") for z in parsed])
         log.info("camera %s: %d zone(s) set", camera, len(parsed))

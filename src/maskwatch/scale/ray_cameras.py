@@ -1,0 +1,89 @@
+"""The head's side of Ray mode: starts the camera shards as Ray actors and asks them for alerts, status and pictures.
+
+Each shard reads its cameras itself, so frames never cross the network: camera URLs (and files) must be reachable
+from every Ray node, and maskwatch must be installed on each. Ray restarts a shard that dies, on another node if
+its node is gone; until it answers again its cameras show as offline.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from maskwatch.config import AppConfig
+from maskwatch.errors import UserError
+from maskwatch.scale.shard import CameraShard
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 180.0  # seconds for every shard to load its models and open its cameras
+CALL_TIMEOUT = 5.0
+
+
+class RayCameras:
+    def __init__(self, config: AppConfig):
+        try:
+            import ray
+        except ImportError:
+            raise UserError("scale.ray needs Ray on this machine: pip install 'maskwatch[scale]'") from None
+        self._ray = ray
+        rc = config.scale.ray
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
+            try:
+                ray.init(address=rc.address, include_dashboard=False, logging_level=logging.WARNING)
+            except Exception as err:
+                raise UserError(f"cannot {'reach the Ray cluster at ' + rc.address if rc.address else 'start Ray'}: "
+                                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        names = [c.name for c in config.cameras if c.enabled]
+        k = min(rc.shards, len(names))
+        groups = [names[i::k] for i in range(k)]
+        actor = ray.remote(CameraShard).options(num_cpus=rc.cpus_per_shard, max_restarts=-1, max_task_retries=0)
+        payload = config.model_dump(mode="json")
+        self.shards = [actor.remote(payload, group) for group in groups]
+        self._shard_of = {name: shard for group, shard in zip(groups, self.shards) for name in group}
+        try:
+            ray.get([s.providers.remote() for s in self.shards], timeout=START_TIMEOUT)
+        except Exception as err:
+            self.stop()
+            raise UserError(f"the Ray camera shards did not start: {str(err).splitlines()[0]}") from None
+        log.info("Ray: %d camera(s) on %d shard(s)", len(names), len(self.shards))
+
+    def _call(self, shard, method: str, *args, default=None):
+        """One call to one shard; a shard that is down or restarting gives `default` (and a log line)."""
+        try:
+            return self._ray.get(getattr(shard, method).remote(*args), timeout=CALL_TIMEOUT)
+        except Exception as err:
+            log.warning("Ray shard %s: %s failed: %s", shard, method, str(err).splitlines()[0] if str(err) else type(err).__name__)
+            return default
+
+    def drain(self) -> list:
+        return [item for s in self.shards for item in self._call(s, "drain", default=[])]
+
+    def camera_status(self) -> dict[str, dict]:
+        return {c["name"]: c for s in self.shards for c in self._call(s, "camera_status", default=[])}
+
+    def latest_jpeg(self, camera: str, annotated: bool) -> bytes | None:
+        shard = self._shard_of.get(camera)
+        return self._call(shard, "latest_jpeg", camera, annotated) if shard else None
+
+    def result_delays(self, camera: str, since: float) -> list[float]:
+        shard = self._shard_of.get(camera)
+        return self._call(shard, "result_delays", camera, since, default=[]) if shard else []
+
+    def set_zones(self, camera: str, zones: list[dict]) -> None:
+        if camera in self._shard_of:
+            self._call(self._shard_of[camera], "set_zones", camera, zones)
+
+    def providers(self) -> list[str]:
+        names: list[str] = []
+        for s in self.shards:
+            names += [p for p in self._call(s, "providers", default=[]) if p not in names]
+        return names
+
+    def stop(self) -> None:
+        for s in self.shards:
+            self._call(s, "stop")
+            self._ray.kill(s, no_restart=True)
+        self.shards = []
+        if self._owns_ray:
+            self._ray.shutdown()

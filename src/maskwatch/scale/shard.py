@@ -1,0 +1,68 @@
+"""One camera shard: a Service over some of the cameras that keeps its alerts for the head to collect instead of
+storing and sending them. Ray runs it as an actor; it is a plain class, so it also runs (and is tested) without Ray."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from maskwatch.config import AppConfig, ScaleConfig, SinksConfig
+from maskwatch.service.service import Service
+
+MAX_PENDING = 10_000  # alerts kept while no head collects them; the oldest go first
+
+
+class ShardService(Service):
+    def __init__(self, config: AppConfig):
+        super().__init__(config)
+        self.pending: deque = deque(maxlen=MAX_PENDING)  # (Alert, snapshot JPEG with faces hidden, or None)
+
+    def _start_outputs(self) -> None:
+        """The head stores and delivers the events; a shard has no store, sinks or retention of its own."""
+
+    def _record(self, rt, frame, hidden, offender, alert) -> None:
+        jpeg = None
+        if self.config.privacy.save_snapshots:
+            jpeg = self.snapshots.encode(frame.image, hidden, offender)
+        rt.events += 1
+        self.pending.append((alert, jpeg))
+
+    def drain(self) -> list:
+        out = []
+        while self.pending:
+            out.append(self.pending.popleft())
+        return out
+
+
+class CameraShard:
+    """Reads and analyses the named cameras of `config` (a JSON-ready AppConfig dump)."""
+
+    def __init__(self, config: dict, cameras: list[str]):
+        cfg = AppConfig.model_validate(config)
+        cfg.cameras = [c for c in cfg.cameras if c.name in cameras]
+        cfg.scale, cfg.sinks = ScaleConfig(), SinksConfig(log=False)
+        self.service = ShardService(cfg)
+        self.service.start()
+
+    def drain(self) -> list:
+        return self.service.drain()
+
+    def camera_status(self) -> list[dict]:
+        return self.service.camera_status()
+
+    def latest_jpeg(self, camera: str, annotated: bool) -> bytes | None:
+        return self.service.latest_jpeg(camera, annotated)
+
+    def result_delays(self, camera: str, since: float) -> list[float]:
+        return self.service.result_delays(camera, since)
+
+    def zones(self, camera: str) -> list[dict]:
+        return self.service.zones(camera)
+
+    def set_zones(self, camera: str, zones: list[dict]) -> None:
+        self.service.set_zones(camera, zones)
+
+    def providers(self) -> list[str]:
+        return self.service.providers()
+
+    def stop(self) -> None:
+        self.service.stop()

@@ -1,0 +1,78 @@
+"""Ray mode: camera shards analyse the cameras and the head stores their alerts. First a shard on its own (no
+Ray), then the whole service on a real local Ray cluster."""
+
+from __future__ import annotations
+
+import pytest
+from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
+from helpers_service.servers import wait_for
+
+from maskwatch.config import AppConfig
+from maskwatch.scale import CameraShard
+from maskwatch.service import Service
+
+DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+
+
+def config(clip, tmp_path, **extra) -> AppConfig:
+    cameras = [{"name": name, "source": str(clip), "fps": 5, "loop": True,
+                "zones": [{"name": "door", "polygon": DOOR, "restricted": True}]} for name in ("cam-a", "cam-b")]
+    return AppConfig.model_validate({
+        "cameras": cameras, "detector": {"input_size": 640, "threads": 1},
+        "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0}, "ui": {"enabled": False},
+        "storage": {"database": str(tmp_path / "data" / "events.db"), "snapshots": str(tmp_path / "data" / "snapshots")},
+        **extra})
+
+
+def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
+    shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
+    try:
+        alerts = wait_for(shard.drain, 30)
+        assert alerts, "no alert within 30 s"
+        alert, jpeg = alerts[0]
+        assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
+        assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
+        assert [c["name"] for c in shard.camera_status()] == ["cam-a"] and shard.camera_status()[0]["online"]
+        assert shard.latest_jpeg("cam-a", True)[:2] == b"\xff\xd8"
+        shard.set_zones("cam-a", [])
+        assert shard.zones("cam-a") == []
+    finally:
+        shard.stop()
+    assert not (tmp_path / "data").exists(), "a shard stores nothing: the head does"
+
+
+def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    service = Service(config(test_clip, tmp_path, scale={"ray": {"shards": 2, "cpus_per_shard": 0.5}}))
+    service.start()
+    try:
+        assert len(service.remote.shards) == 2
+        events = wait_for(lambda: {e["camera"] for e in service.events(limit=1000)} == {"cam-a", "cam-b"}
+                          and service.events(limit=1000), 60)
+        assert events, f"not every camera's alerts reached the store within 60 s: {service.events(limit=1000)}"
+        assert {e["label"] for e in events} == {"no_mask"} and {e["zone"] for e in events} == {"door"}
+        assert all(service.snapshot_path(e["id"]).is_file() for e in events)  # written on the head
+        status = {c["name"]: c for c in service.camera_status()}
+        assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
+        assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"
+        assert service.stats()["events_total"] >= 2 and service.providers() == ["CPUExecutionProvider"]
+        service.set_zones("cam-b", [])
+        shard_b = service.remote._shard_of["cam-b"]
+        assert service.remote._call(shard_b, "zones", "cam-b") == []
+    finally:
+        service.stop()
+    import ray
+
+    assert not ray.is_initialized(), "the Ray instance the service started is shut down with it"
+
+
+def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypatch):
+    import sys
+
+    from maskwatch.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    service = Service(config(test_clip, tmp_path, scale={"ray": {}}))
+    with pytest.raises(UserError, match=r"pip install 'maskwatch\[scale\]'"):
+        service.start()
+    assert not service.running and service.store is None  # what start opened is closed again
