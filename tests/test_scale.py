@@ -27,7 +27,7 @@ def config(clip, tmp_path, **extra) -> AppConfig:
 def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
     shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
     try:
-        alerts = wait_for(shard.drain, 30)
+        alerts = wait_for(lambda: shard.drain()[1], 30)
         assert alerts, "no alert within 30 s"
         alert, jpeg = alerts[0]
         assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
@@ -59,6 +59,15 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
         service.set_zones("cam-b", [])
         shard_b = service.remote._shard_of["cam-b"]
         assert service.remote._call(shard_b, "zones", "cam-b") == []
+
+        # A shard that dies is restarted by Ray with the zones of the start; the head sends it the current ones.
+        import ray
+
+        first = service.remote._incarnation[shard_b]
+        ray.kill(shard_b, no_restart=False)
+        assert wait_for(lambda: service.remote._incarnation[shard_b] != first, 60), "the shard did not come back"
+        assert service.remote._call(shard_b, "zones", "cam-b") == [], "the current zones were not re-sent"
+        assert wait_for(lambda: {c["name"]: c for c in service.camera_status()}["cam-b"]["online"], 30)
     finally:
         service.stop()
     import ray

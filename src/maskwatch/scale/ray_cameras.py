@@ -19,6 +19,10 @@ START_TIMEOUT = 180.0  # seconds for every shard to load its models and open its
 CALL_TIMEOUT = 5.0
 
 
+def _first_line(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
 class RayCameras:
     def __init__(self, config: AppConfig):
         try:
@@ -33,31 +37,51 @@ class RayCameras:
                 ray.init(address=rc.address, include_dashboard=False, logging_level=logging.WARNING)
             except Exception as err:
                 raise UserError(f"cannot {'reach the Ray cluster at ' + rc.address if rc.address else 'start Ray'}: "
-                                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+                                f"{_first_line(err)}") from None
         names = [c.name for c in config.cameras if c.enabled]
         k = min(rc.shards, len(names))
         groups = [names[i::k] for i in range(k)]
         actor = ray.remote(CameraShard).options(num_cpus=rc.cpus_per_shard, max_restarts=-1, max_task_retries=0)
         payload = config.model_dump(mode="json")
         self.shards = [actor.remote(payload, group) for group in groups]
+        self._groups = dict(zip(self.shards, groups))
         self._shard_of = {name: shard for group, shard in zip(groups, self.shards) for name in group}
+        self._config = config  # the head's: zones edited since start are re-sent to a restarted shard
+        self._incarnation: dict = {}
+        self._down: set = set()  # shards whose last call failed
         try:
             ray.get([s.providers.remote() for s in self.shards], timeout=START_TIMEOUT)
         except Exception as err:
             self.stop()
-            raise UserError(f"the Ray camera shards did not start: {str(err).splitlines()[0]}") from None
+            raise UserError(f"the Ray camera shards did not start: {_first_line(err)}") from None
         log.info("Ray: %d camera(s) on %d shard(s)", len(names), len(self.shards))
 
     def _call(self, shard, method: str, *args, default=None):
-        """One call to one shard; a shard that is down or restarting gives `default` (and a log line)."""
+        """One call to one shard; a shard that is down or restarting gives `default` (logged once per outage)."""
         try:
-            return self._ray.get(getattr(shard, method).remote(*args), timeout=CALL_TIMEOUT)
+            result = self._ray.get(getattr(shard, method).remote(*args), timeout=CALL_TIMEOUT)
         except Exception as err:
-            log.warning("Ray shard %s: %s failed: %s", shard, method, str(err).splitlines()[0] if str(err) else type(err).__name__)
+            if shard not in self._down:
+                self._down.add(shard)
+                log.warning("Ray shard of %s does not answer (%s): %s", ", ".join(self._groups.get(shard, [])), method,
+                            _first_line(err))
             return default
+        if shard in self._down:
+            self._down.discard(shard)
+            log.info("Ray shard of %s answers again", ", ".join(self._groups.get(shard, [])))
+        return result
 
     def drain(self) -> list:
-        return [item for s in self.shards for item in self._call(s, "drain", default=[])]
+        alerts = []
+        for shard in self.shards:
+            incarnation, pending = self._call(shard, "drain", default=(None, []))
+            if incarnation and self._incarnation.setdefault(shard, incarnation) != incarnation:
+                log.warning("Ray shard of %s was restarted: sending it the current zones", ", ".join(self._groups[shard]))
+                self._incarnation[shard] = incarnation
+                for name in self._groups[shard]:
+                    self.set_zones(name, [z.model_dump(mode="json") for z in self._config.camera(name).zones])
+            alerts += pending
+        return alerts
 
     def camera_status(self) -> dict[str, dict]:
         return {c["name"]: c for s in self.shards for c in self._call(s, "camera_status", default=[])}

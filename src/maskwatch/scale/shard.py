@@ -3,6 +3,7 @@ storing and sending them. Ray runs it as an actor; it is a plain class, so it al
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 
 from maskwatch.config import AppConfig, ScaleConfig, SinksConfig
@@ -42,9 +43,11 @@ class CameraShard:
         cfg.scale, cfg.sinks = ScaleConfig(), SinksConfig(log=False)
         self.service = ShardService(cfg)
         self.service.start()
+        self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
-    def drain(self) -> list:
-        return self.service.drain()
+    def drain(self) -> tuple[str, list]:
+        """This start's id (a change means the shard was restarted with its first zones) and the pending alerts."""
+        return self.incarnation, self.service.drain()
 
     def camera_status(self) -> list[dict]:
         return self.service.camera_status()
