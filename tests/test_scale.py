@@ -85,3 +85,15 @@ def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypat
     with pytest.raises(UserError, match=r"pip install 'maskwatch\[scale\]'"):
         service.start()
     assert not service.running and service.store is None  # what start opened is closed again
+
+
+@pytest.mark.parametrize("address, message", [("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
+                                              ("nowhere", "must be 'auto', HOST:PORT or ray://HOST:PORT")])
+def test_a_ray_cluster_that_cannot_be_reached_is_a_one_line_error_at_once(test_clip, tmp_path, address, message):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    from maskwatch.errors import UserError
+
+    service = Service(config(test_clip, tmp_path, scale={"ray": {"address": address}}))
+    with pytest.raises(UserError, match=message):
+        service.start()
+    assert not service.running

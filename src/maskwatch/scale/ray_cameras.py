@@ -8,6 +8,7 @@ its node is gone; until it answers again its cameras show as offline.
 from __future__ import annotations
 
 import logging
+import socket
 
 from maskwatch.config import AppConfig
 from maskwatch.errors import UserError
@@ -17,6 +18,20 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT = 180.0  # seconds for every shard to load its models and open its cameras
 CALL_TIMEOUT = 5.0
+REACH_TIMEOUT = 3.0
+
+
+def _check_reachable(address: str | None) -> None:
+    """A host:port (or ray://host:port) that does not answer fails at once; Ray itself retries for minutes."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"scale.ray.address must be 'auto', HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT).close()
+    except OSError as err:
+        raise UserError(f"cannot reach the Ray cluster at {address}: {err}") from None
 
 
 def _first_line(err: Exception) -> str:
@@ -33,6 +48,7 @@ class RayCameras:
         rc = config.scale.ray
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
+            _check_reachable(rc.address)
             try:
                 ray.init(address=rc.address, include_dashboard=False, logging_level=logging.WARNING)
             except Exception as err:
