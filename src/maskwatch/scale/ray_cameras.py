@@ -1,8 +1,9 @@
 """The head's side of Ray mode: starts the camera shards as Ray actors and asks them for alerts, status and pictures.
 
-Each shard reads its cameras itself, so frames never cross the network: camera URLs (and files) must be reachable
+Each shard reads its cameras itself, so video never crosses the network: camera URLs (and files) must be reachable
 from every Ray node, and maskwatch must be installed on each. Ray restarts a shard that dies, on another node if
-its node is gone; until it answers again its cameras show as offline.
+its node is gone; until it answers again its cameras show as offline, and once it does it is sent the zones as
+they are now (it restarts with those of the start).
 """
 
 from __future__ import annotations
