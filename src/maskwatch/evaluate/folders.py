@@ -40,9 +40,9 @@ def evaluate_folders(folders: list[Path], manifest: Path | None = None, classifi
         for item in items[i:i + BATCH]:
             try:
                 images.append(read_image(item.path))
-                batch.append(item)
             except UserError:
-                continue
+                continue  # counted in the note below
+            batch.append(item)
         if images:
             scored += batch
             probs.append(classifier.predict(images))
