@@ -3,9 +3,12 @@ Ray), then the whole service on a real local Ray cluster."""
 
 from __future__ import annotations
 
+import json
+
+import paho.mqtt.client as mqtt
 import pytest
 from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
-from helpers_service.servers import wait_for
+from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
 
 from maskwatch.config import AppConfig
 from maskwatch.scale import CameraShard
@@ -43,7 +46,18 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
 
 def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
-    service = Service(config(test_clip, tmp_path, scale={"ray": {"shards": 2, "cpus_per_shard": 0.5}}))
+    if not Mosquitto.available():
+        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+    broker, webhook = Mosquitto(tmp_path / "broker"), WebhookReceiver()
+    broker.start()
+    statuses: dict[str, dict] = {}
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    subscriber.on_message = lambda c, u, m: statuses.__setitem__(m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {})
+    subscriber.connect("127.0.0.1", broker.port)
+    subscriber.subscribe("maskwatch/+/status")
+    subscriber.loop_start()
+    sinks = {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url}], "retry_seconds": 1}
+    service = Service(config(test_clip, tmp_path, sinks=sinks, scale={"ray": {"shards": 2, "cpus_per_shard": 0.5}}))
     service.start()
     try:
         assert len(service.remote.shards) == 2
@@ -56,6 +70,10 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
         assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
         assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"
         assert service.stats()["events_total"] >= 2 and service.providers() == ["CPUExecutionProvider"]
+        # The head's sinks send the shards' alerts, and publish each camera's status
+        ids = {e["id"] for e in events}
+        assert wait_for(lambda: ids <= {m["id"] for m in webhook.received}, 20), "alerts did not reach the webhook"
+        assert wait_for(lambda: statuses.get("maskwatch/cam-b/status", {}).get("online"), 10), statuses
         service.set_zones("cam-b", [])
         shard_b = service.remote._shard_of["cam-b"]
         assert service.remote._call(shard_b, "zones", "cam-b") == []
@@ -70,6 +88,9 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
         assert wait_for(lambda: {c["name"]: c for c in service.camera_status()}["cam-b"]["online"], 30)
     finally:
         service.stop()
+        subscriber.loop_stop()
+        webhook.close()
+        broker.stop()
     import ray
 
     assert not ray.is_initialized(), "the Ray instance the service started is shut down with it"
