@@ -44,8 +44,9 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
     assert not (tmp_path / "data").exists(), "a shard stores nothing: the head does"
 
 
-def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path):
+def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, monkeypatch):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster: no token to write under $HOME
     if not Mosquitto.available():
         pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
     broker, webhook = Mosquitto(tmp_path / "broker"), WebhookReceiver()
