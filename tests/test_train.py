@@ -66,9 +66,9 @@ def tiny_dataset(shared_data, tmp_path_factory) -> Path:
     return _write_tiny_dataset(shared_data, tmp_path_factory.mktemp("tiny_crops"))
 
 
-def _run(dataset: Path, out: Path, seed: int = 0) -> list[dict]:
-    train(TrainConfig(str(dataset), str(out), epochs=1, seed=seed, input_size=64, batch_size=16, progress=False),
-          log=lambda _: None)
+def _run(dataset: Path, out: Path, seed: int = 0, **options) -> list[dict]:
+    train(TrainConfig(str(dataset), str(out), epochs=1, seed=seed, input_size=64, batch_size=16, progress=False,
+                      **options), log=lambda _: None)
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     for line in lines:
         line.pop("epoch_s")  # wall time is the one thing a seed cannot fix
@@ -96,6 +96,21 @@ def test_train_smoke_run_folder_parity_and_reproducibility(tiny_dataset, tiny_ru
     # Same seed, same numbers; another seed, other numbers.
     assert _run(tiny_dataset, tmp_path / "b") == first
     assert _run(tiny_dataset, tmp_path / "c", seed=1) != first
+
+
+def test_weight_average_is_what_gets_scored_and_exported(tiny_dataset, tiny_run, tmp_path):
+    import torch
+
+    raw = torch.load(tiny_run[0] / "best.pt", weights_only=False)["state_dict"]
+    lines = _run(tiny_dataset, tmp_path / "ema", ema_decay=0.9)
+    averaged = torch.load(tmp_path / "ema" / "best.pt", weights_only=False)["state_dict"]
+    assert averaged.keys() == raw.keys()
+    # Same seed, same steps: only the averaging differs, and it moves every layer's weights.
+    assert all(not torch.equal(averaged[k], raw[k]) for k in raw if k.endswith("weight"))
+    report = json.loads((tmp_path / "ema" / "val_report.json").read_text())
+    assert report["val"]["accuracy"] == lines[0]["accuracy"]  # the exported network is the one early stopping scored
+    assert json.loads((tmp_path / "ema" / "parity.json").read_text())["ok"]
+    assert _run(tiny_dataset, tmp_path / "ema2", ema_decay=0.9) == lines
 
 
 def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
@@ -134,6 +149,8 @@ def test_bad_input_is_one_line_user_error(tiny_dataset, tmp_path):
     assert "\n" not in str(result.exception)
     result = CliRunner().invoke(app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--repeat-source", "web=two"])
     assert isinstance(result.exception, UserError) and "SOURCE=K" in str(result.exception)
+    result = CliRunner().invoke(app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--ema", "1"])
+    assert isinstance(result.exception, UserError) and "--ema must be" in str(result.exception)
 
 
 def test_repeated_sources_appear_k_times_per_epoch():

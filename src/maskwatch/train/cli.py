@@ -21,6 +21,7 @@ def train_command(
     threads: Annotated[int, typer.Option(help="Torch / decoding threads.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show a progress bar per epoch.")] = True,
     user_crop: Annotated[float, typer.Option(help="Share of each batch framed like a crop cut by hand from an annotated box (tight, squared).")] = 0.0,
+    ema: Annotated[float, typer.Option(help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it.")] = 0.0,
     repeat_source: Annotated[list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")] = None,
 ):
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
@@ -36,5 +37,5 @@ def train_command(
         repeat[name] = int(k)
     cfg = TrainConfig(str(dataset_dir), str(out), epochs=epochs, seed=seed, input_size=input_size, limit=limit,
                       batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress,
-                      source_repeat=repeat, augment=AugmentConfig(user_crop=user_crop))
+                      source_repeat=repeat, augment=AugmentConfig(user_crop=user_crop), ema_decay=ema)
     train(cfg, log=lambda msg: typer.echo(msg, err=True))

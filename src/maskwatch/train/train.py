@@ -45,6 +45,9 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     progress: bool = True
     device: str = "cpu"  # "cuda" for quick architecture sweeps; the shipped model is trained on CPU
+    # Exponential moving average of the weights, updated every step; 0 turns it off. When on, the averaged network
+    # is the one evaluated each epoch, checkpointed and exported (MaskNet has no batch-norm statistics to refit).
+    ema_decay: float = 0.0
 
 
 @dataclass
@@ -111,7 +114,7 @@ def epoch_indices(sources: np.ndarray, repeat: dict[str, int]) -> torch.Tensor:
 
 
 def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: TrainConfig, g: torch.Generator,
-                    g_aug: torch.Generator, desc: str) -> dict:
+                    g_aug: torch.Generator, desc: str, ema=None) -> dict:
     net.train()
     pre = Preprocess().to(cfg.device)
     order = indices[torch.randperm(len(indices), generator=g)]
@@ -128,6 +131,8 @@ def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: Trai
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             total_loss += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
@@ -155,6 +160,8 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
         raise UserError(f"--input-size must be at least 32 (got {cfg.input_size})")
     if cfg.epochs < 1:
         raise UserError(f"--epochs must be at least 1 (got {cfg.epochs})")
+    if not 0 <= cfg.ema_decay < 1:
+        raise UserError(f"--ema must be at least 0 and below 1 (got {cfg.ema_decay})")
     start = time.time()
     g = seed_everything(cfg.seed, cfg.threads)
     dataset_dir, run_dir = Path(cfg.dataset_dir), Path(cfg.out)
@@ -185,6 +192,12 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     steps = cfg.epochs * max(1, len(indices) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15,
                                                 div_factor=20, final_div_factor=200)
+    ema = None
+    if cfg.ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
+    scored = net if ema is None else ema.module
     best_f1, best_epoch, best_val, stale = -1.0, 0, {}, 0
     metrics_path = run_dir / "metrics.jsonl"
     metrics_path.write_text("")
@@ -192,8 +205,8 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.time()
         stats = train_one_epoch(net, images, labels, indices, weights.to(cfg.device), opt, sched, cfg, g, g_aug,
-                                f"epoch {epoch}/{cfg.epochs}")
-        val, _ = evaluate(net, val_set, weights)
+                                f"epoch {epoch}/{cfg.epochs}", ema)
+        val, _ = evaluate(scored, val_set, weights)
         line = {"epoch": epoch, **stats, **{k: val[k] for k in ("val_loss", "accuracy", "macro_f1", "f1", "recall",
                                                                  "unmasked_flag_recall", "masked_false_flag_rate")},
                 "lr": opt.param_groups[0]["lr"], "epoch_s": round(time.time() - t0, 1)}
@@ -202,7 +215,7 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
         improved = val["macro_f1"] > best_f1
         if improved:
             best_f1, best_epoch, best_val, stale = val["macro_f1"], epoch, val, 0
-            torch.save({"state_dict": net.state_dict(), "config": config, "epoch": epoch}, run_dir / "best.pt")
+            torch.save({"state_dict": scored.state_dict(), "config": config, "epoch": epoch}, run_dir / "best.pt")
         else:
             stale += 1
         log(f"epoch {epoch}: loss {stats['train_loss']:.4f} val acc {val['accuracy']:.4f} macro-F1 {val['macro_f1']:.4f} "
