@@ -8,7 +8,8 @@ import sys
 import pytest
 import yaml
 
-from maskwatch.config import AppConfig, load_config, parse_config, save_zones
+from maskwatch.config import AppConfig, load_config, parse_config
+from maskwatch.config_edit import save_zones
 from maskwatch.errors import UserError
 from maskwatch.paths import REPO_ROOT
 
@@ -93,6 +94,59 @@ def test_save_zones_round_trip(tmp_path):
     assert yaml.safe_load(path.read_text())["sinks"]["webhooks"][0]["secret"] == "s"
     with pytest.raises(UserError, match="not found"):
         save_zones(path, "nope", zones)
+
+
+COMMENTED = """\
+# clinic cameras
+cameras:
+    - name: door   # front entrance
+      source: "rtsp://user:pw@10.0.0.5/stream"
+      zones:
+          # drawn on the old camera
+          - {name: old, polygon: [[0, 0], [1, 0], [1, 1]]}
+
+    # the lobby has no zones yet
+    - name: lobby
+      source: 0   # USB webcam
+sinks:
+    log: true   # keep the log
+"""
+
+
+def test_saving_zones_keeps_the_rest_of_the_file_as_written(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(COMMENTED)
+    path.chmod(0o640)
+    door = parse_config("cameras: [{name: x, source: 0, zones: [{name: desk, polygon: [[0.1, 0.2], [0.9, 0.2], "
+                        "[0.5, 0.9]]}]}]").cameras[0].zones
+    save_zones(path, "door", door)
+    save_zones(path, "lobby", door)
+    text = path.read_text()
+    for line in COMMENTED.splitlines():
+        if "old" not in line:  # only the replaced zones entry is gone
+            assert line in text, line
+    cfg = load_config(path)
+    assert cfg.cameras[0].zones == door and cfg.cameras[1].zones == door
+    assert text.index("USB webcam") < text.index("desk", text.index("lobby"))  # added after the camera's last key
+    assert path.stat().st_mode & 0o777 == 0o640
+
+    save_zones(path, "door", [])
+    assert load_config(path).cameras[0].zones == [] and "# front entrance" in path.read_text()
+
+
+def test_saving_zones_in_a_layout_it_cannot_edit_in_place_keeps_every_value(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("cameras: [{name: door, source: 0}]  # flow style\nsinks: {log: false}\n")
+    zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]}]").cameras[0].zones
+    save_zones(path, "door", zones)
+    cfg = load_config(path)
+    assert cfg.cameras[0].zones == zones and cfg.sinks.log is False
+    # An anchor defined in the replaced zones and used elsewhere: the in-place edit would break it.
+    path.write_text("cameras:\n  - name: a\n    source: 0\n    zones: &z [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
+                    "  - name: b\n    source: 1\n    zones: *z\n")
+    save_zones(path, "a", [])
+    cfg = load_config(path)
+    assert cfg.cameras[0].zones == [] and cfg.cameras[1].zones[0].name == "z"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -274,20 +272,4 @@ def load_config(path: str | Path) -> AppConfig:
     return parse_config(text, str(path)).resolve_paths(path.resolve().parent)
 
 
-def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
-    """Write one camera's zones back into the YAML file (comments in the file are not kept)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    for cam in data.get("cameras", []):
-        if cam.get("name") == camera:
-            cam["zones"] = [{"name": z.name, "polygon": [[round(x, 4), round(y, 4)] for x, y in z.polygon],
-                             "restricted": z.restricted} for z in zones]
-            break
-    else:
-        raise UserError(f"camera {camera!r} not found in {path}")
-    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".maskwatch-", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f, sort_keys=False, default_flow_style=None)
-    os.replace(tmp, path)
-
-
-__all__ = ["AppConfig", "CameraConfig", "ZoneConfig", "RulesConfig", "load_config", "parse_config", "save_zones"]
+__all__ = ["AppConfig", "CameraConfig", "ZoneConfig", "RulesConfig", "load_config", "parse_config"]

@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag, save_zones
+from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
+from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
 from maskwatch.events import EventStore, RetentionJob, SnapshotWriter, iso
