@@ -94,6 +94,10 @@ def test_save_zones_round_trip(tmp_path):
     assert yaml.safe_load(path.read_text())["sinks"]["webhooks"][0]["secret"] == "s"
     with pytest.raises(UserError, match="not found"):
         save_zones(path, "nope", zones)
+    path.write_text("cameras: [oops\n")  # broken by hand while the service runs
+    with pytest.raises(UserError, match="no longer reads as YAML") as err:
+        save_zones(path, "lobby", zones)
+    assert "\n" not in str(err.value) and path.read_text() == "cameras: [oops\n"
 
 
 COMMENTED = """\

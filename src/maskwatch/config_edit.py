@@ -37,9 +37,13 @@ def _dump(data) -> str:
 
 def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    cam = next((c for c in data.get("cameras") or [] if isinstance(c, dict) and c.get("name") == camera), None)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UserError(f"cannot save zones: {path} no longer reads as YAML: {_one_line(err)}") from None
+    cams = data.get("cameras") if isinstance(data, dict) else None
+    cam = next((c for c in cams or [] if isinstance(c, dict) and c.get("name") == camera), None)
     if cam is None:
         raise UserError(f"camera {camera!r} not found in {path}")
     cam["zones"] = [{"name": z.name, "polygon": _Polygon([round(x, 4), round(y, 4)] for x, y in z.polygon),
@@ -47,11 +51,22 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
     edited = _replace_zones_text(text, camera, cam["zones"])
     if edited is None or _loads(edited) != data:
         edited = _dump(data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".maskwatch-", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(edited)
-    shutil.copymode(path, tmp)  # mkstemp makes the file private; keep the mode the config had
-    os.replace(tmp, path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".maskwatch-", suffix=".yaml")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(edited)
+            shutil.copymode(path, tmp)  # mkstemp makes the file private; keep the mode the config had
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise UserError(f"cannot save zones into {path}: {err.strerror or err}") from None
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def _loads(text: str):
