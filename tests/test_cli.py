@@ -176,6 +176,20 @@ def test_missing_detect_input(tmp_path, classifier_model):
     assert_clean_error(proc)
 
 
+def test_a_model_file_that_is_not_a_classifier_is_one_line_error(photos, tmp_path, classifier_model):
+    from maskwatch.detect.retinaface import DEFAULT_MODEL
+
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    for model, message in ((garbage, "not a usable ONNX model"), (DEFAULT_MODEL, "not a mask classifier")):
+        for args in (("predict", photos, "-o", tmp_path / "p.json", "--classifier", model),
+                     ("classify", photos, "-o", tmp_path / "c.json", "--classifier", model)):
+            proc = run_cli(*args)
+            assert proc.returncode == 2, proc.stderr
+            assert_clean_error(proc)
+            assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_path, monkeypatch, classifier_model):
     import hashlib
 

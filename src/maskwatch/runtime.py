@@ -7,6 +7,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from maskwatch.errors import UserError
+
 log = logging.getLogger(__name__)
 
 PROVIDERS = {
@@ -38,6 +40,11 @@ def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", 
         # decoders and the other session need (measured in benchmarks/live.py, docs/performance.md).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
-    session = ort.InferenceSession(source, sess_options=opts, providers=resolve_providers(providers))
-    log.info("ONNX session %s on %s", Path(str(model)).name if not isinstance(model, bytes) else "<bytes>", session.get_providers()[0])
+    name = "<bytes>" if isinstance(model, bytes) else Path(model).name
+    try:
+        session = ort.InferenceSession(source, sess_options=opts, providers=resolve_providers(providers))
+    except Exception as err:  # onnxruntime raises its own types (InvalidProtobuf, NoSuchFile, Fail, ...)
+        reason = " ".join(str(err).split())
+        raise UserError(f"{source if name != '<bytes>' else name}: not a usable ONNX model ({reason[:200]})") from None
+    log.info("ONNX session %s on %s", name, session.get_providers()[0])
     return session

@@ -33,12 +33,26 @@ def onnx_metadata(path: Path) -> dict[str, str]:
     return make_session(path).get_modelmeta().custom_metadata_map
 
 
+def _check_contract(session, model_path: Path) -> None:
+    """One NHWC image input and per-class scores out, as `maskwatch train` exports; anything else (the face
+    detector's file given by mistake, say) is refused here rather than failing on the first crop."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    shape_in = inputs[0].shape if len(inputs) == 1 else []
+    shape_out = outputs[0].shape if outputs else []
+    n_out = shape_out[1] if len(shape_out) == 2 and isinstance(shape_out[1], int) else None
+    if len(shape_in) != 4 or shape_in[3] != 3 or len(shape_out) != 2 or n_out not in (None, len(CLASSES)):
+        given = ", ".join(str([d if isinstance(d, int) else "?" for d in i.shape]) for i in inputs)
+        raise UserError(f"{model_path}: not a mask classifier: it takes {given}, not one [N, S, S, 3] BGR batch "
+                        f"giving [N, {len(CLASSES)}] class probabilities")
+
+
 class MaskClassifier:
     def __init__(self, model_path: str | Path | None = None, providers: str | list[str] = "cpu", threads: int | None = None):
         model_path = Path(model_path) if model_path else default_model()
         if not model_path.is_file():
             raise UserError(f"classifier model not found: {model_path}")
         self.session = make_session(model_path, providers, threads)
+        _check_contract(self.session, model_path)
         meta = self.session.get_modelmeta().custom_metadata_map
         classes = tuple(meta.get("classes", ",".join(CLASSES)).split(","))
         if classes != CLASSES:
