@@ -124,6 +124,14 @@ def test_cli_bad_input_is_user_error(tmp_path):
     assert "no recognisable layout" in str(result.exception)
     result = CliRunner().invoke(app, ["report", str(tmp_path / "junk")])
     assert "no manifest.csv" in str(result.exception)
+    # Annotations that yield no usable face: the error says why, per source and reason.
+    voc = tmp_path / "voc"
+    write_jpeg(voc / "images" / "a.jpg", scene(200, 150, 0))
+    (voc / "annotations").mkdir()
+    (voc / "annotations" / "a.xml").write_text(voc_xml("a.jpg", 200, 150, [("dog", (10, 10, 80, 80)), ("with_mask", (5, 5, 9, 9))]))
+    result = CliRunner().invoke(app, ["build", str(voc), "--out", str(tmp_path / "o")])
+    assert "no face crops could be made" in str(result.exception)
+    assert "unknown_label 1" in str(result.exception) and "tiny_box 1" in str(result.exception)
 
 
 def test_cli_build_and_report_voc(tmp_path):

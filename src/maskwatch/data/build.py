@@ -151,7 +151,9 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
 
     faces = [(k, n, f) for k, r in enumerate(kept) for n, f in enumerate(r.faces)]
     if not faces:
-        raise UserError("no face crops could be made from the given sources")
+        why = "; ".join(f"{src}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
+                        for src, reasons in dropped.items() if any(reasons.values()))
+        raise UserError(f"no face crops could be made from the given sources{f' (dropped: {why})' if why else ''}")
     groups = group_images(np.array([r.phash for r in kept], np.uint64),
                           np.array([f.upper_hash for _, _, f in faces], np.uint64),
                           np.array([k for k, _, _ in faces], np.int64),
