@@ -41,7 +41,7 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"cannot save zones: {path} no longer reads as YAML: {_one_line(err)}") from None
+        raise UserError(f"cannot save zones into {path}: it no longer reads as YAML ({' '.join(str(err).split())})") from None
     cams = data.get("cameras") if isinstance(data, dict) else None
     cam = next((c for c in cams or [] if isinstance(c, dict) and c.get("name") == camera), None)
     if cam is None:
@@ -63,10 +63,6 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
             raise
     except OSError as err:
         raise UserError(f"cannot save zones into {path}: {err.strerror or err}") from None
-
-
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split())
 
 
 def _loads(text: str):

@@ -39,12 +39,11 @@ def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", 
         # Pool threads sleep between runs instead of spinning: a spinning pool burns the cores that camera
         # decoders and the other session need (measured in benchmarks/live.py, docs/performance.md).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    source = model if isinstance(model, bytes) else str(model)
-    name = "<bytes>" if isinstance(model, bytes) else Path(model).name
+    where = "<bytes>" if isinstance(model, bytes) else str(model)
     try:
-        session = ort.InferenceSession(source, sess_options=opts, providers=resolve_providers(providers))
+        session = ort.InferenceSession(model if isinstance(model, bytes) else where, sess_options=opts,
+                                       providers=resolve_providers(providers))
     except Exception as err:  # onnxruntime raises its own types (InvalidProtobuf, NoSuchFile, Fail, ...)
-        reason = " ".join(str(err).split())
-        raise UserError(f"{source if name != '<bytes>' else name}: not a usable ONNX model ({reason[:200]})") from None
-    log.info("ONNX session %s on %s", name, session.get_providers()[0])
+        raise UserError(f"{where}: not a usable ONNX model ({' '.join(str(err).split())[:200]})") from None
+    log.info("ONNX session %s on %s", Path(where).name, session.get_providers()[0])
     return session
