@@ -117,6 +117,12 @@ def test_bad_input_is_a_user_error(tmp_path):
         read_sources([tmp_path / "empty"])
     with pytest.raises(UserError, match="no recognisable layout"):
         read_source(tmp_path / "empty")
+    # A YOLO data.yaml whose names cannot be read is no names file at all, not a crash.
+    yolo = make_yolo(tmp_path, "data.yaml")
+    for spec in ("- a\n- b\n", "names: {x: with_mask}\n", "names: [unclosed\n"):
+        (yolo / "data.yaml").write_text(spec)
+        with pytest.raises(UserError, match="no recognisable layout"):
+            read_source(yolo)
 
 
 def _object(name: str, box: tuple, extra: str = "") -> str:

@@ -113,10 +113,11 @@ def read_yolo_names(folder: Path) -> list[str] | None:
             continue
         if candidate.suffix in (".yaml", ".yml"):
             try:
-                names = (yaml.safe_load(candidate.read_text()) or {}).get("names")
-            except yaml.YAMLError:
+                spec = yaml.safe_load(candidate.read_text())
+            except (yaml.YAMLError, UnicodeDecodeError):
                 continue
-            if isinstance(names, dict):
+            names = spec.get("names") if isinstance(spec, dict) else None
+            if isinstance(names, dict) and all(str(k).isdigit() for k in names):
                 return [str(names[k]) for k in sorted(names, key=int)]
             if isinstance(names, list):
                 return [str(n) for n in names]
