@@ -12,6 +12,9 @@ from maskwatch.errors import UserError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Score the classifier or the whole pipeline.")
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder for metrics.json, confusion.png, pr_curves.png.")]
+Model = Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")]
+ValManifest = Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")]
+VocFolders = Annotated[list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)]
 
 
 def _report(result, out: Path, predictions: dict | None = None) -> None:
@@ -26,7 +29,7 @@ def _report(result, out: Path, predictions: dict | None = None) -> None:
 @app.command()
 def crops(
     dataset_dir: Annotated[Path, typer.Argument(help="Crop dataset folder (manifest.csv + crops/).", show_default=False)],
-    model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    model: Model = None,
     out: Out = Path("runs/eval_crops"),
 ):
     """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy, and the
@@ -38,10 +41,10 @@ def crops(
 
 @app.command()
 def boxes(
-    folders: Annotated[list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)],
-    manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
+    folders: VocFolders,
+    manifest: ValManifest = None,
     margin: Annotated[float, typer.Option(help="Widen each annotated box by this share of its width / height per side.")] = 0.0,
-    model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    model: Model = None,
     find_face: Annotated[bool, typer.Option(help="As `classify`: also score each crop re-cut around the face found in it.")] = True,
     out: Out = Path("runs/eval_boxes"),
 ):
@@ -55,8 +58,8 @@ def boxes(
 @app.command()
 def folders(
     folders: Annotated[list[Path], typer.Argument(help="Class folders: one subfolder per label (mask/, no_mask/, with_mask/, ...).", show_default=False)],
-    manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    manifest: ValManifest = None,
+    model: Model = None,
     find_face: Annotated[bool, typer.Option(help="As `classify`: also score each image re-cut around the face found in it.")] = True,
     out: Out = Path("runs/eval_folders"),
 ):
@@ -69,12 +72,12 @@ def folders(
 
 @app.command()
 def voc(
-    folders: Annotated[list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)],
-    manifest: Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")] = None,
+    folders: VocFolders,
+    manifest: ValManifest = None,
     preds: Annotated[Path | None, typer.Option(help="Predictions JSON {file: [{box, label, score}]}; without it the pipeline runs.")] = None,
     threshold: Annotated[float, typer.Option(help="Operating score threshold of the compliance view.")] = 0.5,
     incorrect: Annotated[str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")] = "keep",
-    model: Annotated[Path | None, typer.Option(help="Classifier ONNX for the pipeline (default: the shipped model).")] = None,
+    model: Model = None,
     input_size: Annotated[int, typer.Option(help="Detector input long side for the pipeline.")] = 1024,
     providers: Annotated[str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")] = "cpu",
     out: Out = Path("runs/eval_voc"),
