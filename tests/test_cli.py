@@ -177,11 +177,20 @@ def test_missing_detect_input(tmp_path, classifier_model):
 
 
 def test_a_model_file_that_is_not_a_classifier_is_one_line_error(photos, tmp_path, classifier_model):
+    import onnx
+
     from maskwatch.detect.retinaface import DEFAULT_MODEL
 
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a model")
-    for model, message in ((garbage, "not a usable ONNX model"), (DEFAULT_MODEL, "not a mask classifier")):
+    named = tmp_path / "named.onnx"  # classifier-shaped, but neither its side nor input_size metadata says the size
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("ReduceMean", ["input"], ["probs"], axes=[1, 2], keepdims=0)], "g",
+        [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", "H", "W", 3])],
+        [onnx.helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, ["N", 3])])
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8), named)
+    for model, message in ((garbage, "not a usable ONNX model"), (DEFAULT_MODEL, "not a mask classifier"),
+                           (named, "input size unknown")):
         for args in (("predict", photos, "-o", tmp_path / "p.json", "--classifier", model),
                      ("classify", photos, "-o", tmp_path / "c.json", "--classifier", model)):
             proc = run_cli(*args)

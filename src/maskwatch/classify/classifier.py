@@ -40,7 +40,8 @@ def _check_contract(session, model_path: Path) -> None:
     shape_in = inputs[0].shape if len(inputs) == 1 else []
     shape_out = outputs[0].shape if outputs else []
     n_out = shape_out[1] if len(shape_out) == 2 and isinstance(shape_out[1], int) else None
-    if len(shape_in) != 4 or shape_in[3] != 3 or len(shape_out) != 2 or n_out not in (None, len(CLASSES)):
+    channels = shape_in[3] if len(shape_in) == 4 and isinstance(shape_in[3], int) else None  # None: unknown or named
+    if len(shape_in) != 4 or channels not in (None, 3) or len(shape_out) != 2 or n_out not in (None, len(CLASSES)):
         given = ", ".join(str([d if isinstance(d, int) else "?" for d in i.shape]) for i in inputs)
         raise UserError(f"{model_path}: not a mask classifier: it takes {given}, not one [N, S, S, 3] BGR batch "
                         f"giving [N, {len(CLASSES)}] class probabilities")
@@ -57,7 +58,10 @@ class MaskClassifier:
         classes = tuple(meta.get("classes", ",".join(CLASSES)).split(","))
         if classes != CLASSES:
             raise UserError(f"{model_path}: model classes {classes} differ from {CLASSES}")
-        self.input_size = int(meta.get("input_size", self.session.get_inputs()[0].shape[1]))
+        size = meta.get("input_size", self.session.get_inputs()[0].shape[1])
+        if not str(size).isdigit():
+            raise UserError(f"{model_path}: input size unknown (a named side and no input_size metadata)")
+        self.input_size = int(size)
         self.crop_margin = float(meta.get("crop_margin", CROP_MARGIN))
         self.input_name = self.session.get_inputs()[0].name
         self.model_path = model_path
