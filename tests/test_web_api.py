@@ -21,7 +21,7 @@ from maskwatch.web.auth import COOKIE, session_value
 
 TOKEN = "test-token-4f9c"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events/1", "/api/events/1/snapshot",
+PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events.csv", "/api/events/1", "/api/events/1/snapshot",
                   "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
                   "/metrics", "/openapi.json", "/static/app.js", "/static/index.html"]
 
@@ -169,6 +169,28 @@ def test_events_filters_detail_and_snapshot(client):
     assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
     assert cv2.imdecode(np.frombuffer(snap.content, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
     assert client.get("/api/events/999999/snapshot", headers=BEARER).status_code == 404
+
+
+def test_events_export_as_csv(client):
+    import csv
+    import io
+
+    wait_for(lambda: len(client.get("/api/events", headers=BEARER).json()) >= 2, 30)
+    r = client.get("/api/events.csv", params={"label": "no_mask"}, headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="maskwatch-events.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    since_export = client.get("/api/events", params={"label": "no_mask", "limit": 1000}, headers=BEARER).json()
+    by_id = {e["id"]: e for e in since_export}
+    assert rows and all(row["label"] == "no_mask" and row["camera"] == "door-cam" for row in rows)
+    for row in rows:  # the same events as the JSON API (which may have gained newer ones since)
+        e = by_id[int(row["id"])]
+        assert (row["time"], row["zone"], int(row["track_id"]), float(row["confidence"])) == \
+            (e["time"], e["zone"], e["track_id"], e["confidence"])
+        assert [float(row[k]) for k in ("x1", "y1", "x2", "y2")] == e["box"] and row["snapshot"] == e["snapshot"]
+    assert [int(row["id"]) for row in rows] == sorted((int(row["id"]) for row in rows), reverse=True)
+    assert client.get("/api/events.csv", params={"since": "2999-01-01"}, headers=BEARER).text.strip().count("\n") == 0
+    assert client.get("/api/events.csv", params={"since": "nope"}, headers=BEARER).status_code == 422
 
 
 def test_stats_and_metrics(client):

@@ -170,6 +170,12 @@ def test_new_event_appears_with_banner(page, live):
     sync_api.expect(page.locator("#event-list li.event")).to_have_count(0)
     page.select_option("#filter-label", "no_mask")
     sync_api.expect(page.locator("#event-list li.event").first).to_be_visible()
+    # the CSV link follows the filters and downloads with the page's session, no token in the address
+    sync_api.expect(page.locator("#events-csv")).to_have_attribute("href", "/api/events.csv?label=no_mask")
+    with page.expect_download() as download:
+        page.click("#events-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("id,time,camera,zone") and len(rows) >= 2 and ",door," in rows[1]
     page.select_option("#filter-label", "")
 
 

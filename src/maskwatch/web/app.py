@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from maskwatch.config import ZoneConfig
 from maskwatch.errors import UserError
+from maskwatch.events import events_csv
 from maskwatch.web.auth import TokenAuth, clear_cookie, safe_next, session_cookie, token_matches
 from maskwatch.web.live import EventHub, sse_message
 
@@ -192,6 +193,15 @@ def create_app(service) -> FastAPI:
                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict]:
         """Alert events, newest first."""
         return service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, offset=offset)
+
+    @app.get("/api/events.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+    def events_export(camera: str | None = None, label: Label | None = None, zone: str | None = None,
+                      since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                      limit: int = Query(10000, ge=1, le=10000)) -> Response:
+        """The same events as a CSV file (newest first), for reports in a spreadsheet."""
+        rows = service.events(camera=camera, label=label, zone=zone, since=since, limit=limit)
+        return Response(events_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="maskwatch-events.csv"'})
 
     @app.get("/api/events/live", tags=["events"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})

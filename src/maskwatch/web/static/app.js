@@ -179,6 +179,7 @@ function eventFilters() {
 }
 
 async function loadEvents(append = false) {
+  $("#events-csv").href = "/api/events.csv?" + eventFilters();
   const q = eventFilters();
   q.set("limit", EVENTS_PAGE);
   q.set("offset", append ? state.eventsOffset : 0);
