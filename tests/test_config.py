@@ -51,6 +51,8 @@ def test_good_config_parses_with_defaults():
 @pytest.mark.parametrize("text, line, fragment", [
     (GOOD.replace("fps: 4", "fps: -4"), 4, "cameras[0].fps: Input should be greater than 0"),
     (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
+    (GOOD.replace("[0.5, 1]]", "[0.5, 1]]\n        hours: [mon-fri 08:00-18:00, 'weekends 9-5']"), 8,
+     "cameras[0].zones[0].hours: 'weekends 9-5': write DAYS HH:MM-HH:MM"),
     (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
     (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
     (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),

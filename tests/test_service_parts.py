@@ -115,6 +115,45 @@ def test_rules_hold_time_zone_labels_and_cooldown():
     assert [a.track_id for a in rules.check([(0, _tl(1, "no_mask", 12.0), left)], 200, 100, 11.5)] == [1]
 
 
+def _local(text: str) -> float:
+    """Epoch seconds of a local wall-clock time, as the service's frames carry them."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def test_zone_hours_in_local_time_including_windows_past_midnight():
+    from maskwatch.config import ZoneConfig
+    from maskwatch.rules.hours import parse_window
+
+    # 2026-11-27 is a Friday.
+    (door,) = make_zones([ZoneConfig(name="door", polygon=[(0, 0), (1, 0), (1, 1)],
+                                     hours=["mon-fri 08:00-18:00", "fri 22:00-06:00", "sun 10:00-12:30"])])
+    expected = {"2026-11-27 07:59": False, "2026-11-27 08:00": True, "2026-11-27 17:59": True, "2026-11-27 18:00": False,
+                "2026-11-27 23:30": True, "2026-11-28 05:59": True, "2026-11-28 06:00": False, "2026-11-28 12:00": False,
+                "2026-11-29 12:29": True, "2026-11-29 12:30": False, "2026-11-30 09:00": True}
+    assert {t: door.restricted_at(_local(t)) for t in expected} == expected
+    assert make_zones([])[0].restricted_at(_local("2026-11-28 03:00"))  # no hours: always
+    open_zone = make_zones([ZoneConfig(name="hall", polygon=[(0, 0), (1, 0), (1, 1)], restricted=False,
+                                       hours=["daily 00:00-24:00"])])[0]
+    assert not open_zone.restricted_at(_local("2026-11-27 12:00"))  # hours never make an open zone restricted
+    assert parse_window("sat-mon 09:00-10:00").days == {5, 6, 0} and parse_window("daily 00:00-24:00").end == 24 * 60
+    for bad, why in (("mon 8-9", "DAYS HH:MM-HH:MM"), ("funday 08:00-09:00", "days are"), ("mon 08:00-24:30", "not a time"),
+                     ("mon 08:00-08:00", "empty")):
+        with pytest.raises(ValueError, match=why):
+            parse_window(bad)
+
+
+def test_rules_alert_only_while_the_zone_is_in_force():
+    from maskwatch.config import ZoneConfig
+
+    zones = make_zones([ZoneConfig(name="lab", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)], hours=["mon-fri 08:00-18:00"])])
+    rules = RuleEngine("cam", zones, ["no_mask"], min_seconds=0.0, min_confidence=0.5, cooldown_seconds=0)
+    face = [(0, _tl(1, "no_mask", 2.0), (10, 10, 50, 50))]
+    assert rules.check(face, 200, 100, _local("2026-11-28 10:00")) == []  # Saturday
+    assert [a.zone for a in rules.check(face, 200, 100, _local("2026-11-27 10:00"))] == ["lab"]
+
+
 def test_blur_hides_faces_and_can_keep_the_offender():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (100, 200, 3), np.uint8)
@@ -185,7 +224,7 @@ def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
     with pytest.raises(UserError, match="zones"):
         service.set_zones("c", bad)
     service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
-    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True}]
+    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True, "hours": []}]
 
 
 def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path):

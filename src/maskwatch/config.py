@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from maskwatch.errors import UserError
 from maskwatch.paths import REPO_ROOT
+from maskwatch.rules.hours import parse_window
 
 Label = Literal["mask", "no_mask", "incorrect"]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # goes into MQTT topics and URLs
@@ -27,6 +28,15 @@ class ZoneConfig(Strict):
     name: Name
     polygon: list[tuple[float, float]] = Field(min_length=3)
     restricted: bool = True
+    hours: list[str] = Field(default_factory=list, description="when a restricted zone is in force, e.g. "
+                             "'mon-fri 08:00-18:00' (local time); empty: always")
+
+    @field_validator("hours")
+    @classmethod
+    def _valid_hours(cls, hours):
+        for entry in hours:
+            parse_window(entry)
+        return hours
 
     @field_validator("polygon")
     @classmethod

@@ -1,4 +1,4 @@
-"""Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone."""
+"""Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone in force."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class RuleEngine:
             if tl.label not in self.alert_labels or tl.stable_seconds < self.min_seconds or tl.confidence < self.min_confidence:
                 continue
             zone = zone_of(box, width, height, self.zones)
-            if zone is None or not zone.restricted:
+            if zone is None or not zone.restricted_at(now):
                 continue
             last = self._last_alert.get(tl.track_id)
             if last is not None and now - last < self.cooldown_seconds:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskwatch.rules.hours import Window, in_force, parse_window
+
 WHOLE_FRAME = "frame"
 
 
@@ -19,6 +21,10 @@ class Zone:
     name: str
     polygon: np.ndarray  # (K, 2) float32 relative coordinates
     restricted: bool
+    hours: tuple[Window, ...] = ()  # when a restricted zone is in force; empty: always
+
+    def restricted_at(self, timestamp: float) -> bool:
+        return self.restricted and in_force(self.hours, timestamp)
 
     def contains(self, x_rel: float, y_rel: float) -> bool:
         return cv2.pointPolygonTest(self.polygon.reshape(-1, 1, 2), (float(x_rel), float(y_rel)), False) >= 0
@@ -28,7 +34,8 @@ def make_zones(zone_configs) -> list[Zone]:
     """From config zones; no zones at all means the whole frame is one restricted zone."""
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
-    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted) for z in zone_configs]
+    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours))
+            for z in zone_configs]
 
 
 def zone_of(box, width: int, height: int, zones: list[Zone]) -> Zone | None:

@@ -404,7 +404,8 @@ class Service:
         if rt is None:
             return None
         with rt.lock:
-            frame, dets, hidden, zones = rt.frame, rt.dets, rt.hidden, rt.config.zones
+            frame, dets, hidden = rt.frame, rt.dets, rt.hidden
+            zones = rt.rules.zones if rt.config.zones else []  # the implicit whole-frame zone is not drawn
             cached = rt.jpeg_cache.get(annotated)
         if frame is None:
             return None
@@ -417,7 +418,7 @@ class Service:
             image = image.copy()
         if annotated:
             for zone in zones:
-                draw_zone(image, zone.polygon, zone.name, zone.restricted)
+                draw_zone(image, zone.polygon, zone.name, zone.restricted_at(frame.time))  # off hours: drawn as open
             if dets is not None and len(dets):
                 image = draw_detections(image, dets, copy=False)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])

@@ -327,7 +327,8 @@ function renderZoneList() {
   list.replaceChildren(...zones.map((zone) => el("li", { "data-zone": zone.name },
     el("span", { class: "swatch", style: `background:${zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open}` }),
     el("span", { class: "name", text: zone.name }),
-    el("span", { class: "kind", text: zone.restricted ? "restricted" : "open" }),
+    el("span", { class: "kind", text: zone.restricted ? ["restricted", ...(zone.hours || [])].join(" · ") : "open",
+                 title: zone.restricted && zone.hours && zone.hours.length ? "in force at these hours (the service's local time)" : "" }),
     el("button", { type: "button", class: "secondary small", text: "Delete", "aria-label": `delete zone ${zone.name}`,
                    onclick: () => deleteZone(zone.name) }))));
   if (!zones.length) list.append(el("li", { class: "none", text: "None: the whole frame is one restricted zone." }));
