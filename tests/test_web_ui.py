@@ -208,6 +208,18 @@ def test_zone_editor_saves_a_polygon(page, live):
     assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall", "counter"]
     # the live view draws the saved zone: its outline appears in the annotated frame where the raw one has none
     assert _zone_outline_visible(live["api"], corners)
+    # hours set through the API are listed, and an edit in the editor (deleting another zone) keeps them
+    later = (time.localtime().tm_hour + 12) % 24
+    hours = [f"daily {later:02d}:00-{later:02d}:30"]  # not now: the zone stays quiet
+    zones[1] = {**zones[1], "restricted": True, "hours": hours}
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
+    sync_api.expect(page.locator('#zone-list li[data-zone="hall"]')).to_contain_text(f"restricted · {hours[0]}")
+    page.click('#zone-list li[data-zone="counter"] button')
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” deleted.")
+    after = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [(z["name"], z["hours"]) for z in after] == [("door", []), ("hall", hours)]
+    zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 
 
 def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
