@@ -218,6 +218,19 @@ def test_zone_editor_saves_a_polygon(page, live):
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” deleted.")
     after = live["api"].get("/api/cameras/door-cam/zones").json()
     assert [(z["name"], z["hours"]) for z in after] == [("door", []), ("hall", hours)]
+    # hours typed into the editor: a bad entry is refused with the server's reason, a good one saved
+    for x, y in [(0.60, 0.70), (0.90, 0.70), (0.75, 0.95)]:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    page.fill("#zone-name", "night")
+    page.check("#zone-restricted")
+    page.fill("#zone-hours", "weekends 9-5")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_contain_text("write DAYS HH:MM-HH:MM")
+    page.fill("#zone-hours", f"{hours[0]}; sun 01:00-01:30")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “night” saved.")
+    night = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
+    assert night["name"] == "night" and night["restricted"] and night["hours"] == [hours[0], "sun 01:00-01:30"]
     zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 

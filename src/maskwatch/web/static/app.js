@@ -368,10 +368,12 @@ async function addZone(event) {
   try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
   zones = zones.filter((z) => z.name !== name);  // same name: replaces that zone
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
-  zones.push({ name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked });
+  const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
+  zones.push({ name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours });
   if (await saveZones(zones, `Zone “${name}” saved.`)) {
     state.zone.points = [];
     $("#zone-name").value = "";
+    $("#zone-hours").value = "";
     drawZones();
   }
 }
