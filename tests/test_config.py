@@ -53,6 +53,8 @@ def test_good_config_parses_with_defaults():
     (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
     (GOOD.replace("[0.5, 1]]", "[0.5, 1]]\n        hours: [mon-fri 08:00-18:00, 'weekends 9-5']"), 8,
      "cameras[0].zones[0].hours: 'weekends 9-5': write DAYS HH:MM-HH:MM"),
+    (GOOD + "rules: {timezone: Europe/Atlantis}\n", 15,
+     "rules.timezone: 'Europe/Atlantis' is not a time zone: write an IANA name such as 'Europe/Berlin'"),
     (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
     (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
     (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),

@@ -144,6 +144,21 @@ def test_zone_hours_in_local_time_including_windows_past_midnight():
             parse_window(bad)
 
 
+def test_zone_hours_in_the_configured_time_zone():
+    from datetime import datetime, timezone
+
+    from maskwatch.config import RulesConfig, ZoneConfig
+
+    berlin = RulesConfig(timezone="Europe/Berlin").tzinfo
+    lab = [ZoneConfig(name="lab", polygon=[(0, 0), (1, 0), (1, 1)], hours=["mon-fri 08:00-18:00"])]
+    utc = lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()  # noqa: E731
+    (in_berlin,), (in_utc,) = make_zones(lab, berlin), make_zones(lab, timezone.utc)
+    # Berlin is UTC+1 in winter and UTC+2 in summer
+    assert in_berlin.restricted_at(utc("2026-11-27 07:30")) and not in_utc.restricted_at(utc("2026-11-27 07:30"))
+    assert not in_berlin.restricted_at(utc("2026-07-03 16:30")) and in_utc.restricted_at(utc("2026-07-03 16:30"))
+    assert RulesConfig().tzinfo is None  # unset: the machine's local time
+
+
 def test_rules_alert_only_while_the_zone_is_in_force():
     from maskwatch.config import ZoneConfig
 

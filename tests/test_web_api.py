@@ -6,6 +6,7 @@ The clip shows unmasked faces, so with no zones (the whole frame restricted) no_
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -197,6 +198,7 @@ def test_stats_and_metrics(client):
     wait_for(lambda: client.get("/api/stats", headers=BEARER).json()["events_total"] > 0, 30)
     stats = client.get("/api/stats", headers=BEARER).json()
     assert stats["cameras_online"] == 1 and stats["events_total"] > 0 and "door-cam" in stats["cameras"]
+    assert stats["time_zone"] == datetime.now().astimezone().tzname()  # no rules.timezone: the machine's
     r = client.get("/metrics", headers=BEARER)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in r.text

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from maskwatch.errors import UserError
 from maskwatch.paths import REPO_ROOT
-from maskwatch.rules.hours import parse_window
+from maskwatch.rules.hours import parse_window, time_zone
 
 Label = Literal["mask", "no_mask", "incorrect"]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # goes into MQTT topics and URLs
@@ -96,6 +96,19 @@ class RulesConfig(Strict):
     min_seconds: float = Field(1.0, ge=0, description="the smoothed label must hold this long before it alerts")
     min_confidence: float = Field(0.5, ge=0, le=1)
     cooldown_seconds: float = Field(60.0, ge=0, description="one alert per track per cooldown")
+    timezone: str | None = Field(None, description="IANA time zone of the zones' hours, e.g. 'Europe/Berlin'; "
+                                 "unset: the machine's local time")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name):
+        if name is not None:
+            time_zone(name)
+        return name
+
+    @property
+    def tzinfo(self):
+        return time_zone(self.timezone) if self.timezone else None
 
 
 class MqttConfig(Strict):

@@ -1,4 +1,5 @@
-"""When a restricted zone is in force: weekly windows such as "mon-fri 08:00-18:00", in the machine's local time.
+"""When a restricted zone is in force: weekly windows such as "mon-fri 08:00-18:00", in the configured time zone
+(`rules.timezone`) or else the machine's local time.
 
 A window whose end is not after its start runs past midnight ("fri 22:00-06:00" covers Friday night into Saturday
 morning, the early part counted to Friday). "24:00" is the end of the day.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENTRY = re.compile(r"^\s*(?P<days>[a-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
@@ -38,12 +40,20 @@ def parse_window(text: str) -> Window:
     return Window(frozenset(_days(match["days"], text)), start, end)
 
 
-def in_force(windows: tuple[Window, ...], timestamp: float) -> bool:
-    """True when no windows are given (always) or one of them covers the local time of `timestamp`."""
+def in_force(windows: tuple[Window, ...], timestamp: float, tz: tzinfo | None = None) -> bool:
+    """True when no windows are given (always) or one of them covers `timestamp` in `tz` (None: local time)."""
     if not windows:
         return True
-    local = datetime.fromtimestamp(timestamp)
+    local = datetime.fromtimestamp(timestamp, tz)
     return any(w.covers(local.weekday(), local.hour * 60 + local.minute) for w in windows)
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """An IANA time zone such as "Europe/Berlin"; ValueError naming it when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone: write an IANA name such as 'Europe/Berlin' or 'UTC'") from None
 
 
 def _minutes(hhmm: str, text: str) -> int:

@@ -7,6 +7,7 @@ borders drawn at head height as often as not, while the centre is where the head
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import cv2
 import numpy as np
@@ -22,19 +23,20 @@ class Zone:
     polygon: np.ndarray  # (K, 2) float32 relative coordinates
     restricted: bool
     hours: tuple[Window, ...] = ()  # when a restricted zone is in force; empty: always
+    tz: tzinfo | None = None  # the hours' time zone; None: the machine's local time
 
     def restricted_at(self, timestamp: float) -> bool:
-        return self.restricted and in_force(self.hours, timestamp)
+        return self.restricted and in_force(self.hours, timestamp, self.tz)
 
     def contains(self, x_rel: float, y_rel: float) -> bool:
         return cv2.pointPolygonTest(self.polygon.reshape(-1, 1, 2), (float(x_rel), float(y_rel)), False) >= 0
 
 
-def make_zones(zone_configs) -> list[Zone]:
-    """From config zones; no zones at all means the whole frame is one restricted zone."""
+def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
+    """From config zones, their hours read in `tz`; no zones at all means the whole frame is one restricted zone."""
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
-    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours))
+    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours), tz)
             for z in zone_configs]
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -179,7 +180,7 @@ class Service:
         tracker = FaceTracker(cam.fps, cfg.tracker.lost_seconds, cfg.tracker.match_threshold, cfg.detector.min_score)
         smoother = LabelSmoother(cfg.tracker.smoothing_frames, forget_seconds=max(10.0, cfg.tracker.lost_seconds * 2))
         r = cfg.rules
-        rules = RuleEngine(cam.name, make_zones(cam.zones), r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
+        rules = RuleEngine(cam.name, make_zones(cam.zones, r.tzinfo), r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
         gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
         return CameraRuntime(cam, reader, tracker, smoother, rules, gate)
 
@@ -474,6 +475,7 @@ class Service:
             "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "started_at": iso(self.started_at) if self.started_at else None,
             "providers": self.providers(),
+            "time_zone": self.config.rules.timezone or datetime.now().astimezone().tzname(),  # zone hours are read in it
             "events_total": counts["total"],
             "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},
             "events_by_camera": counts["by_camera"],
@@ -510,7 +512,7 @@ class Service:
             rt = self._cameras.get(camera)
             if rt is not None:
                 with rt.lock:
-                    rt.rules.zones = make_zones(parsed)
+                    rt.rules.zones = make_zones(parsed, self.config.rules.tzinfo)
                     rt.jpeg_cache = {}
             if self.remote:
                 self.remote.set_zones(camera, [z.model_dump(mode="json") for z in parsed])
