@@ -9,7 +9,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import httpx
@@ -43,7 +45,7 @@ def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5,
                      "zones": [{"name": "hall", "polygon": HALL, "restricted": False}]}],
         "detector": {"input_size": 640, "threads": 1},
-        "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0},
+        "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
         "ui": {"token": TOKEN},
     }, sort_keys=False))
@@ -209,12 +211,12 @@ def test_zone_editor_saves_a_polygon(page, live):
     # the live view draws the saved zone: its outline appears in the annotated frame where the raw one has none
     assert _zone_outline_visible(live["api"], corners)
     # hours set through the API are listed, and an edit in the editor (deleting another zone) keeps them
-    later = (time.localtime().tm_hour + 12) % 24
+    later = (datetime.now(ZoneInfo("Europe/Berlin")).hour + 12) % 24  # the config's rules.timezone
     hours = [f"daily {later:02d}:00-{later:02d}:30"]  # not now: the zone stays quiet
     zones[1] = {**zones[1], "restricted": True, "hours": hours}
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
     sync_api.expect(page.locator('#zone-list li[data-zone="hall"]')).to_contain_text(f"restricted · {hours[0]}")
-    page.click('#zone-list li[data-zone="counter"] button')
+    page.click('#zone-list li[data-zone="counter"] button[aria-label="delete zone counter"]')
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” deleted.")
     after = live["api"].get("/api/cameras/door-cam/zones").json()
     assert [(z["name"], z["hours"]) for z in after] == [("door", []), ("hall", hours)]
@@ -231,6 +233,19 @@ def test_zone_editor_saves_a_polygon(page, live):
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “night” saved.")
     night = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
     assert night["name"] == "night" and night["restricted"] and night["hours"] == [hours[0], "sun 01:00-01:30"]
+    # an existing zone edited without redrawing it: its corners, place and hours come into the form
+    sync_api.expect(page.locator("#zone-hours-zone")).to_have_text("Europe/Berlin")
+    page.click('#zone-list li[data-zone="hall"] button[aria-label="edit zone hall"]')
+    sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
+    sync_api.expect(page.locator("#zone-name")).to_have_value("hall")
+    sync_api.expect(page.locator("#zone-hours")).to_have_value(hours[0])
+    assert page.is_checked("#zone-restricted")
+    page.fill("#zone-hours", "sat 02:00-03:00")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “hall” saved.")
+    edited = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [z["name"] for z in edited] == ["door", "hall", "night"]  # replaced in its place: the first match wins
+    assert edited[1]["polygon"] == zones[1]["polygon"] and edited[1]["hours"] == ["sat 02:00-03:00"]
     zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 

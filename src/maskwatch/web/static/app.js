@@ -152,6 +152,7 @@ async function refreshStats() {
   $("#sum-faces").textContent = `${plural(s.faces, "face")} · ${s.unmasked} unmasked`;
   $("#sum-events").textContent = plural(s.events_total, "event");
   $("#sum-uptime").textContent = fmtUptime(s.uptime_seconds);
+  $("#zone-hours-zone").textContent = s.time_zone;
 }
 
 // --- events --------------------------------------------------------------------------------------------------
@@ -328,7 +329,9 @@ function renderZoneList() {
     el("span", { class: "swatch", style: `background:${zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open}` }),
     el("span", { class: "name", text: zone.name }),
     el("span", { class: "kind", text: zone.restricted ? ["restricted", ...(zone.hours || [])].join(" · ") : "open",
-                 title: zone.restricted && zone.hours && zone.hours.length ? "in force at these hours (the service's local time)" : "" }),
+                 title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
+    el("button", { type: "button", class: "secondary small", text: "Edit", "aria-label": `edit zone ${zone.name}`,
+                   onclick: () => editZone(zone) }),
     el("button", { type: "button", class: "secondary small", text: "Delete", "aria-label": `delete zone ${zone.name}`,
                    onclick: () => deleteZone(zone.name) }))));
   if (!zones.length) list.append(el("li", { class: "none", text: "None: the whole frame is one restricted zone." }));
@@ -366,16 +369,28 @@ async function addZone(event) {
   if (!name) return setZoneMessage("Give the zone a name.", "error");
   let zones;
   try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
-  zones = zones.filter((z) => z.name !== name);  // same name: replaces that zone
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
-  zones.push({ name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours });
+  const zone = { name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours };
+  // same name: replaces that zone in its place, since the first zone containing a face wins
+  const at = zones.findIndex((z) => z.name === name);
+  if (at >= 0) zones[at] = zone; else zones.push(zone);
   if (await saveZones(zones, `Zone “${name}” saved.`)) {
     state.zone.points = [];
     $("#zone-name").value = "";
     $("#zone-hours").value = "";
     drawZones();
   }
+}
+
+// Loads a zone into the form: its corners become the polygon being drawn, and saving under its name replaces it.
+function editZone(zone) {
+  state.zone.points = zone.polygon.map(([x, y]) => [x, y]);
+  $("#zone-name").value = zone.name;
+  $("#zone-restricted").checked = zone.restricted;
+  $("#zone-hours").value = (zone.hours || []).join("; ");
+  setZoneMessage(`Editing “${zone.name}”: change it, then save.`);
+  drawZones();
 }
 
 async function deleteZone(name) {
