@@ -3,6 +3,6 @@
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO_ROOT / "models"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # in a checkout; the demo video and the shared data are found from it
+MODELS_DIR = Path(__file__).resolve().parent / "models"  # a link to REPO_ROOT/models in a checkout, copied into wheels
 SHARED_DATA = Path(os.environ.get("MASKWATCH_DATA", REPO_ROOT.parent / "shared" / "data"))
