@@ -39,3 +39,7 @@ def test_wheel_carries_the_models(tmp_path):
                          cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["0", "(1,", "3)"]
+    # away from a checkout `serve` has no demo clip to make, and says what to do instead
+    serve = subprocess.run([sys.executable, "-c", "from maskwatch.cli import main; main()", "serve"], capture_output=True,
+                           text=True, cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert serve.returncode != 0 and serve.stderr.count("\n") == 1 and "run with --config FILE" in serve.stderr, serve.stderr

@@ -14,13 +14,20 @@ DEMO_PHOTOS = ("maksssksksss114.jpg", "maksssksksss125.jpg", "maksssksksss132.jp
                "maksssksksss182.jpg", "maksssksksss154.jpg", "maksssksksss272.jpg", "maksssksksss140.jpg")
 
 
-def make_demo_video(out: Path, photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photos=DEMO_PHOTOS,
-                    size=(960, 540), fps: int = 15, seconds_each: float = 2.5) -> Path:
-    """Each photo letterboxed into the frame with a slow zoom, so faces move as in a video."""
+def demo_photo_paths(photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photos=DEMO_PHOTOS) -> list[Path]:
+    """The photos the demo is made of; a UserError saying what to do instead where they are not there."""
     paths = [photos_dir / p for p in photos]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise UserError(f"demo photos not found ({missing[0]}); point --source at a video of your own")
+        raise UserError(f"the demo video cannot be made: its photos are not found ({missing[0]}); "
+                        "run with --config FILE naming your cameras (see examples/maskwatch.yaml)")
+    return paths
+
+
+def make_demo_video(out: Path, photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photos=DEMO_PHOTOS,
+                    size=(960, 540), fps: int = 15, seconds_each: float = 2.5) -> Path:
+    """Each photo letterboxed into the frame with a slow zoom, so faces move as in a video."""
+    paths = demo_photo_paths(photos_dir, photos)
     out.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)

@@ -26,8 +26,9 @@ def _load(config: Path | None):
         return load_config(config)
     cfg = AppConfig.default_demo()
     if not DEMO_VIDEO.is_file():
-        from maskwatch.demo import make_demo_video
+        from maskwatch.demo import demo_photo_paths, make_demo_video
 
+        demo_photo_paths()
         typer.echo(f"building the demo video {DEMO_VIDEO} ...", err=True)
         make_demo_video(DEMO_VIDEO)
     return cfg
