@@ -43,3 +43,40 @@ def test_wheel_carries_the_models(tmp_path):
     serve = subprocess.run([sys.executable, "-c", "from maskwatch.cli import main; main()", "serve"], capture_output=True,
                            text=True, cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert serve.returncode != 0 and serve.stderr.count("\n") == 1 and "run with --config FILE" in serve.stderr, serve.stderr
+
+
+BLOCK_EXTRAS = """
+import importlib.abc, sys
+from maskwatch.cli import EXTRAS, main
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in EXTRAS:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+sys.argv[0] = "maskwatch"
+main()
+"""
+
+
+def test_core_commands_need_no_extra_and_the_others_say_which(tmp_path):
+    """As after `pip install maskwatch` alone: none of torch, onnx, matplotlib, the service's or Ray's packages."""
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "wall.jpg"), np.full((240, 320, 3), 128, np.uint8))
+    (tmp_path / "c.yaml").write_text("cameras: [{name: door, source: 0}]\n")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-c", BLOCK_EXTRAS, *args], capture_output=True, text=True, cwd=tmp_path,
+                              timeout=120)
+
+    for args in (["predict", "wall.jpg", "-o", "p.json"], ["config", "check", "c.yaml"]):
+        result = cli(*args)
+        assert result.returncode == 0, result.stderr
+    for args, extra in ((["serve", "--config", "c.yaml"], "serve"), (["train", "crops"], "train"),
+                        (["optimize", "quantize", "classifier"], "optimize")):
+        result = cli(*args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert f"pip install 'maskwatch[{extra}]'" in result.stderr, result.stderr

@@ -16,7 +16,7 @@ from maskwatch.rules import RuleEngine, Zone, make_zones, zone_of
 from maskwatch.sinks import LogSink, Outbox, WebhookSink, encode, sign, verify
 from maskwatch.sources import CameraReader, Frame, FrameSlot, describe
 from maskwatch.track import FaceTracker, LabelSmoother
-from maskwatch.track.tracker import TrackLabel
+from maskwatch.types import TrackLabel
 from maskwatch.types import Detections
 
 NO_MASK = np.array([0.05, 0.9, 0.05], np.float32)

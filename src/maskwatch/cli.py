@@ -27,6 +27,10 @@ app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the mode
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
 app.add_typer(config_app, name="config", help="Validate a service config file.")
 
+# optional packages (pyproject's extras) that only some commands import, and the extra that brings each
+EXTRAS = {"torch": "train", "onnx": "optimize", "matplotlib": "plots", "supervision": "serve", "fastapi": "serve",
+          "fastapi_offline": "serve", "uvicorn": "serve", "paho": "serve", "prometheus_client": "serve", "ray": "scale"}
+
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]
 
@@ -146,6 +150,13 @@ def main() -> None:
         app()
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as err:
+        package = (err.name or "").split(".")[0]
+        if package not in EXTRAS:
+            raise
+        typer.echo(f"error: this needs {package}, which comes with an extra: pip install 'maskwatch[{EXTRAS[package]}]'",
+                   err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

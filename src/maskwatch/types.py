@@ -64,3 +64,16 @@ class Detections:
             return self.det_scores
         p = self.class_probs
         return self.det_scores * np.where(self.class_ids == CLASSES.index("mask"), p[:, 0], p[:, 1] + p[:, 2])
+
+
+@dataclass
+class TrackLabel:
+    """A tracked face's label, smoothed over its last frames (track → rules)."""
+
+    track_id: int
+    label: str
+    confidence: float  # mean probability of the label over the smoothing window
+    stable_seconds: float  # how long the smoothed label has held
+    first_seen: float
+    last_seen: float
+    mean_probs: np.ndarray

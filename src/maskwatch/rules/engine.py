@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maskwatch.rules.zones import Zone, zone_of
-from maskwatch.track import TrackLabel
+from maskwatch.types import TrackLabel
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 
 from maskwatch.errors import UserError
 from maskwatch.labels import CLASSES
-from maskwatch.types import Detections
+from maskwatch.types import Detections, TrackLabel
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
@@ -42,17 +42,6 @@ class FaceTracker:
         if len(tracked) and tracked.tracker_id is not None:
             dets.track_ids[tracked.data["index"]] = tracked.tracker_id
         return dets
-
-
-@dataclass
-class TrackLabel:
-    track_id: int
-    label: str
-    confidence: float  # mean probability of the label over the smoothing window
-    stable_seconds: float  # how long the smoothed label has held
-    first_seen: float
-    last_seen: float
-    mean_probs: np.ndarray
 
 
 @dataclass
