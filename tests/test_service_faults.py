@@ -133,6 +133,7 @@ def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa:
     assert took < 5, f"SIGTERM took {took:.1f} s"
     assert proc.returncode == 0, out
     assert "maskwatch: stopped" in out and "Traceback" not in out
+    assert token not in out and (not ui or "access token: ui.token in the config" in out)  # a set token is not logged
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = con.execute("SELECT label, snapshot FROM events").fetchall()

@@ -74,6 +74,7 @@ def serve(
         cfg.ui.host = host
     if port is not None:
         cfg.ui.port = port
+    generated = not cfg.ui.token
     token = cfg.ensure_token()
     ui = cfg.ui.enabled and not no_ui
     if ui:
@@ -94,9 +95,11 @@ def serve(
         typer.echo(f"maskwatch: {len(service.camera_names())} camera(s) ({names}); events in {cfg.storage.database}")
         if ui:
             server, thread = _web_server(service, cfg.ui.host, cfg.ui.port)
-            if server is not None:
+            if server is not None and generated:
                 typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/?token={token}")
                 typer.echo(f"maskwatch: access token {token}")
+            elif server is not None:  # the config's token stays out of logs and journals
+                typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/ (access token: ui.token in the config)")
         sys.stdout.flush()
         while not stop.wait(0.5):
             if thread is not None and not thread.is_alive():
