@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,60 @@ def test_systemd_unit_verifies_and_matches_the_service(tmp_path):
                             timeout=60)
     assert str(result.returncode) in settings["RestartPreventExitStatus"].split(), result.stderr
     assert int(settings["TimeoutStopSec"]) > 5  # test_service_faults: SIGTERM stops serve within 5 s
+
+
+def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_ui_over_https_with_the_configured_certificate(tmp_path):
+    import httpx
+    import yaml
+    from helpers_service.servers import free_port, port_open, wait_for
+
+    pytest.importorskip("uvicorn", reason="the web UI's packages are not installed (pip install 'maskwatch[serve]')")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found (Debian package 'openssl')")
+    cert, key = _self_signed(tmp_path, "ui")
+    _self_signed(tmp_path, "other")
+    port, token = free_port(), "https-test-token-0123"
+
+    def config(**tls) -> Path:
+        path = tmp_path / "maskwatch.yaml"
+        path.write_text(yaml.safe_dump({"cameras": [{"name": "cam", "source": "missing.mp4"}],
+                                        "ui": {"port": port, "token": token, **tls},
+                                        "storage": {"database": "data/events.db", "snapshots": "data/snaps"}}))
+        return path
+
+    def serve(path: Path, **kwargs):
+        return subprocess.Popen([sys.executable, "-m", "maskwatch", "serve", "--config", str(path)], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+
+    # a key that does not match the certificate, or half a pair: one line, exit status 2
+    bad = subprocess.run([sys.executable, "-m", "maskwatch", "serve", "--config",
+                          str(config(tls_cert="ui.pem", tls_key="other.key"))], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot use" in bad.stderr, bad.stderr
+    half = subprocess.run([sys.executable, "-m", "maskwatch", "config", "check", str(config(tls_cert="ui.pem"))],
+                          capture_output=True, text=True)
+    assert half.returncode == 2 and "set both tls_cert and tls_key" in half.stderr
+
+    proc = serve(config(tls_cert="ui.pem", tls_key="ui.key"))  # relative to the config file's folder
+    try:
+        assert wait_for(lambda: port_open(port) or proc.poll() is not None, 30) and proc.poll() is None, proc.stdout.read()
+        base = f"https://127.0.0.1:{port}"
+        trust = ssl.create_default_context(cafile=str(cert))  # the server's certificate is checked
+        with httpx.Client(base_url=base, verify=trust, timeout=10) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+            assert client.get("/api/cameras").status_code == 401
+            login = client.post("/login", data={"token": token, "next": "/"})
+            assert "Secure" in login.headers["set-cookie"] and "HttpOnly" in login.headers["set-cookie"]
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert f"web UI at {base}/ (access token: ui.token in the config)" in out and token not in out

@@ -159,6 +159,14 @@ class UIConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: str | None = Field(None, description="access token; empty: a new one is generated at each start")
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve the UI and API over HTTPS")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+
+    @model_validator(mode="after")
+    def _tls_pair(self):
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both tls_cert and tls_key, or neither")
+        return self
 
 
 class RayConfig(Strict):
@@ -212,6 +220,8 @@ class AppConfig(Strict):
         self.storage.snapshots = fix(self.storage.snapshots)
         if self.detector.classifier:
             self.detector.classifier = fix(self.detector.classifier)
+        if self.ui.tls_cert and self.ui.tls_key:
+            self.ui.tls_cert, self.ui.tls_key = fix(self.ui.tls_cert), fix(self.ui.tls_key)
         for cam in self.cameras:
             if cam.kind == "file":
                 cam.source = str(fix(Path(str(cam.source))))

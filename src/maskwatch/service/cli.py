@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -43,7 +44,20 @@ def _check_port(host: str, port: int) -> None:
             raise UserError(f"cannot listen on {host}:{port} for the web UI: {err.strerror} (set ui.port or --port)") from None
 
 
-def _web_server(service, host: str, port: int):
+def _check_tls(cert: Path | None, key: Path | None) -> None:
+    """Loads the pair once before starting, so that a bad one is a one-line error rather than a dead web thread."""
+    if cert is None or key is None:
+        return
+    for path in (cert, key):
+        if not path.is_file():
+            raise UserError(f"TLS file not found: {path} (ui.tls_cert / ui.tls_key)")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as err:
+        raise UserError(f"cannot use {cert} with {key} for HTTPS: {err.reason if isinstance(err, ssl.SSLError) else err}") from None
+
+
+def _web_server(service, host: str, port: int, cert: Path | None, key: Path | None):
     """uvicorn running the web app in a thread, or None when the web package is not there."""
     try:
         import uvicorn
@@ -53,7 +67,8 @@ def _web_server(service, host: str, port: int):
         log.warning("web UI not available (%s); running without it", err)
         return None, None
     server = uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1, lifespan="on"))
+                                           timeout_graceful_shutdown=1, lifespan="on",
+                                           ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None))
     thread = threading.Thread(target=server.run, name="web", daemon=True)  # not the main thread: no signal capture
     thread.start()
     return server, thread
@@ -79,6 +94,7 @@ def serve(
     ui = cfg.ui.enabled and not no_ui
     if ui:
         _check_port(cfg.ui.host, cfg.ui.port)
+        _check_tls(cfg.ui.tls_cert, cfg.ui.tls_key)
     service = Service(cfg, config)
     stop = threading.Event()
 
@@ -94,12 +110,13 @@ def serve(
         names = ", ".join(c.name for c in cfg.cameras if c.enabled)
         typer.echo(f"maskwatch: {len(service.camera_names())} camera(s) ({names}); events in {cfg.storage.database}")
         if ui:
-            server, thread = _web_server(service, cfg.ui.host, cfg.ui.port)
+            server, thread = _web_server(service, cfg.ui.host, cfg.ui.port, cfg.ui.tls_cert, cfg.ui.tls_key)
+            url = f"{'https' if cfg.ui.tls_cert else 'http'}://{cfg.ui.host}:{cfg.ui.port}/"
             if server is not None and generated:
-                typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/?token={token}")
+                typer.echo(f"maskwatch: web UI at {url}?token={token}")
                 typer.echo(f"maskwatch: access token {token}")
             elif server is not None:  # the config's token stays out of logs and journals
-                typer.echo(f"maskwatch: web UI at http://{cfg.ui.host}:{cfg.ui.port}/ (access token: ui.token in the config)")
+                typer.echo(f"maskwatch: web UI at {url} (access token: ui.token in the config)")
         sys.stdout.flush()
         while not stop.wait(0.5):
             if thread is not None and not thread.is_alive():
