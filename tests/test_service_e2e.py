@@ -37,7 +37,7 @@ class Subscriber:
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="maskwatch-test-sub", clean_session=False)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([("maskwatch/+/event", 1), ("maskwatch/+/status", 0),
-                                                                             ("homeassistant/#", 0)])
+                                                                             ("maskwatch/+/snapshot", 0), ("homeassistant/#", 0)])
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", port)
@@ -45,7 +45,9 @@ class Subscriber:
 
     def _on_message(self, client, userdata, message):
         with self.lock:
-            if message.topic == "maskwatch/service/status":  # plain online/offline (Home Assistant availability)
+            if message.topic.endswith("/snapshot"):  # JPEG bytes
+                self.status[message.topic] = message.payload
+            elif message.topic == "maskwatch/service/status":  # plain online/offline (Home Assistant availability)
                 self.status[message.topic] = message.payload.decode()
             elif message.topic.startswith("homeassistant/"):
                 self.status[message.topic] = json.loads(message.payload)
@@ -80,7 +82,7 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
             {"name": "hall", "polygon": HALL, "restricted": False}]}],
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
-        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
+        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
                   "retry_seconds": 1.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
     }, sort_keys=False))
@@ -135,6 +137,12 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     alert = subscriber.status["homeassistant/event/maskwatch_door-cam_alert/config"]
     assert alert["state_topic"] == "maskwatch/door-cam/event" and alert["event_types"] == ["no_mask", "incorrect"]
     assert subscriber.status["homeassistant/binary_sensor/maskwatch_door-cam_online/config"]["device_class"] == "connectivity"
+    image = subscriber.status["homeassistant/image/maskwatch_door-cam_snapshot/config"]
+    assert image["image_topic"] == "maskwatch/door-cam/snapshot" and image["content_type"] == "image/jpeg"
+    # the last alert's snapshot, retained: byte for byte one of the stored (blurred) snapshots
+    jpeg = wait_for(lambda: subscriber.status.get("maskwatch/door-cam/snapshot"), 5)
+    stored = {service.snapshot_path(e["id"]).read_bytes() for e in service.events(limit=1000) if e["snapshot"]}
+    assert jpeg in stored and cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape[2] == 3
 
 
 def test_broker_stopped_and_restarted_loses_no_event(world):

@@ -331,3 +331,13 @@ def test_a_hanging_sink_does_not_hold_up_the_others(tmp_path):
             outbox.join(3)
             receiver.close()
             store.close()
+
+
+def test_home_assistant_image_entity_only_with_snapshots():
+    from maskwatch.sinks.mqtt import home_assistant_discovery
+
+    def kinds(snapshots):
+        return sorted(topic.split("/")[1] for topic, _ in home_assistant_discovery("ha", "mw", ["door"], snapshots))
+
+    assert kinds(False) == ["binary_sensor", "event", "sensor", "sensor", "sensor"]
+    assert kinds(True) == ["binary_sensor", "event", "image", "sensor", "sensor", "sensor"]

@@ -122,6 +122,8 @@ class MqttConfig(Strict):
     tls: bool = False
     home_assistant: bool = Field(False, description="publish Home Assistant MQTT discovery for each camera")
     discovery_prefix: str = "homeassistant"
+    snapshots: bool = Field(False, description="publish each alert's snapshot (faces hidden) as a retained JPEG on "
+                            "<prefix>/<camera>/snapshot")
 
 
 class WebhookConfig(Strict):

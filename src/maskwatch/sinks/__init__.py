@@ -9,8 +9,8 @@ __all__ = ["LogSink", "MqttSink", "Outbox", "SIGNATURE_HEADER", "Sink", "Webhook
            "make_sinks"]
 
 
-def make_sinks(config, cameras: list[str] = ()) -> list:
-    """The sinks a SinksConfig asks for."""
+def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:
+    """The sinks a SinksConfig asks for; `snapshot_file` maps an event's snapshot name to its file (or None)."""
     sinks: list = []
     if config.log:
         sinks.append(LogSink())
@@ -18,7 +18,7 @@ def make_sinks(config, cameras: list[str] = ()) -> list:
         m = config.mqtt
         discovery = (m.discovery_prefix, list(cameras)) if m.home_assistant else None
         sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls,
-                              discovery=discovery))
+                              discovery=discovery, snapshot_file=snapshot_file if m.snapshots else None))
     for i, w in enumerate(config.webhooks):
         sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i))
     return sinks

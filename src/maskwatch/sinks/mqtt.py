@@ -1,10 +1,13 @@
-"""MQTT (paho-mqtt 2.x): events on <prefix>/<camera>/event as JSON, QoS 1; camera states on <prefix>/<camera>/status."""
+"""MQTT (paho-mqtt 2.x): events on <prefix>/<camera>/event as JSON, QoS 1; camera states on <prefix>/<camera>/status;
+optionally each alert's snapshot (faces hidden) as a retained JPEG on <prefix>/<camera>/snapshot."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
@@ -18,9 +21,11 @@ class MqttSink:
 
     def __init__(self, host: str, port: int = 1883, username: str | None = None, password: str | None = None,
                  topic_prefix: str = "maskwatch", qos: int = 1, client_id: str | None = None, tls: bool = False,
-                 publish_timeout: float = 5.0, discovery: tuple[str, list[str]] | None = None):
+                 publish_timeout: float = 5.0, discovery: tuple[str, list[str]] | None = None,
+                 snapshot_file: Callable[[str | None], Path | None] | None = None):
         self.prefix, self.qos, self.publish_timeout = topic_prefix.rstrip("/"), qos, publish_timeout
         self.discovery = discovery  # (Home Assistant discovery prefix, camera names) or None
+        self.snapshot_file = snapshot_file  # None: snapshots are not published
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True)
         if username:
@@ -43,7 +48,7 @@ class MqttSink:
         client.publish(f"{self.prefix}/service/status", "online", qos=1, retain=True)
         if self.discovery:
             prefix, cameras = self.discovery
-            for topic, config in home_assistant_discovery(prefix, self.prefix, cameras):
+            for topic, config in home_assistant_discovery(prefix, self.prefix, cameras, self.snapshot_file is not None):
                 client.publish(topic, json.dumps(config), qos=1, retain=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
@@ -54,12 +59,19 @@ class MqttSink:
     def send(self, event: dict) -> None:
         if not self.connected.is_set():
             raise RuntimeError("MQTT broker not connected")
-        info = self.client.publish(f"{self.prefix}/{event['camera']}/event", encode(event), qos=self.qos)
+        # the snapshot first: a subscriber woken by the event finds its picture there, and a retry repeats both
+        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+        if snapshot is not None:
+            self._publish(f"{self.prefix}/{event['camera']}/snapshot", snapshot.read_bytes(), retain=True)
+        self._publish(f"{self.prefix}/{event['camera']}/event", encode(event))
+
+    def _publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=self.qos, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise RuntimeError(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
         info.wait_for_publish(timeout=self.publish_timeout)
         if not info.is_published():  # QoS 1: published means the broker acknowledged it
-            raise RuntimeError("MQTT broker did not acknowledge the event")
+            raise RuntimeError(f"MQTT broker did not acknowledge {topic}")
 
     def publish_status(self, camera: str, status: dict) -> None:
         """Retained camera state for dashboards (best effort, not retried)."""
@@ -76,8 +88,10 @@ class MqttSink:
         self.client.loop_stop()
 
 
-def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[str]) -> list[tuple[str, dict]]:
-    """Retained discovery configs: per camera, face counts, an online sensor and an alert event entity."""
+def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[str],
+                             snapshots: bool = False) -> list[tuple[str, dict]]:
+    """Retained discovery configs: per camera, face counts, an online sensor, an alert event entity and, with
+    snapshots, an image entity showing the last alert."""
     out = []
     availability = {"availability_topic": f"{prefix}/service/status"}
     for cam in cameras:
@@ -95,4 +109,8 @@ def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[s
             "event_types": ["no_mask", "incorrect"], "device": device, **availability,
             "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
                               '"confidence": {{ value_json.confidence }} }'}))
+        if snapshots:
+            out.append((f"{discovery_prefix}/image/maskwatch_{cam}_snapshot/config", {
+                "name": "Last alert", "unique_id": f"maskwatch_{cam}_snapshot", "image_topic": f"{prefix}/{cam}/snapshot",
+                "content_type": "image/jpeg", "device": device, **availability}))
     return out
