@@ -341,3 +341,22 @@ def test_home_assistant_image_entity_only_with_snapshots():
 
     assert kinds(False) == ["binary_sensor", "event", "sensor", "sensor", "sensor"]
     assert kinds(True) == ["binary_sensor", "event", "image", "sensor", "sensor", "sensor"]
+
+
+def test_event_store_adds_the_review_columns_to_an_older_database(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the first release's events table, with one alert in it
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, camera TEXT NOT NULL, "
+                   "zone TEXT, track_id INTEGER, label TEXT NOT NULL, confidence REAL, snapshot TEXT, box TEXT)")
+        db.execute("INSERT INTO events(time, camera, zone, track_id, label, confidence) VALUES (1.0, 'door', 'z', 3, "
+                   "'no_mask', 0.9)")
+    store = EventStore(path, ["log"])
+    (kept,) = store.query()
+    assert (kept["camera"], kept["track_id"], kept["review"]) == ("door", 3, None)
+    assert store.set_review(kept["id"], "false_alarm")["review"] == "false_alarm"
+    with pytest.raises(ValueError, match="review must be one of confirmed, false_alarm"):
+        store.set_review(kept["id"], "maybe")
+    store.close()
+    assert EventStore(path).get(kept["id"])["review"] == "false_alarm"  # opened again: nothing added twice

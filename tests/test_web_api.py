@@ -194,6 +194,41 @@ def test_events_export_as_csv(client):
     assert client.get("/api/events.csv", params={"since": "nope"}, headers=BEARER).status_code == 422
 
 
+def test_events_reviewed_as_confirmed_or_false_alarm(client):
+    import csv
+    import io
+
+    wait_for(lambda: len(client.get("/api/events", headers=BEARER).json()) >= 2, 30)
+    first, second = client.get("/api/events", params={"limit": 2}, headers=BEARER).json()
+    assert first["review"] is None and second["review"] is None
+
+    def review(event_id, value):
+        return client.put(f"/api/events/{event_id}/review", json={"review": value}, headers=BEARER)
+
+    marked = review(first["id"], "false_alarm")
+    assert marked.status_code == 200 and marked.json()["review"] == "false_alarm" and marked.json()["id"] == first["id"]
+    assert review(second["id"], "confirmed").json()["review"] == "confirmed"
+
+    def ids(**params):
+        return {e["id"] for e in client.get("/api/events", params={"limit": 1000, **params}, headers=BEARER).json()}
+
+    assert ids(review="false_alarm") == {first["id"]} and ids(review="confirmed") == {second["id"]}
+    assert first["id"] not in ids(review="unreviewed") and ids(review="unreviewed") | {first["id"], second["id"]} == ids()
+    rows = {int(r["id"]): r["review"] for r in csv.DictReader(io.StringIO(
+        client.get("/api/events.csv", params={"review": "false_alarm"}, headers=BEARER).text))}
+    assert rows == {first["id"]: "false_alarm"}
+    stats = client.get("/api/stats", headers=BEARER).json()["events_by_review"]
+    assert stats["false_alarm"] == 1 and stats["confirmed"] == 1 and sum(stats.values()) >= 2
+    assert 'maskwatch_events_reviewed{review="false_alarm"} 1.0' in client.get("/metrics", headers=BEARER).text
+    # taken back, refused values, unknown events
+    assert review(first["id"], None).json()["review"] is None and ids(review="false_alarm") == set()
+    assert review(first["id"], "maybe").status_code == 422
+    assert client.put(f"/api/events/{first['id']}/review", json={}, headers=BEARER).status_code == 422
+    assert review(10**9, "confirmed").status_code == 404
+    assert client.get("/api/events", params={"review": "maybe"}, headers=BEARER).status_code == 422
+    assert client.put(f"/api/events/{first['id']}/review", json={"review": "confirmed"}).status_code == 401
+
+
 def test_stats_and_metrics(client):
     wait_for(lambda: client.get("/api/stats", headers=BEARER).json()["events_total"] > 0, 30)
     stats = client.get("/api/stats", headers=BEARER).json()

@@ -179,6 +179,31 @@ def test_new_event_appears_with_banner(page, live):
     rows = Path(download.value.path()).read_text().splitlines()
     assert rows[0].startswith("id,time,camera,zone") and len(rows) >= 2 and ",door," in rows[1]
     page.select_option("#filter-label", "")
+    # reviewing an alert from its snapshot: marked in the list and the store, filtered, and taken back
+    item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
+    item.locator("img.thumb").click()
+    sync_api.expect(page.locator("#snapshot-dialog")).to_be_visible()
+    page.wait_for_function("() => { const i = document.querySelector('#snapshot-image'); return i.complete && i.naturalWidth > 0; }")
+    page.click("#review-false_alarm")
+    sync_api.expect(item).to_have_attribute("data-review", "false_alarm")
+    sync_api.expect(item.locator(".review")).to_have_text("false alarm")
+    sync_api.expect(page.locator("#review-false_alarm")).to_have_attribute("aria-pressed", "true")
+    assert live["api"].get(f"/api/events/{event_id}").json()["review"] == "false_alarm"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review.png"))  # the snapshot dialog, for a look
+    page.click("#snapshot-close")
+    page.select_option("#filter-review", "false_alarm")
+    sync_api.expect(page.locator("#event-list li.event")).to_have_count(1)
+    sync_api.expect(page.locator("#event-list li.event").first).to_have_attribute("data-id", str(event_id))
+    page.select_option("#filter-review", "unreviewed")
+    sync_api.expect(item).to_have_count(0)
+    page.select_option("#filter-review", "")
+    item.locator("img.thumb").click()
+    sync_api.expect(page.locator("#review-false_alarm")).to_have_attribute("aria-pressed", "true")
+    page.click("#review-false_alarm")  # pressed again: not reviewed
+    sync_api.expect(item).to_have_attribute("data-review", "")
+    assert live["api"].get(f"/api/events/{event_id}").json()["review"] is None
+    page.click("#snapshot-close")
 
 
 def test_zone_editor_saves_a_polygon(page, live):

@@ -2,6 +2,6 @@
 
 from maskwatch.events.export import events_csv
 from maskwatch.events.snapshots import RetentionJob, SnapshotWriter, apply_retention
-from maskwatch.events.store import EventStore, iso, to_timestamp
+from maskwatch.events.store import REVIEWS, EventStore, iso, to_timestamp
 
-__all__ = ["EventStore", "events_csv", "RetentionJob", "SnapshotWriter", "apply_retention", "iso", "to_timestamp"]
+__all__ = ["REVIEWS", "EventStore", "events_csv", "RetentionJob", "SnapshotWriter", "apply_retention", "iso", "to_timestamp"]

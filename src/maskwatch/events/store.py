@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS events (
     label TEXT NOT NULL,
     confidence REAL,
     snapshot TEXT,
-    box TEXT
+    box TEXT,
+    review TEXT,
+    reviewed_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
 CREATE INDEX IF NOT EXISTS events_camera ON events(camera, time);
@@ -32,6 +34,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(sink, delivered_at);
 """
+
+
+REVIEWS = ("confirmed", "false_alarm")  # what a person who looked at an alert said of it; NULL: not looked at yet
+# columns added after the first release: added to an older database at open, its rows kept
+ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL"}
 
 
 def iso(ts: float) -> str:
@@ -68,6 +75,10 @@ class EventStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(events)")}
+        for column, kind in ADDED_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
         self.sinks = list(sinks)
 
     def close(self) -> None:
@@ -98,6 +109,7 @@ class EventStore:
             "snapshot": row["snapshot"],
             "box": [float(v) for v in row["box"].split()] if row["box"] else None,
             "delivered": deliveries.get(row["id"], {}),
+            "review": row["review"],
         }
 
     def _deliveries(self, ids: list[int]) -> dict[int, dict[str, bool]]:
@@ -109,12 +121,19 @@ class EventStore:
             out.setdefault(r[0], {})[r[1]] = r[2] is not None
         return out
 
-    def query(self, camera=None, label=None, zone=None, since=None, until=None, limit: int = 100, offset: int = 0) -> list[dict]:
+    def query(self, camera=None, label=None, zone=None, since=None, until=None, limit: int = 100, offset: int = 0,
+              review: str | None = None) -> list[dict]:
+        """review: 'unreviewed', or one of REVIEWS."""
         where, args = [], []
         for column, value in (("camera", camera), ("label", label), ("zone", zone)):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
+        if review == "unreviewed":
+            where.append("review IS NULL")
+        elif review:
+            where.append("review = ?")
+            args.append(review)
         if (t := to_timestamp(since)) is not None:
             where.append("time >= ?")
             args.append(t)
@@ -135,6 +154,15 @@ class EventStore:
             if row is None:
                 return None
             return self._row_dict(row, self._deliveries([row["id"]]))
+
+    def set_review(self, event_id: int, review: str | None) -> dict | None:
+        """Marks an event as looked at (one of REVIEWS) or, with None, as not yet; None when there is no such event."""
+        if review is not None and review not in REVIEWS:
+            raise ValueError(f"review must be one of {', '.join(REVIEWS)} or null, got {review!r}")
+        with self._lock:
+            self._db.execute("UPDATE events SET review = ?, reviewed_at = ? WHERE id = ?",
+                             (review, time.time() if review else None, int(event_id)))
+        return self.get(event_id)
 
     def pending(self, sink: str, limit: int = 50) -> list[dict]:
         """Events not yet delivered to `sink`, oldest first."""
@@ -160,12 +188,14 @@ class EventStore:
             total = self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             by_label = dict(self._db.execute("SELECT label, COUNT(*) FROM events GROUP BY label").fetchall())
             by_camera = dict(self._db.execute("SELECT camera, COUNT(*) FROM events GROUP BY camera").fetchall())
+            by_review = dict(self._db.execute("SELECT COALESCE(review, 'unreviewed'), COUNT(*) FROM events "
+                                              "GROUP BY review").fetchall())
             by_camera_label = [tuple(r) for r in self._db.execute(
                 "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label").fetchall()]
             pending = dict(self._db.execute(
                 "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
         return {"total": total, "by_label": by_label, "by_camera": by_camera, "by_camera_label": by_camera_label,
-                "pending_by_sink": pending}
+                "by_review": by_review, "pending_by_sink": pending}
 
     def delete_before(self, cutoff: float) -> list[str]:
         """Deletes events older than `cutoff`; returns their snapshot paths (for the caller to delete)."""

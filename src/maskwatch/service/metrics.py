@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from maskwatch.events import REVIEWS
+
 
 class ServiceCollector:
     def __init__(self, service):
@@ -40,6 +42,11 @@ class ServiceCollector:
             for camera, label, n in counts["by_camera_label"]:
                 events.add_metric([camera, label], n)
             yield events
+            reviewed = GaugeMetricFamily("maskwatch_events_reviewed", "alert events in the store by what a person said "
+                                         "of them (unreviewed, confirmed, false_alarm)", labels=["review"])
+            for review in ("unreviewed", *REVIEWS):
+                reviewed.add_metric([review], counts["by_review"].get(review, 0))
+            yield reviewed
             stats = svc.stats()
             pending = GaugeMetricFamily("maskwatch_sink_pending", "events not yet delivered", labels=["sink"])
             delivered = CounterMetricFamily("maskwatch_sink_delivered", "events delivered", labels=["sink"])

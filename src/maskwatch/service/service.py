@@ -25,7 +25,7 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import EventStore, RetentionJob, SnapshotWriter, iso
+from maskwatch.events import REVIEWS, EventStore, RetentionJob, SnapshotWriter, iso
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
@@ -436,11 +436,19 @@ class Service:
             raise UserError("the service is not running")
         return self.store
 
-    def events(self, camera=None, label=None, zone=None, since=None, limit: int = 100, offset: int = 0) -> list[dict]:
+    def events(self, camera=None, label=None, zone=None, since=None, limit: int = 100, offset: int = 0,
+               review: str | None = None) -> list[dict]:
         try:
-            return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset)
+            return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset, review=review)
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
+
+    def review_event(self, event_id: int, review: str | None) -> dict | None:
+        """'confirmed' or 'false_alarm' as said by whoever looked at the alert; None: not looked at yet."""
+        try:
+            return self._require_store().set_review(event_id, review)
+        except ValueError as err:
+            raise UserError(str(err)) from None
 
     def event(self, event_id: int) -> dict | None:
         return self._require_store().get(event_id)
@@ -464,7 +472,8 @@ class Service:
         return names
 
     def stats(self) -> dict:
-        counts = self.store.counts() if self.store else {"total": 0, "by_label": {}, "by_camera": {}, "pending_by_sink": {}}
+        counts = self.store.counts() if self.store else {"total": 0, "by_label": {}, "by_camera": {}, "by_review": {},
+                                                         "pending_by_sink": {}}
         cams = self.camera_status()
         sinks = {}
         if self.outbox:
@@ -479,6 +488,7 @@ class Service:
             "events_total": counts["total"],
             "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},
             "events_by_camera": counts["by_camera"],
+            "events_by_review": {r: counts["by_review"].get(r, 0) for r in ("unreviewed", *REVIEWS)},
             "cameras": {c["name"]: c for c in cams},
             "cameras_online": sum(1 for c in cams if c["online"]),
             "frames_decoded": sum(c["frames_decoded"] for c in cams),

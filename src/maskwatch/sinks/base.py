@@ -18,8 +18,8 @@ class Sink(Protocol):
 
 
 def payload(event: dict) -> dict:
-    """The JSON sent to MQTT and webhooks: the event without internal delivery state."""
-    return {k: v for k, v in event.items() if k != "delivered"}
+    """The JSON sent to MQTT and webhooks: the alert as raised, without the store's delivery state and review."""
+    return {k: v for k, v in event.items() if k not in ("delivered", "review")}
 
 
 def encode(event: dict) -> bytes:

@@ -17,6 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from maskwatch.config import ZoneConfig
@@ -28,6 +29,11 @@ from maskwatch.web.live import EventHub, sse_message
 STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, which reads OpenAPI 3.1
 Label = Literal["mask", "no_mask", "incorrect"]
+ReviewFilter = Literal["unreviewed", "confirmed", "false_alarm"]
+
+
+class Review(BaseModel):
+    review: Literal["confirmed", "false_alarm"] | None
 BOUNDARY = "frame"
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -190,16 +196,17 @@ def create_app(service) -> FastAPI:
     @app.get("/api/events", tags=["events"])
     def events(camera: str | None = None, label: Label | None = None, zone: str | None = None,
                since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+               review: ReviewFilter | None = None,
                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict]:
         """Alert events, newest first."""
-        return service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, offset=offset)
+        return service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, offset=offset, review=review)
 
     @app.get("/api/events.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     def events_export(camera: str | None = None, label: Label | None = None, zone: str | None = None,
                       since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
-                      limit: int = Query(10000, ge=1, le=10000)) -> Response:
+                      review: ReviewFilter | None = None, limit: int = Query(10000, ge=1, le=10000)) -> Response:
         """The same events as a CSV file (newest first), for reports in a spreadsheet."""
-        rows = service.events(camera=camera, label=label, zone=zone, since=since, limit=limit)
+        rows = service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, review=review)
         return Response(events_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={**NO_STORE, "Content-Disposition": 'attachment; filename="maskwatch-events.csv"'})
 
@@ -245,6 +252,14 @@ def create_app(service) -> FastAPI:
     @app.get("/api/events/{event_id}", tags=["events"])
     def event(event_id: int) -> dict:
         found = service.event(event_id)
+        if found is None:
+            raise HTTPException(404, f"no event {event_id}")
+        return found
+
+    @app.put("/api/events/{event_id}/review", tags=["events"])
+    def review(event_id: int, body: Review) -> dict:
+        """What a person who looked at the alert said of it: `confirmed`, `false_alarm`, or null (not looked at)."""
+        found = service.review_event(event_id, body.review)
         if found is None:
             raise HTTPException(404, f"no event {event_id}")
         return found

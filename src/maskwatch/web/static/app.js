@@ -2,6 +2,7 @@
 "use strict";
 
 const LABELS = { mask: "Mask", no_mask: "No mask", incorrect: "Mask worn incorrectly" };
+const REVIEWS = { confirmed: "confirmed", false_alarm: "false alarm" };
 const MJPEG_MAX_CAMERAS = 3;  // browsers open ~6 connections per host; past this, views poll frame.jpg instead
 const EVENTS_PAGE = 50;
 
@@ -161,21 +162,25 @@ function eventItem(e, fresh = false) {
   const caption = `${LABELS[e.label] || e.label} · ${e.camera}${e.zone ? " / " + e.zone : ""} · track #${e.track_id} · ${fmtDate(e.time)}`;
   const thumb = e.snapshot
     ? el("img", { class: "thumb", src: `/api/events/${e.id}/snapshot`, loading: "lazy", alt: "snapshot, faces blurred",
-                  onclick: () => openSnapshot(e.id, caption) })
+                  onclick: () => openSnapshot(e, caption) })
     : el("div", { class: "thumb none", text: "no snapshot" });
-  return el("li", { class: "event" + (fresh ? " fresh" : ""), "data-id": e.id, "data-label": e.label },
+  return el("li", { class: "event" + (fresh ? " fresh" : ""), "data-id": e.id, "data-label": e.label,
+                    "data-review": e.review || "" },
     thumb,
     el("div", { class: "event-body" },
       el("div", { class: "event-line" },
         el("span", { class: `tag ${e.label}`, text: LABELS[e.label] || e.label }),
         el("span", { class: "event-where", text: e.camera + (e.zone ? " / " + e.zone : "") })),
-      el("div", { class: "event-meta", text: `${fmtTime(e.time)} · track #${e.track_id} · ${Math.round(e.confidence * 100)}%` })));
+      el("div", { class: "event-meta" },
+        el("span", { text: `${fmtTime(e.time)} · track #${e.track_id} · ${Math.round(e.confidence * 100)}%` }),
+        el("span", { class: `review ${e.review || ""}`, text: REVIEWS[e.review] || "" }))));
 }
 
 function eventFilters() {
   const q = new URLSearchParams();
   if ($("#filter-camera").value) q.set("camera", $("#filter-camera").value);
   if ($("#filter-label").value) q.set("label", $("#filter-label").value);
+  if ($("#filter-review").value) q.set("review", $("#filter-review").value);
   return q;
 }
 
@@ -195,8 +200,9 @@ async function loadEvents(append = false) {
 }
 
 function matchesFilters(e) {
-  const camera = $("#filter-camera").value, label = $("#filter-label").value;
-  return (!camera || e.camera === camera) && (!label || e.label === label);
+  const camera = $("#filter-camera").value, label = $("#filter-label").value, review = $("#filter-review").value;
+  return (!camera || e.camera === camera) && (!label || e.label === label) &&
+    (!review || (e.review || "unreviewed") === review);
 }
 
 function onNewEvent(e) {
@@ -242,10 +248,31 @@ function connectLive() {
   });
 }
 
-function openSnapshot(id, caption) {
-  $("#snapshot-image").src = `/api/events/${id}/snapshot`;
+function openSnapshot(e, caption) {
+  $("#snapshot-image").src = `/api/events/${e.id}/snapshot`;
   $("#snapshot-caption").textContent = caption;
+  $("#snapshot-dialog").dataset.eventId = e.id;
+  showReview(e.review);
   $("#snapshot-dialog").showModal();
+}
+
+function showReview(review) {
+  for (const b of document.querySelectorAll(".review-buttons button")) b.setAttribute("aria-pressed", b.dataset.review === review);
+}
+
+// A pressed button pressed again takes the review back.
+async function reviewEvent(button) {
+  const id = $("#snapshot-dialog").dataset.eventId;
+  const review = button.getAttribute("aria-pressed") === "true" ? null : button.dataset.review;
+  let e;
+  try {
+    e = await api(`/api/events/${id}/review`, {
+      method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ review }) });
+  } catch (err) { return; }
+  showReview(e.review);
+  const item = $(`#event-list li[data-id="${e.id}"]`);
+  if (item && matchesFilters(e)) item.replaceWith(eventItem(e));
+  else if (item) item.remove();  // no longer in the list's review filter
 }
 
 // --- zone editor ---------------------------------------------------------------------------------------------
@@ -443,6 +470,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#snapshot-close").addEventListener("click", () => $("#snapshot-dialog").close());
   $("#filter-camera").addEventListener("change", () => loadEvents());
   $("#filter-label").addEventListener("change", () => loadEvents());
+  $("#filter-review").addEventListener("change", () => loadEvents());
+  for (const b of document.querySelectorAll(".review-buttons button")) b.addEventListener("click", () => reviewEvent(b));
   $("#events-more").addEventListener("click", () => loadEvents(true));
   refreshCameras();
   refreshStats();
