@@ -30,8 +30,16 @@ def config(clip, tmp_path, **extra) -> AppConfig:
 def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
     shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
     try:
-        alerts = wait_for(lambda: shard.drain()[1], 30)
+        seen = []
+
+        def alerts_now():
+            _, alerts, sightings = shard.drain()
+            seen.extend(sightings)
+            return alerts
+
+        alerts = wait_for(alerts_now, 30)
         assert alerts, "no alert within 30 s"
+        assert ("cam-a", "door", "no_mask") in {(s.camera, s.zone, s.label) for s in seen}  # counted for the head too
         alert, jpeg = alerts[0]
         assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
         assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
@@ -71,6 +79,7 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
         assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
         assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"
         assert service.stats()["events_total"] >= 2 and service.providers() == ["CPUExecutionProvider"]
+        assert wait_for(lambda: {r["camera"] for r in service.compliance()} == {"cam-a", "cam-b"}, 10)  # head's store
         # The head's sinks send the shards' alerts, and publish each camera's status
         ids = {e["id"] for e in events}
         assert wait_for(lambda: ids <= {m["id"] for m in webhook.received}, 20), "alerts did not reach the webhook"

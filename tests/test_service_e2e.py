@@ -117,6 +117,18 @@ def test_events_reach_sqlite_with_right_labels_and_zones(world):
     assert {e["id"] for e in world["heard"]} >= {e["id"] for e in events}
 
 
+def test_compliance_counts_people_in_restricted_and_open_zones(world):
+    """The clip's first faces, unmasked, in 'door' (restricted) and 'hall' (open). (Its later faces take the places of
+    these ones, so the tracker carries their track ids on, and they are not counted again.)"""
+    service = world["service"]
+
+    def counted():
+        return {(r["zone"], label) for r in service.compliance(days=1, bucket="all")
+                for label in ("mask", "no_mask", "incorrect") if r[label]}
+
+    assert wait_for(lambda: {("door", "no_mask"), ("hall", "no_mask")} <= counted(), 30), counted()
+
+
 def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     service, webhook, subscriber = world["service"], world["webhook"], world["subscriber"]
     ids = {e["id"] for e in service.events(limit=1000)}

@@ -360,3 +360,49 @@ def test_event_store_adds_the_review_columns_to_an_older_database(tmp_path):
         store.set_review(kept["id"], "maybe")
     store.close()
     assert EventStore(path).get(kept["id"])["review"] == "false_alarm"  # opened again: nothing added twice
+
+
+def test_sightings_count_each_track_once_under_its_first_held_label():
+    zones = [Zone("door", np.array([[0, 0], [0.5, 0], [0.5, 0.5], [0, 0.5]], np.float32), True)]
+    rules = RuleEngine("cam", zones, ["no_mask"], min_seconds=1.0, min_confidence=0.5, cooldown_seconds=60)
+    in_door, outside = (10, 10, 40, 40), (150, 60, 190, 95)  # a 200 x 100 frame; the zone is its top-left quarter
+    assert rules.count([(0, _tl(1, "mask", 0.4), in_door)], 200, 100, 10.0) == []  # not held long enough yet
+    assert rules.count([(0, _tl(1, "mask", 2.0, conf=0.4), in_door)], 200, 100, 10.5) == []  # too unsure
+    first = rules.count([(0, _tl(1, "mask", 2.0), in_door), (1, _tl(2, "no_mask", 3.0), outside)], 200, 100, 11.0)
+    assert [(s.camera, s.zone, s.label, s.time) for s in first] == [("cam", "door", "mask", 11.0), ("cam", None, "no_mask", 11.0)]
+    # the same tracks later, one of them now unmasked: not counted again
+    assert rules.count([(0, _tl(1, "no_mask", 5.0), in_door), (1, _tl(2, "no_mask", 9.0), outside)], 200, 100, 20.0) == []
+
+
+def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from maskwatch.events import compliance_table, days_back
+    from maskwatch.rules import Sighting
+
+    berlin = ZoneInfo("Europe/Berlin")
+    at = lambda text: datetime.fromisoformat(text).replace(tzinfo=berlin).timestamp()  # noqa: E731
+    store = EventStore(tmp_path / "e.db")
+    store.add_sightings([Sighting("cam", "door", "mask", at("2026-11-26 23:10")),
+                         Sighting("cam", "door", "no_mask", at("2026-11-26 23:50")),
+                         Sighting("cam", "door", "mask", at("2026-11-27 00:05")),
+                         Sighting("cam", "door", "mask", at("2026-11-27 00:40")),
+                         Sighting("cam", None, "incorrect", at("2026-11-27 09:00"))])
+    rows = store.sightings()
+    assert [(r["zone"], r["label"], r["people"]) for r in rows] == [
+        ("door", "mask", 1), ("door", "no_mask", 1), ("door", "mask", 2), ("", "incorrect", 1)]
+    days = compliance_table(rows, "day", berlin)
+    assert [(d["start"], d["zone"], d["people"], d["mask"], d["no_mask"], d["masked_share"]) for d in days] == [
+        ("2026-11-26T00:00:00+01:00", "door", 2, 1, 1, 0.5), ("2026-11-27T00:00:00+01:00", None, 1, 0, 0, 0.0),
+        ("2026-11-27T00:00:00+01:00", "door", 2, 2, 0, 1.0)]
+    hours = compliance_table(rows, "hour", berlin)
+    assert [h["start"] for h in hours][:2] == ["2026-11-26T23:00:00+01:00", "2026-11-27T00:00:00+01:00"]
+    (door_all,) = [r for r in compliance_table(rows, "all", berlin) if r["zone"] == "door"]
+    assert (door_all["start"], door_all["people"], door_all["masked_share"]) == (None, 4, 0.75)
+    today = store.sightings(since=days_back(1, berlin, now=at("2026-11-27 12:00")))
+    assert sum(r["people"] for r in today) == 3  # the hours from Berlin's midnight on
+    with pytest.raises(ValueError, match="bucket must be one of hour, day, all"):
+        compliance_table(rows, "week")
+    store.delete_before(at("2026-11-27 00:00"))  # retention drops the counts of hours before the cutoff
+    assert sum(r["people"] for r in store.sightings()) == 3

@@ -229,6 +229,21 @@ def test_events_reviewed_as_confirmed_or_false_alarm(client):
     assert client.put(f"/api/events/{first['id']}/review", json={"review": "confirmed"}).status_code == 401
 
 
+def test_compliance_counts_people_per_camera_and_zone(client):
+    assert wait_for(lambda: client.get("/api/compliance", headers=BEARER).json(), 30), "nobody counted within 30 s"
+    rows = client.get("/api/compliance", params={"days": 1, "bucket": "all"}, headers=BEARER).json()
+    assert rows and all(r["camera"] == "door-cam" and r["start"] is None for r in rows)
+    for r in rows:
+        assert r["people"] == r["mask"] + r["no_mask"] + r["incorrect"] >= 1
+        assert r["masked_share"] == round(r["mask"] / r["people"], 4)
+    by_day = client.get("/api/compliance", headers=BEARER).json()  # the last 7 days, by day
+    assert by_day[0]["start"].endswith(("+00:00", "Z")) or by_day[0]["start"][-6] in "+-"
+    assert sum(r["people"] for r in by_day) >= sum(r["people"] for r in rows)  # counts only grow meanwhile
+    for params in ({"bucket": "week"}, {"since": "nope"}, {"days": 0}):
+        assert client.get("/api/compliance", params=params, headers=BEARER).status_code == 422, params
+    assert 'maskwatch_people_seen{camera="door-cam"' in client.get("/metrics", headers=BEARER).text
+
+
 def test_stats_and_metrics(client):
     wait_for(lambda: client.get("/api/stats", headers=BEARER).json()["events_total"] > 0, 30)
     stats = client.get("/api/stats", headers=BEARER).json()

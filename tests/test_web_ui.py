@@ -275,6 +275,20 @@ def test_zone_editor_saves_a_polygon(page, live):
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 
 
+def test_compliance_panel_lists_people_per_zone(page, live):
+    assert wait_for(lambda: live["api"].get("/api/compliance", params={"days": 1}).json(), 30), "nobody counted"
+    page.reload(wait_until="domcontentloaded")
+    row = page.locator('#compliance-rows tr[data-camera="door-cam"]').first
+    sync_api.expect(row).to_be_visible(timeout=10000)
+    zone = row.get_attribute("data-zone")
+    today, week = (int(row.locator(f"td.{c}").inner_text()) for c in ("today-people", "week-people"))
+    assert 1 <= today <= week
+    assert row.locator("td.today-masked").inner_text().endswith(" %")
+    api_row = next(r for r in live["api"].get("/api/compliance", params={"days": 1, "bucket": "all"}).json()
+                   if (r["zone"] or "") == zone)
+    assert api_row["people"] >= today  # the API, asked later, may have counted more
+
+
 def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
     """Mean colour difference along the zone's top edge between the annotated and the raw frame of one frame."""
     for _ in range(tries):

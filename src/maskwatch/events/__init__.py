@@ -1,7 +1,8 @@
 """The event store (SQLite), alert snapshots with faces hidden, and retention."""
 
+from maskwatch.events.compliance import compliance_table, days_back
 from maskwatch.events.export import events_csv
 from maskwatch.events.snapshots import RetentionJob, SnapshotWriter, apply_retention
 from maskwatch.events.store import REVIEWS, EventStore, iso, to_timestamp
 
-__all__ = ["REVIEWS", "EventStore", "events_csv", "RetentionJob", "SnapshotWriter", "apply_retention", "iso", "to_timestamp"]
+__all__ = ["REVIEWS", "EventStore", "compliance_table", "days_back", "events_csv", "RetentionJob", "SnapshotWriter", "apply_retention", "iso", "to_timestamp"]

@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (event_id, sink)
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(sink, delivered_at);
+CREATE TABLE IF NOT EXISTS sightings (
+    hour REAL NOT NULL,
+    camera TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    label TEXT NOT NULL,
+    people INTEGER NOT NULL,
+    PRIMARY KEY (hour, camera, zone, label)
+);
 """
 
 
@@ -194,14 +202,45 @@ class EventStore:
                 "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label").fetchall()]
             pending = dict(self._db.execute(
                 "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
+            people = [tuple(r) for r in self._db.execute(
+                "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label").fetchall()]
         return {"total": total, "by_label": by_label, "by_camera": by_camera, "by_camera_label": by_camera_label,
-                "by_review": by_review, "pending_by_sink": pending}
+                "by_review": by_review, "pending_by_sink": pending, "people": people}
+
+    def add_sightings(self, sightings) -> None:
+        """Counts each sighting (camera, zone, label, time) into its UTC hour; zone None is stored as ''."""
+        rows = [(s.time // 3600 * 3600, s.camera, s.zone or "", s.label) for s in sightings]
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO sightings VALUES (?, ?, ?, ?, 1) ON CONFLICT(hour, camera, zone, label) "
+                                 "DO UPDATE SET people = people + 1", rows)
+            self._db.execute("COMMIT")
+
+    def sightings(self, since=None, until=None, camera: str | None = None) -> list[dict]:
+        """Hourly counts, oldest first: {hour (epoch seconds), camera, zone, label, people}."""
+        where, args = [], []
+        if (t := to_timestamp(since)) is not None:
+            where.append("hour + 3600 > ?")
+            args.append(t)
+        if (t := to_timestamp(until)) is not None:
+            where.append("hour < ?")
+            args.append(t)
+        if camera:
+            where.append("camera = ?")
+            args.append(camera)
+        sql = "SELECT * FROM sightings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY hour, camera, zone"
+        with self._lock:
+            return [dict(r) for r in self._db.execute(sql, args)]
 
     def delete_before(self, cutoff: float) -> list[str]:
-        """Deletes events older than `cutoff`; returns their snapshot paths (for the caller to delete)."""
+        """Deletes events (and hourly counts) older than `cutoff`; returns the events' snapshot paths (for the caller
+        to delete)."""
         with self._lock:
             self._db.execute("BEGIN")
             snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))]
             self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+            self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?", (cutoff,))
             self._db.execute("COMMIT")
         return snaps

@@ -1,4 +1,7 @@
-"""Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone in force."""
+"""Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone in force.
+
+The same bar makes a sighting: each tracked face counted once, under the label it first held, for compliance
+figures (people per label, camera and zone; counts only, nothing that tells people apart)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,14 @@ class Alert:
     time: float
 
 
+@dataclass(frozen=True)
+class Sighting:
+    camera: str
+    zone: str | None  # None: in no zone of a camera that has zones
+    label: str
+    time: float
+
+
 class RuleEngine:
     def __init__(self, camera: str, zones: list[Zone], alert_labels, min_seconds: float, min_confidence: float,
                  cooldown_seconds: float):
@@ -28,6 +39,7 @@ class RuleEngine:
         self.alert_labels = frozenset(alert_labels)
         self.min_seconds, self.min_confidence, self.cooldown_seconds = min_seconds, min_confidence, cooldown_seconds
         self._last_alert: dict[int, float] = {}
+        self._counted: dict[int, float] = {}  # track id → last seen, for tracks already counted as a sighting
 
     def check(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> list[Alert]:
         """faces: (index in detections, smoothed track label, box xyxy) for tracked faces of one frame."""
@@ -46,6 +58,20 @@ class RuleEngine:
                                 tuple(float(v) for v in box), index, now))
         self._prune(now)
         return alerts
+
+    def count(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> list[Sighting]:
+        """Tracks whose smoothed label has held `min_seconds` at `min_confidence`, each once; all labels, all zones."""
+        sightings = []
+        for _, tl, box in faces:
+            if tl.track_id in self._counted:
+                self._counted[tl.track_id] = now
+            elif tl.stable_seconds >= self.min_seconds and tl.confidence >= self.min_confidence:
+                self._counted[tl.track_id] = now
+                zone = zone_of(box, width, height, self.zones)
+                sightings.append(Sighting(self.camera, zone.name if zone else None, tl.label, now))
+        if len(self._counted) > 1000:  # track ids only grow: ones unseen for a minute are gone for good
+            self._counted = {t: s for t, s in self._counted.items() if now - s < 60.0}
+        return sightings
 
     def _prune(self, now: float) -> None:
         if len(self._last_alert) > 1000:

@@ -16,6 +16,7 @@ class ShardService(Service):
     def __init__(self, config: AppConfig):
         super().__init__(config)
         self.pending: deque = deque(maxlen=MAX_PENDING)  # (Alert, snapshot JPEG with faces hidden, or None)
+        self.sightings: deque = deque(maxlen=MAX_PENDING)
 
     def _start_outputs(self) -> None:
         """The head stores and delivers the events; a shard has no store, sinks or retention of its own."""
@@ -27,11 +28,19 @@ class ShardService(Service):
         rt.events += 1
         self.pending.append((alert, jpeg))
 
-    def drain(self) -> list:
-        out = []
-        while self.pending:
-            out.append(self.pending.popleft())
-        return out
+    def _add_sightings(self, sightings: list) -> None:
+        self.sightings.extend(sightings)
+
+    def drain(self) -> tuple[list, list]:
+        """The alerts and the sightings since the last call."""
+        return _take_all(self.pending), _take_all(self.sightings)
+
+
+def _take_all(queue: deque) -> list:
+    out = []
+    while queue:
+        out.append(queue.popleft())
+    return out
 
 
 class CameraShard:
@@ -45,9 +54,10 @@ class CameraShard:
         self.service.start()
         self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
-    def drain(self) -> tuple[str, list]:
-        """This start's id (a change means the shard was restarted with its first zones) and the pending alerts."""
-        return self.incarnation, self.service.drain()
+    def drain(self) -> tuple[str, list, list]:
+        """This start's id (a change means the shard was restarted with its first zones), the pending alerts and
+        sightings."""
+        return self.incarnation, *self.service.drain()
 
     def camera_status(self) -> list[dict]:
         return self.service.camera_status()

@@ -47,6 +47,11 @@ class ServiceCollector:
             for review in ("unreviewed", *REVIEWS):
                 reviewed.add_metric([review], counts["by_review"].get(review, 0))
             yield reviewed
+            people = GaugeMetricFamily("maskwatch_people_seen", "tracked faces counted once under their label, in the "
+                                       "store (within retention)", labels=["camera", "zone", "label"])
+            for camera, zone, label, n in counts["people"]:
+                people.add_metric([camera, zone, label], n)
+            yield people
             stats = svc.stats()
             pending = GaugeMetricFamily("maskwatch_sink_pending", "events not yet delivered", labels=["sink"])
             delivered = CounterMetricFamily("maskwatch_sink_delivered", "events delivered", labels=["sink"])

@@ -25,7 +25,7 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import REVIEWS, EventStore, RetentionJob, SnapshotWriter, iso
+from maskwatch.events import REVIEWS, EventStore, RetentionJob, SnapshotWriter, compliance_table, days_back, iso
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
@@ -283,6 +283,7 @@ class Service:
         display = Detections(dets.xyxy, dets.det_scores, dets.landmarks, shown, dets.track_ids)
         labels = display.labels
         alerts = rt.rules.check(faces, w, h, frame.time)
+        self._add_sightings(rt.rules.count(faces, w, h, frame.time))
         with rt.lock:
             rt.frame, rt.dets, rt.hidden = frame, display, hidden
             rt.frames_analysed += 1
@@ -303,11 +304,23 @@ class Service:
         rt.events += 1
         self._add_event(alert, snapshot)
 
+    def _add_sightings(self, sightings: list) -> None:
+        if sightings:
+            self.store.add_sightings(sightings)
+
     def _collect_loop(self) -> None:
-        """Ray mode: the alerts the shards raised (with their snapshots, faces already hidden) into the store."""
+        """Ray mode: the alerts the shards raised (with their snapshots, faces already hidden) and their sightings
+        into the store."""
         last_housekeeping = 0.0
         while not self._stop_event.wait(0.2):
-            for alert, jpeg in self.remote.drain():
+            alerts, sightings = self.remote.drain()
+            try:
+                self._add_sightings(sightings)
+            except Exception:
+                if self._stop_event.is_set():
+                    return
+                log.exception("recording sightings failed")
+            for alert, jpeg in alerts:
                 try:
                     snapshot = self.snapshots.save(jpeg, alert.camera, alert.track_id, alert.time) if jpeg else None
                     self._add_event(alert, snapshot)
@@ -440,6 +453,17 @@ class Service:
                review: str | None = None) -> list[dict]:
         try:
             return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset, review=review)
+        except ValueError as err:
+            raise UserError(f"bad filter: {err}") from None
+
+    def compliance(self, since=None, until=None, camera: str | None = None, bucket: str = "day",
+                   days: int | None = None) -> list[dict]:
+        """People seen per label, camera and zone, by hour, by day or in all (days in rules.timezone); `days`
+        instead of `since`: from midnight `days - 1` days ago. See events.compliance."""
+        tz = self.config.rules.tzinfo
+        try:
+            rows = self._require_store().sightings(days_back(days, tz) if days else since, until, camera)
+            return compliance_table(rows, bucket, tz)
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
 

@@ -256,6 +256,18 @@ def create_app(service) -> FastAPI:
             raise HTTPException(404, f"no event {event_id}")
         return found
 
+    @app.get("/api/compliance", tags=["events"])
+    def compliance(since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                   until: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                   days: int | None = Query(None, ge=1, le=3660, description="instead of since: from midnight "
+                                            "days - 1 days ago (1: today), in rules.timezone"),
+                   camera: str | None = None, bucket: Literal["hour", "day", "all"] = "day") -> list[dict]:
+        """People seen (each tracked face counted once, under the label it first held for rules.min_seconds), per
+        camera and zone, by hour, by day or over the whole span; masked_share is mask / people. Without since or
+        days: the last 7 days."""
+        return service.compliance(since=since, until=until, camera=camera, bucket=bucket,
+                                  days=days if days or since else 7)
+
     @app.put("/api/events/{event_id}/review", tags=["events"])
     def review(event_id: int, body: Review) -> dict:
         """What a person who looked at the alert said of it: `confirmed`, `false_alarm`, or null (not looked at)."""

@@ -156,6 +156,27 @@ async function refreshStats() {
   $("#zone-hours-zone").textContent = s.time_zone;
 }
 
+// --- compliance ----------------------------------------------------------------------------------------------
+
+async function refreshCompliance() {
+  let today, week;
+  try {
+    [today, week] = await Promise.all([api("/api/compliance?days=1&bucket=all"), api("/api/compliance?days=7&bucket=all")]);
+  } catch (err) { return; }
+  const key = (r) => `${r.camera}\u0000${r.zone ?? ""}`;
+  const todays = new Map(today.map((r) => [key(r), r]));
+  const share = (r) => (r && r.people ? `${Math.round(r.masked_share * 100)} %` : "–");
+  const rows = week.map((r) => {
+    const t = todays.get(key(r));
+    return el("tr", { "data-camera": r.camera, "data-zone": r.zone ?? "" },
+      el("td", { text: r.camera }), el("td", { text: r.zone ?? "(no zone)" }),
+      el("td", { class: "num today-people", text: t ? t.people : 0 }), el("td", { class: "num today-masked", text: share(t) }),
+      el("td", { class: "num week-people", text: r.people }), el("td", { class: "num week-masked", text: share(r) }));
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 6, class: "empty", text: "Nobody counted yet." })));
+  $("#compliance-rows").replaceChildren(...rows);
+}
+
 // --- events --------------------------------------------------------------------------------------------------
 
 function eventItem(e, fresh = false) {
@@ -475,8 +496,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#events-more").addEventListener("click", () => loadEvents(true));
   refreshCameras();
   refreshStats();
+  refreshCompliance();
   loadEvents();
   connectLive();
   setInterval(refreshCameras, 2000);
   setInterval(refreshStats, 5000);
+  setInterval(refreshCompliance, 15000);
 });

@@ -1,0 +1,38 @@
+"""Compliance figures from the hourly sighting counts: people per label, camera and zone, by hour or by day."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, tzinfo
+
+from maskwatch.labels import CLASSES
+
+BUCKETS = ("hour", "day", "all")
+
+
+def days_back(days: int, tz: tzinfo | None = None, now: float | None = None) -> float:
+    """The start of the day `days - 1` days before today in `tz` (1: today's midnight), as epoch seconds."""
+    day = datetime.fromtimestamp(time.time() if now is None else now, tz).date() - timedelta(days=days - 1)
+    midnight = datetime(day.year, day.month, day.day)  # wall time, given its offset below
+    return (midnight.replace(tzinfo=tz) if tz else midnight.astimezone()).timestamp()
+
+
+def compliance_table(rows: list[dict], bucket: str = "day", tz: tzinfo | None = None) -> list[dict]:
+    """Rows of EventStore.sightings() summed per (hour or day in `tz`, or all of them; camera; zone), oldest first:
+    {start (ISO 8601 with offset; None for 'all'), camera, zone, people, mask, no_mask, incorrect, masked_share}.
+    zone None: faces outside every zone of a camera that has zones. tz None: the machine's local time."""
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
+    table: dict[tuple, dict] = {}
+    for r in rows:
+        start = datetime.fromtimestamp(r["hour"], tz).astimezone(tz)
+        if bucket == "day":
+            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (None if bucket == "all" else start.isoformat(), r["camera"], r["zone"] or None)
+        entry = table.setdefault(key, {"start": key[0], "camera": key[1], "zone": key[2], "people": 0,
+                                       **dict.fromkeys(CLASSES, 0)})
+        entry[r["label"]] = entry.get(r["label"], 0) + r["people"]
+        entry["people"] += r["people"]
+    for entry in table.values():
+        entry["masked_share"] = round(entry["mask"] / entry["people"], 4) if entry["people"] else None
+    return sorted(table.values(), key=lambda e: (e["start"] or "", e["camera"], e["zone"] or ""))
