@@ -5,4 +5,5 @@ from maskwatch.events.export import events_csv
 from maskwatch.events.snapshots import RetentionJob, SnapshotWriter, apply_retention
 from maskwatch.events.store import REVIEWS, EventStore, iso, to_timestamp
 
-__all__ = ["REVIEWS", "EventStore", "compliance_table", "days_back", "events_csv", "RetentionJob", "SnapshotWriter", "apply_retention", "iso", "to_timestamp"]
+__all__ = ["REVIEWS", "EventStore", "RetentionJob", "SnapshotWriter", "apply_retention", "compliance_table", "days_back",
+           "events_csv", "iso", "to_timestamp"]

@@ -54,7 +54,8 @@ def _check_tls(cert: Path | None, key: Path | None) -> None:
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as err:
-        raise UserError(f"cannot use {cert} with {key} for HTTPS: {err.reason if isinstance(err, ssl.SSLError) else err}") from None
+        why = err.reason if isinstance(err, ssl.SSLError) else err
+        raise UserError(f"cannot use {cert} with {key} for HTTPS: {why}") from None
 
 
 def _web_server(service, host: str, port: int, cert: Path | None, key: Path | None):

@@ -180,7 +180,8 @@ class Service:
         tracker = FaceTracker(cam.fps, cfg.tracker.lost_seconds, cfg.tracker.match_threshold, cfg.detector.min_score)
         smoother = LabelSmoother(cfg.tracker.smoothing_frames, forget_seconds=max(10.0, cfg.tracker.lost_seconds * 2))
         r = cfg.rules
-        rules = RuleEngine(cam.name, make_zones(cam.zones, r.tzinfo), r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
+        rules = RuleEngine(cam.name, make_zones(cam.zones, r.tzinfo), r.alert_labels, r.min_seconds, r.min_confidence,
+                           r.cooldown_seconds)
         gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
         return CameraRuntime(cam, reader, tracker, smoother, rules, gate)
 
