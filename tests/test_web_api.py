@@ -230,6 +230,9 @@ def test_events_reviewed_as_confirmed_or_false_alarm(client):
 
 
 def test_compliance_counts_people_per_camera_and_zone(client):
+    import csv
+    import io
+
     assert wait_for(lambda: client.get("/api/compliance", headers=BEARER).json(), 30), "nobody counted within 30 s"
     rows = client.get("/api/compliance", params={"days": 1, "bucket": "all"}, headers=BEARER).json()
     assert rows and all(r["camera"] == "door-cam" and r["start"] is None for r in rows)
@@ -241,6 +244,19 @@ def test_compliance_counts_people_per_camera_and_zone(client):
     assert sum(r["people"] for r in by_day) >= sum(r["people"] for r in rows)  # counts only grow meanwhile
     for params in ({"bucket": "week"}, {"since": "nope"}, {"days": 0}):
         assert client.get("/api/compliance", params=params, headers=BEARER).status_code == 422, params
+        assert client.get("/api/compliance.csv", params=params, headers=BEARER).status_code == 422, params
+    # as CSV: the same rows (asked again until nobody was counted between the JSON and the CSV)
+    params = {"bucket": "hour"}
+    for _ in range(10):
+        as_json = client.get("/api/compliance", params=params, headers=BEARER).json()
+        export = client.get("/api/compliance.csv", params=params, headers=BEARER)
+        if client.get("/api/compliance", params=params, headers=BEARER).json() == as_json:
+            break
+    assert export.headers["content-type"].startswith("text/csv") and "maskwatch-compliance.csv" in \
+        export.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [(r["start"], r["zone"] or None, int(r["people"]), int(r["mask"]), float(r["masked_share"])) for r in rows] == \
+        [(r["start"], r["zone"], r["people"], r["mask"], r["masked_share"]) for r in as_json]
     assert 'maskwatch_people_seen{camera="door-cam"' in client.get("/metrics", headers=BEARER).text
 
 

@@ -287,6 +287,10 @@ def test_compliance_panel_lists_people_per_zone(page, live):
     api_row = next(r for r in live["api"].get("/api/compliance", params={"days": 1, "bucket": "all"}).json()
                    if (r["zone"] or "") == zone)
     assert api_row["people"] >= today  # the API, asked later, may have counted more
+    with page.expect_download() as download:  # 30 days by day, with the page's session
+        page.click("#compliance-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "start,camera,zone,people,mask,no_mask,incorrect,masked_share" and ",door-cam," in rows[1]
 
 
 def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:

@@ -1,4 +1,4 @@
-"""Events as CSV, for compliance reports in a spreadsheet."""
+"""Events and compliance figures as CSV, for reports in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ import io
 
 COLUMNS = ["id", "time", "camera", "zone", "track_id", "label", "confidence", "x1", "y1", "x2", "y2", "snapshot",
            "review"]
+COMPLIANCE_COLUMNS = ["start", "camera", "zone", "people", "mask", "no_mask", "incorrect", "masked_share"]
 
 
 def events_csv(events: list[dict]) -> str:
+    return _csv(COLUMNS, ([e["id"], e["time"], e["camera"], e["zone"], e["track_id"], e["label"], e["confidence"],
+                           *(e.get("box") or [""] * 4), e.get("snapshot") or "", e.get("review") or ""] for e in events))
+
+
+def compliance_csv(rows: list[dict]) -> str:
+    """Rows of events.compliance.compliance_table; an empty zone is 'no zone', an empty start the whole span."""
+    return _csv(COMPLIANCE_COLUMNS, ([r[c] if r[c] is not None else "" for c in COMPLIANCE_COLUMNS] for r in rows))
+
+
+def _csv(header: list[str], rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for e in events:
-        box = e.get("box") or [""] * 4
-        writer.writerow([e["id"], e["time"], e["camera"], e["zone"], e["track_id"], e["label"], e["confidence"], *box,
-                         e.get("snapshot") or "", e.get("review") or ""])
+    writer.writerow(header)
+    writer.writerows(rows)
     return out.getvalue()

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from maskwatch.config import ZoneConfig
 from maskwatch.errors import UserError
-from maskwatch.events import events_csv
+from maskwatch.events import compliance_csv, events_csv
 from maskwatch.web.auth import TokenAuth, clear_cookie, safe_next, session_cookie, token_matches
 from maskwatch.web.live import EventHub, sse_message
 
@@ -267,6 +267,17 @@ def create_app(service) -> FastAPI:
         days: the last 7 days."""
         return service.compliance(since=since, until=until, camera=camera, bucket=bucket,
                                   days=days if days or since else 7)
+
+    @app.get("/api/compliance.csv", tags=["events"], response_class=Response,
+             responses={200: {"content": {"text/csv": {}}}})
+    def compliance_export(since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                          until: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                          days: int | None = Query(None, ge=1, le=3660, description="as for /api/compliance"),
+                          camera: str | None = None, bucket: Literal["hour", "day", "all"] = "day") -> Response:
+        """The same figures as a CSV file, for reports in a spreadsheet."""
+        rows = compliance(since=since, until=until, days=days, camera=camera, bucket=bucket)
+        return Response(compliance_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="maskwatch-compliance.csv"'})
 
     @app.put("/api/events/{event_id}/review", tags=["events"])
     def review(event_id: int, body: Review) -> dict:
