@@ -5,6 +5,7 @@ The clip shows unmasked faces, so with no zones (the whole frame restricted) no_
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -53,7 +54,21 @@ def client(running) -> TestClient:
 
 def test_healthz_is_open(client):
     r = client.get("/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["analysis_seconds_ago"] < 30
+
+
+def test_healthz_answers_503_when_the_analysis_stalls(client, running):
+    service = running["service"]
+    dead = threading.Thread(target=lambda: None)  # as if the analysis loop had died
+    dead.start()
+    dead.join()
+    service._analyser, loop = dead, service._analyser
+    try:
+        r = client.get("/healthz")
+    finally:
+        service._analyser = loop
+    assert r.status_code == 503 and r.json()["status"] == "stalled"
+    assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize("path", PROTECTED_GETS)

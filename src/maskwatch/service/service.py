@@ -69,6 +69,9 @@ class CameraRuntime:
         return (len(times) - 1) / max(1e-6, times[-1] - times[0])
 
 
+STALL_SECONDS = 30.0  # an analysis loop that has not gone round for this long makes /healthz answer 503
+
+
 class Service:
     def __init__(self, config: AppConfig, config_path: Path | None = None, pipeline=None):
         self.config = config
@@ -82,6 +85,7 @@ class Service:
         self._listeners: list = []
         self._cameras: dict[str, CameraRuntime] = {}
         self._analyser: threading.Thread | None = None  # the analysis loop, or in Ray mode the alert collector
+        self._beat = time.monotonic()  # when that loop last went round (health)
         self.remote = None  # RayCameras when the cameras are analysed on a Ray cluster
         self._published_state: dict[str, dict] = {}  # camera -> last status sent over MQTT
         self.store: EventStore | None = None
@@ -211,11 +215,21 @@ class Service:
     def running(self) -> bool:
         return self.started_at is not None
 
+    def health(self) -> dict:
+        """'ok' while the analysis loop (in Ray mode, the collector) goes round; 'stalled' when it has not for
+        STALL_SECONDS or has died; 'stopped'. Cameras going offline do not count: they fail alone."""
+        if not self.running:
+            return {"status": "stopped"}
+        age = time.monotonic() - self._beat
+        alive = self._analyser is not None and self._analyser.is_alive() and age < STALL_SECONDS
+        return {"status": "ok" if alive else "stalled", "analysis_seconds_ago": round(age, 1)}
+
     # --- analysis ----------------------------------------------------------------------------------------------
 
     def _analyse_loop(self) -> None:
         last_housekeeping = 0.0
         while not self._stop_event.is_set():
+            self._beat = time.monotonic()
             self._frame_ready.clear()
             now = time.monotonic()
             batch = []
@@ -314,6 +328,7 @@ class Service:
         into the store."""
         last_housekeeping = 0.0
         while not self._stop_event.wait(0.2):
+            self._beat = time.monotonic()
             alerts, sightings = self.remote.drain()
             try:
                 self._add_sightings(sightings)

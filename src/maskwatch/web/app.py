@@ -88,9 +88,11 @@ def create_app(service) -> FastAPI:
 
     # --- open routes ---------------------------------------------------------------------------------------------
 
-    @app.get("/healthz", tags=["service"])
+    @app.get("/healthz", tags=["service"], responses={503: {"description": "analysis stalled or service stopped"}})
     def healthz():
-        return {"status": "ok"}
+        """For load balancers and container health checks: 200 while the analysis loop goes round, else 503."""
+        health = service.health()
+        return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(next: str = "/", error: str | None = None):
