@@ -6,6 +6,7 @@ right zone 'hall', then a masked face in 'door': every event must be no_mask in 
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -82,7 +83,7 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
             {"name": "hall", "polygon": HALL, "restricted": False}]}],
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
-        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True}, "webhooks": [{"url": webhook.url, "secret": SECRET}],
+        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True}, "webhooks": [{"url": webhook.url, "secret": SECRET, "snapshots": True}],
                   "retry_seconds": 1.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
     }, sort_keys=False))
@@ -135,6 +136,8 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     assert ids
     assert wait_for(lambda: ids <= subscriber.ids() and ids <= webhook.ids(), 20)
     assert webhook.bad_signatures == 0
+    for body in list(webhook.received):  # the signed body carries the stored snapshot, faces hidden
+        assert base64.b64decode(body["snapshot_jpeg"]) == service.snapshot_path(body["id"]).read_bytes()
     assert webhook.requests > len(webhook.received) - 1 >= 0 and webhook.requests >= 3  # the first 2 got 503 and were retried
     message = next(m for m in subscriber.messages if m["id"] in ids)
     assert message["topic"] == "maskwatch/door-cam/event" and message["label"] == "no_mask" and "delivered" not in message and "review" not in message

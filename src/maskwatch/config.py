@@ -131,6 +131,8 @@ class WebhookConfig(Strict):
     secret: str | None = None
     timeout_seconds: float = Field(5.0, gt=0)
     name: Name | None = None
+    snapshots: bool = Field(False, description="add the alert's snapshot (faces hidden) to the body as base64 JPEG, "
+                            "snapshot_jpeg")
 
 
 class SinksConfig(Strict):

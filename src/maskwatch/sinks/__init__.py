@@ -20,5 +20,5 @@ def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:
         sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls,
                               discovery=discovery, snapshot_file=snapshot_file if m.snapshots else None))
     for i, w in enumerate(config.webhooks):
-        sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i))
+        sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i, snapshot_file if w.snapshots else None))
     return sinks

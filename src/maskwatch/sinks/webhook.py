@@ -1,11 +1,15 @@
-"""Webhooks: POST the event as JSON; with a secret, X-Maskwatch-Signature: sha256=<hex HMAC-SHA256 of the body>."""
+"""Webhooks: POST the event as JSON; with a secret, X-Maskwatch-Signature: sha256=<hex HMAC-SHA256 of the body>;
+optionally with the snapshot (faces hidden) in the body as base64 JPEG, `snapshot_jpeg`."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 from maskwatch.sinks.base import encode
 
@@ -21,11 +25,16 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
 
 
 class WebhookSink:
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0):
+    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0,
+                 snapshot_file: Callable[[str | None], Path | None] | None = None):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"
+        self.snapshot_file = snapshot_file  # None: the body carries the snapshot's name only
 
     def send(self, event: dict) -> None:
+        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+        if snapshot is not None:
+            event = {**event, "snapshot_jpeg": base64.b64encode(snapshot.read_bytes()).decode()}
         body = encode(event)
         headers = {"Content-Type": "application/json", "User-Agent": "maskwatch"}
         if self.secret:
