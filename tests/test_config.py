@@ -56,6 +56,8 @@ def test_good_config_parses_with_defaults():
     (GOOD + "rules: {timezone: Europe/Atlantis}\n", 15,
      "rules.timezone: 'Europe/Atlantis' is not a time zone: write an IANA name such as 'Europe/Berlin'"),
     (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
+    (GOOD + "ui: {token: same-token-123, viewer_token: same-token-123}\n", 15, "viewer_token must differ from token"),
+    (GOOD + "ui: {viewer_token: short}\n", 15, "ui.viewer_token: String should have at least 12 characters"),
     (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
     (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),
     (GOOD + "colour: red\n", 15, "colour: Extra inputs are not permitted"),

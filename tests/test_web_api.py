@@ -23,6 +23,7 @@ from maskwatch.web.auth import COOKIE, session_value
 
 TOKEN = "test-token-4f9c"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+VIEWER = {"Authorization": "Bearer viewer-token-a81c"}
 PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events.csv", "/api/events/1", "/api/events/1/snapshot",
                   "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
                   "/metrics", "/openapi.json", "/static/app.js", "/static/index.html"]
@@ -37,7 +38,7 @@ def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "ui": {"token": TOKEN},
+        "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:]},
     }, sort_keys=False))
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     service.start()
@@ -69,6 +70,26 @@ def test_healthz_answers_503_when_the_analysis_stalls(client, running):
         service._analyser = loop
     assert r.status_code == 503 and r.json()["status"] == "stalled"
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_viewer_token_reads_and_changes_nothing(client, running):
+    assert client.get("/api/me", headers=BEARER).json() == {"role": "admin"}
+    assert client.get("/api/me", headers=VIEWER).json() == {"role": "viewer"}
+    for path in ("/api/cameras", "/api/events", "/api/compliance", "/api/stats", "/metrics", "/api/events.csv"):
+        assert client.get(path, headers=VIEWER).status_code == 200, path
+    zones = client.get("/api/cameras/door-cam/zones", headers=VIEWER).json()
+    refused = client.put("/api/cameras/door-cam/zones", json={"zones": []}, headers=VIEWER)
+    assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
+    assert client.get("/api/cameras/door-cam/zones", headers=BEARER).json() == zones
+    event = wait_for(lambda: client.get("/api/events", headers=VIEWER).json(), 30)[0]
+    assert client.put(f"/api/events/{event['id']}/review", json={"review": "confirmed"}, headers=VIEWER).status_code == 403
+    assert client.get(f"/api/events/{event['id']}", headers=BEARER).json()["review"] is None
+    # signed in through the login form with the viewer token: the cookie reads, and still changes nothing
+    login = client.post("/login", data={"token": VIEWER["Authorization"][7:], "next": "/"}, follow_redirects=False)
+    assert login.status_code == 303
+    assert client.get("/api/me").json() == {"role": "viewer"}
+    assert client.put("/api/cameras/door-cam/zones", json={"zones": []}).status_code == 403
+    assert client.post("/logout", follow_redirects=False).status_code == 303
 
 
 @pytest.mark.parametrize("path", PROTECTED_GETS)

@@ -28,6 +28,7 @@ from maskwatch.web import create_app
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "ui-test-token-7d1e"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+VIEWER_TOKEN = "ui-viewer-token-03b2"
 HALL = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
 DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -47,7 +48,7 @@ def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "ui": {"token": TOKEN},
+        "ui": {"token": TOKEN, "viewer_token": VIEWER_TOKEN},
     }, sort_keys=False))
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     service.start()
@@ -307,6 +308,28 @@ def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
             return True
         time.sleep(0.2)  # the two requests straddled a new frame; try again
     return False
+
+
+def test_the_viewer_token_sees_everything_but_the_controls(browser, live):
+    """After the tests above: the door is restricted and has alerts."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.goto(f"{live['base']}/?token={VIEWER_TOKEN}", wait_until="domcontentloaded")
+        sync_api.expect(pg.locator(".chip.viewer-only")).to_be_visible()
+        sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
+        sync_api.expect(pg.locator("#compliance")).to_be_visible()
+        for hidden in ("#zones", 'a[href="#zones"]', '.camera[data-camera="door-cam"] button.admin-only'):
+            sync_api.expect(pg.locator(hidden)).to_be_hidden()
+        item = pg.locator("#event-list li.event img.thumb").first
+        sync_api.expect(item).to_be_visible(timeout=30000)
+        item.click()
+        sync_api.expect(pg.locator("#snapshot-dialog")).to_be_visible()
+        sync_api.expect(pg.locator(".review-buttons")).to_be_hidden()
+        refused = pg.request.put(f"{live['base']}/api/cameras/door-cam/zones", data={"zones": []})  # the page's cookie
+        assert refused.status == 403
+    finally:
+        context.close()
 
 
 def test_streams_over_http(live):

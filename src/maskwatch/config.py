@@ -163,13 +163,17 @@ class UIConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: str | None = Field(None, description="access token; empty: a new one is generated at each start")
+    viewer_token: str | None = Field(None, min_length=12, description="a second token that may only look (live "
+                                     "view, events, figures): no zone edits, no reviews")
     tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve the UI and API over HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
 
     @model_validator(mode="after")
-    def _tls_pair(self):
+    def _consistent(self):
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("set both tls_cert and tls_key, or neither")
+        if self.viewer_token and self.viewer_token == self.token:
+            raise ValueError("viewer_token must differ from token")
         return self
 
 

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from maskwatch.config import ZoneConfig
 from maskwatch.errors import UserError
 from maskwatch.events import compliance_csv, events_csv
-from maskwatch.web.auth import TokenAuth, clear_cookie, safe_next, session_cookie, token_matches
+from maskwatch.web.auth import TokenAuth, clear_cookie, role_of, safe_next, session_cookie
 from maskwatch.web.live import EventHub, sse_message
 
 STATIC = Path(__file__).parent / "static"
@@ -62,7 +62,8 @@ def create_app(service) -> FastAPI:
                               "access token: `Authorization: Bearer <token>`, the login cookie, or `?token=`.")
     app.state.service = service
     app.state.hub = hub
-    app.add_middleware(TokenAuth, get_token=lambda: service.config.ui.token)
+    app.add_middleware(TokenAuth, get_tokens=lambda: {"admin": service.config.ui.token,
+                                                      "viewer": service.config.ui.viewer_token})
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
 
@@ -101,11 +102,12 @@ def create_app(service) -> FastAPI:
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-        token = service.config.ui.token
-        if not token_matches(form.get("token", "").strip(), token):
+        tokens = {"admin": service.config.ui.token, "viewer": service.config.ui.viewer_token}
+        role = role_of(form.get("token", "").strip(), tokens)
+        if role is None:
             return HTMLResponse(_login_html(form.get("next", "/"), "Wrong access token."), status_code=401)
         response = RedirectResponse(safe_next(form.get("next")), status_code=303)
-        response.headers["set-cookie"] = session_cookie(token, secure=request.url.scheme == "https")
+        response.headers["set-cookie"] = session_cookie(tokens[role], secure=request.url.scheme == "https")
         return response
 
     # --- page ----------------------------------------------------------------------------------------------------
@@ -119,6 +121,11 @@ def create_app(service) -> FastAPI:
         response = RedirectResponse("/login", status_code=303)
         response.headers["set-cookie"] = clear_cookie()
         return response
+
+    @app.get("/api/me", tags=["service"])
+    def me(request: Request) -> dict:
+        """The role of the token in use: `admin` (everything) or `viewer` (read only: ui.viewer_token)."""
+        return {"role": request.state.role}
 
     # --- cameras -------------------------------------------------------------------------------------------------
 

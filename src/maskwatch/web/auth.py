@@ -4,6 +4,10 @@ A request is let in with `Authorization: Bearer <token>`, the login cookie, or `
 `?token=` sets the cookie and redirects to the same address without the token, so it does not stay in the
 address bar or the history. The cookie holds an HMAC of the token, not the token itself: changing the token
 logs everybody out.
+
+Two roles: the admin token may do everything; the viewer token (ui.viewer_token, for a screen in a hallway) only
+reads: any other method than GET/HEAD is refused with 403 here, for every route present and future. The role is
+left in the ASGI scope's state for the routes to read.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, urlencode
 
 COOKIE = "maskwatch_session"
+READ_METHODS = frozenset({"GET", "HEAD"})
 OPEN_PATHS = frozenset({"/healthz", "/login", "/favicon.ico"})
 API_PREFIXES = ("/api/", "/metrics", "/openapi.json")
 
@@ -57,12 +62,17 @@ def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
-class TokenAuth:
-    """ASGI middleware; `get_token` is read on each request so that a changed token applies at once."""
+def role_of(candidate: str | None, tokens: dict[str, str | None]) -> str | None:
+    """The role ('admin', 'viewer') whose token `candidate` is, or None."""
+    return next((role for role, token in tokens.items() if token and token_matches(candidate, token)), None)
 
-    def __init__(self, app, get_token: Callable[[], str]):
+
+class TokenAuth:
+    """ASGI middleware; `get_tokens` ({role: token or None}) is read on each request so that a change applies at once."""
+
+    def __init__(self, app, get_tokens: Callable[[], dict[str, str | None]]):
         self.app = app
-        self.get_token = get_token
+        self.get_tokens = get_tokens
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -70,25 +80,36 @@ class TokenAuth:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        token = self.get_token()
+        tokens = self.get_tokens()
         headers = _headers(scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         bearer = headers.get("authorization", "")
         bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
         session = cookie_value(headers.get("cookie", ""), COOKIE)
+        sessions = {role: session_value(token) if token else None for role, token in tokens.items()}
 
-        if token_matches(bearer, token) or token_matches(session, session_value(token)):
-            await self.app(scope, receive, send)
+        if role := role_of(bearer, tokens) or role_of(session, sessions):
+            await self._let_in(role, scope, receive, send)
             return
-        if token_matches(query.get("token"), token):
+        if role := role_of(query.get("token"), tokens):
             if scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"]):
                 rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
                 target = scope["path"] + (f"?{rest}" if rest else "")
-                await self._respond(send, 303, [("location", target), ("set-cookie", self._cookie(scope, token))], b"")
+                cookie = self._cookie(scope, tokens[role])
+                await self._respond(send, 303, [("location", target), ("set-cookie", cookie)], b"")
                 return
-            await self.app(scope, receive, send)
+            await self._let_in(role, scope, receive, send)
             return
         await self._reject(scope, send, headers)
+
+    async def _let_in(self, role: str, scope, receive, send) -> None:
+        if role != "admin" and scope["type"] == "http" and scope["method"] not in READ_METHODS \
+                and scope["path"] != "/logout":
+            body = json.dumps({"detail": "read-only access: the viewer token cannot change anything"}).encode()
+            await self._respond(send, 403, [("content-type", "application/json")], body)
+            return
+        scope.setdefault("state", {})["role"] = role
+        await self.app(scope, receive, send)
 
     @staticmethod
     def _is_api(path: str) -> bool:

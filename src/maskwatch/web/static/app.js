@@ -81,7 +81,7 @@ function buildCameraCard(c) {
       el("div", { class: "unmasked" }, el("dt", { text: "Unmasked" }), el("dd", { text: "0" }))),
     el("div", { class: "camera-meta" },
       el("span", { class: "fps" }), el("span", { class: "dropped" }), el("span", { class: "size" }),
-      el("button", { type: "button", class: "secondary small", text: "Edit zones",
+      el("button", { type: "button", class: "secondary small admin-only", text: "Edit zones",
                      onclick: () => { selectZoneCamera(c.name); $("#zones").scrollIntoView({ behavior: "smooth" }); } })));
 }
 
@@ -486,6 +486,8 @@ function setupZoneEditor() {
 // --- start ---------------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
+  // the viewer token only looks: the server refuses changes, and the page hides what would make them
+  api("/api/me").then((me) => document.body.classList.toggle("viewer", me.role !== "admin"), () => {});
   setupZoneEditor();
   $("#alert-close").addEventListener("click", hideBanner);
   $("#snapshot-close").addEventListener("click", () => $("#snapshot-dialog").close());
