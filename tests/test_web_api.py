@@ -26,7 +26,8 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 VIEWER = {"Authorization": "Bearer viewer-token-a81c"}
 PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events.csv", "/api/events/1", "/api/events/1/snapshot",
                   "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
-                  "/metrics", "/openapi.json", "/static/app.js", "/static/index.html"]
+                  "/metrics", "/openapi.json", "/static/app.js", "/static/index.html", "/api/me", "/api/compliance",
+                  "/api/compliance.csv"]
 
 
 @pytest.fixture(scope="module")

@@ -30,12 +30,12 @@ STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, which reads OpenAPI 3.1
 Label = Literal["mask", "no_mask", "incorrect"]
 ReviewFilter = Literal["unreviewed", "confirmed", "false_alarm"]
+BOUNDARY = "frame"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class Review(BaseModel):
     review: Literal["confirmed", "false_alarm"] | None
-BOUNDARY = "frame"
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def create_app(service) -> FastAPI:
@@ -62,8 +62,10 @@ def create_app(service) -> FastAPI:
                               "access token: `Authorization: Bearer <token>`, the login cookie, or `?token=`.")
     app.state.service = service
     app.state.hub = hub
-    app.add_middleware(TokenAuth, get_tokens=lambda: {"admin": service.config.ui.token,
-                                                      "viewer": service.config.ui.viewer_token})
+    def tokens() -> dict[str, str | None]:  # read at each request: a changed token applies at once
+        return {"admin": service.config.ui.token, "viewer": service.config.ui.viewer_token}
+
+    app.add_middleware(TokenAuth, get_tokens=tokens)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
 
@@ -102,12 +104,12 @@ def create_app(service) -> FastAPI:
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-        tokens = {"admin": service.config.ui.token, "viewer": service.config.ui.viewer_token}
-        role = role_of(form.get("token", "").strip(), tokens)
+        known = tokens()
+        role = role_of(form.get("token", "").strip(), known)
         if role is None:
             return HTMLResponse(_login_html(form.get("next", "/"), "Wrong access token."), status_code=401)
         response = RedirectResponse(safe_next(form.get("next")), status_code=303)
-        response.headers["set-cookie"] = session_cookie(tokens[role], secure=request.url.scheme == "https")
+        response.headers["set-cookie"] = session_cookie(known[role], secure=request.url.scheme == "https")
         return response
 
     # --- page ----------------------------------------------------------------------------------------------------
