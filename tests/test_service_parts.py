@@ -404,5 +404,9 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
     assert sum(r["people"] for r in today) == 3  # the hours from Berlin's midnight on
     with pytest.raises(ValueError, match="bucket must be one of hour, day, all"):
         compliance_table(rows, "week")
-    store.delete_before(at("2026-11-27 00:00"))  # retention drops the counts of hours before the cutoff
+    store.delete_before(at("2026-11-26 00:00"), counts_cutoff=at("2026-11-27 00:00"))  # counts: their own cutoff
     assert sum(r["people"] for r in store.sightings()) == 3
+    apply_retention(store, tmp_path / "snaps", days=1, now=at("2026-11-28 00:30"), count_days=400)
+    assert sum(r["people"] for r in store.sightings()) == 3  # kept beyond the events' retention
+    apply_retention(store, tmp_path / "snaps", days=1, now=at("2026-11-28 10:30"))  # count_days unset: as the events
+    assert store.sightings() == []

@@ -56,10 +56,13 @@ class SnapshotWriter:
         return path if path.is_file() else None
 
 
-def apply_retention(store: EventStore, snapshots: Path, days: float, now: float | None = None) -> int:
-    """Deletes events older than `days` and their snapshot files; returns how many events went."""
-    cutoff = (now or time.time()) - days * 86400
-    rels = store.delete_before(cutoff)
+def apply_retention(store: EventStore, snapshots: Path, days: float, now: float | None = None,
+                    count_days: float | None = None) -> int:
+    """Deletes events older than `days` and their snapshot files, and the people counts older than `count_days`
+    (default: `days`); returns how many events went."""
+    now = now or time.time()
+    cutoff = now - days * 86400
+    rels = store.delete_before(cutoff, now - (count_days or days) * 86400)
     for rel in rels:
         try:
             (Path(snapshots) / rel).unlink(missing_ok=True)
@@ -84,15 +87,17 @@ def apply_retention(store: EventStore, snapshots: Path, days: float, now: float 
 
 
 class RetentionJob(threading.Thread):
-    def __init__(self, store: EventStore, snapshots: Path, days: float, every_seconds: float = 3600.0):
+    def __init__(self, store: EventStore, snapshots: Path, days: float, every_seconds: float = 3600.0,
+                 count_days: float | None = None):
         super().__init__(name="retention", daemon=True)
         self.store, self.snapshots, self.days, self.every = store, snapshots, days, every_seconds
+        self.count_days = count_days
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                apply_retention(self.store, self.snapshots, self.days)
+                apply_retention(self.store, self.snapshots, self.days, count_days=self.count_days)
             except Exception as err:  # the job must outlive a bad run
                 log.warning("retention job failed: %s", err)
             self._stop_event.wait(self.every)

@@ -234,13 +234,14 @@ class EventStore:
         with self._lock:
             return [dict(r) for r in self._db.execute(sql, args)]
 
-    def delete_before(self, cutoff: float) -> list[str]:
-        """Deletes events (and hourly counts) older than `cutoff`; returns the events' snapshot paths (for the caller
-        to delete)."""
+    def delete_before(self, cutoff: float, counts_cutoff: float | None = None) -> list[str]:
+        """Deletes events older than `cutoff`, and hourly counts older than `counts_cutoff` (default: the same);
+        returns the events' snapshot paths (for the caller to delete)."""
         with self._lock:
             self._db.execute("BEGIN")
             snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))]
             self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
-            self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?", (cutoff,))
+            self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?",
+                             (cutoff if counts_cutoff is None else counts_cutoff,))
             self._db.execute("COMMIT")
         return snaps

@@ -158,7 +158,8 @@ class Service:
                 sink.close()
             raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
         self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
-        self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days)
+        self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days,
+                                      count_days=cfg.storage.count_retention_days)
         self.outbox.start()
         self.retention.start()
 
