@@ -99,3 +99,16 @@ def test_rtsp_camera_in_the_service_raises_alerts(rtsp, pipeline, tmp_path):  # 
         assert status["frames_dropped"] > 0
     finally:
         service.stop()
+
+
+def test_probe_reads_the_rtsp_stream_at_its_rate(rtsp):
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "maskwatch", "probe", rtsp.url, "--seconds", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"source: {rtsp.url} (rtsp)" and "640x360" in lines[1]
+    fps = float(lines[2].split(": ")[1].split(" fps")[0])
+    assert 6 <= fps <= 14, lines[2]  # the server sends 10 a second
+    assert lines[3].startswith("faces in the last frame (detector at 640 px): ")

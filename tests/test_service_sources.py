@@ -45,3 +45,43 @@ def test_source_kinds():
              (0, "1", "/dev/video2", "rtsp://cam/s", "RTSPS://cam/s", "http://cam/v.mjpg", "https://cam/hls.m3u8", "clips/a.mp4")}
     assert kinds == {0: "webcam", "1": "webcam", "/dev/video2": "webcam", "rtsp://cam/s": "rtsp", "RTSPS://cam/s": "rtsp",
                      "http://cam/v.mjpg": "http", "https://cam/hls.m3u8": "http", "clips/a.mp4": "file"}
+
+
+def test_probe_a_clip_and_refuse_what_cannot_be_read(test_clip, tmp_path):  # noqa: F811
+    import subprocess
+    import sys
+
+    import cv2
+
+    def probe(*args):
+        return subprocess.run([sys.executable, "-m", "maskwatch", "probe", *args], capture_output=True, text=True,
+                              timeout=120)
+
+    ok = probe(str(test_clip), "--seconds", "1", "-o", str(tmp_path / "last.jpg"))
+    assert ok.returncode == 0, ok.stderr
+    lines = ok.stdout.splitlines()
+    assert lines[1].endswith("640x360, the file says 10.0 fps") and lines[2].startswith("decoded 10 frames")
+    assert lines[3].startswith("faces in the last frame (detector at 640 px): 2 (")
+    assert cv2.imread(str(tmp_path / "last.jpg")).shape == (360, 640, 3)
+    for args, message in (([str(tmp_path / "none.mp4")], "no such file"),
+                          (["rtsp://user:secret@127.0.0.1:9/x", "--seconds", "1"], "cannot open rtsp://***@127.0.0.1:9/x")):
+        bad = probe(*args)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and message in bad.stderr, bad.stderr
+        assert "secret" not in bad.stderr + bad.stdout
+
+
+def test_probe_hints_at_a_larger_detector_input_for_small_faces():
+    import numpy as np
+
+    from maskwatch.sources.probe import ProbeReport
+    from maskwatch.types import Detections
+
+    faces = Detections(np.array([[100, 100, 120, 120]], np.float32), np.array([0.9], np.float32),
+                       class_probs=np.array([[0.1, 0.8, 0.1]], np.float32))
+    report = ProbeReport("cam", "rtsp", 0.3, 1920, 1080, 25.0, 50, 2.0, 25.0, 640, np.zeros((1080, 1920, 3), np.uint8),
+                         faces)
+    lines = report.lines()
+    assert lines[2] == "read 50 frames in 2.0 s: 25.0 fps delivered"
+    assert "the smallest is 20 px high in the frame, 7 px at the detector's scale" in lines[3]
+    # 16 px (the detector's smallest anchor) / 20 px * 1920 = 1536
+    assert lines[4].startswith("hint: faces under 16 px") and "detector.input_size: 1536" in lines[4]

@@ -100,6 +100,36 @@ def detect(
     typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
 
 
+@app.command()
+def probe(
+    source: Annotated[str, typer.Argument(help="As cameras[].source: a file, rtsp:// or http(s):// URL, webcam index.")],
+    seconds: Annotated[float, typer.Option(help="How long to read it.", min=0.1)] = 3.0,
+    input_size: Annotated[int, typer.Option(help="Detector input long side, as detector.input_size.")] = 640,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")] = None,
+):
+    """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""
+    from maskwatch.config import CameraConfig
+    from maskwatch.draw import draw_detections
+    from maskwatch.pipeline import MaskPipeline
+    from maskwatch.privacy import blur_faces
+    from maskwatch.sources.probe import probe_source
+
+    kind = CameraConfig(name="probe", source=source).kind
+    if kind == "file" and not Path(source).is_file():
+        raise UserError(f"no such file: {source}")
+    pipeline = MaskPipeline.from_defaults(input_size=input_size)
+    report = probe_source(int(source) if source.isdigit() else source, kind, pipeline, seconds)
+    for line in report.lines():
+        typer.echo(line)
+    if out is not None:
+        import cv2
+
+        image = draw_detections(blur_faces(report.last_frame, report.faces.xyxy), report.faces, copy=False)
+        if not cv2.imwrite(str(out), image):
+            raise UserError(f"cannot write {out} (the name must end in .jpg or .png, in a folder that exists)")
+        typer.echo(f"wrote {out} (faces hidden)")
+
+
 @app.command("calibrate-boxes")
 def calibrate_boxes(
     folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
@@ -144,7 +174,10 @@ def calibrate_operating_point(
 def main() -> None:
     # FFmpeg's own log lines ("moov atom not found") would make a second line beside our one-line error.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        import cv2  # already imported by the commands' modules, so the environment variable would come too late
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
