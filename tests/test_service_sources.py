@@ -82,6 +82,6 @@ def test_probe_hints_at_a_larger_detector_input_for_small_faces():
                          faces)
     lines = report.lines()
     assert lines[2] == "read 50 frames in 2.0 s: 25.0 fps delivered"
-    assert "the smallest is 20 px high in the frame, 7 px at the detector's scale" in lines[3]
+    assert "the smallest is 20 px high in the frame, 6.7 px at the detector's scale" in lines[3]
     # 16 px (the detector's smallest anchor) / 20 px * 1920 = 1536
     assert lines[4].startswith("hint: faces under 16 px") and "detector.input_size: 1536" in lines[4]

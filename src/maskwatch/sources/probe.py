@@ -48,7 +48,7 @@ class ProbeReport:
         out = [f"source: {self.source} ({self.kind})",
                f"opened in {self.open_seconds:.2f} s: {self.width}x{self.height}, "
                + (f"the {self.kind} says {self.stated_fps:.1f} fps" if self.stated_fps > 0 else "no frame rate stated"),
-               f"decoded {self.frames} frames in {self.read_seconds:.1f} s: this machine decodes it at "
+               f"decoded {self.frames} frame{'s' * (self.frames != 1)} in {self.read_seconds:.1f} s: this machine decodes it at "
                f"{self.frames / max(self.read_seconds, 1e-6):.0f} fps" if self.kind == "file" else
                f"read {self.frames} frames in {self.read_seconds:.1f} s: {self.steady_fps:.1f} fps delivered"]
         faces = sum(self.labels.values())
@@ -56,7 +56,7 @@ class ProbeReport:
         if faces:
             smallest = min(self.face_heights)
             found += (f" ({', '.join(f'{k} {v}' for k, v in sorted(self.labels.items()))}); the smallest is "
-                      f"{smallest:.0f} px high in the frame, {smallest * self.scale:.0f} px at the detector's scale")
+                      f"{smallest:.0f} px high in the frame, {smallest * self.scale:.1f} px at the detector's scale")
         out.append(found)
         if faces and min(self.face_heights) * self.scale < SMALLEST_ANCHOR:
             out.append(f"hint: faces under {SMALLEST_ANCHOR} px at the detector's scale are often missed; "
