@@ -70,6 +70,16 @@ def to_timestamp(since) -> float | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
 
 
+def _span(since, until, after: str, before: str) -> tuple[list[str], list]:
+    """WHERE clauses and their values for a time span; either end may be None (open)."""
+    where, args = [], []
+    for value, clause in ((since, after), (until, before)):
+        if (t := to_timestamp(value)) is not None:
+            where.append(clause)
+            args.append(t)
+    return where, args
+
+
 class EventStore:
     """Thread-safe: one connection guarded by a lock (writes are few: one per alert)."""
 
@@ -142,12 +152,8 @@ class EventStore:
         elif review:
             where.append("review = ?")
             args.append(review)
-        if (t := to_timestamp(since)) is not None:
-            where.append("time >= ?")
-            args.append(t)
-        if (t := to_timestamp(until)) is not None:
-            where.append("time < ?")
-            args.append(t)
+        span, values = _span(since, until, after="time >= ?", before="time < ?")
+        where, args = where + span, args + values
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
         args += [max(0, min(int(limit), 10000)), max(0, int(offset))]
@@ -220,13 +226,7 @@ class EventStore:
 
     def sightings(self, since=None, until=None, camera: str | None = None) -> list[dict]:
         """Hourly counts, oldest first: {hour (epoch seconds), camera, zone, label, people}."""
-        where, args = [], []
-        if (t := to_timestamp(since)) is not None:
-            where.append("hour + 3600 > ?")
-            args.append(t)
-        if (t := to_timestamp(until)) is not None:
-            where.append("hour < ?")
-            args.append(t)
+        where, args = _span(since, until, after="hour + 3600 > ?", before="hour < ?")  # hours that overlap the span
         if camera:
             where.append("camera = ?")
             args.append(camera)
