@@ -208,10 +208,14 @@ class EventStore:
                 "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label").fetchall()]
             pending = dict(self._db.execute(
                 "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
-            people = [tuple(r) for r in self._db.execute(
-                "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label").fetchall()]
         return {"total": total, "by_label": by_label, "by_camera": by_camera, "by_camera_label": by_camera_label,
-                "by_review": by_review, "pending_by_sink": pending, "people": people}
+                "by_review": by_review, "pending_by_sink": pending}
+
+    def people_totals(self) -> list[tuple[str, str, str, int]]:
+        """(camera, zone or '', label, people) over all the kept hours."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label").fetchall()]
 
     def add_sightings(self, sightings) -> None:
         """Counts each sighting (camera, zone, label, time) into its UTC hour; zone None is stored as ''."""

@@ -49,7 +49,7 @@ class ServiceCollector:
             yield reviewed
             people = GaugeMetricFamily("maskwatch_people_seen", "tracked faces counted once under their label, in the "
                                        "store (within retention)", labels=["camera", "zone", "label"])
-            for camera, zone, label, n in counts["people"]:
+            for camera, zone, label, n in svc.store.people_totals():
                 people.add_metric([camera, zone, label], n)
             yield people
             stats = svc.stats()
