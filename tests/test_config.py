@@ -159,6 +159,28 @@ def test_saving_zones_in_a_layout_it_cannot_edit_in_place_keeps_every_value(tmp_
     assert cfg.cameras[0].zones == [] and cfg.cameras[1].zones[0].name == "z"
 
 
+def test_secrets_from_the_environment_stay_out_of_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("MW_TEST_PASSWORD", "s3cret")
+    monkeypatch.setenv("MW_TEST_PORT", "1884")
+    monkeypatch.setenv("MW_TEST_TOKEN", "token-from-the-environment")
+    rest = ("sinks:\n  mqtt: {host: localhost, port: '${MW_TEST_PORT}', password: '${MW_TEST_PASSWORD}'}\n"
+            "ui:\n  token: ${MW_TEST_TOKEN}\n")
+    text = "cameras:\n  - name: door\n    source: rtsp://viewer:${MW_TEST_PASSWORD}@10.0.0.5/stream\n" + rest
+    flow = "cameras: [{name: door, source: 'rtsp://viewer:${MW_TEST_PASSWORD}@10.0.0.5/stream'}]\n" + rest
+    cfg = parse_config(text)
+    assert cfg.cameras[0].source == "rtsp://viewer:s3cret@10.0.0.5/stream"
+    assert (cfg.sinks.mqtt.port, cfg.sinks.mqtt.password, cfg.ui.token) == (1884, "s3cret", "token-from-the-environment")
+    # zones saved from the UI leave the references as they were, in place or in a whole-file rewrite
+    for layout in (text, flow):
+        path = tmp_path / "c.yaml"
+        path.write_text(layout)
+        save_zones(path, "door", [])
+        saved = path.read_text()
+        assert "${MW_TEST_PASSWORD}" in saved and "${MW_TEST_TOKEN}" in saved and "s3cret" not in saved
+    monkeypatch.delenv("MW_TEST_TOKEN")
+    assert error_of(text) == "cfg.yaml:7: ui.token: environment variable MW_TEST_TOKEN is not set"
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=60)
 

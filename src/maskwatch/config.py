@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
@@ -280,6 +282,31 @@ def _is_union_tag(part) -> bool:
     return isinstance(part, str) and (part in {"str", "int", "float", "bool", "none"} or "[" in part)
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _UnsetVariable(Exception):
+    def __init__(self, loc: tuple, name: str):
+        self.loc, self.name = loc, name
+
+
+def _expand_env(value, loc: tuple = ()):
+    """`${NAME}` in any string value takes NAME's value from the environment, so that secrets (passwords, tokens)
+    can stay out of the file. Zones saved from the UI rewrite the file, never these values."""
+    if isinstance(value, str):
+        def lookup(match):
+            if match[1] not in os.environ:
+                raise _UnsetVariable(loc, match[1])
+            return os.environ[match[1]]
+
+        return _ENV_REF.sub(lookup, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, (*loc, i)) for i, v in enumerate(value)]
+    return value
+
+
 def parse_config(text: str, source: str = "<config>") -> AppConfig:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -292,6 +319,12 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
         raise UserError(f"{source}: YAML error: {err}") from None
     if not isinstance(data, dict):
         raise UserError(f"{source}:1: the config must be a mapping with at least 'cameras:'")
+    try:
+        data = _expand_env(data)
+    except _UnsetVariable as err:
+        node = _node_at(root, err.loc)
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        raise UserError(f"{source}{line}: {_dotted(err.loc)}: environment variable {err.name} is not set") from None
     try:
         return AppConfig.model_validate(data)
     except ValidationError as err:
