@@ -128,6 +128,19 @@ def test_wrong_token_is_rejected(browser, live):
         context.close()
 
 
+def test_fits_a_phone_screen(browser, live):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        pg = context.new_page()
+        pg.goto(f"{live['base']}/?token={TOKEN}", wait_until="domcontentloaded")
+        sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
+        pg.wait_for_function("() => document.querySelector('#compliance-rows tr') !== null")
+        assert pg.evaluate("document.documentElement.scrollWidth") == 390  # nothing sticks out sideways
+        sync_api.expect(pg.locator("form[action='/logout'] button")).to_be_in_viewport()
+    finally:
+        context.close()
+
+
 def test_api_docs_render_with_nothing_but_the_service_reachable(browser, live):
     context = browser.new_context()
     outside = []
