@@ -410,3 +410,14 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
     assert sum(r["people"] for r in store.sightings()) == 3  # kept beyond the events' retention
     apply_retention(store, tmp_path / "snaps", days=1, now=at("2026-11-28 10:30"))  # count_days unset: as the events
     assert store.sightings() == []
+
+
+def test_an_open_zone_first_silences_a_poster_inside_a_restricted_one():
+    everywhere = Zone("hall", np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)
+    poster = Zone("poster", np.array([[0, 0], [0.3, 0], [0.3, 0.5], [0, 0.5]], np.float32), False)
+    face_on_poster, person = (10, 10, 40, 40), (150, 40, 180, 80)  # a 200 x 100 frame
+    faces = [(0, _tl(1, "no_mask", 5.0), face_on_poster), (1, _tl(2, "no_mask", 5.0), person)]
+    silenced = RuleEngine("cam", [poster, everywhere], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
+    assert [(a.track_id, a.zone) for a in silenced.check(faces, 200, 100, 10.0)] == [(2, "hall")]
+    unordered = RuleEngine("cam", [everywhere, poster], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
+    assert [a.track_id for a in unordered.check(faces, 200, 100, 10.0)] == [1, 2]  # the first zone decides
