@@ -104,7 +104,8 @@ def detect(
 def probe(
     source: Annotated[str, typer.Argument(help="As cameras[].source: a file, rtsp:// or http(s):// URL, webcam index.")],
     seconds: Annotated[float, typer.Option(help="How long to read it.", min=0.1)] = 3.0,
-    input_size: Annotated[int, typer.Option(help="Detector input long side, as detector.input_size.")] = 640,
+    input_size: Annotated[int, typer.Option(help="Detector input long side, as detector.input_size.", min=128,
+                                            max=2048)] = 640,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")] = None,
 ):
     """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""

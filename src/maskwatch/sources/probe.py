@@ -45,12 +45,14 @@ class ProbeReport:
         return self.input_size / max(self.width, self.height)
 
     def lines(self) -> list[str]:
+        stated = f"the {self.kind} says {self.stated_fps:.1f} fps" if self.stated_fps > 0 else "no frame rate stated"
+        frames = f"{self.frames} frame{'s' * (self.frames != 1)} in {self.read_seconds:.1f} s"
+        if self.kind == "file":  # a file is read as fast as it decodes: that is what this tells
+            rate = f"decoded {frames}: this machine decodes it at {self.frames / max(self.read_seconds, 1e-6):.0f} fps"
+        else:
+            rate = f"read {frames}: {self.steady_fps:.1f} fps delivered"
         out = [f"source: {self.source} ({self.kind})",
-               f"opened in {self.open_seconds:.2f} s: {self.width}x{self.height}, "
-               + (f"the {self.kind} says {self.stated_fps:.1f} fps" if self.stated_fps > 0 else "no frame rate stated"),
-               f"decoded {self.frames} frame{'s' * (self.frames != 1)} in {self.read_seconds:.1f} s: this machine decodes it at "
-               f"{self.frames / max(self.read_seconds, 1e-6):.0f} fps" if self.kind == "file" else
-               f"read {self.frames} frames in {self.read_seconds:.1f} s: {self.steady_fps:.1f} fps delivered"]
+               f"opened in {self.open_seconds:.2f} s: {self.width}x{self.height}, {stated}", rate]
         faces = sum(self.labels.values())
         found = f"faces in the last frame (detector at {self.input_size} px): {faces}"
         if faces:
