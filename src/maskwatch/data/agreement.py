@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from maskwatch.data.hashing import phash
 from maskwatch.media import read_image

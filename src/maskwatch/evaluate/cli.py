@@ -83,7 +83,6 @@ def voc(
     out: Out = Path("runs/eval_voc"),
 ):
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
-    from maskwatch.evaluate.report import print_result, write_report
     from maskwatch.evaluate.voc import INCORRECT_MODES, evaluate_voc, load_predictions
 
     if not 0.0 <= threshold <= 1.0:
