@@ -370,8 +370,17 @@ def test_sightings_count_each_track_once_under_its_first_held_label():
     assert rules.count([(0, _tl(1, "mask", 2.0, conf=0.4), in_door)], 200, 100, 10.5) == []  # too unsure
     first = rules.count([(0, _tl(1, "mask", 2.0), in_door), (1, _tl(2, "no_mask", 3.0), outside)], 200, 100, 11.0)
     assert [(s.camera, s.zone, s.label, s.time) for s in first] == [("cam", "door", "mask", 11.0), ("cam", None, "no_mask", 11.0)]
-    # the same tracks later, one of them now unmasked: not counted again
-    assert rules.count([(0, _tl(1, "no_mask", 5.0), in_door), (1, _tl(2, "no_mask", 9.0), outside)], 200, 100, 20.0) == []
+    # the same tracks later, seen again: not counted again
+    assert rules.count([(0, _tl(1, "mask", 5.0), in_door), (1, _tl(2, "no_mask", 9.0), outside)], 200, 100, 15.0) == []
+    # the masked face pulls the mask down (held long enough, even outside the zone): moved to no_mask, in the hour
+    # and zone it was counted in; a mask put back on later does not move it back
+    assert rules.count([(0, _tl(1, "no_mask", 0.5), outside)], 200, 100, 19.0) == []  # not held long enough yet
+    moved = rules.count([(0, _tl(1, "no_mask", 1.5), outside)], 200, 100, 20.0)
+    assert [(s.zone, s.label, s.time, s.people) for s in moved] == [("door", "mask", 11.0, -1), ("door", "no_mask", 11.0, 1)]
+    assert rules.count([(0, _tl(1, "mask", 9.0), in_door)], 200, 100, 30.0) == []
+    store = EventStore(":memory:")
+    store.add_sightings(first + moved)
+    assert [(r["zone"], r["label"], r["people"]) for r in store.sightings()] == [("", "no_mask", 1), ("door", "no_mask", 1)]
 
 
 def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):

@@ -218,14 +218,18 @@ class EventStore:
                 "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label").fetchall()]
 
     def add_sightings(self, sightings) -> None:
-        """Counts each sighting (camera, zone, label, time) into its UTC hour; zone None is stored as ''."""
-        rows = [(s.time // 3600 * 3600, s.camera, s.zone or "", s.label) for s in sightings]
+        """Adds each sighting's people (+1, or -1 for a face moved to another label) to its UTC hour's count; zone
+        None is stored as ''."""
+        rows = [(s.time // 3600 * 3600, s.camera, s.zone or "", s.label, s.people) for s in sightings]
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO sightings VALUES (?, ?, ?, ?, 1) ON CONFLICT(hour, camera, zone, label) "
-                                 "DO UPDATE SET people = people + 1", rows)
+            self._db.executemany("INSERT INTO sightings VALUES (?, ?, ?, ?, ?) ON CONFLICT(hour, camera, zone, label) "
+                                 "DO UPDATE SET people = people + excluded.people", rows)
+            taken = [r[:4] for r in rows if r[4] < 0]  # a row taken back to zero goes
+            self._db.executemany("DELETE FROM sightings WHERE hour = ? AND camera = ? AND zone = ? AND label = ? "
+                                 "AND people <= 0", taken)
             self._db.execute("COMMIT")
 
     def sightings(self, since=None, until=None, camera: str | None = None) -> list[dict]:

@@ -1,7 +1,8 @@
 """Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone in force.
 
-The same bar makes a sighting: each tracked face counted once, under the label it first held, for compliance
-figures (people per label, camera and zone; counts only, nothing that tells people apart)."""
+The same bar makes a sighting: each tracked face counted once, for compliance figures (people per label, camera
+and zone; counts only, nothing that tells people apart). A face that later holds a worse label (a mask pulled down)
+is moved to it, in the hour and zone it was first counted in, so that the figures err toward non-compliance."""
 
 from __future__ import annotations
 
@@ -23,12 +24,24 @@ class Alert:
     time: float
 
 
+SEVERITY = {"mask": 0, "incorrect": 1, "no_mask": 2}  # a counted face moves only to a worse label
+
+
 @dataclass(frozen=True)
 class Sighting:
     camera: str
     zone: str | None  # None: in no zone of a camera that has zones
     label: str
     time: float
+    people: int = 1  # -1 takes a face back from the label it was counted under
+
+
+@dataclass
+class _Counted:
+    label: str
+    zone: str | None
+    time: float  # when first counted: a move lands in the same hour
+    last_seen: float
 
 
 class RuleEngine:
@@ -39,7 +52,7 @@ class RuleEngine:
         self.alert_labels = frozenset(alert_labels)
         self.min_seconds, self.min_confidence, self.cooldown_seconds = min_seconds, min_confidence, cooldown_seconds
         self._last_alert: dict[int, float] = {}
-        self._counted: dict[int, float] = {}  # track id → last seen, for tracks already counted as a sighting
+        self._counted: dict[int, _Counted] = {}  # by track id
 
     def check(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> list[Alert]:
         """faces: (index in detections, smoothed track label, box xyxy) for tracked faces of one frame."""
@@ -60,17 +73,25 @@ class RuleEngine:
         return alerts
 
     def count(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> list[Sighting]:
-        """Tracks whose smoothed label has held `min_seconds` at `min_confidence`, each once; all labels, all zones."""
+        """Tracks whose smoothed label has held `min_seconds` at `min_confidence`, each once, in all zones; a counted
+        track that holds a worse label is moved to it (a -1 and a +1)."""
         sightings = []
         for _, tl, box in faces:
-            if tl.track_id in self._counted:
-                self._counted[tl.track_id] = now
-            elif tl.stable_seconds >= self.min_seconds and tl.confidence >= self.min_confidence:
-                self._counted[tl.track_id] = now
+            counted = self._counted.get(tl.track_id)
+            if counted is not None:
+                counted.last_seen = now
+            if tl.stable_seconds < self.min_seconds or tl.confidence < self.min_confidence:
+                continue
+            if counted is None:
                 zone = zone_of(box, width, height, self.zones)
-                sightings.append(Sighting(self.camera, zone.name if zone else None, tl.label, now))
+                counted = self._counted[tl.track_id] = _Counted(tl.label, zone.name if zone else None, now, now)
+                sightings.append(Sighting(self.camera, counted.zone, tl.label, now))
+            elif SEVERITY.get(tl.label, 0) > SEVERITY.get(counted.label, 0):
+                sightings += [Sighting(self.camera, counted.zone, counted.label, counted.time, -1),
+                              Sighting(self.camera, counted.zone, tl.label, counted.time)]
+                counted.label = tl.label
         if len(self._counted) > 1000:  # track ids only grow: ones unseen for a minute are gone for good
-            self._counted = {t: s for t, s in self._counted.items() if now - s < 60.0}
+            self._counted = {t: c for t, c in self._counted.items() if now - c.last_seen < 60.0}
         return sightings
 
     def _prune(self, now: float) -> None:

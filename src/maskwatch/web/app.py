@@ -273,7 +273,7 @@ def create_app(service) -> FastAPI:
                    days: int | None = Query(None, ge=1, le=3660, description="instead of since: from midnight "
                                             "days - 1 days ago (1: today), in rules.timezone"),
                    camera: str | None = None, bucket: Literal["hour", "day", "all"] = "day") -> list[dict]:
-        """People seen (each tracked face counted once, under the label it first held for rules.min_seconds), per
+        """People seen (each tracked face counted once, under the worst label it held for rules.min_seconds), per
         camera and zone, by hour, by day or over the whole span; masked_share is mask / people. Without since or
         days: the last 7 days."""
         return service.compliance(since=since, until=until, camera=camera, bucket=bucket,
