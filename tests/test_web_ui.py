@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -128,17 +129,24 @@ def test_wrong_token_is_rejected(browser, live):
         context.close()
 
 
-def test_fits_a_phone_screen(browser, live):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+@contextmanager
+def _signed_in(browser, live, token: str, width: int = 1440, height: int = 1000):
+    """A page of its own, signed in with `token`, showing the camera."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     try:
         pg = context.new_page()
-        pg.goto(f"{live['base']}/?token={TOKEN}", wait_until="domcontentloaded")
+        pg.goto(f"{live['base']}/?token={token}", wait_until="domcontentloaded")
         sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
+        yield pg
+    finally:
+        context.close()
+
+
+def test_fits_a_phone_screen(browser, live):
+    with _signed_in(browser, live, TOKEN, width=390, height=844) as pg:
         pg.wait_for_function("() => document.querySelector('#compliance-rows tr') !== null")
         assert pg.evaluate("document.documentElement.scrollWidth") == 390  # nothing sticks out sideways
         sync_api.expect(pg.locator("form[action='/logout'] button")).to_be_in_viewport()
-    finally:
-        context.close()
 
 
 def test_api_docs_render_with_nothing_but_the_service_reachable(browser, live):
@@ -325,12 +333,8 @@ def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
 
 def test_the_viewer_token_sees_everything_but_the_controls(browser, live):
     """After the tests above: the door is restricted and has alerts."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    try:
-        pg = context.new_page()
-        pg.goto(f"{live['base']}/?token={VIEWER_TOKEN}", wait_until="domcontentloaded")
+    with _signed_in(browser, live, VIEWER_TOKEN) as pg:
         sync_api.expect(pg.locator(".chip.viewer-only")).to_be_visible()
-        sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
         sync_api.expect(pg.locator("#compliance")).to_be_visible()
         for hidden in ("#zones", 'a[href="#zones"]', '.camera[data-camera="door-cam"] button.admin-only'):
             sync_api.expect(pg.locator(hidden)).to_be_hidden()
@@ -341,8 +345,6 @@ def test_the_viewer_token_sees_everything_but_the_controls(browser, live):
         sync_api.expect(pg.locator(".review-buttons")).to_be_hidden()
         refused = pg.request.put(f"{live['base']}/api/cameras/door-cam/zones", data={"zones": []})  # the page's cookie
         assert refused.status == 403
-    finally:
-        context.close()
 
 
 def test_streams_over_http(live):
