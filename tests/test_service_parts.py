@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers_service.servers import WebhookReceiver, free_port, wait_for
 
-from maskwatch.events import EventStore, SnapshotWriter, apply_retention
+from maskwatch.events import EventStore, Retention, SnapshotWriter, apply_retention
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, Zone, make_zones, zone_of
 from maskwatch.sinks import LogSink, Outbox, WebhookSink, encode, sign, verify
@@ -198,7 +198,7 @@ def test_store_queries_deliveries_and_retention(tmp_path):
     store.mark_delivered(old, "mqtt")
     assert [e["id"] for e in store.pending("mqtt")] == [new] and [e["id"] for e in store.pending("log")] == [old, new]
     assert snaps.resolve(old_rel).is_file() and snaps.resolve("../e.db") is None
-    assert apply_retention(store, tmp_path / "snaps", days=7) == 1
+    assert apply_retention(store, tmp_path / "snaps", Retention(7)) == 1
     assert [e["id"] for e in store.query()] == [new] and not (tmp_path / "snaps" / old_rel).exists()
     assert store.counts()["by_label"] == {"incorrect": 1}
     store.close()
@@ -415,9 +415,9 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
         compliance_table(rows, "week")
     store.delete_before(at("2026-11-26 00:00"), counts_cutoff=at("2026-11-27 00:00"))  # counts: their own cutoff
     assert sum(r["people"] for r in store.sightings()) == 3
-    apply_retention(store, tmp_path / "snaps", days=1, now=at("2026-11-28 00:30"), count_days=400)
+    apply_retention(store, tmp_path / "snaps", Retention(1, count_days=400), now=at("2026-11-28 00:30"))
     assert sum(r["people"] for r in store.sightings()) == 3  # kept beyond the events' retention
-    apply_retention(store, tmp_path / "snaps", days=1, now=at("2026-11-28 10:30"))  # count_days unset: as the events
+    apply_retention(store, tmp_path / "snaps", Retention(1), now=at("2026-11-28 10:30"))  # count_days unset: as the events
     assert store.sightings() == []
 
 
@@ -430,3 +430,16 @@ def test_an_open_zone_first_silences_a_poster_inside_a_restricted_one():
     assert [(a.track_id, a.zone) for a in silenced.check(faces, 200, 100, 10.0)] == [(2, "hall")]
     unordered = RuleEngine("cam", [everywhere, poster], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
     assert [a.track_id for a in unordered.check(faces, 200, 100, 10.0)] == [1, 2]  # the first zone decides
+
+
+def test_snapshots_can_go_sooner_than_their_events(tmp_path):
+    now = time.time()
+    store = EventStore(tmp_path / "e.db")
+    snaps = SnapshotWriter(tmp_path / "snaps")
+    image = np.full((40, 40, 3), 128, np.uint8)
+    rels = [snaps.write(image, [[5, 5, 20, 20]], 0, "a", track, now - age * 86400) for track, age in ((1, 3), (2, 0))]
+    three_days_old, fresh = (store.add(now - age * 86400, "a", "door", t, "no_mask", 0.9, rel)
+                             for t, age, rel in ((1, 3, rels[0]), (2, 0, rels[1])))
+    assert apply_retention(store, tmp_path / "snaps", Retention(7, snapshot_days=2), now=now) == 0  # no event goes
+    assert store.get(three_days_old)["snapshot"] is None and not (tmp_path / "snaps" / rels[0]).exists()
+    assert store.get(fresh)["snapshot"] == rels[1] and (tmp_path / "snaps" / rels[1]).is_file()

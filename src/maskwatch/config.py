@@ -148,6 +148,8 @@ class StorageConfig(Strict):
     database: Path = Path("maskwatch-data/events.db")
     snapshots: Path = Path("maskwatch-data/snapshots")
     retention_days: float = Field(7.0, gt=0)
+    snapshot_retention_days: float | None = Field(None, gt=0, description="snapshots go sooner than their events "
+                                                  "(the events stay, without an image); unset: with the events")
     count_retention_days: float = Field(400.0, gt=0, description="people counts (compliance figures, no person in "
                                         "them) are kept this long, for yearly reports")
     jpeg_quality: int = Field(85, ge=30, le=100)

@@ -2,8 +2,8 @@
 
 from maskwatch.events.compliance import compliance_table, days_back
 from maskwatch.events.export import compliance_csv, events_csv
-from maskwatch.events.snapshots import RetentionJob, SnapshotWriter, apply_retention
+from maskwatch.events.snapshots import Retention, RetentionJob, SnapshotWriter, apply_retention
 from maskwatch.events.store import REVIEWS, EventStore, iso, to_timestamp
 
-__all__ = ["REVIEWS", "EventStore", "RetentionJob", "SnapshotWriter", "apply_retention", "compliance_csv", "compliance_table", "days_back",
+__all__ = ["REVIEWS", "EventStore", "Retention", "RetentionJob", "SnapshotWriter", "apply_retention", "compliance_csv", "compliance_table", "days_back",
            "events_csv", "iso", "to_timestamp"]

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,14 +57,24 @@ class SnapshotWriter:
         return path if path.is_file() else None
 
 
-def apply_retention(store: EventStore, snapshots: Path, days: float, now: float | None = None,
-                    count_days: float | None = None) -> int:
-    """Deletes events older than `days` and their snapshot files, and the people counts older than `count_days`
-    (default: `days`); returns how many events went."""
+@dataclass(frozen=True)
+class Retention:
+    """How many days each kind of record is kept."""
+
+    days: float  # events
+    snapshot_days: float | None = None  # their snapshots, when sooner than the events (the event rows stay)
+    count_days: float | None = None  # the hourly people counts; None: as the events
+
+
+def apply_retention(store: EventStore, snapshots: Path, retention: Retention, now: float | None = None) -> int:
+    """Deletes events past `retention.days` with their snapshot files, snapshots past `retention.snapshot_days` (their
+    events stay, without an image), and the people counts past `retention.count_days`; returns how many events went."""
     now = now or time.time()
-    cutoff = now - days * 86400
-    rels = store.delete_before(cutoff, now - (count_days or days) * 86400)
-    for rel in rels:
+    cutoff = now - retention.days * 86400
+    snapshot_cutoff = max(cutoff, now - (retention.snapshot_days or retention.days) * 86400)
+    rels = store.delete_before(cutoff, now - (retention.count_days or retention.days) * 86400)
+    cleared = store.clear_snapshots_before(snapshot_cutoff)
+    for rel in rels + cleared:
         try:
             (Path(snapshots) / rel).unlink(missing_ok=True)
         except OSError as err:
@@ -72,7 +83,7 @@ def apply_retention(store: EventStore, snapshots: Path, days: float, now: float 
     if Path(snapshots).is_dir():
         for path in Path(snapshots).rglob("*.jpg"):
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime < snapshot_cutoff:
                     path.unlink()
             except OSError:
                 pass
@@ -82,22 +93,23 @@ def apply_retention(store: EventStore, snapshots: Path, days: float, now: float 
             except OSError:
                 pass
     if rels:
-        log.info("retention: deleted %d event(s) older than %.1f days", len(rels), days)
+        log.info("retention: deleted %d event(s) older than %.1f days", len(rels), retention.days)
+    if cleared:
+        log.info("retention: deleted the snapshots of %d event(s) older than %.1f days", len(cleared),
+                 retention.snapshot_days)
     return len(rels)
 
 
 class RetentionJob(threading.Thread):
-    def __init__(self, store: EventStore, snapshots: Path, days: float, every_seconds: float = 3600.0,
-                 count_days: float | None = None):
+    def __init__(self, store: EventStore, snapshots: Path, retention: Retention, every_seconds: float = 3600.0):
         super().__init__(name="retention", daemon=True)
-        self.store, self.snapshots, self.days, self.every = store, snapshots, days, every_seconds
-        self.count_days = count_days
+        self.store, self.snapshots, self.retention, self.every = store, snapshots, retention, every_seconds
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                apply_retention(self.store, self.snapshots, self.days, count_days=self.count_days)
+                apply_retention(self.store, self.snapshots, self.retention)
             except Exception as err:  # the job must outlive a bad run
                 log.warning("retention job failed: %s", err)
             self._stop_event.wait(self.every)

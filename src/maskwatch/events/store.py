@@ -242,6 +242,17 @@ class EventStore:
         with self._lock:
             return [dict(r) for r in self._db.execute(sql, args)]
 
+    def clear_snapshots_before(self, cutoff: float) -> list[str]:
+        """Forgets the snapshots of events older than `cutoff` (the events stay); returns their paths, for the caller
+        to delete."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
+                                                     (cutoff,))]
+            self._db.execute("UPDATE events SET snapshot = NULL WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))
+            self._db.execute("COMMIT")
+        return snaps
+
     def delete_before(self, cutoff: float, counts_cutoff: float | None = None) -> list[str]:
         """Deletes events older than `cutoff`, and hourly counts older than `counts_cutoff` (default: the same);
         returns the events' snapshot paths (for the caller to delete)."""

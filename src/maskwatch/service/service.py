@@ -25,7 +25,8 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import REVIEWS, EventStore, RetentionJob, SnapshotWriter, compliance_table, days_back, iso
+from maskwatch.events import (REVIEWS, EventStore, Retention, RetentionJob, SnapshotWriter, compliance_table, days_back,
+                              iso)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
@@ -158,8 +159,9 @@ class Service:
                 sink.close()
             raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
         self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
-        self.retention = RetentionJob(self.store, cfg.storage.snapshots, cfg.storage.retention_days,
-                                      count_days=cfg.storage.count_retention_days)
+        st = cfg.storage
+        self.retention = RetentionJob(self.store, st.snapshots,
+                                      Retention(st.retention_days, st.snapshot_retention_days, st.count_retention_days))
         self.outbox.start()
         self.retention.start()
 
