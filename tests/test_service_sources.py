@@ -63,7 +63,9 @@ def test_probe_a_clip_and_refuse_what_cannot_be_read(test_clip, tmp_path):  # no
     assert lines[1].endswith("640x360, the file says 10.0 fps") and lines[2].startswith("decoded 10 frames")
     assert lines[3].startswith("faces in the last frame (detector at 640 px): 2 (")
     assert cv2.imread(str(tmp_path / "last.jpg")).shape == (360, 640, 3)
-    for args, message in (([str(tmp_path / "none.mp4")], "no such file"),
+    (tmp_path / "notes.txt").write_text("not a video")
+    for args, message in (([str(tmp_path / "none.mp4")], "no such file"), ([str(tmp_path)], "not a file"),
+                          ([str(tmp_path / "notes.txt")], "not a video or image this machine can decode"),
                           (["rtsp://user:secret@127.0.0.1:9/x", "--seconds", "1"], "cannot open rtsp://***@127.0.0.1:9/x")):
         bad = probe(*args)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and message in bad.stderr, bad.stderr

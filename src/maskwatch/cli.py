@@ -117,7 +117,7 @@ def probe(
 
     kind = CameraConfig(name="probe", source=source).kind
     if kind == "file" and not Path(source).is_file():
-        raise UserError(f"no such file: {source}")
+        raise UserError(f"not a file: {source}" if Path(source).exists() else f"no such file: {source}")
     pipeline = MaskPipeline.from_defaults(input_size=input_size)
     report = probe_source(int(source) if source.isdigit() else source, kind, pipeline, seconds)
     for line in report.lines():

@@ -15,6 +15,9 @@ from maskwatch.sources.reader import describe, open_capture
 from maskwatch.types import Detections
 
 SMALLEST_ANCHOR = MIN_SIZES[0][0]  # px at the detector's input scale: smaller faces are often missed
+WHY_NOT_OPEN = {"file": "not a video or image this machine can decode",
+                "webcam": "no such device here, or another program holds it",
+                "rtsp": "check the address, the password and that the camera is reachable from here"}
 
 
 @dataclass
@@ -78,8 +81,7 @@ def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, t
     cap = open_capture(source, kind, timeout_ms)
     try:
         if not cap.isOpened():
-            raise UserError(f"cannot open {describe(source)} ({kind}): check the address, the password and that the "
-                            "camera is reachable from here")
+            raise UserError(f"cannot open {describe(source)} ({kind}): {WHY_NOT_OPEN.get(kind, WHY_NOT_OPEN['rtsp'])}")
         opened = time.monotonic() - started
         stated = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         limit = int(seconds * stated) if kind == "file" and stated > 0 else None
