@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS sightings (
 
 
 REVIEWS = ("confirmed", "false_alarm")  # what a person who looked at an alert said of it; NULL: not looked at yet
+REVIEW_STATES = ("unreviewed", *REVIEWS)  # as counted and filtered on
 # columns added after the first release: added to an older database at open, its rows kept
 ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from maskwatch.events import REVIEWS
+from maskwatch.events import REVIEW_STATES
 
 
 class ServiceCollector:
@@ -44,7 +44,7 @@ class ServiceCollector:
             yield events
             reviewed = GaugeMetricFamily("maskwatch_events_reviewed", "alert events in the store by what a person said "
                                          "of them (unreviewed, confirmed, false_alarm)", labels=["review"])
-            for review in ("unreviewed", *REVIEWS):
+            for review in REVIEW_STATES:
                 reviewed.add_metric([review], counts["by_review"].get(review, 0))
             yield reviewed
             people = GaugeMetricFamily("maskwatch_people_seen", "tracked faces counted once under their label, in the "

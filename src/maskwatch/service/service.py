@@ -25,7 +25,7 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import (REVIEWS, EventStore, Retention, RetentionJob, SnapshotWriter, compliance_table, days_back,
+from maskwatch.events import (REVIEW_STATES, EventStore, Retention, RetentionJob, SnapshotWriter, compliance_table, days_back,
                               iso)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
@@ -531,7 +531,7 @@ class Service:
             "events_total": counts["total"],
             "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},
             "events_by_camera": counts["by_camera"],
-            "events_by_review": {r: counts["by_review"].get(r, 0) for r in ("unreviewed", *REVIEWS)},
+            "events_by_review": {r: counts["by_review"].get(r, 0) for r in REVIEW_STATES},
             "cameras": {c["name"]: c for c in cams},
             "cameras_online": sum(1 for c in cams if c["online"]),
             "frames_decoded": sum(c["frames_decoded"] for c in cams),

@@ -9,7 +9,7 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -30,12 +30,21 @@ STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, which reads OpenAPI 3.1
 Label = Literal["mask", "no_mask", "incorrect"]
 ReviewFilter = Literal["unreviewed", "confirmed", "false_alarm"]
+Time = Annotated[str | None, Query(description="ISO 8601 time or epoch seconds")]
+Days = Annotated[int | None, Query(ge=1, le=3660, description="instead of since: from midnight days - 1 days ago "
+                                   "(1: today), in rules.timezone")]
+Bucket = Literal["hour", "day", "all"]
 BOUNDARY = "frame"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 class Review(BaseModel):
     review: Literal["confirmed", "false_alarm"] | None
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def create_app(service) -> FastAPI:
@@ -206,7 +215,7 @@ def create_app(service) -> FastAPI:
 
     @app.get("/api/events", tags=["events"])
     def events(camera: str | None = None, label: Label | None = None, zone: str | None = None,
-               since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+               since: Time = None,
                review: ReviewFilter | None = None,
                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict]:
         """Alert events, newest first."""
@@ -214,12 +223,11 @@ def create_app(service) -> FastAPI:
 
     @app.get("/api/events.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     def events_export(camera: str | None = None, label: Label | None = None, zone: str | None = None,
-                      since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
+                      since: Time = None,
                       review: ReviewFilter | None = None, limit: int = Query(10000, ge=1, le=10000)) -> Response:
         """The same events as a CSV file (newest first), for reports in a spreadsheet."""
         rows = service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, review=review)
-        return Response(events_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="maskwatch-events.csv"'})
+        return _csv_download(events_csv(rows), "maskwatch-events.csv")
 
     @app.get("/api/events/live", tags=["events"], response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
@@ -268,11 +276,9 @@ def create_app(service) -> FastAPI:
         return found
 
     @app.get("/api/compliance", tags=["events"])
-    def compliance(since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
-                   until: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
-                   days: int | None = Query(None, ge=1, le=3660, description="instead of since: from midnight "
-                                            "days - 1 days ago (1: today), in rules.timezone"),
-                   camera: str | None = None, bucket: Literal["hour", "day", "all"] = "day") -> list[dict]:
+    def compliance(since: Time = None,
+                   until: Time = None,
+                   days: Days = None, camera: str | None = None, bucket: Bucket = "day") -> list[dict]:
         """People seen (each tracked face counted once, under the worst label it held for rules.min_seconds), per
         camera and zone, by hour, by day or over the whole span; masked_share is mask / people. Without since or
         days: the last 7 days."""
@@ -281,14 +287,12 @@ def create_app(service) -> FastAPI:
 
     @app.get("/api/compliance.csv", tags=["events"], response_class=Response,
              responses={200: {"content": {"text/csv": {}}}})
-    def compliance_export(since: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
-                          until: str | None = Query(None, description="ISO 8601 time or epoch seconds"),
-                          days: int | None = Query(None, ge=1, le=3660, description="as for /api/compliance"),
-                          camera: str | None = None, bucket: Literal["hour", "day", "all"] = "day") -> Response:
+    def compliance_export(since: Time = None,
+                          until: Time = None,
+                          days: Days = None, camera: str | None = None, bucket: Bucket = "day") -> Response:
         """The same figures as a CSV file, for reports in a spreadsheet."""
         rows = compliance(since=since, until=until, days=days, camera=camera, bucket=bucket)
-        return Response(compliance_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="maskwatch-compliance.csv"'})
+        return _csv_download(compliance_csv(rows), "maskwatch-compliance.csv")
 
     @app.put("/api/events/{event_id}/review", tags=["events"])
     def review(event_id: int, body: Review) -> dict:
