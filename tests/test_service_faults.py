@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from helpers_service.clips import write_clip
 from helpers_service.fixtures import SEGMENTS
-from helpers_service.servers import free_port, port_open, wait_for
+from helpers_service.servers import WebhookReceiver, free_port, port_open, wait_for
 
 from maskwatch.config import load_config
 from maskwatch.service import Service
@@ -58,6 +58,43 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
         assert wait_for(lambda: _status(service, "flaky")["frames_analysed"] > offline["frames_analysed"], 5)
     finally:
         service.stop()
+
+
+def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pipeline, andrewmvd):  # noqa: F811
+    clip = write_clip(tmp_path / "door.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
+    told, alerts_only = WebhookReceiver(), WebhookReceiver()
+    path = tmp_path / "maskwatch.yaml"
+    path.write_text(yaml.safe_dump({
+        "cameras": [{"name": "door", "source": str(clip), "fps": 4, "reconnect_max_seconds": 0.5}],
+        "sinks": {"log": False, "camera_offline_seconds": 1.5,
+                  "webhooks": [{"url": told.url, "camera_status": True}, {"url": alerts_only.url}]},
+        "storage": {"database": "d/e.db", "snapshots": "d/s"}}))
+    service = Service(load_config(path), path, pipeline=pipeline)
+    service.start()
+
+    def notices(receiver):
+        with receiver.lock:
+            return [m for m in receiver.received if m.get("type") == "camera_status"]
+
+    try:
+        assert wait_for(lambda: _status(service, "door")["online"], 10)
+        hidden = clip.with_suffix(".gone")
+        clip.rename(hidden)
+        gone = time.time()
+        assert wait_for(lambda: notices(told), 10), "no outage notice"
+        down, = notices(told)
+        assert down["camera"] == "door" and down["online"] is False and "not found" in down["last_error"]
+        assert not _status(service, "door")["online"]
+        hidden.rename(clip)
+        assert wait_for(lambda: len(notices(told)) == 2, 10), "no notice that the camera is back"
+        back = notices(told)[1]
+        assert back["online"] is True and back["offline_since"] == down["offline_since"] and back["last_error"] is None
+        assert 1.5 <= back["offline_seconds"] <= time.time() - gone + 1
+        assert notices(alerts_only) == []  # a webhook that did not ask gets alerts only
+    finally:
+        service.stop()
+        told.close()
+        alerts_only.close()
 
 
 def _serve(config: Path, ui: bool) -> subprocess.Popen:

@@ -13,7 +13,7 @@ from helpers_service.servers import WebhookReceiver, free_port, wait_for
 from maskwatch.events import EventStore, Retention, SnapshotWriter, apply_retention
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, Zone, make_zones, zone_of
-from maskwatch.sinks import LogSink, Outbox, WebhookSink, encode, sign, verify
+from maskwatch.sinks import CameraNotices, LogSink, OutageWatch, Outbox, WebhookSink, encode, sign, verify
 from maskwatch.sources import CameraReader, Frame, FrameSlot, describe
 from maskwatch.track import FaceTracker, LabelSmoother
 from maskwatch.types import TrackLabel
@@ -227,6 +227,37 @@ def test_webhook_signature_and_outbox_retry(tmp_path):
         outbox.join(3)
         receiver.close()
         store.close()
+
+
+def test_outage_watch_reports_long_outages_once_and_ignores_blips():
+    watch = OutageWatch(offline_seconds=10)
+    assert watch.update("cam", True, 0) is None  # online from the start: nothing to say
+    assert watch.update("cam", False, 1) is None and watch.update("cam", True, 8) is None  # a 7 s reconnect
+    assert [watch.update("cam", False, t) for t in (20, 29.9)] == [None, None]
+    down = watch.update("cam", False, 30)
+    assert down["online"] is False and down["offline_since"].endswith("00:00:20.000Z")
+    assert watch.update("cam", False, 90) is None  # reported once
+    assert watch.update("cam", True, 95) == {"online": True, "offline_since": down["offline_since"], "offline_seconds": 75.0}
+    assert watch.update("cam", True, 96) is None
+    assert watch.update("other", False, 100) is None and watch.update("other", False, 110)["online"] is False  # down at start
+
+
+def test_camera_notices_retry_and_send_only_the_latest_state():
+    receiver = WebhookReceiver(secret="k", fail_first=1)
+    notices = CameraNotices([WebhookSink(receiver.url, "k", camera_status=True)], retry_start=0.5)
+    notices.start()
+    try:
+        notices.post("cam", {"type": "camera_status", "camera": "cam", "online": False})
+        assert wait_for(lambda: receiver.requests == 1, 5)  # answered 503: kept, retried after 0.5 s
+        notices.post("cam", {"type": "camera_status", "camera": "cam", "online": True})  # back before the retry
+        notices.post("gate", {"type": "camera_status", "camera": "gate", "online": False})
+        assert wait_for(lambda: len(receiver.received) == 2, 5)
+        time.sleep(0.6)
+        assert sorted((m["camera"], m["online"]) for m in receiver.received) == [("cam", True), ("gate", False)]
+        assert receiver.requests == 3 and receiver.bad_signatures == 0 and notices.delivered == [2]
+    finally:
+        notices.stop()
+        receiver.close()
 
 
 @pytest.mark.parametrize("bad", [[{"name": "x", "polygon": [[0, 0], [1, 1]]}], [{"polygon": [[0, 0], [1, 0], [1, 1]]}]])

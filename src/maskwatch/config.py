@@ -135,10 +135,14 @@ class WebhookConfig(Strict):
     name: Name | None = None
     snapshots: bool = Field(False, description="add the alert's snapshot (faces hidden) to the body as base64 JPEG, "
                             "snapshot_jpeg")
+    camera_status: bool = Field(False, description="also POST {\"type\": \"camera_status\", ...} when a camera has "
+                                "been offline for sinks.camera_offline_seconds, and when it is back")
 
 
 class SinksConfig(Strict):
     log: bool = True
+    camera_offline_seconds: float = Field(10.0, ge=0, description="how long a camera is offline before webhooks with "
+                                          "camera_status are told")
     mqtt: MqttConfig | None = None
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")

@@ -31,7 +31,7 @@ from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
 from maskwatch.service.motion import MotionGate, thumbnail
-from maskwatch.sinks import MqttSink, Outbox, make_sinks
+from maskwatch.sinks import CameraNotices, MqttSink, OutageWatch, Outbox, make_sinks
 from maskwatch.sources import CameraReader, Frame, describe
 from maskwatch.track import FaceTracker, LabelSmoother
 from maskwatch.types import Detections
@@ -92,6 +92,8 @@ class Service:
         self.store: EventStore | None = None
         self.sinks: list = []
         self.outbox: Outbox | None = None
+        self.notices: CameraNotices | None = None  # camera outages, to the webhooks that ask for them
+        self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
         self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
                                         config.privacy.snapshot_show_offender)
@@ -164,6 +166,10 @@ class Service:
                                       Retention(st.retention_days, st.snapshot_retention_days, st.count_retention_days))
         self.outbox.start()
         self.retention.start()
+        notified = [s for s in self.sinks if getattr(s, "camera_status", False)]
+        if notified:
+            self.notices = CameraNotices(notified, retry_max=cfg.sinks.retry_seconds)
+            self.notices.start()
 
     def _stop_outputs(self, deadline: float | None = None) -> None:
         deadline = deadline or time.monotonic() + 2.0
@@ -174,6 +180,9 @@ class Service:
             self.outbox.flush_once(deadline=time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic() - 0.8)))
         if self.retention:
             self.retention.stop()
+        if self.notices:
+            self.notices.stop(timeout=0.2)
+            self.notices = None
         for sink in self.sinks:
             sink.close()
         if self.store:
@@ -367,10 +376,19 @@ class Service:
         for rt in list(self._cameras.values()):
             rt.smoother.prune(now)
         mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
-        if mqtt is None or not mqtt.connected.is_set():
+        if mqtt is not None and not mqtt.connected.is_set():
+            mqtt = None
+        notices = self.notices
+        if mqtt is None and notices is None:
             return
         for cam in self.camera_status():
             if not cam["enabled"]:
+                continue
+            notice = notices and self.outages.update(cam["name"], cam["online"], now)
+            if notice:
+                notices.post(cam["name"], {"type": "camera_status", "camera": cam["name"], **notice,
+                                                "last_error": cam["last_error"], "time": iso(now)})
+            if mqtt is None:
                 continue
             state = {k: cam[k] for k in ("online", "faces", "masked", "unmasked", "last_error")}
             if state != self._published_state.get(cam["name"]):  # retained: a dashboard connecting later sees it

@@ -1,11 +1,12 @@
 """Alert sinks (log, MQTT, webhooks) and the outbox that retries them until delivered."""
 
 from maskwatch.sinks.base import LogSink, Sink, encode, payload
+from maskwatch.sinks.camera_notices import CameraNotices, OutageWatch
 from maskwatch.sinks.mqtt import MqttSink
 from maskwatch.sinks.outbox import Outbox
 from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
 
-__all__ = ["LogSink", "MqttSink", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink", "encode", "payload", "sign", "verify",
+__all__ = ["CameraNotices", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink", "encode", "payload", "sign", "verify",
            "make_sinks"]
 
 
@@ -20,5 +21,6 @@ def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:
         sinks.append(MqttSink(m.host, m.port, m.username, m.password, m.topic_prefix, m.qos, m.client_id, m.tls,
                               discovery=discovery, snapshot_file=snapshot_file if m.snapshots else None))
     for i, w in enumerate(config.webhooks):
-        sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i, snapshot_file if w.snapshots else None))
+        sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i, snapshot_file if w.snapshots else None,
+                                 w.camera_status))
     return sinks

@@ -1,5 +1,6 @@
 """Webhooks: POST the event as JSON; with a secret, X-Maskwatch-Signature: sha256=<hex HMAC-SHA256 of the body>;
-optionally with the snapshot (faces hidden) in the body as base64 JPEG, `snapshot_jpeg`."""
+optionally with the snapshot (faces hidden) in the body as base64 JPEG, `snapshot_jpeg`, and camera outage notices
+(`"type": "camera_status"`, sinks.camera_notices)."""
 
 from __future__ import annotations
 
@@ -26,16 +27,21 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
 
 class WebhookSink:
     def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0,
-                 snapshot_file: Callable[[str | None], Path | None] | None = None):
+                 snapshot_file: Callable[[str | None], Path | None] | None = None, camera_status: bool = False):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"
         self.snapshot_file = snapshot_file  # None: the body carries the snapshot's name only
+        self.camera_status = camera_status  # also told when a camera goes offline and comes back (camera_notices)
 
     def send(self, event: dict) -> None:
         snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
         if snapshot is not None:
             event = {**event, "snapshot_jpeg": base64.b64encode(snapshot.read_bytes()).decode()}
-        body = encode(event)
+        self.post(event)
+
+    def post(self, message: dict) -> None:
+        """POSTs the message as signed JSON; returns once the receiver answered 2xx, else raises."""
+        body = encode(message)
         headers = {"Content-Type": "application/json", "User-Agent": "maskwatch"}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
