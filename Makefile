@@ -7,7 +7,7 @@ APT_PACKAGES := mosquitto chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 
 SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=2 --repeat-source jolignier=2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test system-deps demo train clean
+.PHONY: run test test-docker install install-test system-deps demo train clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,12 @@ run: install build/demo.mp4
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+# The container image built and run (minutes; needs a Docker engine). Where Docker Hub is out of reach:
+# scripts/debian-base-image.sh, then make test-docker DOCKER_BASE=local/debian:bookworm
+DOCKER_BASE ?= debian:bookworm-slim
+test-docker: install-test
+	MASKWATCH_DOCKER_BASE=$(DOCKER_BASE) $(BIN)/python -m pytest -q -m slow tests/test_docker.py
 
 # Rebuilds every shipped model file from ../shared/data (see models/MODEL_CARD.md): the classifier, the box
 # calibration and the operating point. No INT8 copy: this classifier's INT8 version is slower than FP32 (README,

@@ -80,7 +80,15 @@ def test_ui_over_https_with_the_configured_certificate(tmp_path):
                           capture_output=True, text=True)
     assert half.returncode == 2 and "set both tls_cert and tls_key" in half.stderr
 
-    proc = serve(config(tls_cert="ui.pem", tls_key="ui.key"))  # relative to the config file's folder
+    def health(path: Path):
+        return subprocess.run([sys.executable, "-m", "maskwatch", "health", "--config", str(path)], capture_output=True,
+                              text=True, timeout=30)
+
+    off = config(enabled=False)
+    assert health(off).returncode == 2 and "ui.enabled is false" in health(off).stderr
+
+    running = config(tls_cert="ui.pem", tls_key="ui.key")  # relative to the config file's folder
+    proc = serve(running)
     try:
         assert wait_for(lambda: port_open(port) or proc.poll() is not None, 30) and proc.poll() is None, proc.stdout.read()
         base = f"https://127.0.0.1:{port}"
@@ -92,7 +100,11 @@ def test_ui_over_https_with_the_configured_certificate(tmp_path):
             assert "Secure" in login.headers["set-cookie"] and "HttpOnly" in login.headers["set-cookie"]
         with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        up = health(running)  # what a container's HEALTHCHECK runs
+        assert up.returncode == 0 and up.stdout.startswith(f"healthy: {base}/healthz says"), up.stderr
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
+    down = health(running)
+    assert down.returncode == 1 and down.stderr.startswith("unhealthy: no answer") and down.stderr.count("\n") == 1
     assert f"web UI at {base}/ (access token: ui.token in the config)" in out and token not in out

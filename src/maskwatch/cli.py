@@ -15,7 +15,7 @@ from maskwatch.data.cli import app as data_app
 from maskwatch.errors import UserError
 from maskwatch.evaluate.cli import app as evaluate_app
 from maskwatch.optimize.cli import app as optimize_app
-from maskwatch.service.cli import config_app, serve
+from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds.")
@@ -25,6 +25,7 @@ app.add_typer(evaluate_app, name="evaluate", help="Score the classifier on crops
 app.command("train", help="Train the mask classifier on a crop dataset and export it to ONNX.")(train_command)
 app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the models, with the accuracy cost measured.")
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
+app.command("health", help="Ask a running service whether it is healthy (exit 0) or not (exit 1).")(health)
 app.add_typer(config_app, name="config", help="Validate a service config file.")
 
 # optional packages (pyproject's extras) that only some commands import, and the extra that brings each

@@ -133,6 +133,41 @@ def serve(
         typer.echo("maskwatch: stopped")
 
 
+def health(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The config `serve` runs with (for ui.host, ui.port, TLS).")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 4.0,
+):
+    """Ask a running service's /healthz; exit 0 when it answers ok, 1 when not (container and monitoring checks)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from maskwatch.config import load_config
+
+    ui = load_config(config).ui
+    if not ui.enabled:
+        raise UserError(f"{config}: ui.enabled is false, so the service serves no /healthz to ask")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(ui.host, ui.host)
+    url = f"{'https' if ui.tls_cert else 'http'}://{f'[{host}]' if ':' in host else host}:{ui.port}/healthz"
+    # this asks whether the service runs, not who it is: the certificate need not name the address asked
+    context = ssl._create_unverified_context() if ui.tls_cert else None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+            answer = response.read()
+    except urllib.error.HTTPError as err:  # 503: the analysis loop stalled
+        answer = err.read()
+    except (urllib.error.URLError, OSError) as err:
+        typer.echo(f"unhealthy: no answer from {url}: {getattr(err, 'reason', err)}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        healthy = json.loads(answer).get("status") == "ok"
+    except (ValueError, AttributeError):  # something else listens on that port
+        healthy = False
+    said = " ".join(answer.decode(errors="replace").split())[:200]
+    typer.echo(f"{'healthy' if healthy else 'unhealthy'}: {url} says {said}", err=not healthy)
+    raise typer.Exit(0 if healthy else 1)
+
+
 @config_app.command("check")
 def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to validate.")]):
     """Validate a config file without starting anything."""
