@@ -93,7 +93,8 @@ def test_save_zones_round_trip(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(GOOD)
     zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]], "
-                         "restricted: false}]}]").cameras[0].zones
+                         "restricted: false}, {name: y, polygon: [[0, 0], [1, 0], [1, 1]], alert_labels: [no_mask]}]}]"
+                         ).cameras[0].zones
     save_zones(path, "lobby", zones)
     cfg = load_config(path)
     assert cfg.cameras[1].zones == zones and cfg.cameras[0].zones[0].name == "entry"

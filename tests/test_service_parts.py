@@ -270,7 +270,8 @@ def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
     with pytest.raises(UserError, match="zones"):
         service.set_zones("c", bad)
     service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
-    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True, "hours": []}]
+    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True, "hours": [],
+                                   "alert_labels": None}]
 
 
 def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path):
@@ -461,6 +462,29 @@ def test_an_open_zone_first_silences_a_poster_inside_a_restricted_one():
     assert [(a.track_id, a.zone) for a in silenced.check(faces, 200, 100, 10.0)] == [(2, "hall")]
     unordered = RuleEngine("cam", [everywhere, poster], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
     assert [a.track_id for a in unordered.check(faces, 200, 100, 10.0)] == [1, 2]  # the first zone decides
+
+
+def test_a_zone_may_alert_on_other_labels_than_the_rules():
+    from maskwatch.config import parse_config
+    from maskwatch.errors import UserError
+
+    cfg = parse_config("""
+cameras:
+  - name: cam
+    source: 0
+    zones:
+      - {name: theatre, polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], alert_labels: [no_mask, incorrect]}
+      - {name: corridor, polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]}
+rules: {alert_labels: [no_mask]}
+""")
+    rules = RuleEngine("cam", make_zones(cfg.cameras[0].zones), cfg.rules.alert_labels, min_seconds=1, min_confidence=0.5,
+                       cooldown_seconds=0)
+    left, right = (10, 10, 50, 50), (150, 10, 190, 50)  # a 200 x 100 frame
+    faces = [(0, _tl(1, "incorrect", 5.0), left), (1, _tl(2, "incorrect", 5.0), right), (2, _tl(3, "no_mask", 5.0), right)]
+    assert [(a.track_id, a.zone) for a in rules.check(faces, 200, 100, 10.0)] == [(1, "theatre"), (3, "corridor")]
+    with pytest.raises(UserError, match=r"alert_labels\[0\]"):
+        parse_config("cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], "
+                     "alert_labels: [no_masks]}]}]")
 
 
 def test_snapshots_can_go_sooner_than_their_events(tmp_path):

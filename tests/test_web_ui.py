@@ -276,10 +276,18 @@ def test_zone_editor_saves_a_polygon(page, live):
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_contain_text("write DAYS HH:MM-HH:MM")
     page.fill("#zone-hours", f"{hours[0]}; sun 01:00-01:30")
+    sync_api.expect(page.locator("#zone-alerts-default")).to_have_text("the service's labels (no mask or mask worn incorrectly)")
+    page.select_option("#zone-alerts", "no_mask")  # a mask below the nose is tolerated here
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “night” saved.")
     night = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
     assert night["name"] == "night" and night["restricted"] and night["hours"] == [hours[0], "sun 01:00-01:30"]
+    assert night["alert_labels"] == ["no_mask"]
+    sync_api.expect(page.locator('#zone-list li[data-zone="night"]')).to_contain_text("alerts on no mask")
+    sync_api.expect(page.locator("#zone-alerts")).to_have_value("")  # the form is reset for the next zone
+    page.click('#zone-list li[data-zone="night"] button[aria-label="edit zone night"]')
+    sync_api.expect(page.locator("#zone-alerts")).to_have_value("no_mask")
+    page.click("#zone-clear")
     # an existing zone edited without redrawing it: its corners, place and hours come into the form
     sync_api.expect(page.locator("#zone-hours-zone")).to_have_text("Europe/Berlin")
     page.click('#zone-list li[data-zone="hall"] button[aria-label="edit zone hall"]')

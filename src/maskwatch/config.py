@@ -32,6 +32,9 @@ class ZoneConfig(Strict):
     restricted: bool = True
     hours: list[str] = Field(default_factory=list, description="when a restricted zone is in force, e.g. "
                              "'mon-fri 08:00-18:00' (local time); empty: always")
+    alert_labels: list[Label] | None = Field(None, min_length=1, description="the labels that alert in this zone, "
+                                             "e.g. [no_mask] where a mask below the nose is tolerated; unset: "
+                                             "rules.alert_labels")
 
     @field_validator("hours")
     @classmethod

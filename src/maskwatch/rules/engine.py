@@ -1,4 +1,5 @@
-"""Alert rules: a tracked face whose smoothed label alerts, held long enough, inside a restricted zone in force.
+"""Alert rules: a tracked face whose smoothed label alerts (in that zone: its own alert_labels, or the rules'), held
+long enough, inside a restricted zone in force.
 
 The same bar makes a sighting: each tracked face counted once, for compliance figures (people per label, camera
 and zone; counts only, nothing that tells people apart). A face that later holds a worse label (a mask pulled down)
@@ -58,10 +59,12 @@ class RuleEngine:
         """faces: (index in detections, smoothed track label, box xyxy) for tracked faces of one frame."""
         alerts = []
         for index, tl, box in faces:
-            if tl.label not in self.alert_labels or tl.stable_seconds < self.min_seconds or tl.confidence < self.min_confidence:
+            if tl.stable_seconds < self.min_seconds or tl.confidence < self.min_confidence:
                 continue
             zone = zone_of(box, width, height, self.zones)
             if zone is None or not zone.restricted_at(now):
+                continue
+            if tl.label not in (self.alert_labels if zone.alert_labels is None else zone.alert_labels):
                 continue
             last = self._last_alert.get(tl.track_id)
             if last is not None and now - last < self.cooldown_seconds:

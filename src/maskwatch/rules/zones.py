@@ -24,6 +24,7 @@ class Zone:
     restricted: bool
     hours: tuple[Window, ...] = ()  # when a restricted zone is in force; empty: always
     tz: tzinfo | None = None  # the hours' time zone; None: the machine's local time
+    alert_labels: frozenset[str] | None = None  # the labels that alert here; None: the rules' own
 
     def restricted_at(self, timestamp: float) -> bool:
         return self.restricted and in_force(self.hours, timestamp, self.tz)
@@ -36,7 +37,8 @@ def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
     """From config zones, their hours read in `tz`; no zones at all means the whole frame is one restricted zone."""
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
-    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours), tz)
+    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours), tz,
+                 frozenset(z.alert_labels) if z.alert_labels else None)
             for z in zone_configs]
 
 

@@ -546,6 +546,7 @@ class Service:
             "started_at": iso(self.started_at) if self.started_at else None,
             "providers": self.providers(),
             "time_zone": self.config.rules.timezone or datetime.now().astimezone().tzname(),  # zone hours are read in it
+            "alert_labels": list(self.config.rules.alert_labels),  # where a zone sets none of its own
             "events_total": counts["total"],
             "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},
             "events_by_camera": counts["by_camera"],

@@ -154,7 +154,10 @@ async function refreshStats() {
   $("#sum-events").textContent = plural(s.events_total, "event");
   $("#sum-uptime").textContent = fmtUptime(s.uptime_seconds);
   $("#zone-hours-zone").textContent = s.time_zone;
+  $("#zone-alerts-default").textContent = `the service's labels (${alertsText(s.alert_labels)})`;
 }
+
+const alertsText = (labels) => labels.map((l) => (LABELS[l] || l).toLowerCase()).join(" or ");
 
 // --- compliance ----------------------------------------------------------------------------------------------
 
@@ -376,7 +379,8 @@ function renderZoneList() {
   list.replaceChildren(...zones.map((zone) => el("li", { "data-zone": zone.name },
     el("span", { class: "swatch", style: `background:${zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open}` }),
     el("span", { class: "name", text: zone.name }),
-    el("span", { class: "kind", text: zone.restricted ? ["restricted", ...(zone.hours || [])].join(" · ") : "open",
+    el("span", { class: "kind", text: zone.restricted ? ["restricted", ...(zone.hours || []),
+                                                         ...(zone.alert_labels ? [`alerts on ${alertsText(zone.alert_labels)}`] : [])].join(" · ") : "open",
                  title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
     el("button", { type: "button", class: "secondary small", text: "Edit", "aria-label": `edit zone ${zone.name}`,
                    onclick: () => editZone(zone) }),
@@ -419,7 +423,9 @@ async function addZone(event) {
   try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
-  const zone = { name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours };
+  const alerts = $("#zone-alerts").value;
+  const zone = { name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours,
+                 alert_labels: alerts ? alerts.split(",") : null };
   // same name: replaces that zone in its place, since the first zone containing a face wins
   const at = zones.findIndex((z) => z.name === name);
   if (at >= 0) zones[at] = zone; else zones.push(zone);
@@ -427,6 +433,7 @@ async function addZone(event) {
     state.zone.points = [];
     $("#zone-name").value = "";
     $("#zone-hours").value = "";
+    $("#zone-alerts").value = "";
     drawZones();
   }
 }
@@ -437,6 +444,11 @@ function editZone(zone) {
   $("#zone-name").value = zone.name;
   $("#zone-restricted").checked = zone.restricted;
   $("#zone-hours").value = (zone.hours || []).join("; ");
+  const alerts = (zone.alert_labels || []).join(",");
+  if (![...$("#zone-alerts").options].some((o) => o.value === alerts)) {  // set in the config to another choice
+    $("#zone-alerts").append(el("option", { value: alerts, text: alertsText(zone.alert_labels) }));
+  }
+  $("#zone-alerts").value = alerts;
   setZoneMessage(`Editing “${zone.name}”: change it, then save.`);
   drawZones();
 }
