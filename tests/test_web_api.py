@@ -39,7 +39,8 @@ def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:]},
+        # the tests of 401s send dozens of wrong tokens; the refusal after too many has its own test and app
+        "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:], "wrong_tokens_per_minute": 0},
     }, sort_keys=False))
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     service.start()
@@ -147,6 +148,36 @@ def test_cookie_among_other_apps_cookies_and_security_headers(client):
     page = client.get("/", headers=headers)
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/healthz").headers["referrer-policy"] == "no-referrer"
+
+
+def test_an_address_sending_wrong_tokens_is_refused_for_a_minute(running):
+    service = running["service"]
+    service.config.ui.wrong_tokens_per_minute = 3
+    try:
+        app = create_app(service)
+    finally:
+        service.config.ui.wrong_tokens_per_minute = 0
+    now = [1000.0]
+    app.state.wrong_tokens.clock = lambda: now[0]
+    client = TestClient(app)
+    assert client.get("/api/stats").status_code == 401  # no token at all: not a guess
+    assert client.get("/api/stats", headers={"Authorization": "Bearer guess-1"}).status_code == 401
+    assert client.get("/api/stats", params={"token": "guess-2"}).status_code == 401
+    login = client.post("/login", data={"token": "guess-3", "next": "/"})
+    assert login.status_code == 401
+    refused = client.get("/api/stats", headers=BEARER)  # the right token too: else guessing would go on
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60" and "try again in 60 s" in refused.text
+    now[0] += 30
+    login = client.post("/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+    assert login.status_code == 429 and "Too many wrong tokens from this address: try again in 30 s." in login.text
+    assert client.get("/healthz").status_code == 200  # open routes stay open
+    now[0] += 30.5  # a minute after the first guess
+    assert client.get("/api/stats", headers=BEARER).status_code == 200
+    assert client.get("/api/stats", headers={"Authorization": "Bearer guess-4"}).status_code == 401  # 2 in the last minute
+    stale = {"Cookie": f"{COOKIE}={session_value('a-token-since-changed')}"}
+    for _ in range(5):  # a login cookie from before a token change is not a guess
+        assert client.get("/api/stats", headers=stale).status_code == 401
+    assert client.get("/api/stats", headers=BEARER).status_code == 200
 
 
 def test_login_form(client):

@@ -175,9 +175,12 @@ class UIConfig(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    token: str | None = Field(None, description="access token; empty: a new one is generated at each start")
+    token: str | None = Field(None, min_length=12, description="access token (12 characters or more); empty: a new "
+                              "one is generated at each start")
     viewer_token: str | None = Field(None, min_length=12, description="a second token that may only look (live "
                                      "view, events, figures): no zone edits, no reviews")
+    wrong_tokens_per_minute: int = Field(10, ge=0, description="an address that sends this many wrong tokens "
+                                         "within a minute is refused for the rest of it (429); 0: never")
     tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve the UI and API over HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
 

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from maskwatch.config import ZoneConfig
 from maskwatch.errors import UserError
 from maskwatch.events import compliance_csv, events_csv
-from maskwatch.web.auth import TokenAuth, clear_cookie, role_of, safe_next, session_cookie
+from maskwatch.web.auth import TokenAuth, WrongTokens, clear_cookie, client_address, role_of, safe_next, session_cookie
 from maskwatch.web.live import EventHub, sse_message
 
 STATIC = Path(__file__).parent / "static"
@@ -74,7 +74,8 @@ def create_app(service) -> FastAPI:
     def tokens() -> dict[str, str | None]:  # read at each request: a changed token applies at once
         return {"admin": service.config.ui.token, "viewer": service.config.ui.viewer_token}
 
-    app.add_middleware(TokenAuth, get_tokens=tokens)
+    wrong = app.state.wrong_tokens = WrongTokens(service.config.ui.wrong_tokens_per_minute)
+    app.add_middleware(TokenAuth, get_tokens=tokens, wrong=wrong)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
 
@@ -113,9 +114,14 @@ def create_app(service) -> FastAPI:
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        client = client_address(request.scope)
+        if wait := wrong.wait_seconds(client):
+            return HTMLResponse(_login_html(form.get("next", "/"), f"Too many wrong tokens from this address: try again "
+                                            f"in {wait} s."), status_code=429, headers={"Retry-After": str(wait)})
         known = tokens()
         role = role_of(form.get("token", "").strip(), known)
         if role is None:
+            wrong.failed(client)
             return HTMLResponse(_login_html(form.get("next", "/"), "Wrong access token."), status_code=401)
         response = RedirectResponse(safe_next(form.get("next")), status_code=303)
         response.headers["set-cookie"] = session_cookie(known[role], secure=request.url.scheme == "https")

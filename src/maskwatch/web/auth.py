@@ -15,8 +15,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import math
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, urlencode
+
+log = logging.getLogger(__name__)
 
 COOKIE = "maskwatch_session"
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -67,12 +74,60 @@ def role_of(candidate: str | None, tokens: dict[str, str | None]) -> str | None:
     return next((role for role, token in tokens.items() if token and token_matches(candidate, token)), None)
 
 
+class WrongTokens:
+    """Wrong tokens per client address. After `limit` of them within a minute, that address is refused (429) for
+    the rest of the minute, whatever it sends, so that a token cannot be guessed at the speed of the network. Login
+    cookies do not count: one left over from a changed token is no guess, and the page sends it with every poll.
+    Behind a reverse proxy every client has the proxy's address, so a guesser there locks everyone out for a minute."""
+
+    WINDOW = 60.0
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.clock = limit, clock
+        self._times: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def wait_seconds(self, client: str) -> int:
+        """Seconds until `client` may try again; 0: it may now."""
+        if not self.limit:
+            return 0
+        with self._lock:
+            times = self._recent(client)
+            return math.ceil(times[0] + self.WINDOW - self.clock()) if len(times) >= self.limit else 0
+
+    def failed(self, client: str) -> None:
+        if not self.limit:
+            return
+        with self._lock:
+            times = self._recent(client)
+            times.append(self.clock())
+            if len(times) == self.limit:
+                log.warning("%d wrong access tokens from %s within a minute: refusing it for a minute", self.limit, client)
+            if len(self._times) > 10000:  # addresses seen once and long gone
+                self._times = {c: ts for c, ts in self._times.items() if ts and ts[-1] > self.clock() - self.WINDOW}
+
+    def _recent(self, client: str) -> deque:
+        times = self._times.setdefault(client, deque())
+        while times and times[0] <= self.clock() - self.WINDOW:
+            times.popleft()
+        return times
+
+
+def client_address(scope) -> str:
+    return (scope.get("client") or ("unknown",))[0]
+
+
+def too_many_body(wait: int) -> bytes:
+    return json.dumps({"detail": f"too many wrong access tokens from this address: try again in {wait} s"}).encode()
+
+
 class TokenAuth:
     """ASGI middleware; `get_tokens` ({role: token or None}) is read on each request so that a change applies at once."""
 
-    def __init__(self, app, get_tokens: Callable[[], dict[str, str | None]]):
+    def __init__(self, app, get_tokens: Callable[[], dict[str, str | None]], wrong: WrongTokens):
         self.app = app
         self.get_tokens = get_tokens
+        self.wrong = wrong
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -85,6 +140,10 @@ class TokenAuth:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         bearer = headers.get("authorization", "")
         bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        client = client_address(scope)
+        if wait := self.wrong.wait_seconds(client):
+            await self._refuse(scope, send, wait)
+            return
         session = cookie_value(headers.get("cookie", ""), COOKIE)
         sessions = {role: session_value(token) if token else None for role, token in tokens.items()}
 
@@ -100,7 +159,16 @@ class TokenAuth:
                 return
             await self._let_in(role, scope, receive, send)
             return
+        if bearer is not None or "token" in query:
+            self.wrong.failed(client)
         await self._reject(scope, send, headers)
+
+    async def _refuse(self, scope, send, wait: int) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await self._respond(send, 429, [("content-type", "application/json"), ("retry-after", str(wait))],
+                            too_many_body(wait))
 
     async def _let_in(self, role: str, scope, receive, send) -> None:
         if role != "admin" and scope["type"] == "http" and scope["method"] not in READ_METHODS \
