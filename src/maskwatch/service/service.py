@@ -387,7 +387,7 @@ class Service:
             notice = notices and self.outages.update(cam["name"], cam["online"], now)
             if notice:
                 notices.post(cam["name"], {"type": "camera_status", "camera": cam["name"], **notice,
-                                                "last_error": cam["last_error"], "time": iso(now)})
+                                           "last_error": cam["last_error"], "time": iso(now)})
             if mqtt is None:
                 continue
             state = {k: cam[k] for k in ("online", "faces", "masked", "unmasked", "last_error")}

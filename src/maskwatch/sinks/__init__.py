@@ -6,8 +6,8 @@ from maskwatch.sinks.mqtt import MqttSink
 from maskwatch.sinks.outbox import Outbox
 from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
 
-__all__ = ["CameraNotices", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink", "encode", "payload", "sign", "verify",
-           "make_sinks"]
+__all__ = ["CameraNotices", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink",
+           "encode", "payload", "sign", "verify", "make_sinks"]
 
 
 def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:

@@ -373,14 +373,19 @@ function drawZones() {
     (pts.length && pts.length < 3 ? " (at least 3)" : "");
 }
 
+function zoneKind(zone) {
+  if (!zone.restricted) return "open";
+  const alerts = zone.alert_labels ? [`alerts on ${alertsText(zone.alert_labels)}`] : [];
+  return ["restricted", ...(zone.hours || []), ...alerts].join(" · ");
+}
+
 function renderZoneList() {
   const list = $("#zone-list");
   const zones = currentZones();
   list.replaceChildren(...zones.map((zone) => el("li", { "data-zone": zone.name },
     el("span", { class: "swatch", style: `background:${zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open}` }),
     el("span", { class: "name", text: zone.name }),
-    el("span", { class: "kind", text: zone.restricted ? ["restricted", ...(zone.hours || []),
-                                                         ...(zone.alert_labels ? [`alerts on ${alertsText(zone.alert_labels)}`] : [])].join(" · ") : "open",
+    el("span", { class: "kind", text: zoneKind(zone),
                  title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
     el("button", { type: "button", class: "secondary small", text: "Edit", "aria-label": `edit zone ${zone.name}`,
                    onclick: () => editZone(zone) }),
