@@ -229,6 +229,33 @@ def test_webhook_signature_and_outbox_retry(tmp_path):
         store.close()
 
 
+def test_text_webhooks_post_one_line_for_chat_tools(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from maskwatch.config import parse_config
+    from maskwatch.errors import UserError
+    from maskwatch.events import iso
+
+    berlin = ZoneInfo("Europe/Berlin")
+    store = EventStore(tmp_path / "e.db", ["webhook0"])
+    event_id = store.add(1795801875.944, "door-cam", "door", 16, "no_mask", 0.9874, "door-cam/x.jpg")
+    receiver = WebhookReceiver(secret="k")
+    try:
+        WebhookSink(receiver.url, "k", text=True, tz=berlin).send(store.get(event_id))
+        WebhookSink(receiver.url, "k", text=True, tz=berlin).post(
+            {"type": "camera_status", "camera": "gate", "online": True, "offline_since": iso(1795801800.0),
+             "offline_seconds": 75.9, "last_error": None, "time": iso(1795801876.0)})
+        assert wait_for(lambda: len(receiver.received) == 2, 5) and receiver.bad_signatures == 0
+    finally:
+        receiver.close()
+        store.close()
+    assert receiver.received == [
+        {"text": f"No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET (confidence 99%, track 16, event {event_id})"},
+        {"text": "Camera gate is back online after 76 s (offline since 2026-11-27 18:50:00 CET)"}]
+    with pytest.raises(UserError, match="snapshots go in JSON bodies only"):
+        parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', format: text, snapshots: true}]}")
+
+
 def test_outage_watch_reports_long_outages_once_and_ignores_blips():
     watch = OutageWatch(offline_seconds=10)
     assert watch.update("cam", True, 0) is None  # online from the start: nothing to say

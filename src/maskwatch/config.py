@@ -140,6 +140,14 @@ class WebhookConfig(Strict):
                             "snapshot_jpeg")
     camera_status: bool = Field(False, description="also POST {\"type\": \"camera_status\", ...} when a camera has "
                                 "been offline for sinks.camera_offline_seconds, and when it is back")
+    format: Literal["json", "text"] = Field("json", description="text: {\"text\": \"<one line>\"}, the body chat "
+                                            "tools' incoming webhooks (Slack, Mattermost, Teams, Google Chat) post")
+
+    @model_validator(mode="after")
+    def _snapshots_need_json(self):
+        if self.snapshots and self.format == "text":
+            raise ValueError("snapshots go in JSON bodies only: set format: json, or snapshots: false")
+        return self
 
 
 class SinksConfig(Strict):

@@ -2,6 +2,7 @@
 
 CLASSES: tuple[str, ...] = ("mask", "no_mask", "incorrect")
 UNMASKED: frozenset[str] = frozenset({"no_mask", "incorrect"})
+DISPLAY: dict[str, str] = {"mask": "Mask", "no_mask": "No mask", "incorrect": "Mask worn incorrectly"}  # for people
 
 _ALIASES = {
     "mask": "mask",

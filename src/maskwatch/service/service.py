@@ -153,7 +153,7 @@ class Service:
     def _start_outputs(self) -> None:
         """Sinks, the event store, the outbox that delivers events and the retention job."""
         cfg = self.config
-        self.sinks = make_sinks(cfg.sinks, self.camera_names(), self.snapshots.resolve)
+        self.sinks = make_sinks(cfg.sinks, self.camera_names(), self.snapshots.resolve, cfg.rules.tzinfo)
         try:
             self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
         except (OSError, sqlite3.Error) as err:

@@ -10,8 +10,9 @@ __all__ = ["CameraNotices", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIG
            "encode", "payload", "sign", "verify", "make_sinks"]
 
 
-def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:
-    """The sinks a SinksConfig asks for; `snapshot_file` maps an event's snapshot name to its file (or None)."""
+def make_sinks(config, cameras: list[str] = (), snapshot_file=None, tz=None) -> list:
+    """The sinks a SinksConfig asks for; `snapshot_file` maps an event's snapshot name to its file (or None); `tz`:
+    the time zone of times written for people (None: the machine's)."""
     sinks: list = []
     if config.log:
         sinks.append(LogSink())
@@ -22,5 +23,5 @@ def make_sinks(config, cameras: list[str] = (), snapshot_file=None) -> list:
                               discovery=discovery, snapshot_file=snapshot_file if m.snapshots else None))
     for i, w in enumerate(config.webhooks):
         sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i, snapshot_file if w.snapshots else None,
-                                 w.camera_status))
+                                 w.camera_status, text=w.format == "text", tz=tz))
     return sinks

@@ -1,17 +1,21 @@
 """Webhooks: POST the event as JSON; with a secret, X-Maskwatch-Signature: sha256=<hex HMAC-SHA256 of the body>;
 optionally with the snapshot (faces hidden) in the body as base64 JPEG, `snapshot_jpeg`, and camera outage notices
-(`"type": "camera_status"`, sinks.camera_notices)."""
+(`"type": "camera_status"`, sinks.camera_notices). With `format: text` the body is `{"text": "<one line>"}` instead,
+which chat tools' incoming webhooks (Slack, Mattermost, Google Chat, Teams, Rocket.Chat) post as a message."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from pathlib import Path
 
+from maskwatch.labels import DISPLAY
 from maskwatch.sinks.base import encode
 
 SIGNATURE_HEADER = "X-Maskwatch-Signature"
@@ -25,13 +29,31 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(body, secret), header)
 
 
+def _local(iso_time: str, tz: tzinfo | None) -> str:
+    return datetime.fromisoformat(iso_time).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def chat_text(message: dict, tz: tzinfo | None = None) -> str:
+    """An alert or a camera notice as one line for people, times in `tz` (None: the machine's)."""
+    if message.get("type") == "camera_status":
+        since = _local(message["offline_since"], tz)
+        if message["online"]:
+            return f"Camera {message['camera']} is back online after {message['offline_seconds']:.0f} s (offline since {since})"
+        return f"Camera {message['camera']} is offline since {since}: {message['last_error']}"
+    return (f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
+            f"{_local(message['time'], tz)} (confidence {message['confidence']:.0%}, track {message['track_id']}, "
+            f"event {message['id']})")
+
+
 class WebhookSink:
     def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0,
-                 snapshot_file: Callable[[str | None], Path | None] | None = None, camera_status: bool = False):
+                 snapshot_file: Callable[[str | None], Path | None] | None = None, camera_status: bool = False,
+                 text: bool = False, tz: tzinfo | None = None):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"
         self.snapshot_file = snapshot_file  # None: the body carries the snapshot's name only
         self.camera_status = camera_status  # also told when a camera goes offline and comes back (camera_notices)
+        self.text, self.tz = text, tz  # text: {"text": "<one line>"} with times in tz (None: the machine's)
 
     def send(self, event: dict) -> None:
         snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
@@ -41,7 +63,10 @@ class WebhookSink:
 
     def post(self, message: dict) -> None:
         """POSTs the message as signed JSON; returns once the receiver answered 2xx, else raises."""
-        body = encode(message)
+        if self.text:
+            body = json.dumps({"text": chat_text(message, self.tz)}, ensure_ascii=False).encode()
+        else:
+            body = encode(message)
         headers = {"Content-Type": "application/json", "User-Agent": "maskwatch"}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
