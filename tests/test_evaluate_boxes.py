@@ -54,6 +54,7 @@ def test_cli_boxes_scores_what_classify_sees(tmp_path, shared_data, classifier_m
     faces = [(ann, k) for ann in anns for k in np.flatnonzero(~ann.difficult)]
     assert metrics["n_crops"] == len(faces) and metrics["per_source"]["street"]["n"] == len(faces)
     assert sum(v["n"] for v in metrics["per_face_px"].values()) == len(faces)
+    assert sum(v["n"] for v in metrics["per_brightness"].values()) == len(faces)
 
     # The same faces saved losslessly and given to `maskwatch classify`: the same right and wrong answers.
     crop_dir = tmp_path / "crops"

@@ -36,6 +36,10 @@ def test_scores_from_probabilities_by_hand():
     sized = score_crop_predictions(labels, sources, probs, face_px=[10, 30, 30, 200, float("nan")])
     assert sized.per_face_px == {"0-24": {"n": 1, "accuracy": 1.0}, "24-48": {"n": 2, "accuracy": 0.5},
                                  ">=192": {"n": 1, "accuracy": 1.0}}
+    # By lighting (the crop's mean grey) over the data report's buckets 0-60, 60-120, 120-180, 180-256
+    lit = score_crop_predictions(labels, sources, probs, brightness=[30, 50, 100, 200, 250])
+    assert lit.per_brightness == {"0-60": {"n": 2, "accuracy": 0.5}, "60-120": {"n": 1, "accuracy": 1.0},
+                                  "180-256": {"n": 2, "accuracy": 1.0}} and r.per_brightness == {}
 
 
 def test_missing_manifest_or_val_rows_is_user_error(tmp_path):
@@ -64,6 +68,7 @@ def test_real_classifier_on_crops_of_real_faces(tmp_path, shared_data, classifie
     assert result.classification.confusion.sum() == n
     assert 0.0 <= result.classification.accuracy <= 1.0
     assert result.per_face_px == {"24-48": {"n": n, "accuracy": pytest.approx(result.classification.accuracy)}}
+    assert result.per_brightness == {"120-180": {"n": n, "accuracy": pytest.approx(result.classification.accuracy)}}
 
 
 def test_cli_crops_without_dataset_is_user_error(tmp_path):

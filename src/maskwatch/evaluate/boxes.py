@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
@@ -57,4 +58,5 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
     if not crops:
         raise UserError("no annotated faces to score")
     probs = np.concatenate([classifier.predict(crops[i:i + BATCH]) for i in range(0, len(crops), BATCH)])
-    return score_crop_predictions(labels, sources, probs, names, crops, face_px)
+    brightness = [cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).mean() for c in crops]  # as the data report measures it
+    return score_crop_predictions(labels, sources, probs, names, crops, face_px, brightness)

@@ -21,6 +21,7 @@ class CropRow:
     label: str
     source: str
     face_px: float = float("nan")  # long side of the face in its source image, where the manifest says
+    brightness: float = float("nan")  # the crop's mean grey (0..255), where the manifest says
 
 
 @dataclass
@@ -40,6 +41,7 @@ class CropResult:
     curves: dict[str, PRCurve]  # one-vs-rest, ranked by the class probability
     per_source: dict[str, dict]  # source -> {"n", "accuracy"}
     per_face_px: dict[str, dict] = field(default_factory=dict)  # face size bucket (source px) -> {"n", "accuracy"}
+    per_brightness: dict[str, dict] = field(default_factory=dict)  # crop mean grey bucket -> {"n", "accuracy"}
     mistakes: list[Mistake] = field(default_factory=list)  # filled where the crops' paths are known
     notes: list[str] = field(default_factory=list)  # what the reader should know, e.g. inputs left out
 
@@ -51,6 +53,7 @@ class CropResult:
             "ap": {c: v.ap for c, v in self.curves.items()},
             "per_source": self.per_source,
             "per_face_px": self.per_face_px,
+            "per_brightness": self.per_brightness,
             "notes": self.notes,
         }
 
@@ -71,7 +74,8 @@ def read_val_rows(dataset_dir: Path, split: str = "val") -> list[CropRow]:
             label = normalize_label(row["label"])
             if label is None:
                 raise UserError(f"{manifest}: unknown label {row['label']!r}")
-            rows.append(CropRow(dataset_dir / row["path"], label, row["source"], float(row.get("face_px") or "nan")))
+            rows.append(CropRow(dataset_dir / row["path"], label, row["source"], float(row.get("face_px") or "nan"),
+                                float(row.get("brightness") or "nan")))
     if not rows:
         raise UserError(f"{manifest}: no rows with split == {split}")
     return rows
@@ -88,22 +92,27 @@ def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> P
     return PRCurve(label, ap, n_gt, len(scores), int(hit.sum()), recall, precision, scores[order])
 
 
-def accuracy_by_face_px(correct: np.ndarray, face_px: np.ndarray) -> dict[str, dict]:
-    """{bucket: {"n", "accuracy"}} over the data report's face-size buckets, for crops of known face size."""
-    from maskwatch.data.report import FACE_PX_BUCKETS, bucket_index, bucket_names
+def accuracy_by_bucket(correct: np.ndarray, values, edges) -> dict[str, dict]:
+    """{bucket: {"n", "accuracy"}} over the data report's buckets (`edges`), for crops whose value is known."""
+    from maskwatch.data.report import bucket_index, bucket_names
 
-    known = np.isfinite(face_px)
-    idx = bucket_index(face_px[known], FACE_PX_BUCKETS)
+    if values is None:
+        return {}
+    values = np.asarray(values, float)
+    known = np.isfinite(values)
+    idx = bucket_index(values[known], edges)
     right = correct[known]
     return {name: {"n": int((idx == b).sum()), "accuracy": float(right[idx == b].mean())}
-            for b, name in enumerate(bucket_names(FACE_PX_BUCKETS)) if (idx == b).any()}
+            for b, name in enumerate(bucket_names(edges)) if (idx == b).any()}
 
 
 def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray, paths: list | None = None,
-                           crops: list[np.ndarray] | None = None, face_px=None) -> CropResult:
+                           crops: list[np.ndarray] | None = None, face_px=None, brightness=None) -> CropResult:
     """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths (names of the crops), the
     misclassified crops too, with their pixels where `crops` gives them; with face_px (the face's long side in its
-    source image, NaN where unknown), accuracy per face size."""
+    source image) and brightness (the crop's mean grey), NaN where unknown, accuracy per face size and lighting."""
+    from maskwatch.data.report import BRIGHTNESS_BUCKETS, FACE_PX_BUCKETS
+
     probs = np.asarray(probs, np.float64)
     if probs.shape != (len(labels), len(CLASSES)):
         raise UserError(f"expected ({len(labels)}, {len(CLASSES)}) probabilities, got {probs.shape}")
@@ -118,8 +127,8 @@ def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndar
                         crops[i] if crops is not None else None)
                 for i in np.flatnonzero(~correct)] if paths is not None else []
     mistakes.sort(key=lambda m: (m.source, m.label, m.predicted, m.path))
-    per_face_px = accuracy_by_face_px(correct, np.asarray(face_px, float)) if face_px is not None else {}
-    return CropResult(len(labels), result, curves, per_source, per_face_px, mistakes)
+    return CropResult(len(labels), result, curves, per_source, accuracy_by_bucket(correct, face_px, FACE_PX_BUCKETS),
+                      accuracy_by_bucket(correct, brightness, BRIGHTNESS_BUCKETS), mistakes)
 
 
 def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
@@ -136,4 +145,5 @@ def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None =
         batch = [read_image(r.path) for r in rows[start : start + BATCH]]
         probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
     return score_crop_predictions([r.label for r in rows], [r.source for r in rows], np.concatenate(probs),
-                                  [r.path for r in rows], face_px=[r.face_px for r in rows])
+                                  [r.path for r in rows], face_px=[r.face_px for r in rows],
+                                  brightness=[r.brightness for r in rows])

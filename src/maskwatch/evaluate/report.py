@@ -133,4 +133,6 @@ def _print_crops(r: CropResult, console: Console) -> None:
     _print_accuracy(console, "Accuracy per source", "source", r.per_source)
     if r.per_face_px:
         _print_accuracy(console, "Accuracy by face size (long side in the source image, px)", "face px", r.per_face_px)
+    if r.per_brightness:
+        _print_accuracy(console, "Accuracy by lighting (the crop's mean grey, 0..255)", "brightness", r.per_brightness)
     _print_notes(r.notes, console)
