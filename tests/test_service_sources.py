@@ -1,7 +1,14 @@
-"""HTTP MJPEG cameras (as IP cameras serve them) and webcam-style sources."""
+"""HTTP cameras (MJPEG, as IP cameras serve it, and HLS, as NVRs and media servers do) and webcam-style sources."""
 
 from __future__ import annotations
 
+import functools
+import shutil
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 from helpers_service.mjpeg import MjpegServer
 from helpers_service.servers import free_port, wait_for
 
@@ -26,6 +33,30 @@ def test_http_mjpeg_camera_is_read_and_goes_offline_when_the_server_closes(test_
     finally:
         reader.stop()
         reader.join(6)
+
+
+def test_hls_stream_is_read(test_clip, tmp_path):  # noqa: F811
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not found (Debian package 'ffmpeg')")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(test_clip), "-c:v", "libx264", "-preset", "ultrafast",
+                    "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", str(tmp_path / "live.m3u8")],
+                   check=True, timeout=60)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cam = CameraConfig(name="nvr", source=f"http://127.0.0.1:{server.server_address[1]}/live.m3u8")
+    reader = CameraReader(cam.name, cam.source, cam.kind, fps=5, backoff_start=0.2, backoff_max=0.5)
+    reader.start()
+    try:
+        # a 4 s recorded playlist, read faster than real time: it ends, and is opened again like a dropped stream
+        assert wait_for(lambda: reader.stats.frames_decoded >= 10, 10), reader.stats.last_error
+        assert (reader.stats.width, reader.stats.height) == (640, 360)
+    finally:
+        reader.stop()
+        reader.join(6)
+        server.shutdown()
+        server.server_close()
 
 
 def test_unreachable_stream_is_offline_with_a_reason_and_keeps_retrying():
