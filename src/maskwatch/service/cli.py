@@ -58,6 +58,12 @@ def _check_tls(cert: Path | None, key: Path | None) -> None:
         raise UserError(f"cannot use {cert} with {key} for HTTPS: {why}") from None
 
 
+def _ui_url(ui, path: str = "/", local: bool = False) -> str:
+    """The UI's address as the config gives it; `local`: reached from this machine (a wildcard host → loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(ui.host, ui.host) if local else ui.host
+    return f"{'https' if ui.tls_cert else 'http'}://{f'[{host}]' if ':' in host else host}:{ui.port}{path}"
+
+
 def _web_server(service, host: str, port: int, cert: Path | None, key: Path | None):
     """uvicorn running the web app in a thread, or None when the web package is not there."""
     try:
@@ -112,7 +118,7 @@ def serve(
         typer.echo(f"maskwatch: {len(service.camera_names())} camera(s) ({names}); events in {cfg.storage.database}")
         if ui:
             server, thread = _web_server(service, cfg.ui.host, cfg.ui.port, cfg.ui.tls_cert, cfg.ui.tls_key)
-            url = f"{'https' if cfg.ui.tls_cert else 'http'}://{cfg.ui.host}:{cfg.ui.port}/"
+            url = _ui_url(cfg.ui)
             if server is not None and generated:
                 typer.echo(f"maskwatch: web UI at {url}?token={token}")
                 typer.echo(f"maskwatch: access token {token}")
@@ -147,8 +153,7 @@ def health(
     ui = load_config(config).ui
     if not ui.enabled:
         raise UserError(f"{config}: ui.enabled is false, so the service serves no /healthz to ask")
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(ui.host, ui.host)
-    url = f"{'https' if ui.tls_cert else 'http'}://{f'[{host}]' if ':' in host else host}:{ui.port}/healthz"
+    url = _ui_url(ui, "/healthz", local=True)
     context = None
     if ui.tls_cert:  # this asks whether the service runs, not who it is: the certificate need not name the address
         context = ssl.create_default_context()
