@@ -41,24 +41,16 @@ def test_systemd_unit_verifies_and_matches_the_service(tmp_path):
     assert int(settings["TimeoutStopSec"]) > 5  # test_service_faults: SIGTERM stops serve within 5 s
 
 
-def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
-
-
 def test_ui_over_https_with_the_configured_certificate(tmp_path):
     import httpx
     import yaml
-    from helpers_service.servers import free_port, port_open, wait_for
+    from helpers_service.servers import free_port, port_open, self_signed, wait_for
 
     pytest.importorskip("uvicorn", reason="the web UI's packages are not installed (pip install 'maskwatch[serve]')")
     if shutil.which("openssl") is None:
         pytest.skip("openssl not found (Debian package 'openssl')")
-    cert, key = _self_signed(tmp_path, "ui")
-    _self_signed(tmp_path, "other")
+    cert, key = self_signed(tmp_path, "ui")
+    self_signed(tmp_path, "other")
     port, token = free_port(), "https-test-token-0123"
 
     def config(**tls) -> Path:

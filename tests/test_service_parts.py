@@ -256,6 +256,62 @@ def test_text_webhooks_post_one_line_for_chat_tools(tmp_path):
         parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', format: text, snapshots: true}]}")
 
 
+def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path, monkeypatch):
+    import shutil
+    from zoneinfo import ZoneInfo
+
+    from helpers_service.servers import SmtpReceiver, self_signed
+
+    from maskwatch.config import parse_config
+    from maskwatch.errors import UserError
+    from maskwatch.events import iso
+    from maskwatch.sinks import EmailSink
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found (Debian package 'openssl')")
+    cert, key = self_signed(tmp_path, "smtp")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client checks the server's certificate against it
+    receiver = SmtpReceiver(tls=(cert, key), user=("alerts", "s3cret"), fail_first=1)
+    snaps = SnapshotWriter(tmp_path / "snaps")
+    snapshot = snaps.save(cv2.imencode(".jpg", np.full((40, 40, 3), 90, np.uint8))[1].tobytes(), "door-cam", 16, 1795801875.944)
+    store = EventStore(tmp_path / "e.db", ["email"])
+    email = EmailSink("127.0.0.1", receiver.port, "starttls", "alerts", "s3cret", "maskwatch@clinic.example",
+                      ["ward@clinic.example", "it@clinic.example"], timeout=5, snapshot_file=snaps.resolve,
+                      tz=ZoneInfo("Europe/Berlin"))
+    outbox = Outbox(store, [email], retry_start=0.2, retry_max=0.5)
+    outbox.start()
+    try:
+        event_id = store.add(1795801875.944, "door-cam", "door", 16, "no_mask", 0.9874, snapshot)
+        outbox.notify()
+        assert wait_for(lambda: store.pending("email") == [], 10), outbox.last_error
+        email.post({"type": "camera_status", "camera": "gate", "online": False, "offline_since": iso(1795801800.0),
+                    "last_error": "cannot open rtsp://***@10.0.0.5/s1", "time": iso(1795801810.0)})
+    finally:
+        outbox.stop()
+        outbox.join(3)
+        receiver.close()
+        store.close()
+    assert receiver.attempts == 3 and outbox.failures["email"] == 1 and receiver.logins == ["alerts", "alerts", "alerts"]
+    alert, notice = receiver.messages
+    assert alert["Subject"] == (f"maskwatch: No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET "
+                                f"(confidence 99%, track 16, event {event_id})")
+    assert alert["To"] == "ward@clinic.example, it@clinic.example" and alert["From"] == "maskwatch@clinic.example"
+    line, fields = alert.get_body(("plain",)).get_content().replace("\r\n", "\n").split("\n\n", 1)
+    assert line == alert["Subject"].removeprefix("maskwatch: ") and json.loads(fields)["id"] == event_id
+    attached, = alert.iter_attachments()
+    assert attached.get_content_type() == "image/jpeg" and attached.get_content() == snaps.resolve(snapshot).read_bytes()
+    assert notice["Subject"] == "maskwatch: Camera gate is offline since 2026-11-27 18:50:00 CET: cannot open rtsp://***@10.0.0.5/s1"
+    cfg = parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail.example, sender: a@b.c, to: [w@b.c], "
+                       "camera_status: true, snapshots: true}}")
+    from maskwatch.sinks import make_sinks
+
+    built = make_sinks(cfg.sinks, snapshot_file=snaps.resolve)[-1]
+    assert (built.name, built.port, built.security, built.camera_status, built.snapshot_file) == \
+        ("email", 587, "starttls", True, snaps.resolve)  # camera_status: the service hands it camera notices too
+    with pytest.raises(UserError, match=r"sinks.email.to\[0\]"):
+        parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail, sender: a@b.c, to: [ward]}}")
+
+
 def test_outage_watch_reports_long_outages_once_and_ignores_blips():
     watch = OutageWatch(offline_seconds=10)
     assert watch.update("cam", True, 0) is None  # online from the start: nothing to say

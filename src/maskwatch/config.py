@@ -150,12 +150,28 @@ class WebhookConfig(Strict):
         return self
 
 
+class EmailConfig(Strict):
+    host: str = Field(description="SMTP server")
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field("starttls", description="starttls (port 587), tls (port "
+                                                          "465) or none (a relay on this network)")
+    username: str | None = None
+    password: str | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="the From address")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    timeout_seconds: float = Field(10.0, gt=0)
+    snapshots: bool = Field(False, description="attach the alert's snapshot (faces hidden)")
+    camera_status: bool = Field(False, description="also mail when a camera has been offline for "
+                                "sinks.camera_offline_seconds, and when it is back")
+
+
 class SinksConfig(Strict):
     log: bool = True
     camera_offline_seconds: float = Field(10.0, ge=0, description="how long a camera is offline before webhooks with "
                                           "camera_status are told")
     mqtt: MqttConfig | None = None
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    email: EmailConfig | None = None
     retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
 
 

@@ -1,4 +1,5 @@
-"""Real servers for the service tests: a mosquitto broker and a webhook receiver on free localhost ports."""
+"""Real servers for the service tests: a mosquitto broker, a webhook receiver and an SMTP server (aiosmtpd) on free
+localhost ports, and self-signed certificates for their TLS."""
 
 from __future__ import annotations
 
@@ -105,3 +106,56 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl."""
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class SmtpReceiver:
+    """Collects the messages it accepts; with a certificate it requires STARTTLS, with a user a login; answers 451
+    (try again later) to the first `fail_first` messages."""
+
+    def __init__(self, tls: tuple[Path, Path] | None = None, user: tuple[str, str] | None = None, fail_first: int = 0):
+        import ssl
+        from email import message_from_bytes, policy
+
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.messages: list = []
+        self.logins: list[str] = []
+        self.attempts = 0
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                receiver.attempts += 1
+                if receiver.attempts <= fail_first:
+                    return "451 busy, try again later"
+                receiver.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = user is not None and (auth_data.login.decode(), auth_data.password.decode()) == user
+            if ok:
+                receiver.logins.append(user[0])
+            return AuthResult(success=ok)
+
+        context = None
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=context,
+                                     require_starttls=tls is not None, authenticator=authenticate if user else None,
+                                     auth_required=user is not None)
+        self.controller.start()
+
+    def close(self) -> None:
+        self.controller.stop()

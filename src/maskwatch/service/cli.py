@@ -181,7 +181,9 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
     from maskwatch.config import load_config
 
     cfg = load_config(file)
-    sinks = (["log"] if cfg.sinks.log else []) + (["mqtt"] if cfg.sinks.mqtt else []) + [f"webhook {w.url}" for w in cfg.sinks.webhooks]
+    s = cfg.sinks
+    sinks = (["log"] if s.log else []) + (["mqtt"] if s.mqtt else []) + [f"webhook {w.url}" for w in s.webhooks] + \
+        ([f"email to {', '.join(s.email.to)}"] if s.email else [])
     for cam in cfg.cameras:
         if cam.kind == "file" and not Path(str(cam.source)).is_file():
             typer.echo(f"warning: camera {cam.name}: file {cam.source} does not exist (yet)", err=True)

@@ -1,12 +1,13 @@
-"""Alert sinks (log, MQTT, webhooks) and the outbox that retries them until delivered."""
+"""Alert sinks (log, MQTT, webhooks, e-mail) and the outbox that retries them until delivered."""
 
 from maskwatch.sinks.base import LogSink, Sink, encode, payload
 from maskwatch.sinks.camera_notices import CameraNotices, OutageWatch
+from maskwatch.sinks.email import EmailSink
 from maskwatch.sinks.mqtt import MqttSink
 from maskwatch.sinks.outbox import Outbox
 from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
 
-__all__ = ["CameraNotices", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink",
+__all__ = ["CameraNotices", "EmailSink", "LogSink", "MqttSink", "OutageWatch", "Outbox", "SIGNATURE_HEADER", "Sink", "WebhookSink",
            "encode", "payload", "sign", "verify", "make_sinks"]
 
 
@@ -24,4 +25,8 @@ def make_sinks(config, cameras: list[str] = (), snapshot_file=None, tz=None) -> 
     for i, w in enumerate(config.webhooks):
         sinks.append(WebhookSink(w.url, w.secret, w.timeout_seconds, w.name, i, snapshot_file if w.snapshots else None,
                                  w.camera_status, text=w.format == "text", tz=tz))
+    if config.email:
+        e = config.email
+        sinks.append(EmailSink(e.host, e.port, e.security, e.username, e.password, e.sender, e.to, e.timeout_seconds,
+                               snapshot_file if e.snapshots else None, e.camera_status, tz))
     return sinks

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, tzinfo
 from typing import Protocol
+
+from maskwatch.labels import DISPLAY
 
 log = logging.getLogger("maskwatch.alerts")
 
@@ -24,6 +27,22 @@ def payload(event: dict) -> dict:
 
 def encode(event: dict) -> bytes:
     return json.dumps(payload(event), separators=(",", ":"), sort_keys=True).encode()
+
+
+def _local(iso_time: str, tz: tzinfo | None) -> str:
+    return datetime.fromisoformat(iso_time).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def one_line(message: dict, tz: tzinfo | None = None) -> str:
+    """An alert or a camera notice as one line for people, times in `tz` (None: the machine's)."""
+    if message.get("type") == "camera_status":
+        since = _local(message["offline_since"], tz)
+        if message["online"]:
+            return f"Camera {message['camera']} is back online after {message['offline_seconds']:.0f} s (offline since {since})"
+        return f"Camera {message['camera']} is offline since {since}: {message['last_error']}"
+    return (f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
+            f"{_local(message['time'], tz)} (confidence {message['confidence']:.0%}, track {message['track_id']}, "
+            f"event {message['id']})")
 
 
 class LogSink:

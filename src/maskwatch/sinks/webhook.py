@@ -12,11 +12,10 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 
-from maskwatch.labels import DISPLAY
-from maskwatch.sinks.base import encode
+from maskwatch.sinks.base import encode, one_line
 
 SIGNATURE_HEADER = "X-Maskwatch-Signature"
 
@@ -27,22 +26,6 @@ def sign(body: bytes, secret: str) -> str:
 
 def verify(body: bytes, secret: str, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(body, secret), header)
-
-
-def _local(iso_time: str, tz: tzinfo | None) -> str:
-    return datetime.fromisoformat(iso_time).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def chat_text(message: dict, tz: tzinfo | None = None) -> str:
-    """An alert or a camera notice as one line for people, times in `tz` (None: the machine's)."""
-    if message.get("type") == "camera_status":
-        since = _local(message["offline_since"], tz)
-        if message["online"]:
-            return f"Camera {message['camera']} is back online after {message['offline_seconds']:.0f} s (offline since {since})"
-        return f"Camera {message['camera']} is offline since {since}: {message['last_error']}"
-    return (f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
-            f"{_local(message['time'], tz)} (confidence {message['confidence']:.0%}, track {message['track_id']}, "
-            f"event {message['id']})")
 
 
 class WebhookSink:
@@ -64,7 +47,7 @@ class WebhookSink:
     def post(self, message: dict) -> None:
         """POSTs the message as signed JSON; returns once the receiver answered 2xx, else raises."""
         if self.text:
-            body = json.dumps({"text": chat_text(message, self.tz)}, ensure_ascii=False).encode()
+            body = json.dumps({"text": one_line(message, self.tz)}, ensure_ascii=False).encode()
         else:
             body = encode(message)
         headers = {"Content-Type": "application/json", "User-Agent": "maskwatch"}

@@ -1,0 +1,68 @@
+"""E-mail: one message per alert over SMTP (STARTTLS, TLS or plain; with a login where the server wants one), the
+alert's line as the subject, its fields in the body and, with `snapshots: true`, the snapshot (faces hidden)
+attached. Delivered means the server accepted it for every recipient; anything else raises, and the outbox retries."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import tzinfo
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from maskwatch.sinks.base import one_line, payload
+
+
+class EmailSink:
+    name = "email"
+
+    def __init__(self, host: str, port: int, security: str, username: str | None, password: str | None, sender: str,
+                 to: list[str], timeout: float = 10.0, snapshot_file: Callable[[str | None], Path | None] | None = None,
+                 camera_status: bool = False, tz: tzinfo | None = None):
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password = username, password
+        self.sender, self.to, self.timeout = sender, list(to), timeout
+        self.snapshot_file = snapshot_file  # None: no attachment
+        self.camera_status = camera_status  # also told when a camera goes offline and comes back (camera_notices)
+        self.tz = tz
+
+    def send(self, event: dict) -> None:
+        message = self._message(f"maskwatch: {one_line(event, self.tz)}", payload(event))
+        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+        if snapshot is not None:
+            message.add_attachment(snapshot.read_bytes(), maintype="image", subtype="jpeg", filename=snapshot.name)
+        self._deliver(message)
+
+    def post(self, notice: dict) -> None:
+        self._deliver(self._message(f"maskwatch: {one_line(notice, self.tz)}", notice))
+
+    def _message(self, subject: str, fields: dict) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, self.sender, ", ".join(self.to)
+        message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="maskwatch")
+        message.set_content(subject.removeprefix("maskwatch: ") + "\n\n" + json.dumps(fields, indent=2, sort_keys=True))
+        return message
+
+    def _deliver(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        try:
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with smtp:
+                if self.security == "starttls":
+                    smtp.starttls(context=context)
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                refused = smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as err:
+            raise RuntimeError(f"SMTP {self.host}:{self.port}: {err}") from None
+        if refused:
+            raise RuntimeError(f"SMTP {self.host}:{self.port} refused {', '.join(refused)}")
+
+    def close(self) -> None:
+        pass
