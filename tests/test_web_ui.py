@@ -276,7 +276,7 @@ def test_zone_editor_saves_a_polygon(page, live):
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_contain_text("write DAYS HH:MM-HH:MM")
     page.fill("#zone-hours", f"{hours[0]}; sun 01:00-01:30")
-    sync_api.expect(page.locator("#zone-alerts-default")).to_have_text("the service's labels (no mask or mask worn incorrectly)")
+    sync_api.expect(page.locator("#zone-alerts-default")).to_have_text("Default (no mask, worn wrongly)")
     page.select_option("#zone-alerts", "no_mask")  # a mask below the nose is tolerated here
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “night” saved.")

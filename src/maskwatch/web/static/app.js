@@ -154,10 +154,11 @@ async function refreshStats() {
   $("#sum-events").textContent = plural(s.events_total, "event");
   $("#sum-uptime").textContent = fmtUptime(s.uptime_seconds);
   $("#zone-hours-zone").textContent = s.time_zone;
-  $("#zone-alerts-default").textContent = `the service's labels (${alertsText(s.alert_labels)})`;
+  $("#zone-alerts-default").textContent = `Default (${s.alert_labels.map((l) => SHORT_LABELS[l] || l).join(", ")})`;
 }
 
-const alertsText = (labels) => labels.map((l) => (LABELS[l] || l).toLowerCase()).join(" or ");
+const SHORT_LABELS = { mask: "mask", no_mask: "no mask", incorrect: "worn wrongly" };  // fit the zone form's width
+const alertsText = (labels) => labels.map((l) => SHORT_LABELS[l] || l).join(" or ");
 
 // --- compliance ----------------------------------------------------------------------------------------------
 
