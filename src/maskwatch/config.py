@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -115,6 +116,11 @@ class RulesConfig(Strict):
     def tzinfo(self):
         return time_zone(self.timezone) if self.timezone else None
 
+    @property
+    def tzname(self) -> str:
+        """The time zone's name for people: the configured one, else the machine's (e.g. 'UTC')."""
+        return self.timezone or datetime.now().astimezone().tzname()
+
 
 class MqttConfig(Strict):
     host: str
@@ -163,6 +169,9 @@ class EmailConfig(Strict):
     snapshots: bool = Field(False, description="attach the alert's snapshot (faces hidden)")
     camera_status: bool = Field(False, description="also mail when a camera has been offline for "
                                 "sinks.camera_offline_seconds, and when it is back")
+    daily_summary: str | None = Field(None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in "
+                                      "rules.timezone: each day then, a mail with the day before's people counts per "
+                                      "camera and zone and its alerts")
 
 
 class SinksConfig(Strict):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from maskwatch.labels import CLASSES
 
 BUCKETS = ("hour", "day", "all")
 
 
+def midnight(day: date, tz: tzinfo | None = None) -> float:
+    """Epoch seconds of the day's start in `tz` (None: the machine's local time)."""
+    start = datetime(day.year, day.month, day.day)  # wall time, given its offset below
+    return (start.replace(tzinfo=tz) if tz else start.astimezone()).timestamp()
+
+
 def days_back(days: int, tz: tzinfo | None = None, now: float | None = None) -> float:
     """The start of the day `days - 1` days before today in `tz` (1: today's midnight), as epoch seconds."""
-    day = datetime.fromtimestamp(time.time() if now is None else now, tz).date() - timedelta(days=days - 1)
-    midnight = datetime(day.year, day.month, day.day)  # wall time, given its offset below
-    return (midnight.replace(tzinfo=tz) if tz else midnight.astimezone()).timestamp()
+    return midnight(datetime.fromtimestamp(time.time() if now is None else now, tz).date() - timedelta(days=days - 1), tz)
 
 
 def compliance_table(rows: list[dict], bucket: str = "day", tz: tzinfo | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, timedelta
 from pathlib import Path
 
 import cv2
@@ -26,12 +26,13 @@ from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
 from maskwatch.events import (REVIEW_STATES, EventStore, Retention, RetentionJob, SnapshotWriter, compliance_table, days_back,
-                              iso)
+                              iso, midnight)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
 from maskwatch.service.motion import MotionGate, thumbnail
-from maskwatch.sinks import CameraNotices, MqttSink, OutageWatch, Outbox, make_sinks
+from maskwatch.sinks import CameraNotices, EmailSink, MqttSink, OutageWatch, Outbox, make_sinks
+from maskwatch.sinks.daily_summary import DailySummary, summary_text
 from maskwatch.sources import CameraReader, Frame, describe
 from maskwatch.track import FaceTracker, LabelSmoother
 from maskwatch.types import Detections
@@ -93,6 +94,7 @@ class Service:
         self.sinks: list = []
         self.outbox: Outbox | None = None
         self.notices: CameraNotices | None = None  # camera outages, to the webhooks that ask for them
+        self.daily: DailySummary | None = None  # the day before's figures by e-mail
         self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
         self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
@@ -170,6 +172,11 @@ class Service:
         if notified:
             self.notices = CameraNotices(notified, retry_max=cfg.sinks.retry_seconds)
             self.notices.start()
+        if cfg.sinks.email and cfg.sinks.email.daily_summary:
+            email = next(s for s in self.sinks if isinstance(s, EmailSink))
+            self.daily = DailySummary(email.send_text, self.daily_summary, cfg.sinks.email.daily_summary,
+                                      cfg.rules.tzinfo)
+            self.daily.start()
 
     def _stop_outputs(self, deadline: float | None = None) -> None:
         deadline = deadline or time.monotonic() + 2.0
@@ -183,6 +190,9 @@ class Service:
         if self.notices:
             self.notices.stop(timeout=0.2)
             self.notices = None
+        if self.daily:
+            self.daily.stop(timeout=0.2)
+            self.daily = None
         for sink in self.sinks:
             sink.close()
         if self.store:
@@ -504,6 +514,14 @@ class Service:
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
 
+    def daily_summary(self, day: date) -> tuple[str, str]:
+        """(subject, body) of the summary mail for `day` (in rules.timezone): people per camera and zone, alerts."""
+        tz = self.config.rules.tzinfo
+        start, end = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+        store = self._require_store()
+        table = compliance_table(store.sightings(start, end), "all", tz)
+        return summary_text(day, table, store.query(since=start, until=end, limit=10000), self.config.rules.tzname)
+
     def review_event(self, event_id: int, review: str | None) -> dict | None:
         """'confirmed' or 'false_alarm' as said by whoever looked at the alert; None: not looked at yet."""
         try:
@@ -545,7 +563,7 @@ class Service:
             "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "started_at": iso(self.started_at) if self.started_at else None,
             "providers": self.providers(),
-            "time_zone": self.config.rules.timezone or datetime.now().astimezone().tzname(),  # zone hours are read in it
+            "time_zone": self.config.rules.tzname,  # zone hours are read in it
             "alert_labels": list(self.config.rules.alert_labels),  # where a zone sets none of its own
             "events_total": counts["total"],
             "events_by_label": {label: counts["by_label"].get(label, 0) for label in CLASSES},

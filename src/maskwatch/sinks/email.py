@@ -30,20 +30,28 @@ class EmailSink:
         self.tz = tz
 
     def send(self, event: dict) -> None:
-        message = self._message(f"maskwatch: {one_line(event, self.tz)}", payload(event))
+        message = self._about(payload(event))
         snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
         if snapshot is not None:
             message.add_attachment(snapshot.read_bytes(), maintype="image", subtype="jpeg", filename=snapshot.name)
         self._deliver(message)
 
     def post(self, notice: dict) -> None:
-        self._deliver(self._message(f"maskwatch: {one_line(notice, self.tz)}", notice))
+        self._deliver(self._about(notice))
 
-    def _message(self, subject: str, fields: dict) -> EmailMessage:
+    def send_text(self, subject: str, body: str) -> None:
+        self._deliver(self._message(subject, body))
+
+    def _about(self, fields: dict) -> EmailMessage:
+        """An alert or a notice: its line as the subject, then its fields as JSON."""
+        line = one_line(fields, self.tz)
+        return self._message(f"maskwatch: {line}", f"{line}\n\n{json.dumps(fields, indent=2, sort_keys=True)}")
+
+    def _message(self, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         message["Subject"], message["From"], message["To"] = subject, self.sender, ", ".join(self.to)
         message["Date"], message["Message-ID"] = formatdate(localtime=True), make_msgid(domain="maskwatch")
-        message.set_content(subject.removeprefix("maskwatch: ") + "\n\n" + json.dumps(fields, indent=2, sort_keys=True))
+        message.set_content(body)
         return message
 
     def _deliver(self, message: EmailMessage) -> None:
