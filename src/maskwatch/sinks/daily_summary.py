@@ -43,11 +43,12 @@ def summary_text(day: date, table: list[dict], alerts: list[dict], tz_name: str)
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines += ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
               for row in (header, *rows)] if rows else ["(no one)"]
-    by_label, by_review = Counter(a["label"] for a in alerts), Counter(a["review"] or "unreviewed" for a in alerts)
-    lines += ["", f"Alerts: {len(alerts)}" + (" (" + ", ".join(f"{DISPLAY[k].lower()} {n}" for k, n in
-                                                               sorted(by_label.items())) + ")" if alerts else "")]
+    lines += ["", f"Alerts: {len(alerts)}"]
     if alerts:
-        lines.append("Reviewed: " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(by_review.items())))
+        by_label = sorted(Counter(a["label"] for a in alerts).items())
+        by_review = sorted(Counter(a["review"] or "unreviewed" for a in alerts).items())
+        lines[-1] += " (" + ", ".join(f"{DISPLAY[k].lower()} {n}" for k, n in by_label) + ")"
+        lines.append("Reviewed: " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in by_review))
     return subject, "\n".join(lines) + "\n"
 
 
