@@ -307,8 +307,8 @@ def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path
 
     built = make_sinks(cfg.sinks, snapshot_file=snaps.resolve)[-1]
     assert (built.name, built.port, built.security, built.camera_status, built.snapshot_file) == \
-        ("email", 587, "starttls", True, snaps.resolve)  # camera_status: the service hands it camera notices too
-    with pytest.raises(UserError, match=r"sinks.email.to\[0\]"):
+        ("email0", 587, "starttls", True, snaps.resolve)  # camera_status: the service hands it camera notices too
+    with pytest.raises(UserError, match=r"sinks.email\[0\].to\[0\]"):
         parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail, sender: a@b.c, to: [ward]}}")
 
 
@@ -374,7 +374,8 @@ ui: {{enabled: false}}
         service.store.add_sightings([Sighting("door-cam", "door", "mask", noon), Sighting("door-cam", "door", "no_mask", noon),
                                      Sighting("door-cam", "door", "mask", noon - 86400)])  # the day before: not counted
         service.store.add(noon, "door-cam", "door", 7, "no_mask", 0.9, None)
-        assert service.daily is not None and service.daily.sent == []  # due at 07:00, not now
+        assert [d.sent for d in service.daily] == [[]]  # due at 07:00, not now
+        assert service.daily_summary(yesterday, cameras=frozenset({"gate"}))[0].endswith(": 0 people seen, no one seen, 0 alerts")
         email = next(s for s in service.sinks if isinstance(s, EmailSink))
         daily = DailySummary(email.send_text, service.daily_summary, "07:00", service.config.rules.tzinfo)
         daily.start(first=time.time() + 0.2)  # as if 07:00 came
@@ -397,6 +398,46 @@ ui: {{enabled: false}}
     body = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert ["door-cam", "door", "2", "1", "1", "0", "50.0%"] in [line.split() for line in body.splitlines()]
     assert "Alerts: 1 (no mask 1)" in body and "Reviewed: unreviewed 1" in body
+
+
+def test_sinks_routed_by_camera_get_only_those_cameras_events_and_notices(tmp_path):
+    from maskwatch.config import parse_config
+    from maskwatch.errors import UserError
+    from maskwatch.sinks import make_sinks
+
+    cfg = parse_config("""
+cameras: [{name: ward-3, source: 0}, {name: entrance, source: 1}]
+sinks:
+  webhooks: [{url: "http://vms.example/hook"}, {url: "http://ward3.example/hook", cameras: [ward-3], camera_status: true}]
+  email:
+    - {name: ward3, host: mail, sender: mw@x.org, to: [ward3@x.org], cameras: [ward-3]}
+    - {host: mail, sender: mw@x.org, to: [facilities@x.org]}
+""")
+    sinks = make_sinks(cfg.sinks)
+    assert [(s.name, getattr(s, "cameras", None)) for s in sinks] == [("log", None), ("webhook0", None), ("webhook1", frozenset({"ward-3"})),
+                                                    ("email:ward3", frozenset({"ward-3"})), ("email1", None)]
+    store = EventStore(tmp_path / "e.db", {s.name: getattr(s, "cameras", None) for s in sinks})
+    ward, door = (store.add(time.time(), cam, None, 1, "no_mask", 0.9, None) for cam in ("ward-3", "entrance"))
+    assert [e["id"] for e in store.pending("email:ward3")] == [ward] and [e["id"] for e in store.pending("email1")] == [ward, door]
+    assert set(store.get(door)["delivered"]) == {"log", "webhook0", "email1"}  # not pending where it does not go
+
+    receiver = WebhookReceiver()
+    routed = WebhookSink(receiver.url, cameras=["ward-3"], camera_status=True)
+    notices = CameraNotices([routed])
+    notices.start()
+    try:
+        notices.post("entrance", {"type": "camera_status", "camera": "entrance", "online": False})
+        notices.post("ward-3", {"type": "camera_status", "camera": "ward-3", "online": False})
+        assert wait_for(lambda: receiver.received, 5)
+        time.sleep(0.3)
+        assert [m["camera"] for m in receiver.received] == ["ward-3"]
+    finally:
+        notices.stop()
+        receiver.close()
+        store.close()
+    assert parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: m, sender: a@b.c, to: [d@e.f]}}").sinks.email[0].host == "m"
+    with pytest.raises(UserError, match=r"sinks.webhooks\[0\].cameras: no camera named lobby"):
+        parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', cameras: [lobby]}]}")
 
 
 def test_outage_watch_reports_long_outages_once_and_ignores_blips():

@@ -148,6 +148,8 @@ class WebhookConfig(Strict):
                                 "been offline for sinks.camera_offline_seconds, and when it is back")
     format: Literal["json", "text"] = Field("json", description="text: {\"text\": \"<one line>\"}, the body chat "
                                             "tools' incoming webhooks (Slack, Mattermost, Teams, Google Chat) post")
+    cameras: list[Name] | None = Field(None, min_length=1, description="only these cameras' alerts and notices; "
+                                       "unset: all")
 
     @model_validator(mode="after")
     def _snapshots_need_json(self):
@@ -157,6 +159,7 @@ class WebhookConfig(Strict):
 
 
 class EmailConfig(Strict):
+    name: Name | None = None
     host: str = Field(description="SMTP server")
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = Field("starttls", description="starttls (port 587), tls (port "
@@ -172,6 +175,8 @@ class EmailConfig(Strict):
     daily_summary: str | None = Field(None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in "
                                       "rules.timezone: each day then, a mail with the day before's people counts per "
                                       "camera and zone and its alerts")
+    cameras: list[Name] | None = Field(None, min_length=1, description="only these cameras' alerts, notices and "
+                                       "figures; unset: all")
 
 
 class SinksConfig(Strict):
@@ -180,7 +185,13 @@ class SinksConfig(Strict):
                                           "camera_status are told")
     mqtt: MqttConfig | None = None
     webhooks: list[WebhookConfig] = Field(default_factory=list)
-    email: EmailConfig | None = None
+    email: list[EmailConfig] = Field(default_factory=list, description="one mapping, or a list of them (say one "
+                                     "per ward, each with its cameras)")
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return [value] if isinstance(value, dict) else [] if value is None else value
     retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
 
 
@@ -255,6 +266,11 @@ class AppConfig(Strict):
         names = [c.name for c in self.cameras]
         if len(names) != len(set(names)):
             raise ValueError(f"camera names repeat: {names}")
+        for kind, routes in (("webhooks", self.sinks.webhooks), ("email", self.sinks.email)):
+            for i, route in enumerate(routes):
+                unknown = sorted(set(route.cameras or ()) - set(names))
+                if unknown:
+                    raise ValueError(f"sinks.{kind}[{i}].cameras: no camera named {', '.join(unknown)}")
         return self
 
     def camera(self, name: str) -> CameraConfig:

@@ -84,7 +84,8 @@ def _span(since, until, after: str, before: str) -> tuple[list[str], list]:
 class EventStore:
     """Thread-safe: one connection guarded by a lock (writes are few: one per alert)."""
 
-    def __init__(self, path: Path, sinks: list[str] = ()):
+    def __init__(self, path: Path, sinks: list[str] | dict[str, frozenset[str] | None] = ()):
+        """sinks: their names, or {name: the cameras whose events go to it (None: all)}."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -98,7 +99,7 @@ class EventStore:
         for column, kind in ADDED_COLUMNS.items():
             if column not in have:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
-        self.sinks = list(sinks)
+        self.routes = dict(sinks) if isinstance(sinks, dict) else dict.fromkeys(sinks)
 
     def close(self) -> None:
         with self._lock:
@@ -116,7 +117,8 @@ class EventStore:
                 "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box) VALUES (?,?,?,?,?,?,?,?)",
                 (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text))
             event_id = cur.lastrowid
-            self._db.executemany("INSERT INTO deliveries(event_id, sink) VALUES (?, ?)", [(event_id, s) for s in self.sinks])
+            self._db.executemany("INSERT INTO deliveries(event_id, sink) VALUES (?, ?)",
+                                 [(event_id, s) for s, cams in self.routes.items() if cams is None or camera in cams])
             self._db.execute("COMMIT")
         return event_id
 

@@ -183,7 +183,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
     cfg = load_config(file)
     s = cfg.sinks
     sinks = (["log"] if s.log else []) + (["mqtt"] if s.mqtt else []) + [f"webhook {w.url}" for w in s.webhooks] + \
-        ([f"email to {', '.join(s.email.to)}"] if s.email else [])
+        [f"email to {', '.join(e.to)}" for e in s.email]
     for cam in cfg.cameras:
         if cam.kind == "file" and not Path(str(cam.source)).is_file():
             typer.echo(f"warning: camera {cam.name}: file {cam.source} does not exist (yet)", err=True)

@@ -7,6 +7,7 @@ Thread-safe facade used by the CLI and the web app.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -94,7 +95,7 @@ class Service:
         self.sinks: list = []
         self.outbox: Outbox | None = None
         self.notices: CameraNotices | None = None  # camera outages, to the webhooks that ask for them
-        self.daily: DailySummary | None = None  # the day before's figures by e-mail
+        self.daily: list[DailySummary] = []  # the day before's figures, one per e-mail sink that asks
         self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
         self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
@@ -157,7 +158,7 @@ class Service:
         cfg = self.config
         self.sinks = make_sinks(cfg.sinks, self.camera_names(), self.snapshots.resolve, cfg.rules.tzinfo)
         try:
-            self.store = EventStore(cfg.storage.database, [s.name for s in self.sinks])
+            self.store = EventStore(cfg.storage.database, {s.name: getattr(s, "cameras", None) for s in self.sinks})
         except (OSError, sqlite3.Error) as err:
             for sink in self.sinks:
                 sink.close()
@@ -172,11 +173,12 @@ class Service:
         if notified:
             self.notices = CameraNotices(notified, retry_max=cfg.sinks.retry_seconds)
             self.notices.start()
-        if cfg.sinks.email and cfg.sinks.email.daily_summary:
-            email = next(s for s in self.sinks if isinstance(s, EmailSink))
-            self.daily = DailySummary(email.send_text, self.daily_summary, cfg.sinks.email.daily_summary,
-                                      cfg.rules.tzinfo)
-            self.daily.start()
+        emails = [s for s in self.sinks if isinstance(s, EmailSink)]
+        for email, e in zip(emails, cfg.sinks.email):
+            if e.daily_summary:
+                compose = functools.partial(self.daily_summary, cameras=email.cameras)
+                self.daily.append(DailySummary(email.send_text, compose, e.daily_summary, cfg.rules.tzinfo))
+                self.daily[-1].start()
 
     def _stop_outputs(self, deadline: float | None = None) -> None:
         deadline = deadline or time.monotonic() + 2.0
@@ -190,9 +192,9 @@ class Service:
         if self.notices:
             self.notices.stop(timeout=0.2)
             self.notices = None
-        if self.daily:
-            self.daily.stop(timeout=0.2)
-            self.daily = None
+        for daily in self.daily:
+            daily.stop(timeout=0.2)
+        self.daily = []
         for sink in self.sinks:
             sink.close()
         if self.store:
@@ -514,13 +516,18 @@ class Service:
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
 
-    def daily_summary(self, day: date) -> tuple[str, str]:
-        """(subject, body) of the summary mail for `day` (in rules.timezone): people per camera and zone, alerts."""
+    def daily_summary(self, day: date, cameras: frozenset[str] | None = None) -> tuple[str, str]:
+        """(subject, body) of the summary mail for `day` (in rules.timezone): people per camera and zone, alerts;
+        of `cameras` only, where given."""
         tz = self.config.rules.tzinfo
         start, end = midnight(day, tz), midnight(day + timedelta(days=1), tz)
         store = self._require_store()
         table = compliance_table(store.sightings(start, end), "all", tz)
-        return summary_text(day, table, store.query(since=start, until=end, limit=10000), self.config.rules.tzname)
+        alerts = store.query(since=start, until=end, limit=10000)
+        if cameras is not None:
+            table = [r for r in table if r["camera"] in cameras]
+            alerts = [a for a in alerts if a["camera"] in cameras]
+        return summary_text(day, table, alerts, self.config.rules.tzname)
 
     def review_event(self, event_id: int, review: str | None) -> dict | None:
         """'confirmed' or 'false_alarm' as said by whoever looked at the alert; None: not looked at yet."""

@@ -59,8 +59,10 @@ class CameraNotices:
 
     def post(self, camera: str, body: dict) -> None:
         with self._cond:
-            for pending in self._pending:
-                pending[camera] = body
+            for receiver, pending in zip(self.webhooks, self._pending):
+                cameras = getattr(receiver, "cameras", None)
+                if cameras is None or camera in cameras:
+                    pending[camera] = body
             self._cond.notify_all()
 
     def stop(self, timeout: float = 1.0) -> None:

@@ -31,12 +31,13 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
 class WebhookSink:
     def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0,
                  snapshot_file: Callable[[str | None], Path | None] | None = None, camera_status: bool = False,
-                 text: bool = False, tz: tzinfo | None = None):
+                 text: bool = False, tz: tzinfo | None = None, cameras=None):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"
         self.snapshot_file = snapshot_file  # None: the body carries the snapshot's name only
         self.camera_status = camera_status  # also told when a camera goes offline and comes back (camera_notices)
         self.text, self.tz = text, tz  # text: {"text": "<one line>"} with times in tz (None: the machine's)
+        self.cameras = frozenset(cameras) if cameras else None  # only these cameras' events and notices; None: all
 
     def send(self, event: dict) -> None:
         snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
