@@ -436,6 +436,9 @@ sinks:
         receiver.close()
         store.close()
     assert parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: m, sender: a@b.c, to: [d@e.f]}}").sinks.email[0].host == "m"
+    with pytest.raises(UserError, match=r"email: names repeat \(a, a\)"):
+        parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: [{name: a, host: m, sender: a@b.c, to: [d@e.f]}, "
+                     "{name: a, host: n, sender: a@b.c, to: [g@e.f]}]}")
     with pytest.raises(UserError, match=r"sinks.webhooks\[0\].cameras: no camera named lobby"):
         parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', cameras: [lobby]}]}")
 

@@ -187,12 +187,20 @@ class SinksConfig(Strict):
     webhooks: list[WebhookConfig] = Field(default_factory=list)
     email: list[EmailConfig] = Field(default_factory=list, description="one mapping, or a list of them (say one "
                                      "per ward, each with its cameras)")
+    retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
 
     @field_validator("email", mode="before")
     @classmethod
     def _one_or_more(cls, value):
         return [value] if isinstance(value, dict) else [] if value is None else value
-    retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
+
+    @model_validator(mode="after")
+    def _names_once(self):
+        for kind, entries in (("webhooks", self.webhooks), ("email", self.email)):
+            names = [e.name for e in entries if e.name]
+            if len(names) != len(set(names)):
+                raise ValueError(f"{kind}: names repeat ({', '.join(names)}): each keeps its own delivery record")
+        return self
 
 
 class StorageConfig(Strict):
