@@ -94,7 +94,7 @@ class Service:
         self.store: EventStore | None = None
         self.sinks: list = []
         self.outbox: Outbox | None = None
-        self.notices: CameraNotices | None = None  # camera outages, to the webhooks that ask for them
+        self.notices: CameraNotices | None = None  # camera outages, to the sinks that ask for them
         self.daily: list[DailySummary] = []  # the day before's figures, one per e-mail sink that asks
         self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
@@ -158,7 +158,7 @@ class Service:
         cfg = self.config
         self.sinks = make_sinks(cfg.sinks, self.camera_names(), self.snapshots.resolve, cfg.rules.tzinfo)
         try:
-            self.store = EventStore(cfg.storage.database, {s.name: getattr(s, "cameras", None) for s in self.sinks})
+            self.store = EventStore(cfg.storage.database, {s.name: s.cameras for s in self.sinks})
         except (OSError, sqlite3.Error) as err:
             for sink in self.sinks:
                 sink.close()
@@ -169,7 +169,7 @@ class Service:
                                       Retention(st.retention_days, st.snapshot_retention_days, st.count_retention_days))
         self.outbox.start()
         self.retention.start()
-        notified = [s for s in self.sinks if getattr(s, "camera_status", False)]
+        notified = [s for s in self.sinks if s.camera_status]
         if notified:
             self.notices = CameraNotices(notified, retry_max=cfg.sinks.retry_seconds)
             self.notices.start()

@@ -14,6 +14,8 @@ log = logging.getLogger("maskwatch.alerts")
 
 class Sink(Protocol):
     name: str
+    cameras: frozenset[str] | None  # the cameras whose events (and notices) it gets; None: all
+    camera_status: bool  # also given camera outage notices (post()), see camera_notices
 
     def send(self, event: dict) -> None: ...
 
@@ -47,6 +49,7 @@ def one_line(message: dict, tz: tzinfo | None = None) -> str:
 
 class LogSink:
     name = "log"
+    cameras, camera_status = None, False
 
     def send(self, event: dict) -> None:
         log.warning("ALERT %s camera=%s zone=%s track=%s label=%s confidence=%.2f", event["time"], event["camera"],

@@ -1,7 +1,7 @@
-"""Camera outage notices for webhooks that ask for them (`camera_status: true`).
+"""Camera outage notices for the webhooks and e-mails that ask for them (`camera_status: true`).
 
 A camera offline for `offline_seconds` is reported once, and again when it is back, so a reconnect that takes a
-second does not page anyone. Each webhook gets the latest state of each camera, retried until delivered; a newer
+second does not page anyone. Each receiver gets the latest state of each camera, retried until delivered; a newer
 state replaces one not yet delivered, since a receiver wants where things stand rather than every flap. Notices are
 not stored: after a restart, a camera that is still down is reported again once it has been down that long.
 """
@@ -41,17 +41,18 @@ class OutageWatch:
 
 
 class CameraNotices:
-    """One delivery thread per webhook, holding the latest undelivered notice per camera."""
+    """One delivery thread per receiver (a sink with post(): webhooks, e-mail), holding the latest undelivered
+    notice per camera."""
 
-    def __init__(self, webhooks: list, retry_max: float = 30.0, retry_start: float = 1.0):
-        self.webhooks = list(webhooks)
+    def __init__(self, receivers: list, retry_max: float = 30.0, retry_start: float = 1.0):
+        self.receivers = list(receivers)
         self.retry_start, self.retry_max = retry_start, retry_max
-        self._pending: list[dict[str, dict]] = [{} for _ in self.webhooks]  # per webhook: camera -> body
+        self._pending: list[dict[str, dict]] = [{} for _ in self.receivers]  # per receiver: camera -> body
         self._cond = threading.Condition()
         self._stopping = False
-        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"notices-{w.name}", daemon=True)
-                         for i, w in enumerate(self.webhooks)]
-        self.delivered = [0] * len(self.webhooks)
+        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"notices-{r.name}", daemon=True)
+                         for i, r in enumerate(self.receivers)]
+        self.delivered = [0] * len(self.receivers)
 
     def start(self) -> None:
         for thread in self._threads:
@@ -59,9 +60,8 @@ class CameraNotices:
 
     def post(self, camera: str, body: dict) -> None:
         with self._cond:
-            for receiver, pending in zip(self.webhooks, self._pending):
-                cameras = getattr(receiver, "cameras", None)
-                if cameras is None or camera in cameras:
+            for receiver, pending in zip(self.receivers, self._pending):
+                if receiver.cameras is None or camera in receiver.cameras:
                     pending[camera] = body
             self._cond.notify_all()
 
@@ -75,7 +75,7 @@ class CameraNotices:
                 thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, i: int) -> None:
-        webhook, pending = self.webhooks[i], self._pending[i]
+        receiver, pending = self.receivers[i], self._pending[i]
         backoff, next_try, last_error = self.retry_start, 0.0, None
         while True:
             with self._cond:
@@ -85,10 +85,10 @@ class CameraNotices:
                     return
                 camera, body = next(iter(pending.items()))
             try:
-                webhook.post(body)
+                receiver.post(body)
             except Exception as err:
                 if str(err) != last_error:
-                    log.warning("%s: camera notice for %s not delivered: %s (will retry)", webhook.name, camera, err)
+                    log.warning("%s: camera notice for %s not delivered: %s (will retry)", receiver.name, camera, err)
                 last_error = str(err)
                 next_try, backoff = time.monotonic() + backoff, min(backoff * 2, self.retry_max)
                 continue

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 class MqttSink:
     name = "mqtt"
+    cameras, camera_status = None, False  # camera states go on their own retained topic
 
     def __init__(self, host: str, port: int = 1883, username: str | None = None, password: str | None = None,
                  topic_prefix: str = "maskwatch", qos: int = 1, client_id: str | None = None, tls: bool = False,
