@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -46,6 +47,14 @@ def test_good_config_parses_with_defaults():
     assert cfg.sinks.mqtt.port == 1883 and cfg.sinks.mqtt.qos == 1 and cfg.sinks.webhooks[0].secret == "s"
     assert cfg.privacy.blur_live and not cfg.privacy.snapshot_show_offender and cfg.storage.retention_days == 7
     assert cfg.ui.host == "127.0.0.1" and cfg.ui.port == 8080 and cfg.ui.token is None
+    assert not cfg.clips.enabled  # video, even with faces hidden: only when asked for
+
+
+def test_clips_go_beside_the_snapshots_unless_told(tmp_path):
+    (tmp_path / "c.yaml").write_text("cameras: [{name: a, source: 0}]\nstorage: {snapshots: data/snaps}\n")
+    assert load_config(tmp_path / "c.yaml").storage.clips == tmp_path / "data" / "clips"
+    (tmp_path / "c.yaml").write_text("cameras: [{name: a, source: 0}]\nstorage: {clips: /srv/clips}\n")
+    assert load_config(tmp_path / "c.yaml").storage.clips == Path("/srv/clips")
 
 
 @pytest.mark.parametrize("text, line, fragment", [
@@ -83,6 +92,7 @@ def test_default_demo_and_example_are_valid():
     assert demo.cameras[0].source.endswith("demo.mp4") and demo.cameras[0].loop
     assert demo.storage.database.parts[-2:] == ("maskwatch-data", "events.db")
     assert demo.privacy.blur_live and demo.storage.retention_days == 7 and demo.ui.port == 8080
+    assert demo.clips.enabled and demo.storage.clips.parts[-2:] == ("maskwatch-data", "clips")  # the demo shows them
     token = demo.ensure_token()
     assert len(token) >= 20 and demo.ensure_token() == token
     example = load_config(REPO_ROOT / "examples" / "maskwatch.yaml")

@@ -212,6 +212,25 @@ class StorageConfig(Strict):
     count_retention_days: float = Field(400.0, gt=0, description="people counts (compliance figures, no person in "
                                         "them) are kept this long, for yearly reports")
     jpeg_quality: int = Field(85, ge=30, le=100)
+    clips: Path | None = Field(None, description="alert clips (clips:); unset: a 'clips' folder beside snapshots")
+    clip_retention_days: float | None = Field(None, gt=0, description="clips go sooner than their events (the events "
+                                              "stay, without a clip); unset: with the snapshots")
+
+    @model_validator(mode="after")
+    def _clips_beside_snapshots(self):
+        if self.clips is None:
+            self.clips = self.snapshots.parent / "clips"
+        return self
+
+
+class ClipsConfig(Strict):
+    enabled: bool = Field(False, description="record a short clip around each alert, every face hidden in every "
+                          "frame (off by default: video of people, even with faces hidden, is more than a snapshot)")
+    before_seconds: float = Field(3.0, ge=0, le=30)
+    after_seconds: float = Field(5.0, ge=0, le=60, description="recorded after the clip's last alert")
+    max_seconds: float = Field(30.0, gt=0, le=300, description="no clip runs longer, however many alerts extend it")
+    width: int = Field(640, ge=160, le=3840, description="frames wider than this are scaled down")
+    kbps: int = Field(500, ge=50, le=20000, description="VP8 bit rate")
 
 
 class PrivacyConfig(Strict):
@@ -266,6 +285,7 @@ class AppConfig(Strict):
     sinks: SinksConfig = Field(default_factory=SinksConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    clips: ClipsConfig = Field(default_factory=ClipsConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
 
@@ -299,6 +319,7 @@ class AppConfig(Strict):
 
         self.storage.database = fix(self.storage.database)
         self.storage.snapshots = fix(self.storage.snapshots)
+        self.storage.clips = fix(self.storage.clips)
         if self.detector.classifier:
             self.detector.classifier = fix(self.detector.classifier)
         if self.ui.tls_cert and self.ui.tls_key:
@@ -318,6 +339,7 @@ class AppConfig(Strict):
             ])],
             storage=StorageConfig(database=Path("maskwatch-data/events.db").absolute(),
                                   snapshots=Path("maskwatch-data/snapshots").absolute()),
+            clips=ClipsConfig(enabled=True),
         )
 
 

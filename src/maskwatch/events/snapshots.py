@@ -1,4 +1,4 @@
-"""Snapshot JPEGs of alerts, with faces hidden, and the retention job that deletes old events and files."""
+"""Snapshot JPEGs of alerts, with faces hidden, and the retention job that deletes old events and their files."""
 
 from __future__ import annotations
 
@@ -41,20 +41,29 @@ class SnapshotWriter:
         """Stores an encoded snapshot; returns the path relative to the snapshot folder."""
         day = datetime.fromtimestamp(ts, timezone.utc)
         rel = Path(camera) / day.strftime("%Y-%m-%d") / f"{day.strftime('%H%M%S')}_{int(ts * 1000) % 1000:03d}_t{track_id}.jpg"
-        path = self.folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(jpeg)
-        os.replace(tmp, path)
+        write_atomic(self.folder / rel, jpeg)
         return rel.as_posix()
 
     def resolve(self, rel: str | None) -> Path | None:
-        if not rel:
-            return None
-        path = (self.folder / rel).resolve()
-        if self.folder.resolve() not in path.parents:
-            return None  # never serve anything outside the snapshot folder
-        return path if path.is_file() else None
+        return resolve_in(self.folder, rel)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """A reader never sees the file half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def resolve_in(folder: Path, rel: str | None) -> Path | None:
+    """An existing file named relative to `folder`, never one outside it."""
+    if not rel:
+        return None
+    path = (Path(folder) / rel).resolve()
+    if Path(folder).resolve() not in path.parents:
+        return None
+    return path if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -64,52 +73,65 @@ class Retention:
     days: float  # events
     snapshot_days: float | None = None  # their snapshots, when sooner than the events (the event rows stay)
     count_days: float | None = None  # the hourly people counts; None: as the events
+    clip_days: float | None = None  # their clips; None: as the snapshots
 
 
-def apply_retention(store: EventStore, snapshots: Path, retention: Retention, now: float | None = None) -> int:
-    """Deletes events past `retention.days` with their snapshot files, snapshots past `retention.snapshot_days` (their
-    events stay, without an image), and the people counts past `retention.count_days`; returns how many events went."""
+def apply_retention(store: EventStore, snapshots: Path, retention: Retention, now: float | None = None,
+                    clips: Path | None = None) -> int:
+    """Deletes events past `retention.days` with their files, snapshots and clips past their own days (their events
+    stay, without them), and the people counts past `retention.count_days`; returns how many events went."""
     now = now or time.time()
     cutoff = now - retention.days * 86400
-    snapshot_cutoff = max(cutoff, now - (retention.snapshot_days or retention.days) * 86400)
-    rels = store.delete_before(cutoff, now - (retention.count_days or retention.days) * 86400)
-    cleared = store.clear_snapshots_before(snapshot_cutoff)
-    for rel in rels + cleared:
+    snapshot_days = retention.snapshot_days or retention.days
+    media = {"snapshot": (Path(snapshots), "*.jpg", snapshot_days)}
+    if clips is not None:
+        media["clip"] = (Path(clips), "*.webm", retention.clip_days or snapshot_days)
+    deleted, gone = store.delete_before(cutoff, now - (retention.count_days or retention.days) * 86400)
+    if deleted:
+        log.info("retention: deleted %d event(s) older than %.1f days", deleted, retention.days)
+    for column, (folder, pattern, days) in media.items():
+        media_cutoff = max(cutoff, now - days * 86400)
+        cleared = store.clear_media_before(column, media_cutoff)
+        for rel in gone[column] + cleared:
+            try:
+                (folder / rel).unlink(missing_ok=True)
+            except OSError as err:
+                log.warning("retention: cannot delete %s: %s", rel, err)
+        _sweep(folder, pattern, media_cutoff)
+        if cleared:
+            log.info("retention: deleted %d %s file(s) older than %.1f days", len(cleared), column, days)
+    return deleted
+
+
+def _sweep(folder: Path, pattern: str, cutoff: float) -> None:
+    """Files the database no longer knows (a crash between write and insert) go by their age, then empty folders."""
+    if not folder.is_dir():
+        return
+    for path in folder.rglob(pattern):
         try:
-            (Path(snapshots) / rel).unlink(missing_ok=True)
-        except OSError as err:
-            log.warning("retention: cannot delete %s: %s", rel, err)
-    # snapshot files the database no longer knows (a crash between write and insert) go by their age too
-    if Path(snapshots).is_dir():
-        for path in Path(snapshots).rglob("*.jpg"):
-            try:
-                if path.stat().st_mtime < snapshot_cutoff:
-                    path.unlink()
-            except OSError:
-                pass
-        for folder in sorted((p for p in Path(snapshots).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            try:
-                folder.rmdir()  # only succeeds when empty
-            except OSError:
-                pass
-    if rels:
-        log.info("retention: deleted %d event(s) older than %.1f days", len(rels), retention.days)
-    if cleared:
-        log.info("retention: deleted the snapshots of %d event(s) older than %.1f days", len(cleared),
-                 retention.snapshot_days)
-    return len(rels)
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        try:
+            sub.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
 
 
 class RetentionJob(threading.Thread):
-    def __init__(self, store: EventStore, snapshots: Path, retention: Retention, every_seconds: float = 3600.0):
+    def __init__(self, store: EventStore, snapshots: Path, retention: Retention, every_seconds: float = 3600.0,
+                 clips: Path | None = None):
         super().__init__(name="retention", daemon=True)
         self.store, self.snapshots, self.retention, self.every = store, snapshots, retention, every_seconds
+        self.clips = clips
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                apply_retention(self.store, self.snapshots, self.retention)
+                apply_retention(self.store, self.snapshots, self.retention, clips=self.clips)
             except Exception as err:  # the job must outlive a bad run
                 log.warning("retention job failed: %s", err)
             self._stop_event.wait(self.every)

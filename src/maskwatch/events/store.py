@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS sightings (
 REVIEWS = ("confirmed", "false_alarm")  # what a person who looked at an alert said of it; NULL: not looked at yet
 REVIEW_STATES = ("unreviewed", *REVIEWS)  # as counted and filtered on
 # columns added after the first release: added to an older database at open, its rows kept
-ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL"}
+ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT"}
+MEDIA = ("snapshot", "clip")  # columns naming an event's files; a clip may be shared by the alerts it shows
 
 
 def iso(ts: float) -> str:
@@ -99,6 +100,7 @@ class EventStore:
         for column, kind in ADDED_COLUMNS.items():
             if column not in have:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS events_clip ON events(clip)")
         self.routes = dict(sinks) if isinstance(sinks, dict) else dict.fromkeys(sinks)
 
     def close(self) -> None:
@@ -128,6 +130,7 @@ class EventStore:
             "zone": row["zone"], "track_id": row["track_id"], "label": row["label"],
             "confidence": round(row["confidence"], 4) if row["confidence"] is not None else None,
             "snapshot": row["snapshot"],
+            "clip": row["clip"],
             "box": [float(v) for v in row["box"].split()] if row["box"] else None,
             "delivered": deliveries.get(row["id"], {}),
             "review": row["review"],
@@ -245,25 +248,47 @@ class EventStore:
         with self._lock:
             return [dict(r) for r in self._db.execute(sql, args)]
 
-    def clear_snapshots_before(self, cutoff: float) -> list[str]:
-        """Forgets the snapshots of events older than `cutoff` (the events stay); returns their paths, for the caller
-        to delete."""
+    def set_clip(self, event_ids: list[int], clip: str) -> None:
         with self._lock:
-            self._db.execute("BEGIN")
-            snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
-                                                     (cutoff,))]
-            self._db.execute("UPDATE events SET snapshot = NULL WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))
-            self._db.execute("COMMIT")
-        return snaps
+            self._db.executemany("UPDATE events SET clip = ? WHERE id = ?", [(clip, int(i)) for i in event_ids])
 
-    def delete_before(self, cutoff: float, counts_cutoff: float | None = None) -> list[str]:
-        """Deletes events older than `cutoff`, and hourly counts older than `counts_cutoff` (default: the same);
-        returns the events' snapshot paths (for the caller to delete)."""
+    def find(self, camera: str, track_id: int, time_: float) -> int | None:
+        """The id of the event a camera raised for a track at that time (as the alert carried it)."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM events WHERE camera = ? AND track_id = ? AND time = ?",
+                                   (camera, int(track_id), time_)).fetchone()
+        return row[0] if row else None
+
+    def clear_media_before(self, column: str, cutoff: float) -> list[str]:
+        """Forgets the files in `column` (one of MEDIA) of events older than `cutoff` (the events stay); returns
+        those no event names any more, for the caller to delete."""
+        if column not in MEDIA:
+            raise ValueError(f"no media column {column!r}")
         with self._lock:
             self._db.execute("BEGIN")
-            snaps = [r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL", (cutoff,))]
-            self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+            rels = [r[0] for r in self._db.execute(f"SELECT DISTINCT {column} FROM events WHERE time < ? AND "
+                                                    f"{column} IS NOT NULL", (cutoff,))]
+            self._db.execute(f"UPDATE events SET {column} = NULL WHERE time < ? AND {column} IS NOT NULL", (cutoff,))
+            rels = self._unused(column, rels)
+            self._db.execute("COMMIT")
+        return rels
+
+    def delete_before(self, cutoff: float, counts_cutoff: float | None = None) -> tuple[int, dict[str, list[str]]]:
+        """Deletes events older than `cutoff`, and hourly counts older than `counts_cutoff` (default: the same);
+        returns how many events went and, per MEDIA column, the files no event names any more (for the caller to
+        delete)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            named = {c: [r[0] for r in self._db.execute(f"SELECT DISTINCT {c} FROM events WHERE time < ? AND "
+                                                         f"{c} IS NOT NULL", (cutoff,))] for c in MEDIA}
+            deleted = self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
             self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?",
                              (cutoff if counts_cutoff is None else counts_cutoff,))
+            unused = {c: self._unused(c, rels) for c, rels in named.items()}
             self._db.execute("COMMIT")
-        return snaps
+        return deleted, unused
+
+    def _unused(self, column: str, rels: list[str]) -> list[str]:
+        if column == "snapshot":  # one per event
+            return rels
+        return [r for r in rels if self._db.execute(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (r,)).fetchone() is None]

@@ -1,0 +1,143 @@
+"""Event clips: the analysed frames around an alert, every face hidden and the faces' boxes drawn, as WebM (VP8).
+
+Each camera keeps its last `before_seconds` of analysed frames, already hidden and drawn, as small JPEGs. An alert
+starts a clip with them; further alerts on the same camera while it records extend it (up to `max_seconds`) and
+share it. A writer thread encodes finished clips, so the analysis loop never waits for the encoder.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from fractions import Fraction
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MS = Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class ClipTiming:
+    before: float  # seconds of frames kept ahead of an alert
+    after: float  # seconds recorded after the last alert of the clip
+    longest: float  # no clip runs longer, however many alerts extend it
+
+
+@dataclass
+class Clip:
+    camera: str
+    keys: list[Hashable]  # the alerts it shows (event ids, or what the caller matches them by)
+    start: float
+    end: float
+    frames: list[tuple[float, bytes]] = field(default_factory=list)  # (wall-clock time, JPEG)
+
+
+class ClipRecorder:
+    """One camera's recent frames and the clip it is recording, if any. `done` receives each finished clip."""
+
+    def __init__(self, camera: str, timing: ClipTiming, done: Callable[[Clip], None], jpeg_quality: int = 80):
+        self.camera, self.timing, self.done, self.quality = camera, timing, done, jpeg_quality
+        self.recent: deque[tuple[float, bytes]] = deque()
+        self.clip: Clip | None = None
+        self._lock = threading.Lock()  # add/trigger on the analysis thread, expire/finish from housekeeping and stop
+
+    def add(self, ts: float, image: np.ndarray) -> None:
+        """An analysed frame, faces already hidden."""
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            return
+        frame = (ts, data.tobytes())
+        with self._lock:
+            self.recent.append(frame)
+            while self.recent and self.recent[0][0] < ts - self.timing.before:
+                self.recent.popleft()
+            if self.clip is not None:
+                self.clip.frames.append(frame)
+                if ts >= self.clip.end:
+                    self._finish()
+
+    def trigger(self, key: Hashable, ts: float) -> None:
+        """An alert at `ts` (its frame added already)."""
+        with self._lock:
+            if self.clip is not None:
+                self.clip.keys.append(key)
+                self.clip.end = min(self.clip.start + self.timing.longest, max(self.clip.end, ts + self.timing.after))
+                return
+            frames = [f for f in self.recent if f[0] >= ts - self.timing.before]
+            start = frames[0][0] if frames else ts
+            self.clip = Clip(self.camera, [key], start, min(start + self.timing.longest, ts + self.timing.after), frames)
+
+    def expire(self, now: float, grace: float = 2.0) -> None:
+        """Ends a clip whose camera stopped sending frames before its end."""
+        with self._lock:
+            if self.clip is not None and now > self.clip.end + grace:
+                self._finish()
+
+    def finish(self) -> None:
+        """Ends the clip being recorded with the frames it has (at shutdown)."""
+        with self._lock:
+            self._finish()
+
+    def _finish(self) -> None:
+        clip, self.clip = self.clip, None
+        if clip is not None and clip.frames:
+            self.done(clip)
+
+
+def encode_webm(frames: list[tuple[float, bytes]], kbps: int) -> bytes:
+    """VP8 in WebM, each frame shown at its own time (the analysed frames come at an uneven rate)."""
+    import av  # PyAV (the serve extra); only the service records clips
+
+    images = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in frames]
+    h, w = images[0].shape[:2]
+    out_buf = io.BytesIO()
+    with av.open(out_buf, "w", format="webm") as out:
+        stream = out.add_stream("libvpx", rate=1000, options={"deadline": "realtime", "cpu-used": "8"})
+        stream.width, stream.height, stream.pix_fmt, stream.bit_rate = w, h, "yuv420p", kbps * 1000
+        stream.time_base = MS
+        t0, last = frames[0][0], -1
+        for (ts, _), image in zip(frames, images):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = last = max(last + 1, round((ts - t0) * 1000))
+            frame.time_base = MS
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return out_buf.getvalue()
+
+
+def clip_name(camera: str, start: float) -> str:
+    """Where a clip goes, relative to the clip folder: <camera>/<UTC date>/<UTC time>_<ms>.webm."""
+    t = datetime.fromtimestamp(start, timezone.utc)
+    return f"{camera}/{t:%Y-%m-%d}/{t:%H%M%S}_{int(start * 1000) % 1000:03d}.webm"
+
+
+class ClipEncoder(threading.Thread):
+    """Encodes finished clips one after another and hands (clip, WebM bytes) to `encoded`."""
+
+    def __init__(self, kbps: int, encoded: Callable[[Clip, bytes], None]):
+        super().__init__(name="clip-encoder", daemon=True)
+        self.kbps, self.encoded = kbps, encoded
+        self._queue: queue.Queue[Clip | None] = queue.Queue()
+
+    def submit(self, clip: Clip) -> None:
+        self._queue.put(clip)
+
+    def run(self) -> None:
+        while (clip := self._queue.get()) is not None:
+            try:
+                self.encoded(clip, encode_webm(clip.frames, self.kbps))
+            except Exception as err:  # one bad clip must not end the others
+                log.warning("camera %s: clip of %d frame(s) not saved: %s", clip.camera, len(clip.frames), err)
+
+    def stop(self, timeout: float) -> None:
+        """Encodes what was submitted (within `timeout`), then ends."""
+        self._queue.put(None)
+        self.join(timeout)
