@@ -23,18 +23,21 @@ def config(clip, tmp_path, **extra) -> AppConfig:
     return AppConfig.model_validate({
         "cameras": cameras, "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0}, "ui": {"enabled": False},
-        "storage": {"database": str(tmp_path / "data" / "events.db"), "snapshots": str(tmp_path / "data" / "snapshots")},
+        "storage": {"database": str(tmp_path / "data" / "events.db"), "snapshots": str(tmp_path / "data" / "snapshots"),
+                    "clips": str(tmp_path / "data" / "clips")},
+        "clips": {"enabled": True, "before_seconds": 1.0, "after_seconds": 1.0},
         **extra})
 
 
 def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
     shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
     try:
-        seen = []
+        seen, clips = [], []
 
         def alerts_now():
-            _, alerts, sightings = shard.drain()
+            _, alerts, sightings, recorded = shard.drain()
             seen.extend(sightings)
+            clips.extend(recorded)
             return alerts
 
         alerts = wait_for(alerts_now, 30)
@@ -43,6 +46,13 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
         alert, jpeg = alerts[0]
         assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
         assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
+        def clips_now():
+            alerts_now()
+            return clips
+
+        assert wait_for(clips_now, 10), "no clip within 10 s"
+        clip, webm = clips[0]  # encoded on the shard; the head finds its events by track and time
+        assert (alert.track_id, alert.time) in clip.keys and clip.frames == [] and webm[:4] == b"\x1a\x45\xdf\xa3"
         assert [c["name"] for c in shard.camera_status()] == ["cam-a"] and shard.camera_status()[0]["online"]
         assert shard.latest_jpeg("cam-a", True)[:2] == b"\xff\xd8"
         shard.set_zones("cam-a", [])
@@ -75,6 +85,8 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
         assert events, f"not every camera's alerts reached the store within 60 s: {service.events(limit=1000)}"
         assert {e["label"] for e in events} == {"no_mask"} and {e["zone"] for e in events} == {"door"}
         assert all(service.snapshot_path(e["id"]).is_file() for e in events)  # written on the head
+        clipped = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 20)
+        assert clipped and all(service.clip_path(e["id"]).is_file() for e in clipped), "the shards' clips are not stored"
         status = {c["name"]: c for c in service.camera_status()}
         assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
         assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"

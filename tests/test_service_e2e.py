@@ -11,6 +11,7 @@ import json
 import threading
 import time
 
+import av
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
@@ -21,6 +22,7 @@ from prometheus_client import generate_latest
 
 from maskwatch.config import load_config
 from maskwatch.detect import RetinaFaceDetector
+from maskwatch.detect.anchors import box_iou
 from maskwatch.errors import UserError
 from maskwatch.service import Service
 
@@ -86,6 +88,7 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True}, "webhooks": [{"url": webhook.url, "secret": SECRET, "snapshots": True}],
                   "retry_seconds": 1.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+        "clips": {"enabled": True},
     }, sort_keys=False))
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     heard: list[dict] = []
@@ -190,6 +193,38 @@ def test_snapshots_show_no_face(world):
         assert snapshot.shape == original.shape
         found = detector.detect(snapshot)
         assert len(found) == 0, f"snapshot {path.name}: faces found {found.det_scores}"
+
+
+def test_alerts_get_a_clip_with_every_face_hidden(world):
+    service = world["service"]
+    events = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 30)
+    assert events, "no alert got a clip within 30 s"
+    by_clip: dict[str, list[dict]] = {}
+    for e in events:
+        by_clip.setdefault(e["clip"], []).append(e)
+    detector = RetinaFaceDetector(input_size=1024, min_score=0.5)
+    cap = cv2.VideoCapture(str(world["clip"]))
+    people = []  # the clip's faces, as found in its unblurred frames: one per segment and side
+    for i in range(int(cap.get(cv2.CAP_PROP_FRAME_COUNT))):
+        ok, image = cap.read()
+        if ok and i % 20 == 5:
+            found = detector.detect(image)
+            people += [b for b in found.xyxy if b[2] - b[0] >= 40]  # (the wallpaper's roses score up to 0.7)
+    assert len(people) >= 4
+    for rel, shown in by_clip.items():
+        with av.open(str(service.clip_path(shown[0]["id"]))) as container:
+            stream = container.streams.video[0]
+            frames = [(float(f.time), f.to_ndarray(format="bgr24")) for f in container.decode(stream)]
+        assert stream.codec_context.name == "vp8" and (stream.width, stream.height) == (640, 360)
+        span = frames[-1][0] - frames[0][0]
+        # 3 s before the first alert (fewer at the service's start), until 5 s after the last (at most 30 s long)
+        assert 5.0 - 0.5 <= span <= 30.0 + 0.5 and len(frames) >= 4 * span, (rel, span, len(frames))
+        for _, image in frames[::4]:
+            found = detector.detect(image)
+            overlap = box_iou(found.xyxy, np.array(people)).max(initial=0.0)
+            assert overlap < 0.1, f"clip {rel}: a face found in the clip, {found.xyxy}"
+    assert wait_for(lambda: all(e["clip"] for e in service.events(limit=1000)
+                                if e["timestamp"] < time.time() - 10), 10), "an alert older than 10 s has no clip"
 
 
 def test_live_view_and_camera_status(world):

@@ -25,6 +25,7 @@ TOKEN = "test-token-4f9c"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 VIEWER = {"Authorization": "Bearer viewer-token-a81c"}
 PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events.csv", "/api/events/1", "/api/events/1/snapshot",
+                  "/api/events/1/clip",
                   "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
                   "/metrics", "/openapi.json", "/static/app.js", "/static/index.html", "/api/me", "/api/compliance",
                   "/api/compliance.csv"]
@@ -39,6 +40,7 @@ def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+        "clips": {"enabled": True},
         # the tests of 401s send dozens of wrong tokens; the refusal after too many has its own test and app
         "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:], "wrong_tokens_per_minute": 0},
     }, sort_keys=False))
@@ -240,6 +242,21 @@ def test_events_filters_detail_and_snapshot(client):
     assert client.get("/api/events/999999/snapshot", headers=BEARER).status_code == 404
 
 
+def test_event_clip_streams_with_ranges_for_seeking(client, running):
+    clipped = wait_for(lambda: [e for e in client.get("/api/events", headers=BEARER).json() if e["clip"]], 30)
+    assert clipped, "no alert got a clip within 30 s"
+    stored = running["service"].clip_path(clipped[0]["id"]).read_bytes()
+    whole = client.get(f"/api/events/{clipped[0]['id']}/clip", headers=BEARER)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/webm" and whole.content == stored
+    part = client.get(f"/api/events/{clipped[0]['id']}/clip", headers={**BEARER, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == stored[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(stored)}"
+    assert client.get("/api/events/999999/clip", headers=BEARER).status_code == 404
+    fresh = client.get("/api/events", params={"since": time.time() - 1}, headers=BEARER).json()
+    for e in fresh:  # its clip is still being recorded
+        assert e["clip"] is None and client.get(f"/api/events/{e['id']}/clip", headers=BEARER).status_code == 404
+
+
 def test_events_export_as_csv(client):
     import csv
     import io
@@ -257,6 +274,7 @@ def test_events_export_as_csv(client):
         assert (row["time"], row["zone"], int(row["track_id"]), float(row["confidence"])) == \
             (e["time"], e["zone"], e["track_id"], e["confidence"])
         assert [float(row[k]) for k in ("x1", "y1", "x2", "y2")] == e["box"] and row["snapshot"] == e["snapshot"]
+        assert row["clip"] in ("", e["clip"])  # a clip may have been finished between the two requests
     assert [int(row["id"]) for row in rows] == sorted((int(row["id"]) for row in rows), reverse=True)
     assert client.get("/api/events.csv", params={"since": "2999-01-01"}, headers=BEARER).text.strip().count("\n") == 0
     assert client.get("/api/events.csv", params={"since": "nope"}, headers=BEARER).status_code == 422

@@ -49,6 +49,7 @@ def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
         "detector": {"input_size": 640, "threads": 1},
         "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
         "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+        "clips": {"enabled": True},
         "ui": {"token": TOKEN, "viewer_token": VIEWER_TOKEN},
     }, sort_keys=False))
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
@@ -226,6 +227,31 @@ def test_new_event_appears_with_banner(page, live):
     sync_api.expect(item).to_have_attribute("data-review", "")
     assert live["api"].get(f"/api/events/{event_id}").json()["review"] is None
     page.click("#snapshot-close")
+
+
+def test_an_alerts_clip_plays_in_its_dialog(page, live):
+    clipped = wait_for(lambda: [e for e in live["api"].get("/api/events").json() if e["clip"]], 30)
+    assert clipped, "no alert got a clip within 30 s"
+    event_id = clipped[-1]["id"]
+    page.reload()
+    item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
+    item.locator("img.thumb").click()
+    toggle = page.locator("#clip-toggle")
+    sync_api.expect(toggle).to_have_text("Play clip")
+    toggle.click()
+    video = page.locator("#clip-video")
+    sync_api.expect(video).to_be_visible()
+    sync_api.expect(page.locator("#snapshot-image")).to_be_hidden()
+    # Chromium decodes it (VP8) and plays it: time moves on
+    page.wait_for_function("() => { const v = document.querySelector('#clip-video');"
+                           " return v.readyState >= 2 && v.videoWidth === 640 && v.currentTime > 0.5; }", timeout=15000)
+    assert page.evaluate("document.querySelector('#clip-video').duration") >= 4.5
+    page.screenshot(path=str(ARTIFACTS / "clip.png"))
+    toggle.click()
+    sync_api.expect(page.locator("#snapshot-image")).to_be_visible()
+    assert page.evaluate("document.querySelector('#clip-video').paused")
+    page.click("#snapshot-close")
+    assert page.evaluate("!document.querySelector('#clip-video').getAttribute('src')")
 
 
 def test_zone_editor_saves_a_polygon(page, live):

@@ -88,11 +88,11 @@ class RayCameras:
             log.info("Ray shard of %s answers again", ", ".join(self._groups.get(shard, [])))
         return result
 
-    def drain(self) -> tuple[list, list]:
-        """The shards' alerts (with their snapshot JPEGs) and sightings since the last call."""
-        alerts, sightings = [], []
+    def drain(self) -> tuple[list, list, list]:
+        """The shards' alerts (with their snapshot JPEGs), sightings and clips since the last call."""
+        alerts, sightings, clips = [], [], []
         for shard in self.shards:
-            incarnation, pending, seen = self._call(shard, "drain", default=(None, [], []))
+            incarnation, pending, seen, recorded = self._call(shard, "drain", default=(None, [], [], []))
             if incarnation and self._incarnation.setdefault(shard, incarnation) != incarnation:
                 log.warning("Ray shard of %s was restarted: sending it the current zones", ", ".join(self._groups[shard]))
                 self._incarnation[shard] = incarnation
@@ -100,7 +100,8 @@ class RayCameras:
                     self.set_zones(name, [z.model_dump(mode="json") for z in self._config.camera(name).zones])
             alerts += pending
             sightings += seen
-        return alerts, sightings
+            clips += recorded
+        return alerts, sightings, clips
 
     def camera_status(self) -> dict[str, dict]:
         return {c["name"]: c for s in self.shards for c in self._call(s, "camera_status", default=[])}

@@ -17,6 +17,7 @@ class ShardService(Service):
         super().__init__(config)
         self.pending: deque = deque(maxlen=MAX_PENDING)  # (Alert, snapshot JPEG with faces hidden, or None)
         self.sightings: deque = deque(maxlen=MAX_PENDING)
+        self.clips: deque = deque(maxlen=100)  # (Clip without its frames, WebM bytes): the head stores them
 
     def _start_outputs(self) -> None:
         """The head stores and delivers the events; a shard has no store, sinks or retention of its own."""
@@ -27,13 +28,19 @@ class ShardService(Service):
             jpeg = self.snapshots.encode(frame.image, hidden, offender)
         rt.events += 1
         self.pending.append((alert, jpeg))
+        if rt.clips is not None:
+            rt.clips.trigger((alert.track_id, alert.time), alert.time)  # the head finds its event by these
+
+    def _clip_encoded(self, clip, webm: bytes) -> None:
+        clip.frames = []
+        self.clips.append((clip, webm))
 
     def _add_sightings(self, sightings: list) -> None:
         self.sightings.extend(sightings)
 
-    def drain(self) -> tuple[list, list]:
-        """The alerts and the sightings since the last call."""
-        return _take_all(self.pending), _take_all(self.sightings)
+    def drain(self) -> tuple[list, list, list]:
+        """The alerts, the sightings and the clips since the last call."""
+        return _take_all(self.pending), _take_all(self.sightings), _take_all(self.clips)
 
 
 def _take_all(queue: deque) -> list:
@@ -54,9 +61,9 @@ class CameraShard:
         self.service.start()
         self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
-    def drain(self) -> tuple[str, list, list]:
-        """This start's id (a change means the shard was restarted with its first zones), the pending alerts and
-        sightings."""
+    def drain(self) -> tuple[str, list, list, list]:
+        """This start's id (a change means the shard was restarted with its first zones), the pending alerts,
+        sightings and clips."""
         return self.incarnation, *self.service.drain()
 
     def camera_status(self) -> list[dict]:

@@ -26,8 +26,9 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import (REVIEW_STATES, EventStore, Retention, RetentionJob, SnapshotWriter, compliance_table, days_back,
-                              iso, midnight)
+from maskwatch.events import (REVIEW_STATES, Clip, ClipEncoder, ClipRecorder, ClipTiming, EventStore, Retention, RetentionJob,
+                              SnapshotWriter, clip_name, compliance_table, days_back, iso, midnight, resolve_in,
+                              write_atomic)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, make_zones
@@ -64,6 +65,7 @@ class CameraRuntime:
     unmasked: int = 0
     events: int = 0
     jpeg_cache: dict = field(default_factory=dict)
+    clips: ClipRecorder | None = None  # the recent frames and the clip being recorded
 
     def fps_analysed(self) -> float:
         times = list(self.analysed_at)
@@ -98,6 +100,7 @@ class Service:
         self.daily: list[DailySummary] = []  # the day before's figures, one per e-mail sink that asks
         self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
+        self.clip_encoder: ClipEncoder | None = None  # where cameras are analysed here and clips are on
         self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
                                         config.privacy.snapshot_show_offender)
         from maskwatch.service.metrics import make_registry
@@ -115,6 +118,9 @@ class Service:
                 self.pipeline = self._make_pipeline()
             self._start_outputs()
             try:
+                if cfg.clips.enabled and cfg.scale.ray is None:
+                    self.clip_encoder = ClipEncoder(cfg.clips.kbps, self._clip_encoded)
+                    self.clip_encoder.start()
                 if cfg.scale.ray is not None:
                     from maskwatch.scale import RayCameras
 
@@ -124,6 +130,7 @@ class Service:
                         if cam.enabled:
                             self._cameras[cam.name] = self._make_camera(cam)
             except BaseException:
+                self._stop_clips(0.5)
                 self._stop_outputs()
                 raise
             self._stop_event.clear()
@@ -165,8 +172,9 @@ class Service:
             raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
         self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
         st = cfg.storage
-        self.retention = RetentionJob(self.store, st.snapshots,
-                                      Retention(st.retention_days, st.snapshot_retention_days, st.count_retention_days))
+        self.retention = RetentionJob(self.store, st.snapshots, Retention(st.retention_days, st.snapshot_retention_days,
+                                                                          st.count_retention_days, st.clip_retention_days),
+                                      clips=st.clips)
         self.outbox.start()
         self.retention.start()
         notified = [s for s in self.sinks if s.camera_status]
@@ -211,7 +219,12 @@ class Service:
         rules = RuleEngine(cam.name, make_zones(cam.zones, r.tzinfo), r.alert_labels, r.min_seconds, r.min_confidence,
                            r.cooldown_seconds)
         gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
-        return CameraRuntime(cam, reader, tracker, smoother, rules, gate)
+        clips = None
+        if self.clip_encoder is not None:
+            c = cfg.clips
+            clips = ClipRecorder(cam.name, ClipTiming(c.before_seconds, c.after_seconds, c.max_seconds),
+                                 self.clip_encoder.submit)
+        return CameraRuntime(cam, reader, tracker, smoother, rules, gate, clips=clips)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stops readers and analysis, gives the sinks a last short chance, and closes the store (flushed)."""
@@ -226,6 +239,7 @@ class Service:
                 rt.reader.stop()
             if self._analyser:
                 self._analyser.join(max(0.1, deadline - time.monotonic() - 1.5))
+            self._stop_clips(max(0.1, deadline - time.monotonic() - 1.5))
             if self.remote:
                 self.remote.stop()
                 self.remote = None
@@ -238,6 +252,15 @@ class Service:
     @property
     def running(self) -> bool:
         return self.started_at is not None
+
+    def _stop_clips(self, timeout: float) -> None:
+        """The clips being recorded end with the frames they have, and are encoded while the store is open."""
+        for rt in self._cameras.values():
+            if rt.clips is not None:
+                rt.clips.finish()
+        if self.clip_encoder is not None:
+            self.clip_encoder.stop(timeout)
+            self.clip_encoder = None
 
     def health(self) -> dict:
         """'ok' while the analysis loop (in Ray mode, the collector) goes round; 'stalled' when it has not for
@@ -320,6 +343,8 @@ class Service:
             shown[i] = tl.mean_probs
             faces.append((i, tl, tuple(dets.xyxy[i])))
         display = Detections(dets.xyxy, dets.det_scores, dets.landmarks, shown, dets.track_ids)
+        if rt.clips is not None:
+            rt.clips.add(frame.time, self._clip_frame(rt, frame, hidden, display))
         labels = display.labels
         alerts = rt.rules.check(faces, w, h, frame.time)
         self._add_sightings(rt.rules.count(faces, w, h, frame.time))
@@ -341,19 +366,48 @@ class Service:
         if self.config.privacy.save_snapshots:
             snapshot = self.snapshots.write(frame.image, hidden, offender, alert.camera, alert.track_id, alert.time)
         rt.events += 1
-        self._add_event(alert, snapshot)
+        event_id = self._add_event(alert, snapshot)
+        if rt.clips is not None:
+            rt.clips.trigger(event_id, alert.time)
+
+    def _clip_frame(self, rt: CameraRuntime, frame: Frame, hidden: np.ndarray, dets: Detections) -> np.ndarray:
+        """The frame as clips show it: at most clips.width wide, every face hidden (snapshot_show_offender or not),
+        boxes and zones drawn."""
+        h, w = frame.image.shape[:2]
+        scale = min(1.0, self.config.clips.width / w)
+        size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))  # VP8 wants even sides
+        image = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA) if size != (w, h) else frame.image.copy()
+        sx, sy = size[0] / w, size[1] / h
+        blur_faces(image, hidden * np.float32([sx, sy, sx, sy]), method=self.config.privacy.blur_method, copy=False)
+        return self._annotate(image, rt, dets.scaled(sx, sy), frame.time)
+
+    def _annotate(self, image: np.ndarray, rt: CameraRuntime, dets: Detections | None, at: float) -> np.ndarray:
+        """Zones (off hours: drawn as open) and faces drawn onto `image` (changed in place)."""
+        for zone in rt.rules.zones if rt.config.zones else []:  # the implicit whole-frame zone is not drawn
+            draw_zone(image, zone.polygon, zone.name, zone.restricted_at(at))
+        if dets is not None and len(dets):
+            draw_detections(image, dets, copy=False)
+        return image
+
+    def _clip_encoded(self, clip: Clip, webm: bytes) -> None:
+        self._save_clip(clip, webm, clip.keys)
+
+    def _save_clip(self, clip: Clip, webm: bytes, event_ids: list[int]) -> None:
+        rel = clip_name(clip.camera, clip.start)
+        write_atomic(self.config.storage.clips / rel, webm)
+        self.store.set_clip(event_ids, rel)
 
     def _add_sightings(self, sightings: list) -> None:
         if sightings:
             self.store.add_sightings(sightings)
 
     def _collect_loop(self) -> None:
-        """Ray mode: the alerts the shards raised (with their snapshots, faces already hidden) and their sightings
-        into the store."""
+        """Ray mode: the alerts the shards raised (with their snapshots, faces already hidden), their sightings and
+        their clips into the store."""
         last_housekeeping = 0.0
         while not self._stop_event.wait(0.2):
             self._beat = time.monotonic()
-            alerts, sightings = self.remote.drain()
+            alerts, sightings, clips = self.remote.drain()
             try:
                 self._add_sightings(sightings)
             except Exception:
@@ -368,11 +422,19 @@ class Service:
                     if self._stop_event.is_set():
                         return
                     log.exception("camera %s: recording an alert failed", alert.camera)
+            for clip, webm in clips:  # their alerts came in an earlier or the same drain
+                ids = [self.store.find(clip.camera, track, at) for track, at in clip.keys]
+                try:
+                    self._save_clip(clip, webm, [i for i in ids if i is not None])
+                except Exception:
+                    if self._stop_event.is_set():
+                        return
+                    log.exception("camera %s: storing a clip failed", clip.camera)
             if time.monotonic() - last_housekeeping > 1.0:
                 last_housekeeping = time.monotonic()
                 self._housekeeping()
 
-    def _add_event(self, alert, snapshot: str | None) -> None:
+    def _add_event(self, alert, snapshot: str | None) -> int:
         event_id = self.store.add(alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence,
                                   snapshot, alert.box)
         self.outbox.notify()
@@ -382,11 +444,14 @@ class Service:
                 fn(event)
             except Exception:
                 log.exception("event listener failed")
+        return event_id
 
     def _housekeeping(self) -> None:
         now = time.time()
         for rt in list(self._cameras.values()):
             rt.smoother.prune(now)
+            if rt.clips is not None:
+                rt.clips.expire(now)
         mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
         if mqtt is not None and not mqtt.connected.is_set():
             mqtt = None
@@ -468,7 +533,6 @@ class Service:
             return None
         with rt.lock:
             frame, dets, hidden = rt.frame, rt.dets, rt.hidden
-            zones = rt.rules.zones if rt.config.zones else []  # the implicit whole-frame zone is not drawn
             cached = rt.jpeg_cache.get(annotated)
         if frame is None:
             return None
@@ -480,10 +544,7 @@ class Service:
         else:
             image = image.copy()
         if annotated:
-            for zone in zones:
-                draw_zone(image, zone.polygon, zone.name, zone.restricted_at(frame.time))  # off hours: drawn as open
-            if dets is not None and len(dets):
-                image = draw_detections(image, dets, copy=False)
+            self._annotate(image, rt, dets, frame.time)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if not ok:
             return None
@@ -542,6 +603,10 @@ class Service:
     def snapshot_path(self, event_id: int) -> Path | None:
         event = self.event(event_id)
         return self.snapshots.resolve(event["snapshot"]) if event else None
+
+    def clip_path(self, event_id: int) -> Path | None:
+        event = self.event(event_id)
+        return resolve_in(self.config.storage.clips, event["clip"]) if event else None
 
     def providers(self) -> list[str]:
         if self.remote:

@@ -317,6 +317,16 @@ def create_app(service) -> FastAPI:
             raise HTTPException(404, f"no snapshot for event {event_id}")
         return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
+    @app.get("/api/events/{event_id}/clip", tags=["events"], response_class=FileResponse,
+             responses={200: {"content": {"video/webm": {}}}})
+    def clip(event_id: int):
+        """A few seconds around the alert, faces hidden in every frame, boxes drawn (WebM, VP8). Alerts on one camera
+        close together share a clip; it is ready clips.after_seconds after the last of them."""
+        path = service.clip_path(event_id)
+        if path is None:
+            raise HTTPException(404, f"no clip for event {event_id}")
+        return FileResponse(path, media_type="video/webm", headers={"Cache-Control": "private, max-age=86400"})
+
     # --- service -------------------------------------------------------------------------------------------------
 
     @app.get("/api/stats", tags=["service"])

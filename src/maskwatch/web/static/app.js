@@ -187,8 +187,8 @@ function eventItem(e, fresh = false) {
   const caption = `${LABELS[e.label] || e.label} · ${e.camera}${e.zone ? " / " + e.zone : ""} · track #${e.track_id} · ${fmtDate(e.time)}`;
   const thumb = e.snapshot
     ? el("img", { class: "thumb", src: `/api/events/${e.id}/snapshot`, loading: "lazy", alt: "snapshot, faces blurred",
-                  onclick: () => openSnapshot(e, caption) })
-    : el("div", { class: "thumb none", text: "no snapshot" });
+                  onclick: () => openEvent(e, caption) })
+    : el("div", { class: "thumb none", text: "no snapshot", onclick: () => openEvent(e, caption) });
   return el("li", { class: "event" + (fresh ? " fresh" : ""), "data-id": e.id, "data-label": e.label,
                     "data-review": e.review || "" },
     thumb,
@@ -273,12 +273,37 @@ function connectLive() {
   });
 }
 
-function openSnapshot(e, caption) {
-  $("#snapshot-image").src = `/api/events/${e.id}/snapshot`;
+// The event's snapshot, and its clip once recorded (a few seconds after the alert: the event is read again).
+async function openEvent(e, caption) {
+  const dialog = $("#snapshot-dialog");
+  dialog.dataset.eventId = e.id;
   $("#snapshot-caption").textContent = caption;
-  $("#snapshot-dialog").dataset.eventId = e.id;
   showReview(e.review);
-  $("#snapshot-dialog").showModal();
+  showMedia(e, false);
+  dialog.showModal();
+  try { e = await api(`/api/events/${e.id}`); } catch (err) { return; }
+  if (dialog.open && dialog.dataset.eventId == e.id) showMedia(e, !e.snapshot && !!e.clip);
+}
+
+function showMedia(e, clip) {
+  const image = $("#snapshot-image"), video = $("#clip-video"), toggle = $("#clip-toggle");
+  image.hidden = clip || !e.snapshot;
+  if (!image.hidden) image.src = `/api/events/${e.id}/snapshot`;
+  video.hidden = !clip;
+  if (clip) {
+    video.src = `/api/events/${e.id}/clip`;
+    video.play().catch(() => {});
+  } else stopClip();
+  toggle.hidden = !e.clip || (clip && !e.snapshot);
+  toggle.textContent = clip ? "Snapshot" : "Play clip";
+  toggle.onclick = () => showMedia(e, !clip);
+}
+
+function stopClip() {
+  const video = $("#clip-video");
+  video.pause();
+  video.removeAttribute("src");
+  video.load();
 }
 
 function showReview(review) {
@@ -509,6 +534,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setupZoneEditor();
   $("#alert-close").addEventListener("click", hideBanner);
   $("#snapshot-close").addEventListener("click", () => $("#snapshot-dialog").close());
+  $("#snapshot-dialog").addEventListener("close", stopClip);
   $("#filter-camera").addEventListener("change", () => loadEvents());
   $("#filter-label").addEventListener("change", () => loadEvents());
   $("#filter-review").addEventListener("change", () => loadEvents());
