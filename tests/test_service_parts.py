@@ -589,7 +589,7 @@ def test_home_assistant_image_entity_only_with_snapshots():
     assert kinds(True) == ["binary_sensor", "event", "image", "sensor", "sensor", "sensor"]
 
 
-def test_event_store_adds_the_review_columns_to_an_older_database(tmp_path):
+def test_event_store_adds_the_review_and_clip_columns_to_an_older_database(tmp_path):
     import sqlite3
 
     path = tmp_path / "old.db"
@@ -600,12 +600,14 @@ def test_event_store_adds_the_review_columns_to_an_older_database(tmp_path):
                    "'no_mask', 0.9)")
     store = EventStore(path, ["log"])
     (kept,) = store.query()
-    assert (kept["camera"], kept["track_id"], kept["review"]) == ("door", 3, None)
+    assert (kept["camera"], kept["track_id"], kept["review"], kept["clip"]) == ("door", 3, None, None)
+    store.set_clip([kept["id"]], "door/2026-11-27/101500_000.webm")
     assert store.set_review(kept["id"], "false_alarm")["review"] == "false_alarm"
     with pytest.raises(ValueError, match="review must be one of confirmed, false_alarm"):
         store.set_review(kept["id"], "maybe")
     store.close()
-    assert EventStore(path).get(kept["id"])["review"] == "false_alarm"  # opened again: nothing added twice
+    again = EventStore(path).get(kept["id"])  # opened again: nothing added twice
+    assert again["review"] == "false_alarm" and again["clip"] == "door/2026-11-27/101500_000.webm"
 
 
 def test_sightings_count_each_track_once_under_its_first_held_label():

@@ -30,7 +30,8 @@ app.add_typer(config_app, name="config", help="Validate a service config file.")
 
 # optional packages (pyproject's extras) that only some commands import, and the extra that brings each
 EXTRAS = {"torch": "train", "onnx": "optimize", "matplotlib": "plots", "supervision": "serve", "fastapi": "serve",
-          "fastapi_offline": "serve", "uvicorn": "serve", "paho": "serve", "prometheus_client": "serve", "ray": "scale"}
+          "fastapi_offline": "serve", "uvicorn": "serve", "paho": "serve", "prometheus_client": "serve", "av": "serve",
+          "ray": "scale"}
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]

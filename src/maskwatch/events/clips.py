@@ -96,16 +96,18 @@ def encode_webm(frames: list[tuple[float, bytes]], kbps: int) -> bytes:
     """VP8 in WebM, each frame shown at its own time (the analysed frames come at an uneven rate)."""
     import av  # PyAV (the serve extra); only the service records clips
 
-    images = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in frames]
-    h, w = images[0].shape[:2]
+    def image(jpeg: bytes) -> np.ndarray:  # one at a time: a 30 s clip decoded at once would hold 100 MB
+        return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+    h, w = image(frames[0][1]).shape[:2]
     out_buf = io.BytesIO()
     with av.open(out_buf, "w", format="webm") as out:
-        stream = out.add_stream("libvpx", rate=1000, options={"deadline": "realtime", "cpu-used": "8"})
+        stream = out.add_stream("libvpx", rate=1000, options={"deadline": "realtime", "cpu-used": "16", "threads": "1"})
         stream.width, stream.height, stream.pix_fmt, stream.bit_rate = w, h, "yuv420p", kbps * 1000
         stream.time_base = MS
         t0, last = frames[0][0], -1
-        for (ts, _), image in zip(frames, images):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        for ts, jpeg in frames:
+            frame = av.VideoFrame.from_ndarray(image(jpeg), format="bgr24")
             frame.pts = last = max(last + 1, round((ts - t0) * 1000))
             frame.time_base = MS
             out.mux(stream.encode(frame))
@@ -123,6 +125,8 @@ class ClipEncoder(threading.Thread):
     """Encodes finished clips one after another and hands (clip, WebM bytes) to `encoded`."""
 
     def __init__(self, kbps: int, encoded: Callable[[Clip, bytes], None]):
+        import av  # noqa: F401 (missing, the service says so at its start rather than at its first clip)
+
         super().__init__(name="clip-encoder", daemon=True)
         self.kbps, self.encoded = kbps, encoded
         self._queue: queue.Queue[Clip | None] = queue.Queue()
