@@ -103,8 +103,9 @@ def test_save_zones_round_trip(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(GOOD)
     zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]], "
-                         "restricted: false}, {name: y, polygon: [[0, 0], [1, 0], [1, 1]], alert_labels: [no_mask]}]}]"
-                         ).cameras[0].zones
+                         "restricted: false}, {name: y, polygon: [[0, 0], [1, 0], [1, 1]], alert_labels: [no_mask]}, "
+                         "{name: poster, polygon: [[0, 0], [0.2, 0], [0.2, 0.2]], ignore: true}]}]").cameras[0].zones
+    assert zones[2].ignore and not zones[2].restricted  # ignored: never restricted
     save_zones(path, "lobby", zones)
     cfg = load_config(path)
     assert cfg.cameras[1].zones == zones and cfg.cameras[0].zones[0].name == "entry"

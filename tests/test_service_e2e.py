@@ -279,3 +279,23 @@ def test_set_zones_applies_live_and_saves_yaml(world):
     time.sleep(3)
     assert [e for e in service.events() if e["id"] > last] == []
     assert service.zones("door-cam")[0]["restricted"] is False
+
+
+def test_faces_in_an_ignored_zone_are_hidden_and_nothing_else(world, faces_shown):
+    """The left half ignored (say a poster hangs there) inside a restricted whole frame: only the right half's
+    faces are tracked and alert; the left one is still hidden."""
+    service = world["service"]
+    service.set_zones("door-cam", [{"name": "door", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]},
+                                   {"name": "poster", "polygon": DOOR, "ignore": True}])
+    time.sleep(0.5)  # a frame in flight may still use the old zones
+    last = max((e["id"] for e in service.events(limit=1)), default=0)
+    fresh = wait_for(lambda: (new := [e for e in service.events() if e["id"] > last]) and len(new) >= 2 and new, 20)
+    assert fresh, "no alert from the right half within 20 s"
+    assert all((e["box"][0] + e["box"][2]) / 2 > 320 and e["zone"] == "door" for e in fresh), fresh
+    tracked = []
+    for _ in range(10):
+        tracked.append(service.camera_status()[0]["faces"])
+        time.sleep(0.2)
+    assert max(tracked) == 1, tracked  # two people in every frame, one of them left out
+    plain = cv2.imdecode(np.frombuffer(service.latest_jpeg("door-cam", annotated=False), np.uint8), cv2.IMREAD_COLOR)
+    assert len(faces_shown(plain)) == 0

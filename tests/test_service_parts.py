@@ -12,7 +12,7 @@ from helpers_service.servers import WebhookReceiver, free_port, wait_for
 
 from maskwatch.events import EventStore, Retention, SnapshotWriter, apply_retention
 from maskwatch.privacy import blur_faces
-from maskwatch.rules import RuleEngine, Zone, make_zones, zone_of
+from maskwatch.rules import RuleEngine, Zone, ignored, make_zones, zone_of
 from maskwatch.sinks import CameraNotices, LogSink, OutageWatch, Outbox, WebhookSink, encode, sign, verify
 from maskwatch.sources import CameraReader, Frame, FrameSlot, describe
 from maskwatch.track import FaceTracker, LabelSmoother
@@ -485,7 +485,7 @@ def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
         service.set_zones("c", bad)
     service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
     assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True, "hours": [],
-                                   "alert_labels": None}]
+                                   "alert_labels": None, "ignore": False}]
 
 
 def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path):
@@ -701,6 +701,31 @@ rules: {alert_labels: [no_mask]}
     with pytest.raises(UserError, match=r"alert_labels\[0\]"):
         parse_config("cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], "
                      "alert_labels: [no_masks]}]}]")
+
+
+def test_faces_in_an_ignored_zone_are_left_out_wherever_it_lies_in_the_list():
+    from maskwatch.config import parse_config
+    from maskwatch.errors import UserError
+
+    cfg = parse_config("""
+cameras:
+  - name: cam
+    source: 0
+    zones:
+      - {name: door, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}
+      - {name: poster, polygon: [[0, 0], [0.3, 0], [0.3, 0.6], [0, 0.6]], ignore: true}
+""")
+    zones = make_zones(cfg.cameras[0].zones)
+    rules = RuleEngine("cam", zones, ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
+    poster, person = (10, 10, 40, 40), (100, 10, 140, 50)  # in a 200 x 100 frame; the poster's centre in both zones
+    assert ignored(poster, 200, 100, zones) and not ignored(person, 200, 100, zones)
+    assert zone_of(poster, 200, 100, zones).name == "door"  # the zone it is in, were it not ignored
+    faces = [(0, _tl(1, "no_mask", 5.0), poster), (1, _tl(2, "no_mask", 5.0), person)]
+    assert [a.track_id for a in rules.check(faces, 200, 100, 10.0)] == [2]
+    assert [(s.zone, s.label) for s in rules.count(faces, 200, 100, 10.0)] == [("door", "no_mask")]
+    with pytest.raises(UserError, match=r"zones\[0\]: an ignored zone takes no hours or alert_labels"):
+        parse_config("cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], ignore: true, "
+                     "hours: ['daily 08:00-09:00']}]}]")
 
 
 def test_snapshots_can_go_sooner_than_their_events(tmp_path):

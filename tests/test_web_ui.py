@@ -265,7 +265,7 @@ def test_zone_editor_saves_a_polygon(page, live):
         canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
     sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
     page.fill("#zone-name", "counter")
-    page.uncheck("#zone-restricted")
+    page.select_option("#zone-kind", "open")
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” saved.")
     zones = live["api"].get("/api/cameras/door-cam/zones").json()
@@ -297,7 +297,8 @@ def test_zone_editor_saves_a_polygon(page, live):
     for x, y in [(0.60, 0.70), (0.90, 0.70), (0.75, 0.95)]:
         canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
     page.fill("#zone-name", "night")
-    page.check("#zone-restricted")
+    page.select_option("#zone-kind", "restricted")
+    sync_api.expect(page.locator("#zone-hours")).to_be_enabled()
     page.fill("#zone-hours", "weekends 9-5")
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_contain_text("write DAYS HH:MM-HH:MM")
@@ -320,13 +321,28 @@ def test_zone_editor_saves_a_polygon(page, live):
     sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
     sync_api.expect(page.locator("#zone-name")).to_have_value("hall")
     sync_api.expect(page.locator("#zone-hours")).to_have_value(hours[0])
-    assert page.is_checked("#zone-restricted")
+    sync_api.expect(page.locator("#zone-kind")).to_have_value("restricted")
     page.fill("#zone-hours", "sat 02:00-03:00")
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “hall” saved.")
     edited = live["api"].get("/api/cameras/door-cam/zones").json()
     assert [z["name"] for z in edited] == ["door", "hall", "night"]  # replaced in its place: the first match wins
     assert edited[1]["polygon"] == zones[1]["polygon"] and edited[1]["hours"] == ["sat 02:00-03:00"]
+    # a poster on the wall: an ignored zone, whose faces are left out (no hours or alert labels to set)
+    for x, y in [(0.02, 0.02), (0.12, 0.02), (0.12, 0.12), (0.02, 0.12)]:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    page.fill("#zone-name", "poster")
+    page.select_option("#zone-kind", "ignore")
+    sync_api.expect(page.locator("#zone-hours")).to_be_disabled()
+    sync_api.expect(page.locator("#zone-alerts")).to_be_disabled()
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “poster” saved.")
+    poster = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
+    assert (poster["name"], poster["ignore"], poster["restricted"], poster["hours"]) == ("poster", True, False, [])
+    sync_api.expect(page.locator('#zone-list li[data-zone="poster"]')).to_contain_text("ignored: faces left out")
+    page.click('#zone-list li[data-zone="poster"] button[aria-label="edit zone poster"]')
+    sync_api.expect(page.locator("#zone-kind")).to_have_value("ignore")
+    page.click("#zone-clear")
     zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 

@@ -36,6 +36,16 @@ class ZoneConfig(Strict):
     alert_labels: list[Label] | None = Field(None, min_length=1, description="the labels that alert in this zone, "
                                              "e.g. [no_mask] where a mask below the nose is tolerated; unset: "
                                              "rules.alert_labels")
+    ignore: bool = Field(False, description="faces here are left out: not tracked, alerted on or counted (a poster, "
+                         "a screen, a mirror); they are still hidden")
+
+    @model_validator(mode="after")
+    def _ignored_is_all_it_is(self):
+        if self.ignore:
+            if self.hours or self.alert_labels:
+                raise ValueError("an ignored zone takes no hours or alert_labels")
+            self.restricted = False
+        return self
 
     @field_validator("hours")
     @classmethod

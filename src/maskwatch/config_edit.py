@@ -48,7 +48,8 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
         raise UserError(f"camera {camera!r} not found in {path}")
     cam["zones"] = [{"name": z.name, "polygon": _Polygon([round(x, 4), round(y, 4)] for x, y in z.polygon),
                      "restricted": z.restricted, **({"hours": list(z.hours)} if z.hours else {}),
-                     **({"alert_labels": list(z.alert_labels)} if z.alert_labels else {})} for z in zones]
+                     **({"alert_labels": list(z.alert_labels)} if z.alert_labels else {}),
+                     **({"ignore": True} if z.ignore else {})} for z in zones]
     edited = _replace_zones_text(text, camera, cam["zones"])
     if edited is None or _loads(edited) != data:
         edited = _dump(data)

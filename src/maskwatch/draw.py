@@ -29,10 +29,11 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True) -> n
     return out
 
 
-def draw_zone(image: np.ndarray, polygon_rel, name: str, restricted: bool) -> np.ndarray:
+def draw_zone(image: np.ndarray, polygon_rel, name: str, restricted: bool, ignore: bool = False) -> np.ndarray:
     h, w = image.shape[:2]
     pts = (np.asarray(polygon_rel, np.float32) * [w, h]).astype(np.int32)
-    color = (40, 40, 230) if restricted else (200, 160, 40)
+    color = (150, 150, 150) if ignore else (40, 40, 230) if restricted else (200, 160, 40)
+    name = f"{name} (ignored)" if ignore else name
     cv2.polylines(image, [pts], True, color, max(1, round(max(h, w) / 600)), cv2.LINE_AA)
     cv2.putText(image, name, tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
     return image

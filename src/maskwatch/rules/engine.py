@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maskwatch.rules.zones import Zone, zone_of
+from maskwatch.rules.zones import Zone, ignored, zone_of
 from maskwatch.types import TrackLabel
 
 
@@ -61,6 +61,8 @@ class RuleEngine:
         for index, tl, box in faces:
             if tl.stable_seconds < self.min_seconds or tl.confidence < self.min_confidence:
                 continue
+            if ignored(box, width, height, self.zones):
+                continue
             zone = zone_of(box, width, height, self.zones)
             if zone is None or not zone.restricted_at(now):
                 continue
@@ -80,6 +82,8 @@ class RuleEngine:
         track that holds a worse label is moved to it (a -1 and a +1)."""
         sightings = []
         for _, tl, box in faces:
+            if ignored(box, width, height, self.zones):
+                continue
             counted = self._counted.get(tl.track_id)
             if counted is not None:
                 counted.last_seen = now

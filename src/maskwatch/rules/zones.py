@@ -1,4 +1,5 @@
-"""Zones: polygons in relative coordinates; a face belongs to the zone that contains its box's centre.
+"""Zones: polygons in relative coordinates; a face belongs to the zone that contains its box's centre, and is left
+out altogether where an ignored zone (a poster, a screen) contains it, whatever the zones' order.
 
 The centre rather than the bottom-centre: for a face box the bottom edge is the chin, which sits on zone
 borders drawn at head height as often as not, while the centre is where the head actually is.
@@ -25,6 +26,7 @@ class Zone:
     hours: tuple[Window, ...] = ()  # when a restricted zone is in force; empty: always
     tz: tzinfo | None = None  # the hours' time zone; None: the machine's local time
     alert_labels: frozenset[str] | None = None  # the labels that alert here; None: the rules' own
+    ignore: bool = False  # faces here are left out
 
     def restricted_at(self, timestamp: float) -> bool:
         return self.restricted and in_force(self.hours, timestamp, self.tz)
@@ -38,12 +40,21 @@ def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
     return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours), tz,
-                 frozenset(z.alert_labels) if z.alert_labels else None)
+                 frozenset(z.alert_labels) if z.alert_labels else None, z.ignore)
             for z in zone_configs]
 
 
+def _centre(box, width: int, height: int) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2 / width, (box[1] + box[3]) / 2 / height
+
+
 def zone_of(box, width: int, height: int, zones: list[Zone]) -> Zone | None:
-    """The first zone (in config order) containing the face box's centre, or None."""
-    x = (box[0] + box[2]) / 2 / width
-    y = (box[1] + box[3]) / 2 / height
-    return next((z for z in zones if z.contains(x, y)), None)
+    """The first zone (in config order) that is not ignored and contains the face box's centre, or None."""
+    x, y = _centre(box, width, height)
+    return next((z for z in zones if not z.ignore and z.contains(x, y)), None)
+
+
+def ignored(box, width: int, height: int, zones: list[Zone]) -> bool:
+    """Whether an ignored zone contains the face box's centre."""
+    x, y = _centre(box, width, height)
+    return any(z.ignore and z.contains(x, y) for z in zones)

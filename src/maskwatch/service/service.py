@@ -31,7 +31,7 @@ from maskwatch.events import (REVIEW_STATES, Clip, ClipEncoder, ClipRecorder, Cl
                               write_atomic)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
-from maskwatch.rules import RuleEngine, make_zones
+from maskwatch.rules import RuleEngine, ignored, make_zones
 from maskwatch.service.motion import MotionGate, thumbnail
 from maskwatch.sinks import CameraNotices, EmailSink, MqttSink, OutageWatch, Outbox, make_sinks
 from maskwatch.sinks.daily_summary import DailySummary, summary_text
@@ -332,7 +332,9 @@ class Service:
     def _process(self, rt: CameraRuntime, frame: Frame, found: Detections) -> None:
         h, w = frame.image.shape[:2]
         hidden = found.xyxy.copy()
-        kept = np.flatnonzero(found.det_scores >= self.config.detector.min_score)
+        zones = rt.rules.zones  # faces in ignored zones are hidden, and nothing else
+        kept = np.array([i for i in np.flatnonzero(found.det_scores >= self.config.detector.min_score)
+                         if not ignored(found.xyxy[i], w, h, zones)], np.int64)
         dets = rt.tracker.update(found[kept])
         shown = dets.class_probs.copy() if dets.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
         faces = []
@@ -384,7 +386,7 @@ class Service:
     def _annotate(self, image: np.ndarray, rt: CameraRuntime, dets: Detections | None, at: float) -> np.ndarray:
         """Zones (off hours: drawn as open) and faces drawn onto `image` (changed in place)."""
         for zone in rt.rules.zones if rt.config.zones else []:  # the implicit whole-frame zone is not drawn
-            draw_zone(image, zone.polygon, zone.name, zone.restricted_at(at))
+            draw_zone(image, zone.polygon, zone.name, zone.restricted_at(at), zone.ignore)
         if dets is not None and len(dets):
             draw_detections(image, dets, copy=False)
         return image

@@ -328,7 +328,11 @@ async function reviewEvent(button) {
 // --- zone editor ---------------------------------------------------------------------------------------------
 
 // the colours the service draws zones with on the live view (maskwatch.draw.draw_zone), and one for the new polygon
-const ZONE_COLORS = { restricted: "#e62828", open: "#28a0c8", drawing: "#a21caf" };
+const ZONE_COLORS = { restricted: "#e62828", open: "#28a0c8", ignore: "#969696", drawing: "#a21caf" };
+
+function zoneColor(zone) {
+  return ZONE_COLORS[zone.ignore ? "ignore" : zone.restricted ? "restricted" : "open"];
+}
 
 function selectZoneCamera(name) {
   const z = state.zone;
@@ -375,10 +379,10 @@ function drawZones() {
   };
   ctx.font = "600 13px system-ui, sans-serif";
   for (const zone of currentZones()) {
-    const color = zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open;
+    const color = zoneColor(zone);
     polygon(zone.polygon, color, true, true);
     const [x, y] = zone.polygon[0];
-    const label = `${zone.name}${zone.restricted ? "" : " (open)"}`;
+    const label = `${zone.name}${zone.ignore ? " (ignored)" : zone.restricted ? "" : " (open)"}`;
     ctx.fillStyle = color;
     ctx.fillRect(x * w, y * h, ctx.measureText(label).width + 10, 20);
     ctx.fillStyle = "#fff";
@@ -400,6 +404,7 @@ function drawZones() {
 }
 
 function zoneKind(zone) {
+  if (zone.ignore) return "ignored: faces left out";
   if (!zone.restricted) return "open";
   const alerts = zone.alert_labels ? [`alerts on ${alertsText(zone.alert_labels)}`] : [];
   return ["restricted", ...(zone.hours || []), ...alerts].join(" · ");
@@ -409,7 +414,7 @@ function renderZoneList() {
   const list = $("#zone-list");
   const zones = currentZones();
   list.replaceChildren(...zones.map((zone) => el("li", { "data-zone": zone.name },
-    el("span", { class: "swatch", style: `background:${zone.restricted ? ZONE_COLORS.restricted : ZONE_COLORS.open}` }),
+    el("span", { class: "swatch", style: `background:${zoneColor(zone)}` }),
     el("span", { class: "name", text: zone.name }),
     el("span", { class: "kind", text: zoneKind(zone),
                  title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
@@ -455,8 +460,9 @@ async function addZone(event) {
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
   const alerts = $("#zone-alerts").value;
-  const zone = { name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted: $("#zone-restricted").checked, hours,
-                 alert_labels: alerts ? alerts.split(",") : null };
+  const kind = $("#zone-kind").value, restricted = kind === "restricted";
+  const zone = { name, polygon: pts.map(([x, y]) => [round(x), round(y)]), restricted, ignore: kind === "ignore",
+                 hours: restricted ? hours : [], alert_labels: alerts && restricted ? alerts.split(",") : null };
   // same name: replaces that zone in its place, since the first zone containing a face wins
   const at = zones.findIndex((z) => z.name === name);
   if (at >= 0) zones[at] = zone; else zones.push(zone);
@@ -469,11 +475,18 @@ async function addZone(event) {
   }
 }
 
+// Hours and alert labels apply to restricted zones only.
+function zoneKindChanged() {
+  const restricted = $("#zone-kind").value === "restricted";
+  $("#zone-hours").disabled = $("#zone-alerts").disabled = !restricted;
+}
+
 // Loads a zone into the form: its corners become the polygon being drawn, and saving under its name replaces it.
 function editZone(zone) {
   state.zone.points = zone.polygon.map(([x, y]) => [x, y]);
   $("#zone-name").value = zone.name;
-  $("#zone-restricted").checked = zone.restricted;
+  $("#zone-kind").value = zone.ignore ? "ignore" : zone.restricted ? "restricted" : "open";
+  zoneKindChanged();
   $("#zone-hours").value = (zone.hours || []).join("; ");
   const alerts = (zone.alert_labels || []).join(",");
   if (![...$("#zone-alerts").options].some((o) => o.value === alerts)) {  // set in the config to another choice
@@ -523,6 +536,7 @@ function setupZoneEditor() {
   $("#zone-clear").addEventListener("click", () => { state.zone.points = []; drawZones(); });
   $("#zone-refresh").addEventListener("click", loadZoneFrame);
   $("#zone-form").addEventListener("submit", addZone);
+  $("#zone-kind").addEventListener("change", zoneKindChanged);
   new ResizeObserver(drawZones).observe($("#zone-wrap"));
 }
 
