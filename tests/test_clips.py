@@ -33,7 +33,7 @@ def record(timing: ClipTiming, times: list[float], alerts: dict[float, list[int]
 def test_a_clip_holds_the_frames_before_and_after_its_alert():
     times = [round(0.1 * i, 1) for i in range(60)]  # 10 fps for 6 s
     rec, done = record(ClipTiming(before=1.0, after=2.0, longest=30), times, {2.0: [7]})
-    assert len(done) == 1 and rec.clip is None
+    assert len(done) == 1 and rec.recording == []
     clip = done[0]
     assert clip.keys == [7] and clip.camera == "cam"
     assert [t for t, _ in clip.frames] == [t for t in times if 1.0 <= t <= 4.0]
@@ -41,13 +41,15 @@ def test_a_clip_holds_the_frames_before_and_after_its_alert():
     assert abs(int(first[:, :, 1].mean()) - 10 * 8) <= 3  # frame 10 (t = 1.0), through JPEG
 
 
-def test_alerts_while_recording_share_and_extend_the_clip_up_to_its_longest():
+def test_alerts_while_recording_share_the_clip_while_it_can_hold_them():
     times = [round(0.5 * i, 1) for i in range(60)]  # 2 fps for 30 s
     _, done = record(ClipTiming(before=1.0, after=2.0, longest=6.0), times, {2.0: [1], 3.0: [2], 4.5: [3], 6.0: [4], 20.0: [5]})
-    assert [c.keys for c in done] == [[1, 2, 3, 4], [5]]
-    shared = [t for t, _ in done[0].frames]
-    assert shared[0] == 1.0 and shared[-1] == 7.0  # 1 s before the first alert; cut at 6 s long, not 2 s after 6.0
-    assert [t for t, _ in done[1].frames] == [19.0, 19.5, 20.0, 20.5, 21.0, 21.5, 22.0]
+    assert [c.keys for c in done] == [[1, 2, 3], [4], [5]]
+    spans = [[t for t, _ in c.frames] for c in done]
+    assert spans[0][0] == 1.0 and spans[0][-1] == 6.5  # 1 s before the first alert, 2 s after the last it took
+    # 6.0 + 2 s would run past 6 s from 1.0: that alert gets a clip of its own, frames before it included
+    assert spans[1] == [5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0]
+    assert spans[2] == [19.0, 19.5, 20.0, 20.5, 21.0, 21.5, 22.0]
 
 
 def test_a_clip_whose_camera_goes_quiet_ends_with_the_frames_it_has():
@@ -58,7 +60,7 @@ def test_a_clip_whose_camera_goes_quiet_ends_with_the_frames_it_has():
     assert len(done) == 1 and [t for t, _ in done[0].frames] == [0.0, 0.5, 1.0]
     rec.trigger(10, 20.0)
     rec.finish()  # at shutdown: a clip with no frame yet is dropped, not written empty
-    assert len(done) == 1
+    assert len(done) == 1 and rec.recording == []
 
 
 def test_webm_shows_each_frame_at_its_own_time(tmp_path):

@@ -70,6 +70,8 @@ def test_clips_go_beside_the_snapshots_unless_told(tmp_path):
     (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
     (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),
     (GOOD + "colour: red\n", 15, "colour: Extra inputs are not permitted"),
+    (GOOD + "clips: {before_seconds: 10, after_seconds: 30}\n", 15,
+     "clips: max_seconds must be at least before_seconds + after_seconds"),
     (GOOD.replace("    fps: 4\n", "    fps: 4\n   bad: [\n"), 5, "YAML syntax error"),
     ("cameras: []\n", 1, "cameras: List should have at least 1 item"),
     ("- a\n- b\n", 1, "must be a mapping"),

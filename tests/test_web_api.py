@@ -368,6 +368,8 @@ def test_zones_validated_applied_and_saved(client, running):
         ({"zones": "door"}, "a list"),
         ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "hours": ["weekdays 9-5"]}]}, "DAYS HH:MM-HH:MM"),
         ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "alert_labels": ["masked"]}]}, "alert_labels[0]"),
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "ignore": True, "alert_labels": ["no_mask"]}]},
+         "zones[0]: an ignored zone takes no hours or alert_labels"),
     ]
     for body, message in bad:
         r = client.put(url, json=body, headers=BEARER)
@@ -377,9 +379,9 @@ def test_zones_validated_applied_and_saved(client, running):
     assert client.put("/api/cameras/nope/zones", json={"zones": []}, headers=BEARER).status_code == 404
 
     zones = [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "restricted": True,
-              "hours": ["daily 00:00-24:00"], "alert_labels": ["no_mask", "incorrect"]},
+              "hours": ["daily 00:00-24:00"], "alert_labels": ["no_mask", "incorrect"], "ignore": False},
              {"name": "hall", "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]], "restricted": False, "hours": [],
-              "alert_labels": None}]
+              "alert_labels": None, "ignore": False}]
     r = client.put(url, json={"zones": zones}, headers=BEARER)
     assert r.status_code == 200 and r.json() == {"camera": "door-cam", "zones": zones}
     assert client.get(url, headers=BEARER).json() == zones
@@ -388,6 +390,7 @@ def test_zones_validated_applied_and_saved(client, running):
     assert [z["name"] for z in saved] == ["door", "hall"]
     assert saved[0]["hours"] == ["daily 00:00-24:00"] and "hours" not in saved[1]
     assert saved[0]["alert_labels"] == ["no_mask", "incorrect"] and "alert_labels" not in saved[1]
+    assert "ignore" not in saved[0] and "ignore" not in saved[1]  # written only where set
     # applied to the running rules: new events only in the restricted 'door'
     since = time.time()
     fresh = wait_for(lambda: client.get("/api/events", params={"since": since}, headers=BEARER).json(), 20)

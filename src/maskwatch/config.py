@@ -238,9 +238,16 @@ class ClipsConfig(Strict):
                           "frame (off by default: video of people, even with faces hidden, is more than a snapshot)")
     before_seconds: float = Field(3.0, ge=0, le=30)
     after_seconds: float = Field(5.0, ge=0, le=60, description="recorded after the clip's last alert")
-    max_seconds: float = Field(30.0, gt=0, le=300, description="no clip runs longer, however many alerts extend it")
+    max_seconds: float = Field(30.0, gt=0, le=300, description="alerts on a camera while its clip records join that "
+                               "clip as long as it stays this short; later ones start their own")
     width: int = Field(640, ge=160, le=3840, description="frames wider than this are scaled down")
     kbps: int = Field(500, ge=50, le=20000, description="VP8 bit rate")
+
+    @model_validator(mode="after")
+    def _room_for_one_alert(self):
+        if self.max_seconds < self.before_seconds + self.after_seconds:
+            raise ValueError("max_seconds must be at least before_seconds + after_seconds")
+        return self
 
 
 class PrivacyConfig(Strict):

@@ -1,8 +1,10 @@
 """Event clips: the analysed frames around an alert, every face hidden and the faces' boxes drawn, as WebM (VP8).
 
 Each camera keeps its last `before_seconds` of analysed frames, already hidden and drawn, as small JPEGs. An alert
-starts a clip with them; further alerts on the same camera while it records extend it (up to `max_seconds`) and
-share it. A writer thread encodes finished clips, so the analysis loop never waits for the encoder.
+starts a clip with them, from `before` seconds before it until `after` seconds after it. A later alert on the same
+camera joins a clip being recorded, which then runs on until `after` seconds past it, as long as the clip stays
+within `longest`; otherwise it starts a clip of its own. An encoder thread encodes finished clips, so the analysis
+loop never waits for it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ MS = Fraction(1, 1000)
 class ClipTiming:
     before: float  # seconds of frames kept ahead of an alert
     after: float  # seconds recorded after the last alert of the clip
-    longest: float  # no clip runs longer, however many alerts extend it
+    longest: float  # a clip that alerts keep extending stops taking new ones at this length
 
 
 @dataclass
@@ -41,12 +43,12 @@ class Clip:
 
 
 class ClipRecorder:
-    """One camera's recent frames and the clip it is recording, if any. `done` receives each finished clip."""
+    """One camera's recent frames and the clips it is recording. `done` receives each finished clip."""
 
     def __init__(self, camera: str, timing: ClipTiming, done: Callable[[Clip], None], jpeg_quality: int = 80):
         self.camera, self.timing, self.done, self.quality = camera, timing, done, jpeg_quality
         self.recent: deque[tuple[float, bytes]] = deque()
-        self.clip: Clip | None = None
+        self.recording: list[Clip] = []
         self._lock = threading.Lock()  # add/trigger on the analysis thread, expire/finish from housekeeping and stop
 
     def add(self, ts: float, image: np.ndarray) -> None:
@@ -59,37 +61,38 @@ class ClipRecorder:
             self.recent.append(frame)
             while self.recent and self.recent[0][0] < ts - self.timing.before:
                 self.recent.popleft()
-            if self.clip is not None:
-                self.clip.frames.append(frame)
-                if ts >= self.clip.end:
-                    self._finish()
+            for clip in self.recording:
+                clip.frames.append(frame)
+            self._finish([c for c in self.recording if ts >= c.end])
 
     def trigger(self, key: Hashable, ts: float) -> None:
-        """An alert at `ts` (its frame added already)."""
+        """An alert at `ts` (its frame added already): it joins a clip being recorded that can run on until
+        `after` seconds past it within `longest`, or starts one of its own."""
+        end = ts + self.timing.after
         with self._lock:
-            if self.clip is not None:
-                self.clip.keys.append(key)
-                self.clip.end = min(self.clip.start + self.timing.longest, max(self.clip.end, ts + self.timing.after))
-                return
+            for clip in self.recording:
+                if end <= clip.start + self.timing.longest:
+                    clip.keys.append(key)
+                    clip.end = max(clip.end, end)
+                    return
             frames = [f for f in self.recent if f[0] >= ts - self.timing.before]
-            start = frames[0][0] if frames else ts
-            self.clip = Clip(self.camera, [key], start, min(start + self.timing.longest, ts + self.timing.after), frames)
+            self.recording.append(Clip(self.camera, [key], frames[0][0] if frames else ts, end, frames))
 
     def expire(self, now: float, grace: float = 2.0) -> None:
-        """Ends a clip whose camera stopped sending frames before its end."""
+        """Ends the clips whose camera stopped sending frames before their end."""
         with self._lock:
-            if self.clip is not None and now > self.clip.end + grace:
-                self._finish()
+            self._finish([c for c in self.recording if now > c.end + grace])
 
     def finish(self) -> None:
-        """Ends the clip being recorded with the frames it has (at shutdown)."""
+        """Ends the clips being recorded with the frames they have (at shutdown)."""
         with self._lock:
-            self._finish()
+            self._finish(list(self.recording))
 
-    def _finish(self) -> None:
-        clip, self.clip = self.clip, None
-        if clip is not None and clip.frames:
-            self.done(clip)
+    def _finish(self, clips: list[Clip]) -> None:
+        for clip in clips:
+            self.recording.remove(clip)
+            if clip.frames:
+                self.done(clip)
 
 
 def encode_webm(frames: list[tuple[float, bytes]], kbps: int) -> bytes:
