@@ -9,7 +9,8 @@ import av
 import cv2
 import numpy as np
 
-from maskwatch.events import EventStore, Retention, apply_retention, clip_name, write_atomic
+from maskwatch.events import (EventStore, Retention, apply_retention, clip_name, enforce_quota, media_usage,
+                              write_atomic)
 from maskwatch.events.clips import ClipRecorder, ClipTiming, encode_webm
 
 
@@ -113,3 +114,49 @@ def test_clips_can_go_sooner_than_their_events(tmp_path):
     assert store.get(ids[0])["clip"] is None and not (clips / rels[0]).exists() and not stray.exists()
     assert store.get(ids[1])["clip"] == rels[1] and (clips / rels[1]).is_file()
     store.close()
+
+
+def test_snapshots_and_clips_stay_under_max_media_mb_oldest_first(tmp_path):
+    store = EventStore(tmp_path / "e.db")
+    folders = {"snapshot": tmp_path / "snaps", "clip": tmp_path / "clips"}
+    now = time.time()
+    ids = []
+    for i, (column, size) in enumerate([("snapshot", 400), ("clip", 300), ("snapshot", 200), ("clip", 100)]):
+        rel = f"cam/2026-11-27/{i}.{'jpg' if column == 'snapshot' else 'webm'}"
+        write_atomic(folders[column] / rel, b"x" * size)
+        os.utime(folders[column] / rel, (now - 100 + i, now - 100 + i))  # written in this order
+        ids.append(store.add(now - 100 + i, "cam", None, i, "no_mask", 0.9, rel if column == "snapshot" else None))
+        if column == "clip":
+            store.set_clip([ids[-1]], rel)
+    assert media_usage(folders) == {"snapshot": 600, "clip": 400}
+    assert enforce_quota(store, folders, max_bytes=1000) == 0  # at the cap: nothing goes
+    assert enforce_quota(store, folders, max_bytes=900) == 1  # down to 90 % of the cap: the oldest file is enough
+    assert store.get(ids[0])["snapshot"] is None and store.get(ids[1])["clip"] is not None
+    assert enforce_quota(store, folders, max_bytes=500) == 1  # 600 > 500: the oldest left, a clip, goes
+    assert store.get(ids[1])["clip"] is None and store.get(ids[2])["snapshot"] and store.get(ids[3])["clip"]
+    assert media_usage(folders) == {"snapshot": 200, "clip": 100} and len(store.query()) == 4  # the events stay
+    store.close()
+
+
+def test_the_retention_job_keeps_the_cap_and_reports_usage(tmp_path):
+    from helpers_service.servers import wait_for
+
+    from maskwatch.events import RetentionJob
+
+    store = EventStore(tmp_path / "e.db")
+    now = time.time()
+    for i in range(5):
+        rel = f"cam/2026-11-27/{i}.jpg"
+        write_atomic(tmp_path / "snaps" / rel, b"x" * 1000)
+        os.utime(tmp_path / "snaps" / rel, (now - 50 + i, now - 50 + i))
+        store.add(now - 50 + i, "cam", None, i, "no_mask", 0.9, rel)
+    job = RetentionJob(store, tmp_path / "snaps", Retention(7), clips=tmp_path / "clips", max_media_bytes=3500,
+                       check_seconds=0.1)
+    job.start()
+    try:
+        assert wait_for(lambda: job.usage == {"snapshot": 3000, "clip": 0}, 5), job.usage  # 5000 > 3500: down to 3150
+        assert [e["snapshot"] is None for e in store.query(limit=10)][::-1] == [True, True, False, False, False]
+    finally:
+        job.stop()
+        job.join(2)
+        store.close()

@@ -355,6 +355,10 @@ def test_stats_and_metrics(client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in r.text
     assert "maskwatch_frames_analysed_total" in r.text
+    storage = stats["storage"]
+    assert storage["database_bytes"] > 0 and storage["max_media_bytes"] is None  # no cap set
+    assert {"snapshots_bytes", "clips_bytes"} <= set(storage)  # as of the retention job's last check
+    assert all(f'maskwatch_storage_bytes{{kind="{kind}"}}' in r.text for kind in ("snapshots", "clips", "database"))
 
 
 def test_zones_validated_applied_and_saved(client, running):

@@ -222,6 +222,8 @@ class StorageConfig(Strict):
     count_retention_days: float = Field(400.0, gt=0, description="people counts (compliance figures, no person in "
                                         "them) are kept this long, for yearly reports")
     jpeg_quality: int = Field(85, ge=30, le=100)
+    max_media_mb: float | None = Field(None, gt=0, description="snapshots and clips together are kept under this "
+                                       "size: past it the oldest files go first, their events stay; unset: no cap")
     clips: Path | None = Field(None, description="alert clips (clips:); unset: a 'clips' folder beside snapshots")
     clip_retention_days: float | None = Field(None, gt=0, description="clips go sooner than their events (the events "
                                               "stay, without a clip); unset: with the snapshots")

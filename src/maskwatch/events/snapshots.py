@@ -66,6 +66,9 @@ def resolve_in(folder: Path, rel: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+PATTERNS = {"snapshot": "*.jpg", "clip": "*.webm"}  # the files of each MEDIA column
+
+
 @dataclass(frozen=True)
 class Retention:
     """How many days each kind of record is kept."""
@@ -83,9 +86,9 @@ def apply_retention(store: EventStore, snapshots: Path, retention: Retention, no
     now = now or time.time()
     cutoff = now - retention.days * 86400
     snapshot_days = retention.snapshot_days or retention.days
-    media = {"snapshot": (Path(snapshots), "*.jpg", snapshot_days)}
+    media = {"snapshot": (Path(snapshots), PATTERNS["snapshot"], snapshot_days)}
     if clips is not None:
-        media["clip"] = (Path(clips), "*.webm", retention.clip_days or snapshot_days)
+        media["clip"] = (Path(clips), PATTERNS["clip"], retention.clip_days or snapshot_days)
     deleted, gone = store.delete_before(cutoff, now - (retention.count_days or retention.days) * 86400)
     if deleted:
         log.info("retention: deleted %d event(s) older than %.1f days", deleted, retention.days)
@@ -107,10 +110,10 @@ def _sweep(folder: Path, pattern: str, cutoff: float) -> None:
     """Files the database no longer knows (a crash between write and insert) go by their age, then empty folders."""
     if not folder.is_dir():
         return
-    for path in folder.rglob(pattern):
+    for mtime, _, path in _files(folder, pattern):
         try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
+            if mtime < cutoff:
+                path.unlink(missing_ok=True)
         except OSError:
             pass
     for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
@@ -120,21 +123,72 @@ def _sweep(folder: Path, pattern: str, cutoff: float) -> None:
             pass
 
 
+def media_usage(folders: dict[str, Path]) -> dict[str, int]:
+    """Bytes of snapshot and clip files per MEDIA column."""
+    return {column: sum(size for _, size, _ in _files(folder, PATTERNS[column])) for column, folder in folders.items()}
+
+
+def enforce_quota(store: EventStore, folders: dict[str, Path], max_bytes: float) -> int:
+    """Past `max_bytes` of snapshots and clips together, deletes the oldest files (by when they were written) until
+    they fill 90 % of it; their events stay, without them. Returns how many files went."""
+    files = [(mtime, size, column, folder, path) for column, folder in folders.items()
+             for mtime, size, path in _files(folder, PATTERNS[column])]
+    total = sum(f[1] for f in files)
+    if total <= max_bytes:
+        return 0
+    deleted = 0
+    for _, size, column, folder, path in sorted(files, key=lambda f: f[0]):
+        if total <= 0.9 * max_bytes:  # some room, so that the next file written does not start this again
+            break
+        store.forget_media(column, path.relative_to(folder).as_posix())  # first: never name a file that is gone
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("storage: cannot delete %s: %s", path, err)
+            continue
+        total, deleted = total - size, deleted + 1
+    log.warning("storage: deleted the %d oldest snapshot and clip file(s) to stay under storage.max_media_mb "
+                "(%.0f MB)", deleted, max_bytes / 1e6)
+    return deleted
+
+
+def _files(folder: Path, pattern: str) -> list[tuple[float, int, Path]]:
+    out = []
+    if Path(folder).is_dir():
+        for path in Path(folder).rglob(pattern):
+            try:
+                st = path.stat()
+            except OSError:  # deleted meanwhile
+                continue
+            out.append((st.st_mtime, st.st_size, path))
+    return out
+
+
 class RetentionJob(threading.Thread):
+    """Days-based retention every `every_seconds`; the size cap and the disk usage figures every `check_seconds`."""
+
     def __init__(self, store: EventStore, snapshots: Path, retention: Retention, every_seconds: float = 3600.0,
-                 clips: Path | None = None):
+                 clips: Path | None = None, max_media_bytes: float | None = None, check_seconds: float = 60.0):
         super().__init__(name="retention", daemon=True)
-        self.store, self.snapshots, self.retention, self.every = store, snapshots, retention, every_seconds
-        self.clips = clips
+        self.store, self.retention, self.every, self.check = store, retention, every_seconds, check_seconds
+        self.folders = {"snapshot": Path(snapshots), **({"clip": Path(clips)} if clips is not None else {})}
+        self.max_media_bytes = max_media_bytes
+        self.usage: dict[str, int] = {}  # bytes per MEDIA column, as of the last check
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        last = -float("inf")
         while not self._stop_event.is_set():
             try:
-                apply_retention(self.store, self.snapshots, self.retention, clips=self.clips)
+                if time.monotonic() - last >= self.every:
+                    last = time.monotonic()
+                    apply_retention(self.store, self.folders["snapshot"], self.retention, clips=self.folders.get("clip"))
+                if self.max_media_bytes is not None:
+                    enforce_quota(self.store, self.folders, self.max_media_bytes)
+                self.usage = media_usage(self.folders)
             except Exception as err:  # the job must outlive a bad run
                 log.warning("retention job failed: %s", err)
-            self._stop_event.wait(self.every)
+            self._stop_event.wait(self.check)
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -259,6 +259,13 @@ class EventStore:
                                    (camera, int(track_id), time_)).fetchone()
         return row[0] if row else None
 
+    def forget_media(self, column: str, rel: str) -> None:
+        """No event names the file `rel` in `column` (one of MEDIA) any more."""
+        if column not in MEDIA:
+            raise ValueError(f"no media column {column!r}")
+        with self._lock:
+            self._db.execute(f"UPDATE events SET {column} = NULL WHERE {column} = ?", (rel,))
+
     def clear_media_before(self, column: str, cutoff: float) -> list[str]:
         """Forgets the files in `column` (one of MEDIA) of events older than `cutoff` (the events stay); returns
         those no event names any more, for the caller to delete."""

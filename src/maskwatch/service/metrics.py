@@ -60,6 +60,12 @@ class ServiceCollector:
                 delivered.add_metric([name], s["delivered"])
             yield pending
             yield delivered
+        storage = GaugeMetricFamily("maskwatch_storage_bytes", "bytes on disk (snapshots and clips as of the last "
+                                    "minute's check)", labels=["kind"])
+        for kind, n in svc.storage_usage().items():
+            if kind != "max_media_bytes":
+                storage.add_metric([kind.removesuffix("_bytes")], n)
+        yield storage
         uptime = GaugeMetricFamily("maskwatch_uptime_seconds", "seconds since start")
         uptime.add_metric([], svc.stats()["uptime_seconds"] if svc.started_at else 0.0)
         yield uptime

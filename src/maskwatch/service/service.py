@@ -174,7 +174,7 @@ class Service:
         st = cfg.storage
         self.retention = RetentionJob(self.store, st.snapshots, Retention(st.retention_days, st.snapshot_retention_days,
                                                                           st.count_retention_days, st.clip_retention_days),
-                                      clips=st.clips)
+                                      clips=st.clips, max_media_bytes=st.max_media_mb and st.max_media_mb * 1e6)
         self.outbox.start()
         self.retention.start()
         notified = [s for s in self.sinks if s.camera_status]
@@ -652,7 +652,19 @@ class Service:
             "masked": sum(c["masked"] for c in cams),
             "unmasked": sum(c["unmasked"] for c in cams),
             "sinks": sinks,
+            "storage": self.storage_usage(),
         }
+
+    def storage_usage(self) -> dict:
+        """Bytes on disk: snapshots and clips (as of the retention job's last check, each minute) and the database."""
+        st = self.config.storage
+        usage = self.retention.usage if self.retention else {}
+        try:
+            database = sum(p.stat().st_size for p in st.database.parent.glob(st.database.name + "*"))  # -wal, -shm
+        except OSError:
+            database = 0
+        return {"snapshots_bytes": usage.get("snapshot", 0), "clips_bytes": usage.get("clip", 0),
+                "database_bytes": database, "max_media_bytes": st.max_media_mb and round(st.max_media_mb * 1e6)}
 
     def zones(self, camera: str) -> list[dict]:
         return [z.model_dump(mode="json") for z in self.config.camera(camera).zones]
