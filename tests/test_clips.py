@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import av
@@ -160,3 +161,25 @@ def test_the_retention_job_keeps_the_cap_and_reports_usage(tmp_path):
         job.stop()
         job.join(2)
         store.close()
+
+
+def test_clips_the_encoder_cannot_keep_up_with_are_dropped_and_counted():
+    from maskwatch.events import Clip, ClipEncoder
+
+    release, saved = threading.Event(), []
+
+    def slow(clip, webm):
+        release.wait(5)
+        saved.append((clip.keys, webm[:4]))
+
+    encoder = ClipEncoder(300, slow, backlog=2)
+    encoder.start()
+    frames = [(t, cv2.imencode(".jpg", frame(i))[1].tobytes()) for i, t in enumerate([0.0, 0.2, 0.4])]
+    for key in range(6):
+        encoder.submit(Clip("cam", [key], 0.0, 0.4, frames))
+        time.sleep(0.1)  # the first is taken at once and blocks the encoder
+    assert encoder.dropped == 3 and encoder.waiting == 2  # 1 encoding, 2 waiting, the rest dropped
+    release.set()
+    encoder.stop(5)
+    assert not encoder.is_alive() and encoder.written == 3
+    assert [k for k, _ in saved] == [[0], [1], [2]] and {w for _, w in saved} == {b"\x1a\x45\xdf\xa3"}

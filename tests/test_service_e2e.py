@@ -231,6 +231,8 @@ def test_alerts_get_a_clip_with_every_face_hidden(world, faces_shown):
             assert len(faces_shown(image)) == 0, f"clip {rel}: faces found at {faces_shown(image)}"
     assert wait_for(lambda: all(e["clip"] for e in service.events(limit=1000)
                                 if e["timestamp"] < time.time() - 10), 10), "an alert older than 10 s has no clip"
+    counts = service.stats()["clips"]
+    assert counts["written"] >= len(by_clip) and counts["dropped"] == 0
 
 
 def test_live_view_and_camera_status(world, faces_shown):

@@ -359,6 +359,7 @@ def test_stats_and_metrics(client):
     assert storage["database_bytes"] > 0 and storage["max_media_bytes"] is None  # no cap set
     assert {"snapshots_bytes", "clips_bytes"} <= set(storage)  # as of the retention job's last check
     assert all(f'maskwatch_storage_bytes{{kind="{kind}"}}' in r.text for kind in ("snapshots", "clips", "database"))
+    assert "maskwatch_clips_written_total" in r.text and "maskwatch_clips_dropped_total 0.0" in r.text
 
 
 def test_zones_validated_applied_and_saved(client, running):

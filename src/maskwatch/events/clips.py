@@ -13,6 +13,7 @@ import io
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -126,26 +127,42 @@ def clip_name(camera: str, start: float) -> str:
 
 
 class ClipEncoder(threading.Thread):
-    """Encodes finished clips one after another and hands (clip, WebM bytes) to `encoded`."""
+    """Encodes finished clips one after another and hands (clip, WebM bytes) to `encoded`. At most `backlog` clips
+    wait: on a machine too busy to encode them, further clips are dropped (and counted) rather than held in memory."""
 
-    def __init__(self, kbps: int, encoded: Callable[[Clip, bytes], None]):
+    def __init__(self, kbps: int, encoded: Callable[[Clip, bytes], None], backlog: int = 16):
         import av  # noqa: F401 (missing, the service says so at its start rather than at its first clip)
 
         super().__init__(name="clip-encoder", daemon=True)
         self.kbps, self.encoded = kbps, encoded
-        self._queue: queue.Queue[Clip | None] = queue.Queue()
+        self.written = self.dropped = 0
+        self._queue: queue.Queue[Clip | None] = queue.Queue(maxsize=backlog)
 
     def submit(self, clip: Clip) -> None:
-        self._queue.put(clip)
+        try:
+            self._queue.put_nowait(clip)
+        except queue.Full:
+            self.dropped += 1
+            log.warning("camera %s: clip dropped, %d clips already wait for the encoder", clip.camera,
+                        self._queue.maxsize)
+
+    @property
+    def waiting(self) -> int:
+        return self._queue.qsize()
 
     def run(self) -> None:
         while (clip := self._queue.get()) is not None:
             try:
                 self.encoded(clip, encode_webm(clip.frames, self.kbps))
+                self.written += 1
             except Exception as err:  # one bad clip must not end the others
                 log.warning("camera %s: clip of %d frame(s) not saved: %s", clip.camera, len(clip.frames), err)
 
     def stop(self, timeout: float) -> None:
         """Encodes what was submitted (within `timeout`), then ends."""
-        self._queue.put(None)
-        self.join(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return  # still busy: a daemon thread, it ends with the process
+        self.join(max(0.0, deadline - time.monotonic()))

@@ -66,6 +66,13 @@ class ServiceCollector:
             if kind != "max_media_bytes":
                 storage.add_metric([kind.removesuffix("_bytes")], n)
         yield storage
+        clips = svc.clip_counts()
+        if clips is not None:
+            for name, text in (("written", "alert clips encoded and saved"),
+                               ("dropped", "alert clips dropped because the encoder fell behind")):
+                counter = CounterMetricFamily(f"maskwatch_clips_{name}", text)
+                counter.add_metric([], clips[name])
+                yield counter
         uptime = GaugeMetricFamily("maskwatch_uptime_seconds", "seconds since start")
         uptime.add_metric([], svc.stats()["uptime_seconds"] if svc.started_at else 0.0)
         yield uptime

@@ -653,7 +653,14 @@ class Service:
             "unmasked": sum(c["unmasked"] for c in cams),
             "sinks": sinks,
             "storage": self.storage_usage(),
+            "clips": self.clip_counts(),
         }
+
+    def clip_counts(self) -> dict | None:
+        """Clips encoded and saved, dropped (the encoder fell behind) and waiting since the start; None where no clips
+        are recorded here (off, or Ray mode: the shards record them)."""
+        encoder = self.clip_encoder
+        return encoder and {"written": encoder.written, "dropped": encoder.dropped, "waiting": encoder.waiting}
 
     def storage_usage(self) -> dict:
         """Bytes on disk: snapshots and clips (as of the retention job's last check, each minute) and the database."""
