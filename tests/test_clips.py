@@ -9,6 +9,7 @@ import time
 import av
 import cv2
 import numpy as np
+from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
 
 from maskwatch.events import (EventStore, Retention, apply_retention, clip_name, enforce_quota, media_usage,
                               write_atomic)
@@ -183,3 +184,27 @@ def test_clips_the_encoder_cannot_keep_up_with_are_dropped_and_counted():
     encoder.stop(5)
     assert not encoder.is_alive() and encoder.written == 3
     assert [k for k, _ in saved] == [[0], [1], [2]] and {w for _, w in saved} == {b"\x1a\x45\xdf\xa3"}
+
+
+def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):  # noqa: F811
+    from maskwatch.config import AppConfig
+    from maskwatch.service import Service
+
+    cameras = [{"name": "corridor", "source": str(test_clip), "clips": True},
+               {"name": "treatment", "source": str(test_clip)}]  # clips.enabled unset: off
+    cfg = AppConfig.model_validate({"cameras": cameras, "ui": {"enabled": False}, "sinks": {"log": False},
+                                    "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")}})
+    service = Service(cfg, pipeline=pipeline)
+    service.start()
+    try:
+        assert service.clip_encoder is not None
+        assert service._cameras["corridor"].clips is not None and service._cameras["treatment"].clips is None
+    finally:
+        service.stop()
+    cfg.cameras[0].clips = None  # now no camera records clips: no encoder either
+    service = Service(cfg, pipeline=pipeline)
+    service.start()
+    try:
+        assert service.clip_encoder is None and service.stats()["clips"] is None
+    finally:
+        service.stop()

@@ -71,6 +71,7 @@ class CameraConfig(Strict):
     reconnect_max_seconds: float = Field(10.0, gt=0, description="longest wait between reconnection attempts")
     enabled: bool = True
     zones: list[ZoneConfig] = Field(default_factory=list, description="empty: the whole frame is one restricted zone")
+    clips: bool | None = Field(None, description="record alert clips of this camera; unset: clips.enabled")
 
     @model_validator(mode="after")
     def _unique_zones(self):
@@ -319,6 +320,9 @@ class AppConfig(Strict):
                 if unknown:
                     raise ValueError(f"sinks.{kind}[{i}].cameras: no camera named {', '.join(unknown)}")
         return self
+
+    def records_clips(self, cam: CameraConfig) -> bool:
+        return self.clips.enabled if cam.clips is None else cam.clips
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

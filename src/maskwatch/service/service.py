@@ -118,7 +118,7 @@ class Service:
                 self.pipeline = self._make_pipeline()
             self._start_outputs()
             try:
-                if cfg.clips.enabled and cfg.scale.ray is None:
+                if cfg.scale.ray is None and any(cfg.records_clips(c) for c in cfg.cameras if c.enabled):
                     self.clip_encoder = ClipEncoder(cfg.clips.kbps, self._clip_encoded)
                     self.clip_encoder.start()
                 if cfg.scale.ray is not None:
@@ -220,7 +220,7 @@ class Service:
                            r.cooldown_seconds)
         gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
         clips = None
-        if self.clip_encoder is not None:
+        if self.clip_encoder is not None and cfg.records_clips(cam):
             c = cfg.clips
             clips = ClipRecorder(cam.name, ClipTiming(c.before_seconds, c.after_seconds, c.max_seconds),
                                  self.clip_encoder.submit)
