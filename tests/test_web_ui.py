@@ -233,12 +233,17 @@ def test_an_alerts_clip_plays_in_its_dialog(page, live):
     clipped = wait_for(lambda: [e for e in live["api"].get("/api/events").json() if e["clip"]], 30)
     assert clipped, "no alert got a clip within 30 s"
     event_id = clipped[-1]["id"]
-    page.reload()
+    page.reload()  # the list now knows of the clip
     item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
+    # the dialog reads the event again; played before that answer comes, the clip must go on playing after it
+    slow = lambda route: (time.sleep(1.5), route.continue_())  # noqa: E731
+    page.route(f"**/api/events/{event_id}", slow)
     item.locator("img.thumb").click()
     toggle = page.locator("#clip-toggle")
     sync_api.expect(toggle).to_have_text("Play clip")
     toggle.click()
+    page.wait_for_timeout(2000)  # the slow answer has come
+    page.unroute(f"**/api/events/{event_id}", slow)
     video = page.locator("#clip-video")
     sync_api.expect(video).to_be_visible()
     sync_api.expect(page.locator("#snapshot-image")).to_be_hidden()

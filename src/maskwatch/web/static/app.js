@@ -282,7 +282,8 @@ async function openEvent(e, caption) {
   showMedia(e, false);
   dialog.showModal();
   try { e = await api(`/api/events/${e.id}`); } catch (err) { return; }
-  if (dialog.open && dialog.dataset.eventId == e.id) showMedia(e, !e.snapshot && !!e.clip);
+  // a clip already playing (the list knew of it) is left alone
+  if (dialog.open && dialog.dataset.eventId == e.id && $("#clip-video").hidden) showMedia(e, !e.snapshot && !!e.clip);
 }
 
 function showMedia(e, clip) {
