@@ -425,8 +425,8 @@ class Service:
                         return
                     log.exception("camera %s: recording an alert failed", alert.camera)
             for clip, webm in clips:  # their alerts came in an earlier or the same drain
-                ids = [self.store.find(clip.camera, track, at) for track, at in clip.keys]
                 try:
+                    ids = [self.store.find(clip.camera, track, at) for track, at in clip.keys]
                     self._save_clip(clip, webm, [i for i in ids if i is not None])
                 except Exception:
                     if self._stop_event.is_set():
