@@ -95,6 +95,7 @@ def test_default_demo_and_example_are_valid():
     assert demo.storage.database.parts[-2:] == ("maskwatch-data", "events.db")
     assert demo.privacy.blur_live and demo.storage.retention_days == 7 and demo.ui.port == 8080
     assert demo.clips.enabled and demo.storage.clips.parts[-2:] == ("maskwatch-data", "clips")  # the demo shows them
+    assert demo.storage.max_media_mb == 500  # and, alerting all the time, keeps them from filling the disk
     token = demo.ensure_token()
     assert len(token) >= 20 and demo.ensure_token() == token
     example = load_config(REPO_ROOT / "examples" / "maskwatch.yaml")

@@ -361,7 +361,8 @@ class AppConfig(Strict):
                 ZoneConfig(name="hall", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)], restricted=False),
             ])],
             storage=StorageConfig(database=Path("maskwatch-data/events.db").absolute(),
-                                  snapshots=Path("maskwatch-data/snapshots").absolute()),
+                                  snapshots=Path("maskwatch-data/snapshots").absolute(),
+                                  max_media_mb=500),  # the demo alerts all the time: about 250 MB of clips an hour
             clips=ClipsConfig(enabled=True),
         )
 
