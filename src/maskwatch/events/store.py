@@ -261,20 +261,17 @@ class EventStore:
 
     def forget_media(self, column: str, rel: str) -> None:
         """No event names the file `rel` in `column` (one of MEDIA) any more."""
-        if column not in MEDIA:
-            raise ValueError(f"no media column {column!r}")
+        _check_media(column)
         with self._lock:
             self._db.execute(f"UPDATE events SET {column} = NULL WHERE {column} = ?", (rel,))
 
     def clear_media_before(self, column: str, cutoff: float) -> list[str]:
         """Forgets the files in `column` (one of MEDIA) of events older than `cutoff` (the events stay); returns
         those no event names any more, for the caller to delete."""
-        if column not in MEDIA:
-            raise ValueError(f"no media column {column!r}")
+        _check_media(column)
         with self._lock:
             self._db.execute("BEGIN")
-            rels = [r[0] for r in self._db.execute(f"SELECT DISTINCT {column} FROM events WHERE time < ? AND "
-                                                    f"{column} IS NOT NULL", (cutoff,))]
+            rels = self._named_before(column, cutoff)
             self._db.execute(f"UPDATE events SET {column} = NULL WHERE time < ? AND {column} IS NOT NULL", (cutoff,))
             rels = self._unused(column, rels)
             self._db.execute("COMMIT")
@@ -286,8 +283,7 @@ class EventStore:
         delete)."""
         with self._lock:
             self._db.execute("BEGIN")
-            named = {c: [r[0] for r in self._db.execute(f"SELECT DISTINCT {c} FROM events WHERE time < ? AND "
-                                                         f"{c} IS NOT NULL", (cutoff,))] for c in MEDIA}
+            named = {c: self._named_before(c, cutoff) for c in MEDIA}
             deleted = self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
             self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?",
                              (cutoff if counts_cutoff is None else counts_cutoff,))
@@ -295,7 +291,16 @@ class EventStore:
             self._db.execute("COMMIT")
         return deleted, unused
 
+    def _named_before(self, column: str, cutoff: float) -> list[str]:
+        return [r[0] for r in self._db.execute(f"SELECT DISTINCT {column} FROM events WHERE time < ? AND "
+                                               f"{column} IS NOT NULL", (cutoff,))]
+
     def _unused(self, column: str, rels: list[str]) -> list[str]:
         if column == "snapshot":  # one per event
             return rels
         return [r for r in rels if self._db.execute(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (r,)).fetchone() is None]
+
+
+def _check_media(column: str) -> None:
+    if column not in MEDIA:  # column names go into SQL: only these
+        raise ValueError(f"no media column {column!r}")

@@ -22,14 +22,13 @@ class ShardService(Service):
     def _start_outputs(self) -> None:
         """The head stores and delivers the events; a shard has no store, sinks or retention of its own."""
 
-    def _record(self, rt, frame, hidden, offender, alert) -> None:
+    def _keep(self, frame, hidden, offender, alert):
+        """Keeps the alert and its snapshot JPEG for the head, which finds the event by (track, time)."""
         jpeg = None
         if self.config.privacy.save_snapshots:
             jpeg = self.snapshots.encode(frame.image, hidden, offender)
-        rt.events += 1
         self.pending.append((alert, jpeg))
-        if rt.clips is not None:
-            rt.clips.trigger((alert.track_id, alert.time), alert.time)  # the head finds its event by these
+        return alert.track_id, alert.time
 
     def _clip_encoded(self, clip, webm: bytes) -> None:
         clip.frames = []

@@ -364,13 +364,17 @@ class Service:
             self._record(rt, frame, hidden, int(kept[alert.face_index]), alert)
 
     def _record(self, rt: CameraRuntime, frame: Frame, hidden: np.ndarray, offender: int, alert) -> None:
+        rt.events += 1
+        key = self._keep(frame, hidden, offender, alert)
+        if rt.clips is not None:
+            rt.clips.trigger(key, alert.time)
+
+    def _keep(self, frame: Frame, hidden: np.ndarray, offender: int, alert):
+        """Stores the alert with its snapshot; returns what its clip is matched to it by (the event id)."""
         snapshot = None
         if self.config.privacy.save_snapshots:
             snapshot = self.snapshots.write(frame.image, hidden, offender, alert.camera, alert.track_id, alert.time)
-        rt.events += 1
-        event_id = self._add_event(alert, snapshot)
-        if rt.clips is not None:
-            rt.clips.trigger(event_id, alert.time)
+        return self._add_event(alert, snapshot)
 
     def _clip_frame(self, rt: CameraRuntime, frame: Frame, hidden: np.ndarray, dets: Detections) -> np.ndarray:
         """The frame as clips show it: at most clips.width wide, every face hidden (snapshot_show_offender or not),
