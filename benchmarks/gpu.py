@@ -69,8 +69,14 @@ def measure(pipe: TorchBatchPipeline, frames: list[np.ndarray], batch: int, seco
     sync()
     elapsed = time.perf_counter() - t0
     fps = n * batch / elapsed
-    return {"batch": batch, "frames_per_s": round(fps, 1), "ms_per_batch": round(1000 * elapsed / n, 2),
-            "faces_per_frame": round(faces / (n * batch), 2), "cameras_at_5fps": int(fps // 5), "cameras_at_15fps": int(fps // 15)}
+    return {
+        "batch": batch,
+        "frames_per_s": round(fps, 1),
+        "ms_per_batch": round(1000 * elapsed / n, 2),
+        "faces_per_frame": round(faces / (n * batch), 2),
+        "cameras_at_5fps": int(fps // 5),
+        "cameras_at_15fps": int(fps // 15),
+    }
 
 
 def print_profile(pipe: TorchBatchPipeline, frames: list[np.ndarray], sync, batches: int = 10) -> None:
@@ -91,7 +97,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--half", action="store_true")
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--input-size", type=int, default=640, help="detector input (long side); the service's default is 640")
+    ap.add_argument(
+        "--input-size", type=int, default=640, help="detector input (long side); the service's default is 640"
+    )
     args = ap.parse_args()
     cv2.setNumThreads(1)
     frames = decode_frames(args.video)
@@ -102,13 +110,25 @@ def main() -> None:
     if args.profile:
         print_profile(pipe, frames[: max(r["batch"] for r in rows)], sync)
     decode_one, decode_all = parallel_decode_fps(args.video, 1), parallel_decode_fps(args.video, os.cpu_count() or 1)
-    print(json.dumps({
-        "benchmark": "gpu", "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
-        "torch": torch.__version__, "half": args.half, "frame": "1280x720", "detector_input": pipe.input_size,
-        "decode_fps_one_core_720p": round(decode_one, 1), "cpu_cores": os.cpu_count(),
-        "decode_fps_all_cores_720p": round(decode_all, 1), "cameras_decoded_at_15fps": int(decode_all // 15),
-        "rows": rows, "max_cameras_at_5fps": best["cameras_at_5fps"], "max_cameras_at_15fps": best["cameras_at_15fps"],
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "gpu",
+                "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
+                "torch": torch.__version__,
+                "half": args.half,
+                "frame": "1280x720",
+                "detector_input": pipe.input_size,
+                "decode_fps_one_core_720p": round(decode_one, 1),
+                "cpu_cores": os.cpu_count(),
+                "decode_fps_all_cores_720p": round(decode_all, 1),
+                "cameras_decoded_at_15fps": int(decode_all // 15),
+                "rows": rows,
+                "max_cameras_at_5fps": best["cameras_at_5fps"],
+                "max_cameras_at_15fps": best["cameras_at_15fps"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

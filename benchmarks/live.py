@@ -48,8 +48,13 @@ LIVE_DIR = REPO / "build" / "live"
 DEMO = REPO / "build" / "demo.mp4"
 CAMERA_FPS = 15
 ANALYSED_FPS = 5
-TARGETS = {"decoded_min_ratio": 0.99, "dropped_max_ratio": 0.01, "analysed_fps_min": 5.0, "p95_delay_ms_max": 300.0,
-           "rss_mb_max": 1536.0}
+TARGETS = {
+    "decoded_min_ratio": 0.99,
+    "dropped_max_ratio": 0.01,
+    "analysed_fps_min": 5.0,
+    "p95_delay_ms_max": 300.0,
+    "rss_mb_max": 1536.0,
+}
 
 
 def camera_files(n: int, clip: str = "zoom") -> list[Path]:
@@ -73,9 +78,36 @@ def camera_files(n: int, clip: str = "zoom") -> list[Path]:
             if ffmpeg is None:
                 sys.exit("error: ffmpeg not found (apt-get install ffmpeg)")
             # output-side seek into the endlessly looped input: every file is 20 s, whatever its offset
-            subprocess.run([ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(DEMO), "-ss", str(2.5 * i), "-t", "20",
-                            "-vf", scale, "-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast",
-                            "-pix_fmt", "yuv420p", "-g", "30", str(path)], check=True)
+            subprocess.run(
+                [
+                    ffmpeg,
+                    "-v",
+                    "error",
+                    "-y",
+                    "-stream_loop",
+                    "-1",
+                    "-i",
+                    str(DEMO),
+                    "-ss",
+                    str(2.5 * i),
+                    "-t",
+                    "20",
+                    "-vf",
+                    scale,
+                    "-r",
+                    str(CAMERA_FPS),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-g",
+                    "30",
+                    str(path),
+                ],
+                check=True,
+            )
         paths.append(path)
     return paths
 
@@ -87,8 +119,12 @@ def parse_value(text: str):
 def make_config(files: list[Path], tmp: Path, overrides: list[str]) -> dict:
     # fps: frames analysed a second; the file still plays (and is decoded) at its own 15 fps
     cameras = [{"name": f"cam{i}", "source": str(p), "fps": ANALYSED_FPS} for i, p in enumerate(files)]
-    cfg: dict = {"cameras": cameras, "ui": {"enabled": False}, "sinks": {"log": True},
-                 "storage": {"database": str(tmp / "events.db"), "snapshots": str(tmp / "snapshots")}}
+    cfg: dict = {
+        "cameras": cameras,
+        "ui": {"enabled": False},
+        "sinks": {"log": True},
+        "storage": {"database": str(tmp / "events.db"), "snapshots": str(tmp / "snapshots")},
+    }
     for item in overrides:
         key, _, value = item.partition("=")
         parts = key.split(".")
@@ -208,8 +244,13 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
             service.stop()
     cpu = (times1.user - times0.user) + (times1.system - times0.system)
     # frames_skipped: decoded (grab) but not delivered for analysis, beyond the camera's `fps` (absent before it existed)
-    decoded = sum(s1[c]["frames_decoded"] + s1[c].get("frames_skipped", 0) - s0[c]["frames_decoded"]
-                  - s0[c].get("frames_skipped", 0) for c in s1)
+    decoded = sum(
+        s1[c]["frames_decoded"]
+        + s1[c].get("frames_skipped", 0)
+        - s0[c]["frames_decoded"]
+        - s0[c].get("frames_skipped", 0)
+        for c in s1
+    )
     delivered = sum(s1[c]["frames_decoded"] - s0[c]["frames_decoded"] for c in s1)
     dropped = sum(s1[c]["frames_dropped"] - s0[c]["frames_dropped"] for c in s1)
     analysed_per_cam = {c: (s1[c]["frames_analysed"] - s0[c]["frames_analysed"]) / wall for c in s1}
@@ -217,9 +258,13 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
     p50, p95 = percentile(delays, 50), percentile(delays, 95)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "cameras": n, "seconds": round(wall, 1), "frames_expected": round(expected), "frames_decoded": decoded,
+        "cameras": n,
+        "seconds": round(wall, 1),
+        "frames_expected": round(expected),
+        "frames_decoded": decoded,
         "frames_delivered": delivered,
-        "frames_dropped": dropped, "frames_analysed": sum(s1[c]["frames_analysed"] - s0[c]["frames_analysed"] for c in s1),
+        "frames_dropped": dropped,
+        "frames_analysed": sum(s1[c]["frames_analysed"] - s0[c]["frames_analysed"] for c in s1),
         "frames_detected": sum(s1[c].get("frames_detected", 0) - s0[c].get("frames_detected", 0) for c in s1),
         "analysed_fps_per_camera": {c: round(v, 2) for c, v in analysed_per_cam.items()},
         "analysed_fps_min": round(min(analysed_per_cam.values()), 2),
@@ -227,9 +272,12 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
         "delay_ms_p95": round(p95 * 1000, 1) if p95 is not None else None,
         "cpu_percent": round(100 * cpu / wall, 1),
         "cpu_seconds": cpu_by_group(threads0, threads1, groups),
-        "detect": {"images": d1[1] - d0[1], "seconds": round(d1[0] - d0[0], 2),
-                   "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, d1[1] - d0[1]), 1),
-                   "faces_per_image": round((d1[2] - d0[2]) / max(1, d1[1] - d0[1]), 2)},
+        "detect": {
+            "images": d1[1] - d0[1],
+            "seconds": round(d1[0] - d0[0], 2),
+            "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, d1[1] - d0[1]), 1),
+            "faces_per_image": round((d1[2] - d0[2]) / max(1, d1[1] - d0[1]), 2),
+        },
         "classify": {"calls": p1[1] - p0[1], "faces": p1[2] - p0[2], "seconds": round(p1[0] - p0[0], 2)},
         "track_seconds": round(k1 - k0, 2),
         "rss_mb": round(rss_mb, 1),
@@ -249,8 +297,19 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
 
 
 def run_in_child(n: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--cameras", str(n), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
-           "--clip", args.clip]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--cameras",
+        str(n),
+        "--seconds",
+        str(args.seconds),
+        "--warmup",
+        str(args.warmup),
+        "--clip",
+        args.clip,
+    ]
     for item in args.set:
         cmd += ["--set", item]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -264,7 +323,9 @@ def main() -> None:
     ap.add_argument("--counts", default="1,2,4,6,8")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=8.0)
-    ap.add_argument("--clip", choices=("zoom", "still"), default="zoom", help="zoom: the demo clip; still: its photos held still")
+    ap.add_argument(
+        "--clip", choices=("zoom", "still"), default="zoom", help="zoom: the demo clip; still: its photos held still"
+    )
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -278,15 +339,28 @@ def main() -> None:
     camera_files(max(counts), args.clip)
     runs, largest = [], 0
     for n in counts:
-        print(f"live: {n} camera(s), {args.seconds:.0f} s, load {os.getloadavg()[0]:.2f} ...", file=sys.stderr, flush=True)
+        print(
+            f"live: {n} camera(s), {args.seconds:.0f} s, load {os.getloadavg()[0]:.2f} ...", file=sys.stderr, flush=True
+        )
         result = run_in_child(n, args)
         print(f"live: {n} camera(s): {json.dumps(result)}", file=sys.stderr, flush=True)
         runs.append(result)
         if not result["holds_targets"]:
             break
         largest = n
-    print(json.dumps({"benchmark": "live", "camera": "1280x720 H.264 15 fps", "clip": args.clip, "settings": args.set, "cpus": os.cpu_count(),
-                      "largest_n_holding_targets": largest, "runs": runs}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "live",
+                "camera": "1280x720 H.264 15 fps",
+                "clip": args.clip,
+                "settings": args.set,
+                "cpus": os.cpu_count(),
+                "largest_n_holding_targets": largest,
+                "runs": runs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

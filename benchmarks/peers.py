@@ -58,8 +58,9 @@ class MaskwatchSystem:
         self.name = name
         self.input_size = input_size
         self.face_min_score = face_min_score  # faces below it are neither classified nor reported
-        self.pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=face_min_score, threads=1,
-                                                   classifier_path=classifier)
+        self.pipeline = MaskPipeline.from_defaults(
+            input_size=input_size, min_score=face_min_score, threads=1, classifier_path=classifier
+        )
 
     def run(self, path: str) -> tuple[list[dict], float]:
         from maskwatch.inference import prediction_entries
@@ -80,19 +81,33 @@ class PeerSystem:
 
     def __init__(self, name: str, weights: Path):
         self.name = name
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "CUDA_VISIBLE_DEVICES": ""}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "TF_USE_LEGACY_KERAS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+        }
         env.pop("PYTHONPATH", None)
-        self.proc = subprocess.Popen([str(PEERS_PYTHON), str(WORKER), name, str(weights)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)
+        self.proc = subprocess.Popen(
+            [str(PEERS_PYTHON), str(WORKER), name, str(weights)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
         hello = self._reply()
         self.info = {k: v for k, v in hello.items() if k != "ready"}
 
     def _reply(self) -> dict:
         line = self.proc.stdout.readline()
         if not line:
-            raise SystemExit(f"peer {self.name} exited (rc {self.proc.poll()}); run it by hand: "
-                             f"{PEERS_PYTHON} {WORKER} {self.name} WEIGHTS < paths.txt")
+            raise SystemExit(
+                f"peer {self.name} exited (rc {self.proc.poll()}); run it by hand: "
+                f"{PEERS_PYTHON} {WORKER} {self.name} WEIGHTS < paths.txt"
+            )
         reply = json.loads(line)
         if "error" in reply:
             raise SystemExit(f"peer {self.name}: {reply['error']}")
@@ -133,34 +148,58 @@ def targets(systems: dict) -> dict:
     out = {}
     for name, m in systems.items():
         if name.startswith("maskwatch_fast"):
-            out[name] = {"map_at_least_aizoo": m["map_mask_no_mask"] >= a["map_mask_no_mask"],
-                         "time_at_most_half_aizoo": m["median_ms"] <= a["median_ms"] / 2,
-                         "time_ratio_to_aizoo": round(m["median_ms"] / a["median_ms"], 3)}
+            out[name] = {
+                "map_at_least_aizoo": m["map_mask_no_mask"] >= a["map_mask_no_mask"],
+                "time_at_most_half_aizoo": m["median_ms"] <= a["median_ms"] / 2,
+                "time_ratio_to_aizoo": round(m["median_ms"] / a["median_ms"], 3),
+            }
         elif name.startswith("maskwatch_accurate"):
-            out[name] = {"map_minus_aizoo": round(m["map_mask_no_mask"] - a["map_mask_no_mask"], 4),
-                         "map_at_least_aizoo_plus_0.15": m["map_mask_no_mask"] >= a["map_mask_no_mask"] + 0.15,
-                         "time_at_most_4x_aizoo": m["median_ms"] <= 4 * a["median_ms"],
-                         "time_ratio_to_aizoo": round(m["median_ms"] / a["median_ms"], 3)}
+            out[name] = {
+                "map_minus_aizoo": round(m["map_mask_no_mask"] - a["map_mask_no_mask"], 4),
+                "map_at_least_aizoo_plus_0.15": m["map_mask_no_mask"] >= a["map_mask_no_mask"] + 0.15,
+                "time_at_most_4x_aizoo": m["median_ms"] <= 4 * a["median_ms"],
+                "time_ratio_to_aizoo": round(m["median_ms"] / a["median_ms"], 3),
+            }
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", type=Path, help="PASCAL VOC folder (annotations/*.xml, images/)")
-    ap.add_argument("--manifest", default=str(DEFAULT_MANIFEST),
-                    help="crop manifest: score only the images of its val split (default: build/crops/manifest.csv "
-                         "when it exists; '' for every image)")
+    ap.add_argument(
+        "--manifest",
+        default=str(DEFAULT_MANIFEST),
+        help="crop manifest: score only the images of its val split (default: build/crops/manifest.csv "
+        "when it exists; '' for every image)",
+    )
     ap.add_argument("--limit", type=int, default=0, help="first N images only")
     ap.add_argument("--fast-size", type=int, default=FAST_SIZE, help="maskwatch fast mode: detector input long side")
-    ap.add_argument("--fast-min-score", type=float, default=FAST_MIN_SCORE,
-                    help="maskwatch fast mode: lowest face confidence classified and reported")
+    ap.add_argument(
+        "--fast-min-score",
+        type=float,
+        default=FAST_MIN_SCORE,
+        help="maskwatch fast mode: lowest face confidence classified and reported",
+    )
     ap.add_argument("--accurate-size", type=int, default=1024, help="maskwatch accurate mode (the `predict` default)")
     ap.add_argument("--sweep", default="", help="extra maskwatch settings SIZE[@FACE_MIN_SCORE], e.g. 320,320@0.3,640")
-    ap.add_argument("--classifier", type=Path, default=FP32_CLASSIFIER, help="classifier ONNX (default: models/mask_classifier.onnx)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="time each image this many times (systems interleaved), keep the median: less load noise")
-    ap.add_argument("--int8-classifier", type=Path, default=None,
-                    help="also run both modes with this INT8 classifier (benchmarks/quantize.py writes one under build/int8)")
+    ap.add_argument(
+        "--classifier",
+        type=Path,
+        default=FP32_CLASSIFIER,
+        help="classifier ONNX (default: models/mask_classifier.onnx)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="time each image this many times (systems interleaved), keep the median: less load noise",
+    )
+    ap.add_argument(
+        "--int8-classifier",
+        type=Path,
+        default=None,
+        help="also run both modes with this INT8 classifier (benchmarks/quantize.py writes one under build/int8)",
+    )
     ap.add_argument("--threshold", type=float, default=0.5, help="score threshold of the compliance view")
     ap.add_argument("--no-peers", action="store_true", help="maskwatch only")
     ap.add_argument("--predictions", type=Path, default=None, help="also write every system's predictions here (JSON)")
@@ -190,13 +229,17 @@ def main() -> None:
         raise SystemExit(str(err)) from None
     annotations = annotations[: args.limit] if args.limit else annotations
 
-    systems: list = [MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, args.classifier),
-                     MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, args.classifier)]
+    systems: list = [
+        MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, args.classifier),
+        MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, args.classifier),
+    ]
     if args.int8_classifier:
         if not args.int8_classifier.is_file():
             raise SystemExit(f"{args.int8_classifier}: INT8 classifier not found (run benchmarks/quantize.py)")
-        systems += [MaskwatchSystem("maskwatch_fast_int8cls", args.fast_size, args.fast_min_score, args.int8_classifier),
-                    MaskwatchSystem("maskwatch_accurate_int8cls", args.accurate_size, MIN_SCORE, args.int8_classifier)]
+        systems += [
+            MaskwatchSystem("maskwatch_fast_int8cls", args.fast_size, args.fast_min_score, args.int8_classifier),
+            MaskwatchSystem("maskwatch_accurate_int8cls", args.accurate_size, MIN_SCORE, args.int8_classifier),
+        ]
     for item in (s.strip() for s in args.sweep.split(",") if s.strip()):
         size, _, score = item.partition("@")
         try:
@@ -238,26 +281,30 @@ def main() -> None:
     if args.predictions:
         args.predictions.parent.mkdir(parents=True, exist_ok=True)
         args.predictions.write_text(json.dumps(preds))
-    print(json.dumps({
-        "benchmark": "peers",
-        "folder": str(args.folder),
-        "manifest": str(manifest) if manifest else None,
-        "split": "val" if manifest else "all",
-        "n_images": len(annotations),
-        "n_images_also_in_train": in_train,
-        "incorrect_scored_as": "no_mask",
-        "threshold": args.threshold,
-        "threads_per_system": 1,
-        "repeat_per_image": args.repeat,
-        "cpu_count": os.cpu_count(),
-        "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        "wall_s": round(wall, 1),
-        "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
-        "classifier": str(args.classifier or "models/mask_classifier.onnx"),
-        "int8_classifier": str(args.int8_classifier) if args.int8_classifier else None,
-        "systems": results,
-        "targets_vs_aizoo": targets(results),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "peers",
+                "folder": str(args.folder),
+                "manifest": str(manifest) if manifest else None,
+                "split": "val" if manifest else "all",
+                "n_images": len(annotations),
+                "n_images_also_in_train": in_train,
+                "incorrect_scored_as": "no_mask",
+                "threshold": args.threshold,
+                "threads_per_system": 1,
+                "repeat_per_image": args.repeat,
+                "cpu_count": os.cpu_count(),
+                "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+                "wall_s": round(wall, 1),
+                "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
+                "classifier": str(args.classifier or "models/mask_classifier.onnx"),
+                "int8_classifier": str(args.int8_classifier) if args.int8_classifier else None,
+                "systems": results,
+                "targets_vs_aizoo": targets(results),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ def interleaved_medians(runs: dict[str, callable], inputs: list, rounds: int) ->
 
 
 def pipeline_map(annotations, detector_path: Path, classifier_path: Path, size: int) -> float:
-    pipe = MaskPipeline(RetinaFaceDetector(detector_path, input_size=size, min_score=0.05, threads=1),
-                        MaskClassifier(classifier_path, threads=1))
+    pipe = MaskPipeline(
+        RetinaFaceDetector(detector_path, input_size=size, min_score=0.05, threads=1),
+        MaskClassifier(classifier_path, threads=1),
+    )
     preds = pipeline_predictions(annotations, pipe)
     return round(score_predictions(preds, annotations, ("mask", "no_mask"), 0.5, incorrect="no_mask").map_primary, 4)
 
@@ -68,8 +70,15 @@ def pipeline_map(annotations, detector_path: Path, classifier_path: Path, size: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--crops", type=Path, default=REPO_ROOT / "build" / "crops", help="crop set (manifest.csv)")
-    ap.add_argument("--voc", type=Path, nargs="+", default=[REPO_ROOT.parent / "shared" / "data" / "andrewmvd",
-                                                           REPO_ROOT.parent / "shared" / "data" / "jolignier"])
+    ap.add_argument(
+        "--voc",
+        type=Path,
+        nargs="+",
+        default=[
+            REPO_ROOT.parent / "shared" / "data" / "andrewmvd",
+            REPO_ROOT.parent / "shared" / "data" / "jolignier",
+        ],
+    )
     ap.add_argument("--classifier", type=Path, default=CLASSIFIER_FP32)
     ap.add_argument("--detector", type=Path, default=DETECTOR_FP32)
     ap.add_argument("--out-dir", type=Path, default=REPO_ROOT / "build" / "int8")
@@ -93,14 +102,21 @@ def main() -> None:
     quant_s = {}
     for fmt in FORMATS:
         t0 = time.perf_counter()
-        cls_paths[fmt] = quantize_classifier(args.classifier, args.out_dir / f"mask_classifier_int8_{fmt}.onnx", crops, fmt)
+        cls_paths[fmt] = quantize_classifier(
+            args.classifier, args.out_dir / f"mask_classifier_int8_{fmt}.onnx", crops, fmt
+        )
         t1 = time.perf_counter()
-        det_paths[fmt] = quantize_detector(args.detector, args.out_dir / f"retinaface_int8_{fmt}.onnx", photos, sizes, fmt)
+        det_paths[fmt] = quantize_detector(
+            args.detector, args.out_dir / f"retinaface_int8_{fmt}.onnx", photos, sizes, fmt
+        )
         quant_s[fmt] = {"classifier_s": round(t1 - t0, 1), "detector_s": round(time.perf_counter() - t1, 1)}
 
     # ---- classifier: accuracy on val crops, speed per batch ----
     classifiers = {k: MaskClassifier(p, threads=1) for k, p in cls_paths.items()}
-    cls_acc = {k: round(100 * evaluate_crops(args.crops, classifier=c).classification.accuracy, 2) for k, c in classifiers.items()}
+    cls_acc = {
+        k: round(100 * evaluate_crops(args.crops, classifier=c).classification.accuracy, 2)
+        for k, c in classifiers.items()
+    }
     val_rows = read_val_rows(args.crops)
     val_crops = np.stack([read_image(r.path) for r in val_rows[:64]])
     cls_ms = {}
@@ -119,8 +135,14 @@ def main() -> None:
         blobs = [dets["fp32"].prepare(im)[0] for im in speed_images]
         runs = {k: (lambda blob, d=d: d.session.run(None, {d.input_name: blob})) for k, d in dets.items()}
         det_ms[str(size)] = interleaved_medians(runs, blobs, 3)
-    det_map = {str(size): {k: pipeline_map(annotations, p, args.classifier, size) for k, p in det_paths.items()} for size in sizes}
-    both_map = {str(size): {fmt: pipeline_map(annotations, det_paths[fmt], cls_paths[fmt], size) for fmt in FORMATS} for size in sizes}
+    det_map = {
+        str(size): {k: pipeline_map(annotations, p, args.classifier, size) for k, p in det_paths.items()}
+        for size in sizes
+    }
+    both_map = {
+        str(size): {fmt: pipeline_map(annotations, det_paths[fmt], cls_paths[fmt], size) for fmt in FORMATS}
+        for size in sizes
+    }
     cls_map = {fmt: pipeline_map(annotations, args.detector, cls_paths[fmt], args.accurate_size) for fmt in FORMATS}
 
     # ---- verdicts ----
@@ -130,40 +152,66 @@ def main() -> None:
         lost = cls_acc["fp32"] - cls_acc[fmt]
         map_lost = det_map[str(args.accurate_size)]["fp32"] - cls_map[fmt]
         verdict["classifier"][fmt] = {
-            "speedup_batch16": round(speedup, 2), "speedup_batch1": round(cls_ms["batch1"]["fp32"] / cls_ms["batch1"][fmt], 2),
-            "crop_accuracy_lost_pt": round(lost, 2), "pipeline_map_lost": round(map_lost, 4),
-            "passes_bar": bool(speedup >= BAR["min_speedup"] and lost <= BAR["max_crop_accuracy_loss_pt"] and map_lost <= BAR["max_map_loss"]),
+            "speedup_batch16": round(speedup, 2),
+            "speedup_batch1": round(cls_ms["batch1"]["fp32"] / cls_ms["batch1"][fmt], 2),
+            "crop_accuracy_lost_pt": round(lost, 2),
+            "pipeline_map_lost": round(map_lost, 4),
+            "passes_bar": bool(
+                speedup >= BAR["min_speedup"]
+                and lost <= BAR["max_crop_accuracy_loss_pt"]
+                and map_lost <= BAR["max_map_loss"]
+            ),
         }
         per_size = {}
         for size in sizes:
             s = str(size)
-            per_size[s] = {"speedup": round(det_ms[s]["fp32"] / det_ms[s][fmt], 2), "map_lost": round(det_map[s]["fp32"] - det_map[s][fmt], 4)}
+            per_size[s] = {
+                "speedup": round(det_ms[s]["fp32"] / det_ms[s][fmt], 2),
+                "map_lost": round(det_map[s]["fp32"] - det_map[s][fmt], 4),
+            }
         verdict["detector"][fmt] = {
             **per_size,
-            "passes_bar": all(v["speedup"] >= BAR["min_speedup"] and v["map_lost"] <= BAR["max_map_loss"] for v in per_size.values()),
+            "passes_bar": all(
+                v["speedup"] >= BAR["min_speedup"] and v["map_lost"] <= BAR["max_map_loss"] for v in per_size.values()
+            ),
         }
-    print(json.dumps({
-        "benchmark": "quantize",
-        "classifier": str(args.classifier),
-        "detector": str(args.detector),
-        "calibration": {"crops": len(crops), "photos": len(photos), "photo_sizes": list(sizes), "method": "MinMax",
-                        "weights": "int8 per-channel", "activations": "uint8"},
-        "quantize_seconds": quant_s,
-        "n_val_crops": len(val_rows),
-        "n_val_photos": len(annotations),
-        "threads": 1,
-        "loadavg_1min": round(os.getloadavg()[0], 2),
-        "classifier_crop_accuracy_pct": cls_acc,
-        "classifier_median_ms": cls_ms,
-        "pipeline_map_with_int8_classifier": {"size": args.accurate_size, **cls_map},
-        "detector_median_ms": det_ms,
-        "pipeline_map_with_int8_detector": det_map,
-        "pipeline_map_with_both_int8": both_map,
-        "bar": BAR,
-        "verdict": verdict,
-        "int8_models": {k: str(v) for k, v in {**{f"classifier_{f}": cls_paths[f] for f in FORMATS},
-                                                  **{f"detector_{f}": det_paths[f] for f in FORMATS}}.items()},
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "quantize",
+                "classifier": str(args.classifier),
+                "detector": str(args.detector),
+                "calibration": {
+                    "crops": len(crops),
+                    "photos": len(photos),
+                    "photo_sizes": list(sizes),
+                    "method": "MinMax",
+                    "weights": "int8 per-channel",
+                    "activations": "uint8",
+                },
+                "quantize_seconds": quant_s,
+                "n_val_crops": len(val_rows),
+                "n_val_photos": len(annotations),
+                "threads": 1,
+                "loadavg_1min": round(os.getloadavg()[0], 2),
+                "classifier_crop_accuracy_pct": cls_acc,
+                "classifier_median_ms": cls_ms,
+                "pipeline_map_with_int8_classifier": {"size": args.accurate_size, **cls_map},
+                "detector_median_ms": det_ms,
+                "pipeline_map_with_int8_detector": det_map,
+                "pipeline_map_with_both_int8": both_map,
+                "bar": BAR,
+                "verdict": verdict,
+                "int8_models": {
+                    k: str(v)
+                    for k, v in {
+                        **{f"classifier_{f}": cls_paths[f] for f in FORMATS},
+                        **{f"detector_{f}": det_paths[f] for f in FORMATS},
+                    }.items()
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,12 +56,16 @@ def run(files: list[Path], shards: int, seconds: float, warmup: float) -> dict:
             service.stop()
     fps = {c: (s1[c]["frames_analysed"] - s0[c]["frames_analysed"]) / wall for c in s1}
     p50, p95 = percentile(delays, 50), percentile(delays, 95)
-    return {"mode": f"ray, {shards} shard(s)" if shards else "one process", "seconds_until_every_camera_analysed": round(ready, 1),
-            "analysed_fps_min": round(min(fps.values()), 2), "target_fps": ANALYSED_FPS,
-            "frames_dropped": sum(s1[c]["frames_dropped"] - s0[c]["frames_dropped"] for c in s1),
-            "delay_ms_p50": round(p50 * 1000, 1) if p50 is not None else None,
-            "delay_ms_p95": round(p95 * 1000, 1) if p95 is not None else None,
-            "machine_cpu_percent": round(100 * (busy1 - busy0) / wall, 1)}
+    return {
+        "mode": f"ray, {shards} shard(s)" if shards else "one process",
+        "seconds_until_every_camera_analysed": round(ready, 1),
+        "analysed_fps_min": round(min(fps.values()), 2),
+        "target_fps": ANALYSED_FPS,
+        "frames_dropped": sum(s1[c]["frames_dropped"] - s0[c]["frames_dropped"] for c in s1),
+        "delay_ms_p50": round(p50 * 1000, 1) if p50 is not None else None,
+        "delay_ms_p95": round(p95 * 1000, 1) if p95 is not None else None,
+        "machine_cpu_percent": round(100 * (busy1 - busy0) / wall, 1),
+    }
 
 
 def main() -> None:
@@ -77,8 +81,17 @@ def main() -> None:
     for shards in [0, *(int(s) for s in args.shards.split(","))]:
         runs.append(run(files, shards, args.seconds, args.warmup))
         print(f"ray_shards: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
-    print(json.dumps({"benchmark": "ray_shards", "cameras": args.cameras, "camera": "1280x720 H.264 15 fps",
-                      "cpus": os.cpu_count(), "runs": runs}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ray_shards",
+                "cameras": args.cameras,
+                "camera": "1280x720 H.264 15 fps",
+                "cpus": os.cpu_count(),
+                "runs": runs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

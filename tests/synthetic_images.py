@@ -26,6 +26,10 @@ def write_jpeg(path: Path, image: np.ndarray) -> Path:
 def voc_xml(filename: str, width: int, height: int, objects: list[tuple[str, tuple[int, int, int, int]]]) -> str:
     objs = "".join(
         f"<object><name>{n}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax><ymax>{b[3]}</ymax>"
-        "</bndbox></object>" for n, b in objects)
-    return (f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height>"
-            f"<depth>3</depth></size>{objs}</annotation>")
+        "</bndbox></object>"
+        for n, b in objects
+    )
+    return (
+        f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height>"
+        f"<depth>3</depth></size>{objs}</annotation>"
+    )

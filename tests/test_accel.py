@@ -83,12 +83,14 @@ def test_service_runs_on_the_torch_backend(test_clip, tmp_path):
     from maskwatch.config import AppConfig
     from maskwatch.service import Service
 
-    cfg = AppConfig.model_validate({
-        "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
-        "detector": {"backend": "torch", "input_size": 320},
-        "storage": {"database": str(tmp_path / "events.db"), "snapshots": str(tmp_path / "snaps")},
-        "ui": {"enabled": False},
-    })
+    cfg = AppConfig.model_validate(
+        {
+            "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
+            "detector": {"backend": "torch", "input_size": 320},
+            "storage": {"database": str(tmp_path / "events.db"), "snapshots": str(tmp_path / "snaps")},
+            "ui": {"enabled": False},
+        }
+    )
     service = Service(cfg)
     service.start()
     try:

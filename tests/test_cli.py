@@ -12,11 +12,19 @@ import pytest
 
 from maskwatch.detect.anchors import box_iou
 
-PHOTOS = ["maksssksksss114.jpg", "maksssksksss125.jpg", "maksssksksss132.jpg", "maksssksksss182.jpg", "maksssksksss1.jpg"]
+PHOTOS = [
+    "maksssksksss114.jpg",
+    "maksssksksss125.jpg",
+    "maksssksksss132.jpg",
+    "maksssksksss182.jpg",
+    "maksssksksss1.jpg",
+]
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "maskwatch", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "maskwatch", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def assert_clean_error(proc):
@@ -25,7 +33,9 @@ def assert_clean_error(proc):
 
 def gt_boxes(data, name):
     root = ET.parse(data / "andrewmvd" / "annotations" / name.replace(".jpg", ".xml")).getroot()
-    return np.array([[float(o.find(f"bndbox/{k}").text) for k in ("xmin", "ymin", "xmax", "ymax")] for o in root.iter("object")])
+    return np.array(
+        [[float(o.find(f"bndbox/{k}").text) for k in ("xmin", "ymin", "xmax", "ymax")] for o in root.iter("object")]
+    )
 
 
 @pytest.fixture
@@ -60,7 +70,14 @@ def test_predict_end_to_end_boxes_match_annotations(photos, shared_data, classif
 
 def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
     """A JPEG whose EXIF says how to turn the stored pixels for display (6: 90 degrees clockwise), as phones write."""
-    tiff = b"MM\0\x2a\0\0\0\x08" + b"\0\x01" + b"\x01\x12\0\x03\0\0\0\x01" + orientation.to_bytes(2, "big") + b"\0\0" + b"\0" * 4
+    tiff = (
+        b"MM\0\x2a\0\0\0\x08"
+        + b"\0\x01"
+        + b"\x01\x12\0\x03\0\0\0\x01"
+        + orientation.to_bytes(2, "big")
+        + b"\0\0"
+        + b"\0" * 4
+    )
     app1 = b"Exif\0\0" + tiff
     jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
     return jpeg[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + jpeg[2:]
@@ -185,14 +202,21 @@ def test_a_model_file_that_is_not_a_classifier_is_one_line_error(photos, tmp_pat
     garbage.write_bytes(b"not a model")
     named = tmp_path / "named.onnx"  # classifier-shaped, but neither its side nor input_size metadata says the size
     graph = onnx.helper.make_graph(
-        [onnx.helper.make_node("ReduceMean", ["input"], ["probs"], axes=[1, 2], keepdims=0)], "g",
+        [onnx.helper.make_node("ReduceMean", ["input"], ["probs"], axes=[1, 2], keepdims=0)],
+        "g",
         [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", "H", "W", 3])],
-        [onnx.helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, ["N", 3])])
+        [onnx.helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, ["N", 3])],
+    )
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8), named)
-    for model, message in ((garbage, "not a usable ONNX model"), (DEFAULT_MODEL, "not a mask classifier"),
-                           (named, "input size unknown")):
-        for args in (("predict", photos, "-o", tmp_path / "p.json", "--classifier", model),
-                     ("classify", photos, "-o", tmp_path / "c.json", "--classifier", model)):
+    for model, message in (
+        (garbage, "not a usable ONNX model"),
+        (DEFAULT_MODEL, "not a mask classifier"),
+        (named, "input size unknown"),
+    ):
+        for args in (
+            ("predict", photos, "-o", tmp_path / "p.json", "--classifier", model),
+            ("classify", photos, "-o", tmp_path / "c.json", "--classifier", model),
+        ):
             proc = run_cli(*args)
             assert proc.returncode == 2, proc.stderr
             assert_clean_error(proc)

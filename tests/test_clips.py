@@ -11,8 +11,7 @@ import cv2
 import numpy as np
 from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
 
-from maskwatch.events import (EventStore, Retention, apply_retention, clip_name, enforce_quota, media_usage,
-                              write_atomic)
+from maskwatch.events import EventStore, Retention, apply_retention, clip_name, enforce_quota, media_usage, write_atomic
 from maskwatch.events.clips import ClipRecorder, ClipTiming, encode_webm
 
 
@@ -46,7 +45,9 @@ def test_a_clip_holds_the_frames_before_and_after_its_alert():
 
 def test_alerts_while_recording_share_the_clip_while_it_can_hold_them():
     times = [round(0.5 * i, 1) for i in range(60)]  # 2 fps for 30 s
-    _, done = record(ClipTiming(before=1.0, after=2.0, longest=6.0), times, {2.0: [1], 3.0: [2], 4.5: [3], 6.0: [4], 20.0: [5]})
+    _, done = record(
+        ClipTiming(before=1.0, after=2.0, longest=6.0), times, {2.0: [1], 3.0: [2], 4.5: [3], 6.0: [4], 20.0: [5]}
+    )
     assert [c.keys for c in done] == [[1, 2, 3], [4], [5]]
     spans = [[t for t, _ in c.frames] for c in done]
     assert spans[0][0] == 1.0 and spans[0][-1] == 6.5  # 1 s before the first alert, 2 s after the last it took
@@ -88,8 +89,10 @@ def test_a_shared_clip_is_deleted_with_the_last_event_that_shows_it(tmp_path):
     rel = clip_name("cam", now - 8 * 86400 - 20)
     assert rel.startswith("cam/") and rel.endswith(".webm")
     write_atomic(clips / rel, b"webm")
-    older, newer = (store.add(now - age, "cam", "door", t, "no_mask", 0.9, None) for t, age in
-                    ((1, 8 * 86400 + 10), (2, 7 * 86400 - 10)))
+    older, newer = (
+        store.add(now - age, "cam", "door", t, "no_mask", 0.9, None)
+        for t, age in ((1, 8 * 86400 + 10), (2, 7 * 86400 - 10))
+    )
     store.set_clip([older, newer], rel)
     assert store.get(older)["clip"] == store.get(newer)["clip"] == rel
     assert apply_retention(store, snaps, Retention(7), now=now, clips=clips) == 1  # the older event goes
@@ -152,8 +155,9 @@ def test_the_retention_job_keeps_the_cap_and_reports_usage(tmp_path):
         write_atomic(tmp_path / "snaps" / rel, b"x" * 1000)
         os.utime(tmp_path / "snaps" / rel, (now - 50 + i, now - 50 + i))
         store.add(now - 50 + i, "cam", None, i, "no_mask", 0.9, rel)
-    job = RetentionJob(store, tmp_path / "snaps", Retention(7), clips=tmp_path / "clips", max_media_bytes=3500,
-                       check_seconds=0.1)
+    job = RetentionJob(
+        store, tmp_path / "snaps", Retention(7), clips=tmp_path / "clips", max_media_bytes=3500, check_seconds=0.1
+    )
     job.start()
     try:
         assert wait_for(lambda: job.usage == {"snapshot": 3000, "clip": 0}, 5), job.usage  # 5000 > 3500: down to 3150
@@ -190,10 +194,18 @@ def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):  
     from maskwatch.config import AppConfig
     from maskwatch.service import Service
 
-    cameras = [{"name": "corridor", "source": str(test_clip), "clips": True},
-               {"name": "treatment", "source": str(test_clip)}]  # clips.enabled unset: off
-    cfg = AppConfig.model_validate({"cameras": cameras, "ui": {"enabled": False}, "sinks": {"log": False},
-                                    "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")}})
+    cameras = [
+        {"name": "corridor", "source": str(test_clip), "clips": True},
+        {"name": "treatment", "source": str(test_clip)},
+    ]  # clips.enabled unset: off
+    cfg = AppConfig.model_validate(
+        {
+            "cameras": cameras,
+            "ui": {"enabled": False},
+            "sinks": {"log": False},
+            "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")},
+        }
+    )
     service = Service(cfg, pipeline=pipeline)
     service.start()
     try:

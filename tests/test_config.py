@@ -57,25 +57,41 @@ def test_clips_go_beside_the_snapshots_unless_told(tmp_path):
     assert load_config(tmp_path / "c.yaml").storage.clips == Path("/srv/clips")
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    (GOOD.replace("fps: 4", "fps: -4"), 4, "cameras[0].fps: Input should be greater than 0"),
-    (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
-    (GOOD.replace("[0.5, 1]]", "[0.5, 1]]\n        hours: [mon-fri 08:00-18:00, 'weekends 9-5']"), 8,
-     "cameras[0].zones[0].hours: 'weekends 9-5': write DAYS HH:MM-HH:MM"),
-    (GOOD + "rules: {timezone: Europe/Atlantis}\n", 15,
-     "rules.timezone: 'Europe/Atlantis' is not a time zone: write an IANA name such as 'Europe/Berlin'"),
-    (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
-    (GOOD + "ui: {token: same-token-123, viewer_token: same-token-123}\n", 15, "viewer_token must differ from token"),
-    (GOOD + "ui: {viewer_token: short}\n", 15, "ui.viewer_token: String should have at least 12 characters"),
-    (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
-    (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),
-    (GOOD + "colour: red\n", 15, "colour: Extra inputs are not permitted"),
-    (GOOD + "clips: {before_seconds: 10, after_seconds: 30}\n", 15,
-     "clips: max_seconds must be at least before_seconds + after_seconds"),
-    (GOOD.replace("    fps: 4\n", "    fps: 4\n   bad: [\n"), 5, "YAML syntax error"),
-    ("cameras: []\n", 1, "cameras: List should have at least 1 item"),
-    ("- a\n- b\n", 1, "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        (GOOD.replace("fps: 4", "fps: -4"), 4, "cameras[0].fps: Input should be greater than 0"),
+        (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
+        (
+            GOOD.replace("[0.5, 1]]", "[0.5, 1]]\n        hours: [mon-fri 08:00-18:00, 'weekends 9-5']"),
+            8,
+            "cameras[0].zones[0].hours: 'weekends 9-5': write DAYS HH:MM-HH:MM",
+        ),
+        (
+            GOOD + "rules: {timezone: Europe/Atlantis}\n",
+            15,
+            "rules.timezone: 'Europe/Atlantis' is not a time zone: write an IANA name such as 'Europe/Berlin'",
+        ),
+        (GOOD.replace("name: lobby", "name: door"), 1, "camera names repeat"),
+        (
+            GOOD + "ui: {token: same-token-123, viewer_token: same-token-123}\n",
+            15,
+            "viewer_token must differ from token",
+        ),
+        (GOOD + "ui: {viewer_token: short}\n", 15, "ui.viewer_token: String should have at least 12 characters"),
+        (GOOD.replace("url: https://vms.example/hook", "url: ftp://vms"), 13, "sinks.webhooks[0].url"),
+        (GOOD.replace("mqtt: {host: localhost}", "mqtt: {port: 1}"), 11, "sinks.mqtt.host: Field required"),
+        (GOOD + "colour: red\n", 15, "colour: Extra inputs are not permitted"),
+        (
+            GOOD + "clips: {before_seconds: 10, after_seconds: 30}\n",
+            15,
+            "clips: max_seconds must be at least before_seconds + after_seconds",
+        ),
+        (GOOD.replace("    fps: 4\n", "    fps: 4\n   bad: [\n"), 5, "YAML syntax error"),
+        ("cameras: []\n", 1, "cameras: List should have at least 1 item"),
+        ("- a\n- b\n", 1, "must be a mapping"),
+    ],
+)
 def test_errors_name_the_line(text, line, fragment):
     message = error_of(text)
     assert message.startswith(f"cfg.yaml:{line}: "), message
@@ -105,9 +121,15 @@ def test_default_demo_and_example_are_valid():
 def test_save_zones_round_trip(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(GOOD)
-    zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]], "
-                         "restricted: false}, {name: y, polygon: [[0, 0], [1, 0], [1, 1]], alert_labels: [no_mask]}, "
-                         "{name: poster, polygon: [[0, 0], [0.2, 0], [0.2, 0.2]], ignore: true}]}]").cameras[0].zones
+    zones = (
+        parse_config(
+            "cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]], "
+            "restricted: false}, {name: y, polygon: [[0, 0], [1, 0], [1, 1]], alert_labels: [no_mask]}, "
+            "{name: poster, polygon: [[0, 0], [0.2, 0], [0.2, 0.2]], ignore: true}]}]"
+        )
+        .cameras[0]
+        .zones
+    )
     assert zones[2].ignore and not zones[2].restricted  # ignored: never restricted
     save_zones(path, "lobby", zones)
     cfg = load_config(path)
@@ -142,8 +164,13 @@ def test_saving_zones_keeps_the_rest_of_the_file_as_written(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(COMMENTED)
     path.chmod(0o640)
-    door = parse_config("cameras: [{name: x, source: 0, zones: [{name: desk, polygon: [[0.1, 0.2], [0.9, 0.2], "
-                        "[0.5, 0.9]]}]}]").cameras[0].zones
+    door = (
+        parse_config(
+            "cameras: [{name: x, source: 0, zones: [{name: desk, polygon: [[0.1, 0.2], [0.9, 0.2], [0.5, 0.9]]}]}]"
+        )
+        .cameras[0]
+        .zones
+    )
     save_zones(path, "door", door)
     save_zones(path, "lobby", door)
     text = path.read_text()
@@ -162,13 +189,19 @@ def test_saving_zones_keeps_the_rest_of_the_file_as_written(tmp_path):
 def test_saving_zones_in_a_layout_it_cannot_edit_in_place_keeps_every_value(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("cameras: [{name: door, source: 0}]  # flow style\nsinks: {log: false}\n")
-    zones = parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]}]").cameras[0].zones
+    zones = (
+        parse_config("cameras: [{name: x, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]}]")
+        .cameras[0]
+        .zones
+    )
     save_zones(path, "door", zones)
     cfg = load_config(path)
     assert cfg.cameras[0].zones == zones and cfg.sinks.log is False
     # An anchor defined in the replaced zones and used elsewhere: the in-place edit would break it.
-    path.write_text("cameras:\n  - name: a\n    source: 0\n    zones: &z [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
-                    "  - name: b\n    source: 1\n    zones: *z\n")
+    path.write_text(
+        "cameras:\n  - name: a\n    source: 0\n    zones: &z [{name: z, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
+        "  - name: b\n    source: 1\n    zones: *z\n"
+    )
     save_zones(path, "a", [])
     cfg = load_config(path)
     assert cfg.cameras[0].zones == [] and cfg.cameras[1].zones[0].name == "z"
@@ -178,13 +211,19 @@ def test_secrets_from_the_environment_stay_out_of_the_file(tmp_path, monkeypatch
     monkeypatch.setenv("MW_TEST_PASSWORD", "s3cret")
     monkeypatch.setenv("MW_TEST_PORT", "1884")
     monkeypatch.setenv("MW_TEST_TOKEN", "token-from-the-environment")
-    rest = ("sinks:\n  mqtt: {host: localhost, port: '${MW_TEST_PORT}', password: '${MW_TEST_PASSWORD}'}\n"
-            "ui:\n  token: ${MW_TEST_TOKEN}\n")
+    rest = (
+        "sinks:\n  mqtt: {host: localhost, port: '${MW_TEST_PORT}', password: '${MW_TEST_PASSWORD}'}\n"
+        "ui:\n  token: ${MW_TEST_TOKEN}\n"
+    )
     text = "cameras:\n  - name: door\n    source: rtsp://viewer:${MW_TEST_PASSWORD}@10.0.0.5/stream\n" + rest
     flow = "cameras: [{name: door, source: 'rtsp://viewer:${MW_TEST_PASSWORD}@10.0.0.5/stream'}]\n" + rest
     cfg = parse_config(text)
     assert cfg.cameras[0].source == "rtsp://viewer:s3cret@10.0.0.5/stream"
-    assert (cfg.sinks.mqtt.port, cfg.sinks.mqtt.password, cfg.ui.token) == (1884, "s3cret", "token-from-the-environment")
+    assert (cfg.sinks.mqtt.port, cfg.sinks.mqtt.password, cfg.ui.token) == (
+        1884,
+        "s3cret",
+        "token-from-the-environment",
+    )
     # zones saved from the UI leave the references as they were, in place or in a whole-file rewrite
     for layout in (text, flow):
         path = tmp_path / "c.yaml"
@@ -212,11 +251,15 @@ def test_config_check_cli(tmp_path):
         result = _cli(*args)
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
-        assert lines == [f"error: {bad}:4: cameras[0].fps: Input should be a valid number, unable to parse string as a number"]
+        assert lines == [
+            f"error: {bad}:4: cameras[0].fps: Input should be a valid number, unable to parse string as a number"
+        ]
         assert "Traceback" not in result.stderr + result.stdout
 
     missing = _cli("config", "check", str(tmp_path / "nope.yaml"))
-    assert missing.returncode == 2 and missing.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
+    assert (
+        missing.returncode == 2 and missing.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
+    )
 
 
 def test_serve_refuses_a_busy_port_and_an_unusable_database_in_one_line(tmp_path):
@@ -236,4 +279,8 @@ def test_serve_refuses_a_busy_port_and_an_unusable_database_in_one_line(tmp_path
     cfg.write_text("cameras: [{name: a, source: 0}]\nstorage: {database: file/events.db}\n")
     result = _cli("serve", "--config", str(cfg), "--no-ui")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot open the event database {tmp_path / 'file/events.db'}")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: cannot open the event database {tmp_path / 'file/events.db'}")
+    )

@@ -22,11 +22,11 @@ from maskwatch.data.split import assert_no_straddle
 from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
 
 
-
-
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not (DATA / "maskedfacenet").is_dir() or not (DATA / "chandrikadeb7").is_dir(),
-                                reason=f"shared face data not found at {DATA}: real-face build tests skipped")
+needs_data = pytest.mark.skipif(
+    not (DATA / "maskedfacenet").is_dir() or not (DATA / "chandrikadeb7").is_dir(),
+    reason=f"shared face data not found at {DATA}: real-face build tests skipped",
+)
 
 
 def test_greedy_match_best_first():
@@ -44,7 +44,9 @@ def small_sources(tmp_path_factory) -> Path:
     voc = root / "mfn"
     for xml in sorted((DATA / "maskedfacenet" / "annotations").glob("*.xml"))[:6]:
         shutil.copy(xml, _mkdir(voc / "annotations") / xml.name)
-        shutil.copy(DATA / "maskedfacenet" / "images" / (xml.stem + ".jpg"), _mkdir(voc / "images") / (xml.stem + ".jpg"))
+        shutil.copy(
+            DATA / "maskedfacenet" / "images" / (xml.stem + ".jpg"), _mkdir(voc / "images") / (xml.stem + ".jpg")
+        )
     folders = root / "chd"
     for cls in ("with_mask", "without_mask"):
         for img in sorted((DATA / "chandrikadeb7" / cls).glob("*.jpg"))[:6]:
@@ -128,7 +130,9 @@ def test_cli_bad_input_is_user_error(tmp_path):
     voc = tmp_path / "voc"
     write_jpeg(voc / "images" / "a.jpg", scene(200, 150, 0))
     (voc / "annotations").mkdir()
-    (voc / "annotations" / "a.xml").write_text(voc_xml("a.jpg", 200, 150, [("dog", (10, 10, 80, 80)), ("with_mask", (5, 5, 9, 9))]))
+    (voc / "annotations" / "a.xml").write_text(
+        voc_xml("a.jpg", 200, 150, [("dog", (10, 10, 80, 80)), ("with_mask", (5, 5, 9, 9))])
+    )
     result = CliRunner().invoke(app, ["build", str(voc), "--out", str(tmp_path / "o")])
     assert "no face crops could be made" in str(result.exception)
     assert "unknown_label 1" in str(result.exception) and "tiny_box 1" in str(result.exception)
@@ -140,10 +144,17 @@ def test_cli_build_and_report_voc(tmp_path):
     for k in range(8):
         write_jpeg(src / "images" / f"{k}.jpg", scene(240, 180, 100 + k))
         (src / "annotations").mkdir(parents=True, exist_ok=True)
-        (src / "annotations" / f"{k}.xml").write_text(voc_xml(f"{k}.jpg", 240, 180, [
-            ("with_mask" if k % 2 else "without_mask", (20, 20, 100, 110)), ("with_mask", (232, 172, 300, 260))]))
-    result = CliRunner().invoke(app, ["build", str(src), "--out", str(tmp_path / "ds"), "--val-fraction", "0.25",
-                                      "--workers", "1"])
+        (src / "annotations" / f"{k}.xml").write_text(
+            voc_xml(
+                f"{k}.jpg",
+                240,
+                180,
+                [("with_mask" if k % 2 else "without_mask", (20, 20, 100, 110)), ("with_mask", (232, 172, 300, 260))],
+            )
+        )
+    result = CliRunner().invoke(
+        app, ["build", str(src), "--out", str(tmp_path / "ds"), "--val-fraction", "0.25", "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(tmp_path / "ds" / "manifest.csv")))
     assert len(rows) == 8  # the second box of each image is 8 px after clipping to the image: dropped
@@ -160,9 +171,12 @@ def test_report_counts_faces_labelled_twice_and_lists_their_conflicts(tmp_path):
     ds = tmp_path / "ds"
     crops = {"a": scene(112, 112, 1), "b": scene(112, 112, 2), "c": scene(112, 112, 3)}
     rows = [  # name, crop, label, group, image
-        ("a1", "a", "mask", "g1", "p1.jpg"), ("a2", "a", "no_mask", "g1", "p2.jpg"),  # one face, two labels
-        ("b1", "b", "mask", "g1", "p1.jpg"), ("b2", "b", "mask", "g1", "p2.jpg"),  # one face, one label
-        ("c1", "c", "mask", "g2", "p3.jpg"), ("c2", "c", "incorrect", "g2", "p3.jpg"),  # same photo
+        ("a1", "a", "mask", "g1", "p1.jpg"),
+        ("a2", "a", "no_mask", "g1", "p2.jpg"),  # one face, two labels
+        ("b1", "b", "mask", "g1", "p1.jpg"),
+        ("b2", "b", "mask", "g1", "p2.jpg"),  # one face, one label
+        ("c1", "c", "mask", "g2", "p3.jpg"),
+        ("c2", "c", "incorrect", "g2", "p3.jpg"),  # same photo
         ("c3", "c", "no_mask", "g3", "p4.jpg"),  # another group
     ]
     with _mkdir(ds).joinpath("manifest.csv").open("w", newline="") as fh:
@@ -175,7 +189,8 @@ def test_report_counts_faces_labelled_twice_and_lists_their_conflicts(tmp_path):
     assert report["labelled_twice"] == {"all": [1, 2], "web+web": [1, 2]}
     conflicts = list(csv.DictReader(open(ds / "report" / "label_conflicts.csv")))
     assert [(c["crop_a"], c["label_a"], c["crop_b"], c["label_b"]) for c in conflicts] == [
-        ("crops/a1.jpg", "mask", "crops/a2.jpg", "no_mask")]
+        ("crops/a1.jpg", "mask", "crops/a2.jpg", "no_mask")
+    ]
 
 
 @needs_data
@@ -185,7 +200,9 @@ def test_padded_detection_maps_back_to_image_coordinates():
 
     detector = RetinaFaceDetector(input_size=320, min_score=0.3, threads=1)
     image = cv2.imread(str(sorted((DATA / "chandrikadeb7" / "without_mask").glob("*.jpg"))[5]))
-    image = cv2.copyMakeBorder(image, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(128, 128, 128))  # room around the face
+    image = cv2.copyMakeBorder(
+        image, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=(128, 128, 128)
+    )  # room around the face
     padded, attempt = most_confident_face(image, [(0.5, detector)])
     unpadded, _ = most_confident_face(image, [(0.0, detector)])
     assert attempt == 0

@@ -14,8 +14,6 @@ from maskwatch.data.split import assert_no_straddle, split_by_group
 from synthetic_images import scene  # noqa: E402
 
 
-
-
 def reencode(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
@@ -41,8 +39,15 @@ def test_grouping_exact_near_and_different():
     assert byte_hash(bytes(data)) == byte_hash(copy)
     near = reencode(cv2.resize(original, (160, 120), interpolation=cv2.INTER_AREA), 50)
     different = scene(320, 240, 22)
-    hashes = np.array([phash(original), phash(cv2.imdecode(np.frombuffer(copy, np.uint8), cv2.IMREAD_COLOR)),
-                       phash(near), phash(different)], np.uint64)
+    hashes = np.array(
+        [
+            phash(original),
+            phash(cv2.imdecode(np.frombuffer(copy, np.uint8), cv2.IMREAD_COLOR)),
+            phash(near),
+            phash(different),
+        ],
+        np.uint64,
+    )
     groups = group_images(hashes, np.zeros(0, np.uint64), np.zeros(0, np.int64)).group_of_image
     assert groups[0] == groups[1] == groups[2] != groups[3]
 

@@ -15,17 +15,23 @@ from maskwatch.errors import UserError
 from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
 
 
-
 def make_voc(root: Path) -> Path:
     src = root / "vocset"
     write_jpeg(src / "images" / "a.jpg", scene(200, 150, 1))
     (src / "annotations").mkdir(parents=True)
-    (src / "annotations" / "a.xml").write_text(voc_xml("a.jpg", 200, 150, [
-        ("with_mask", (10, 10, 60, 70)),
-        ("without_mask", (150, 100, 260, 190)),  # leaves the image: clipped to 200x150
-        ("mask_weared_incorrect", (80, 80, 86, 120)),  # 6 px wide: dropped as tiny
-        ("helmet", (90, 20, 140, 70)),  # unknown label
-    ]))
+    (src / "annotations" / "a.xml").write_text(
+        voc_xml(
+            "a.jpg",
+            200,
+            150,
+            [
+                ("with_mask", (10, 10, 60, 70)),
+                ("without_mask", (150, 100, 260, 190)),  # leaves the image: clipped to 200x150
+                ("mask_weared_incorrect", (80, 80, 86, 120)),  # 6 px wide: dropped as tiny
+                ("helmet", (90, 20, 140, 70)),  # unknown label
+            ],
+        )
+    )
     # Image stored elsewhere than images/, found by its name.
     write_jpeg(src / "elsewhere" / "b.jpg", scene(120, 120, 2))
     (src / "annotations" / "b.xml").write_text(voc_xml("b.jpg", 120, 120, [("good", (20, 20, 80, 90))]))
@@ -41,7 +47,9 @@ def make_yolo(root: Path, names_file: str = "data.yaml") -> Path:
     src = root / "yoloset"
     write_jpeg(src / "images" / "x.jpg", scene(400, 200, 4))
     (src / "labels").mkdir(parents=True)
-    (src / "labels" / "x.txt").write_text("0 0.25 0.5 0.2 0.4\n1 0.75 0.5 0.1 0.2\n2 0.5 0.5 0.01 0.01\n3 0.1 0.1 0.1 0.1\n")
+    (src / "labels" / "x.txt").write_text(
+        "0 0.25 0.5 0.2 0.4\n1 0.75 0.5 0.1 0.2\n2 0.5 0.5 0.01 0.01\n3 0.1 0.1 0.1 0.1\n"
+    )
     names = ["with_mask", "without_mask", "mask_weared_incorrect", "person"]
     if names_file == "data.yaml":
         (src / "data.yaml").write_text("names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(names)))
@@ -94,7 +102,11 @@ def test_yolo_denormalises_boxes(tmp_path, names_file):
 def test_class_folders(tmp_path):
     scan = read_source(make_folders(tmp_path))
     assert scan.layout == "folders"
-    assert sorted((i.path.name, i.label) for i in scan.items) == [("1.jpg", "mask"), ("2.jpg", "mask"), ("3.jpg", "no_mask")]
+    assert sorted((i.path.name, i.label) for i in scan.items) == [
+        ("1.jpg", "mask"),
+        ("2.jpg", "mask"),
+        ("3.jpg", "no_mask"),
+    ]
     assert all(isinstance(i, LabeledImage) and i.source == "folderset" for i in scan.items)
     assert scan.dropped["unknown_label"] == 1 and scan.unknown_names == {"cat": 1}
 
@@ -142,9 +154,12 @@ def test_voc_keeps_difficult_faces_and_counts_bad_annotations(tmp_path):
         + _object("with_mask", (1, 2, "x", 40))  # a coordinate is not a number
         + _object("helmet", (1, 2, "", 40))  # lacks a coordinate: counted as bad before its label is looked at
         + "<object><name>with_mask</name></object>"  # no box: ignored
-        + "</annotation>")
+        + "</annotation>"
+    )
     (src / "annotations" / "broken.xml").write_text("<annotation><filename>e.jpg")
-    (src / "annotations" / "other.xml").write_text("<settings><filename>e.jpg</filename></settings>")  # not VOC: ignored
+    (src / "annotations" / "other.xml").write_text(
+        "<settings><filename>e.jpg</filename></settings>"
+    )  # not VOC: ignored
     (src / "annotations" / "lost.xml").write_text(voc_xml("lost.jpg", 50, 50, [("with_mask", (1, 1, 40, 40))]))
     scan = read_source(src)
     (item,) = scan.items
@@ -159,6 +174,8 @@ def test_voc_size_that_is_not_a_number_counts_as_no_size(tmp_path):
     from maskwatch.voc_xml import parse_voc_xml
 
     xml = tmp_path / "a.xml"
-    xml.write_text("<annotation><filename>a.jpg</filename><size><width>wide</width><height>nan</height></size></annotation>")
+    xml.write_text(
+        "<annotation><filename>a.jpg</filename><size><width>wide</width><height>nan</height></size></annotation>"
+    )
     ann = parse_voc_xml(xml)
     assert (ann.width, ann.height) == (0.0, 0.0)

@@ -35,8 +35,9 @@ def test_systemd_unit_verifies_and_matches_the_service(tmp_path):
     # a bad config exits with a status the unit does not restart on; a clean stop fits in TimeoutStopSec
     bad = tmp_path / "maskwatch.yaml"
     bad.write_text("cameras: [{name: door, source: 0, fps: fast}]\n")
-    result = subprocess.run([sys.executable, "-m", "maskwatch", *args[:-1], str(bad)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "maskwatch", *args[:-1], str(bad)], capture_output=True, text=True, timeout=60
+    )
     assert str(result.returncode) in settings["RestartPreventExitStatus"].split(), result.stderr
     assert int(settings["TimeoutStopSec"]) > 5  # test_service_faults: SIGTERM stops serve within 5 s
 
@@ -55,26 +56,48 @@ def test_ui_over_https_with_the_configured_certificate(tmp_path):
 
     def config(**tls) -> Path:
         path = tmp_path / "maskwatch.yaml"
-        path.write_text(yaml.safe_dump({"cameras": [{"name": "cam", "source": "missing.mp4"}],
-                                        "ui": {"port": port, "token": token, **tls},
-                                        "storage": {"database": "data/events.db", "snapshots": "data/snaps"}}))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "cameras": [{"name": "cam", "source": "missing.mp4"}],
+                    "ui": {"port": port, "token": token, **tls},
+                    "storage": {"database": "data/events.db", "snapshots": "data/snaps"},
+                }
+            )
+        )
         return path
 
     def serve(path: Path, **kwargs):
-        return subprocess.Popen([sys.executable, "-m", "maskwatch", "serve", "--config", str(path)], text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+        return subprocess.Popen(
+            [sys.executable, "-m", "maskwatch", "serve", "--config", str(path)],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            **kwargs,
+        )
 
     # a key that does not match the certificate, or half a pair: one line, exit status 2
-    bad = subprocess.run([sys.executable, "-m", "maskwatch", "serve", "--config",
-                          str(config(tls_cert="ui.pem", tls_key="other.key"))], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "serve", "--config", str(config(tls_cert="ui.pem", tls_key="other.key"))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot use" in bad.stderr, bad.stderr
-    half = subprocess.run([sys.executable, "-m", "maskwatch", "config", "check", str(config(tls_cert="ui.pem"))],
-                          capture_output=True, text=True)
+    half = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "config", "check", str(config(tls_cert="ui.pem"))],
+        capture_output=True,
+        text=True,
+    )
     assert half.returncode == 2 and "set both tls_cert and tls_key" in half.stderr
 
     def health(path: Path):
-        return subprocess.run([sys.executable, "-m", "maskwatch", "health", "--config", str(path)], capture_output=True,
-                              text=True, timeout=30)
+        return subprocess.run(
+            [sys.executable, "-m", "maskwatch", "health", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     off = config(enabled=False)
     assert health(off).returncode == 2 and "ui.enabled is false" in health(off).stderr
@@ -82,7 +105,9 @@ def test_ui_over_https_with_the_configured_certificate(tmp_path):
     running = config(tls_cert="ui.pem", tls_key="ui.key")  # relative to the config file's folder
     proc = serve(running)
     try:
-        assert wait_for(lambda: port_open(port) or proc.poll() is not None, 30) and proc.poll() is None, proc.stdout.read()
+        assert wait_for(lambda: port_open(port) or proc.poll() is not None, 30) and proc.poll() is None, (
+            proc.stdout.read()
+        )
         base = f"https://127.0.0.1:{port}"
         trust = ssl.create_default_context(cafile=str(cert))  # the server's certificate is checked
         with httpx.Client(base_url=base, verify=trust, timeout=10) as client:

@@ -35,8 +35,9 @@ def image() -> str:
     if shutil.which("docker") is None or _docker("info").returncode != 0:
         pytest.skip("no Docker engine answers (`docker info`)")
     base = os.environ.get("MASKWATCH_DOCKER_BASE", "debian:bookworm-slim")
-    build = _docker("build", "--network", "host", "--build-arg", f"BASE={base}", "-t", IMAGE, str(REPO_ROOT),
-                    timeout=1800)
+    build = _docker(
+        "build", "--network", "host", "--build-arg", f"BASE={base}", "-t", IMAGE, str(REPO_ROOT), timeout=1800
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     return IMAGE
 
@@ -84,25 +85,38 @@ def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path
     assert up.returncode == 0, up.stderr
     container = run("ps", "-q", "maskwatch").stdout.strip()
     try:
+
         def health() -> str:
             return _docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
 
         # the image's HEALTHCHECK (30 s apart) reads the port and scheme from the mounted config
-        assert wait_for(lambda: health() in ("healthy", "unhealthy"), 120, interval=2) and health() == "healthy", \
+        assert wait_for(lambda: health() in ("healthy", "unhealthy"), 120, interval=2) and health() == "healthy", (
             _docker("logs", container).stderr[-2000:]
+        )
         base = f"http://127.0.0.1:{port}"
         assert wait_for(lambda: _get(f"{base}/api/events", token), 40, interval=0.5), "no events within 40 s"
 
         zones = [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "restricted": True}]
-        request = urllib.request.Request(f"{base}/api/cameras/cam/zones", data=json.dumps(zones).encode(), method="PUT",
-                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base}/api/cameras/cam/zones",
+            data=json.dumps(zones).encode(),
+            method="PUT",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         saved = config.read_text()  # written into the mounted file, the secret's reference kept
         assert "name: door" in saved and "${MASKWATCH_TOKEN}" in saved and token not in saved
         events = _get(f"{base}/api/events", token)
-        owners = _docker("exec", container, "stat", "-c", "%u %n", "/data/events.db",
-                         *(f"/data/snapshots/{e['snapshot']}" for e in events if e["snapshot"])).stdout.split("\n")
+        owners = _docker(
+            "exec",
+            container,
+            "stat",
+            "-c",
+            "%u %n",
+            "/data/events.db",
+            *(f"/data/snapshots/{e['snapshot']}" for e in events if e["snapshot"]),
+        ).stdout.split("\n")
         stopped = _docker("stop", "--time", "15", container)  # what `docker compose down` does first
         logs = _docker("logs", container)
         code = _docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
@@ -116,7 +130,9 @@ def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path
 
 
 def test_a_config_the_container_cannot_use_is_one_line_and_status_2(image, tmp_path):
-    (tmp_path / "maskwatch.yaml").write_text("cameras: [{name: cam, source: rtsp://cam/1}]\nui: {token: \"${MW_TOKEN}\"}\n")
+    (tmp_path / "maskwatch.yaml").write_text(
+        'cameras: [{name: cam, source: rtsp://cam/1}]\nui: {token: "${MW_TOKEN}"}\n'
+    )
     tmp_path.chmod(0o755)
     unset = _docker("run", "--rm", "-v", f"{tmp_path}:/config", image)
     assert unset.returncode == 2 and unset.stderr.strip().count("\n") == 0, unset.stderr
@@ -124,6 +140,16 @@ def test_a_config_the_container_cannot_use_is_one_line_and_status_2(image, tmp_p
 
 
 def test_the_shipped_container_config_is_valid(image):
-    check = _docker("run", "--rm", "-e", "MASKWATCH_TOKEN=a-long-random-token", "-e", "CAMERA_PASSWORD=secret", image,
-                    "config", "check", "/config/maskwatch.yaml")
+    check = _docker(
+        "run",
+        "--rm",
+        "-e",
+        "MASKWATCH_TOKEN=a-long-random-token",
+        "-e",
+        "CAMERA_PASSWORD=secret",
+        image,
+        "config",
+        "check",
+        "/config/maskwatch.yaml",
+    )
     assert check.returncode == 0 and "/config/maskwatch.yaml: OK: 1 camera(s) (entrance)" in check.stdout, check.stderr

@@ -48,7 +48,9 @@ def test_cli_boxes_scores_what_classify_sees(tmp_path, shared_data, classifier_m
         os.symlink(ann.path, voc / "images" / ann.name)
         xml = shared_data / "andrewmvd" / "annotations" / (os.path.splitext(ann.name)[0] + ".xml")
         os.symlink(xml, voc / "annotations" / xml.name)
-    result = CliRunner().invoke(app, ["boxes", str(voc), "--model", str(classifier_model), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["boxes", str(voc), "--model", str(classifier_model), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     faces = [(ann, k) for ann in anns for k in np.flatnonzero(~ann.difficult)]
@@ -94,8 +96,9 @@ def test_given_crop_averages_the_crop_as_it_is_and_re_cut_around_its_face(shared
     got = GivenCropClassifier(plain).predict([crop, blank])
     np.testing.assert_allclose(got[0], want, atol=1e-6)
     np.testing.assert_allclose(got[1], plain.predict([square_pad(blank)])[0], atol=1e-6)
-    np.testing.assert_allclose(GivenCropClassifier(plain, find_face=False).predict([crop])[0],
-                               plain.predict([square_pad(crop)])[0], atol=1e-6)
+    np.testing.assert_allclose(
+        GivenCropClassifier(plain, find_face=False).predict([crop])[0], plain.predict([square_pad(crop)])[0], atol=1e-6
+    )
 
 
 def test_cli_folders_scores_what_classify_sees(tmp_path, shared_data, classifier_model):
@@ -109,23 +112,42 @@ def test_cli_folders_scores_what_classify_sees(tmp_path, shared_data, classifier
     (folder / "with_mask" / "broken.jpg").write_bytes(b"not a jpeg")
     (folder / "unsure").mkdir()  # not a label: left out
     os.symlink(src, folder / "unsure" / src.name)
-    result = CliRunner().invoke(app, ["folders", str(folder), "--model", str(classifier_model), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["folders", str(folder), "--model", str(classifier_model), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["n_crops"] == 8 and metrics["per_source"]["mine"]["n"] == 8
     assert metrics["notes"] == ["1 image(s) could not be read and were left out"]
-    classified = classify_crops([folder / "with_mask", folder / "without_mask"],
-                                GivenCropClassifier(MaskClassifier(classifier_model))).results
+    classified = classify_crops(
+        [folder / "with_mask", folder / "without_mask"], GivenCropClassifier(MaskClassifier(classifier_model))
+    ).results
     right = sum(classified[name]["label"] == label for name, label in images.items())
     assert metrics["accuracy"] == pytest.approx(right / 8)
 
     manifest = tmp_path / "manifest.csv"
     val = sorted(images)[:3]
     subs = {"mask": "with_mask", "no_mask": "without_mask"}
-    manifest.write_text("image,split\n" + "".join(f"{folder}/{subs[label]}/{name},{'val' if name in val else 'train'}\n"
-                                                for name, label in images.items()))
-    result = CliRunner().invoke(app, ["folders", str(folder), "--manifest", str(manifest), "--no-find-face",
-                                      "--model", str(classifier_model), "--out", str(tmp_path / "out2")])
+    manifest.write_text(
+        "image,split\n"
+        + "".join(
+            f"{folder}/{subs[label]}/{name},{'val' if name in val else 'train'}\n" for name, label in images.items()
+        )
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "folders",
+            str(folder),
+            "--manifest",
+            str(manifest),
+            "--no-find-face",
+            "--model",
+            str(classifier_model),
+            "--out",
+            str(tmp_path / "out2"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "out2" / "metrics.json").read_text())["n_crops"] == 3
 

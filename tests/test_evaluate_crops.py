@@ -15,13 +15,15 @@ HEADER = "path,label,source,split,group,image,box,face_px,brightness\n"
 def test_scores_from_probabilities_by_hand():
     labels = ["mask", "mask", "no_mask", "no_mask", "incorrect"]
     sources = ["a", "a", "a", "b", "b"]
-    probs = np.array([
-        [0.9, 0.05, 0.05],  # mask, right
-        [0.3, 0.6, 0.1],    # mask called no_mask
-        [0.2, 0.7, 0.1],    # no_mask, right
-        [0.1, 0.8, 0.1],    # no_mask, right
-        [0.4, 0.1, 0.5],    # incorrect, right
-    ])
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.05],  # mask, right
+            [0.3, 0.6, 0.1],  # mask called no_mask
+            [0.2, 0.7, 0.1],  # no_mask, right
+            [0.1, 0.8, 0.1],  # no_mask, right
+            [0.4, 0.1, 0.5],  # incorrect, right
+        ]
+    )
     r = score_crop_predictions(labels, sources, probs)
     np.testing.assert_array_equal(r.classification.confusion, [[1, 1, 0], [0, 2, 0], [0, 0, 1]])
     assert r.classification.accuracy == pytest.approx(4 / 5)
@@ -34,12 +36,22 @@ def test_scores_from_probabilities_by_hand():
     assert r.per_face_px == {}
     # By face size over the data report's buckets (0-24, 24-48, ...); crops of unknown size are left out.
     sized = score_crop_predictions(labels, sources, probs, face_px=[10, 30, 30, 200, float("nan")])
-    assert sized.per_face_px == {"0-24": {"n": 1, "accuracy": 1.0}, "24-48": {"n": 2, "accuracy": 0.5},
-                                 ">=192": {"n": 1, "accuracy": 1.0}}
+    assert sized.per_face_px == {
+        "0-24": {"n": 1, "accuracy": 1.0},
+        "24-48": {"n": 2, "accuracy": 0.5},
+        ">=192": {"n": 1, "accuracy": 1.0},
+    }
     # By lighting (the crop's mean grey) over the data report's buckets 0-60, 60-120, 120-180, 180-256
     lit = score_crop_predictions(labels, sources, probs, brightness=[30, 50, 100, 200, 250])
-    assert lit.per_brightness == {"0-60": {"n": 2, "accuracy": 0.5}, "60-120": {"n": 1, "accuracy": 1.0},
-                                  "180-256": {"n": 2, "accuracy": 1.0}} and r.per_brightness == {}
+    assert (
+        lit.per_brightness
+        == {
+            "0-60": {"n": 2, "accuracy": 0.5},
+            "60-120": {"n": 1, "accuracy": 1.0},
+            "180-256": {"n": 2, "accuracy": 1.0},
+        }
+        and r.per_brightness == {}
+    )
 
 
 def test_missing_manifest_or_val_rows_is_user_error(tmp_path):

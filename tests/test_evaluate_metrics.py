@@ -23,14 +23,18 @@ def sq(x, y=0, side=100):
 
 
 def gt(name, boxes, labels, difficult=None):
-    return ImageAnnotation(name, np.array(boxes, float).reshape(-1, 4), labels,
-                           None if difficult is None else np.array(difficult, bool))
+    return ImageAnnotation(
+        name, np.array(boxes, float).reshape(-1, 4), labels, None if difficult is None else np.array(difficult, bool)
+    )
 
 
 def preds(items):
     """items: (box, label, score)"""
-    return ImagePredictions(np.array([b for b, _, _ in items], float).reshape(-1, 4), [lab for _, lab, _ in items],
-                            np.array([s for _, _, s in items], float))
+    return ImagePredictions(
+        np.array([b for b, _, _ in items], float).reshape(-1, 4),
+        [lab for _, lab, _ in items],
+        np.array([s for _, _, s in items], float),
+    )
 
 
 def test_average_precision_all_point_interpolation():
@@ -136,21 +140,28 @@ def test_macro_f1_leaves_out_a_class_that_never_occurs():
 
 def test_compliance_view_by_hand():
     anns = [
-        gt("a", [sq(0), sq(200), sq(400), sq(600), sq(800), sq(1000)],
-           ["no_mask", "incorrect", "no_mask", "mask", "mask", "mask"],
-           difficult=[False, False, False, False, False, True]),
+        gt(
+            "a",
+            [sq(0), sq(200), sq(400), sq(600), sq(800), sq(1000)],
+            ["no_mask", "incorrect", "no_mask", "mask", "mask", "mask"],
+            difficult=[False, False, False, False, False, True],
+        ),
         gt("b", [sq(0)], ["no_mask"]),  # no predictions at all for this image
     ]
-    p = {"a": preds([
-        (sq(0), "no_mask", 0.9),       # unmasked face caught
-        (sq(5, 5), "mask", 0.55),      # duplicate of the face above: a false detection
-        (sq(200), "mask", 0.8),        # incorrect face called mask
-        (sq(400), "no_mask", 0.3),     # below threshold: that no_mask face is undetected
-        (sq(600), "no_mask", 0.7),     # mask face called no_mask: false alarm
-        (sq(800), "mask", 0.6),        # mask face right
-        (sq(1000), "no_mask", 0.9),    # difficult face: counted nowhere
-        (sq(0, 300), "no_mask", 0.9),  # nothing there: a false detection
-    ])}
+    p = {
+        "a": preds(
+            [
+                (sq(0), "no_mask", 0.9),  # unmasked face caught
+                (sq(5, 5), "mask", 0.55),  # duplicate of the face above: a false detection
+                (sq(200), "mask", 0.8),  # incorrect face called mask
+                (sq(400), "no_mask", 0.3),  # below threshold: that no_mask face is undetected
+                (sq(600), "no_mask", 0.7),  # mask face called no_mask: false alarm
+                (sq(800), "mask", 0.6),  # mask face right
+                (sq(1000), "no_mask", 0.9),  # difficult face: counted nowhere
+                (sq(0, 300), "no_mask", 0.9),  # nothing there: a false detection
+            ]
+        )
+    }
     c = compliance(anns, p, threshold=0.5)
     # unmasked GT: a.g0, a.g1, a.g2, b.g0 = 4; caught 1 (a.g0); undetected a.g2 + b.g0 = 2; called mask a.g1 = 1
     assert (c.n_unmasked, c.n_unmasked_caught, c.n_unmasked_undetected, c.n_unmasked_called_mask) == (4, 1, 2, 1)

@@ -15,7 +15,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def test_confusion_png(tmp_path):
-    path = plot_confusion(np.array([[5, 1, 0], [2, 7, 1], [0, 0, 0]]), ("mask", "no_mask", "incorrect"), tmp_path / "c.png")
+    path = plot_confusion(
+        np.array([[5, 1, 0], [2, 7, 1], [0, 0, 0]]), ("mask", "no_mask", "incorrect"), tmp_path / "c.png"
+    )
     data = path.read_bytes()
     assert data[:8] == PNG and len(data) > 5000
 
@@ -53,8 +55,16 @@ def test_crop_report_lists_and_draws_the_mistakes(tmp_path):
     assert [p.name for p in written][3:] == ["mistakes.csv", "mistakes.jpg"]
     with (tmp_path / "out" / "mistakes.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert rows == [{"row": "0", "path": str(paths[1]), "source": "a", "label": "no_mask", "predicted": "mask",
-                     "probability": "0.7"}]
+    assert rows == [
+        {
+            "row": "0",
+            "path": str(paths[1]),
+            "source": "a",
+            "label": "no_mask",
+            "predicted": "mask",
+            "probability": "0.7",
+        }
+    ]
     sheet = cv2.imread(str(tmp_path / "out" / "mistakes.jpg"))
     assert sheet.shape == (160 + 22, 8 * 160, 3)  # one captioned tile, the row padded to 8 columns
     assert abs(int(sheet[100, 80].mean()) - 120) <= 3  # the wrong crop, not another

@@ -27,12 +27,17 @@ def voc_folder(tmp_path):
     (root / "images").mkdir(parents=True)
     (root / "annotations").mkdir()
     scenes = {
-        "one.jpg": [("with_mask", (10, 10, 60, 60), False), ("without_mask", (100, 10, 150, 60), False),
-                    ("mask_weared_incorrect", (200, 10, 250, 60), False),
-                    ("with_mask", (300, 10, 306, 16), False),  # 6 px: too small to judge -> difficult
-                    ("helmet", (10, 100, 60, 150), False)],  # not a mask label -> skipped
-        "two.jpg": [("without_mask", (350, 200, 450, 300), False),  # leaves the image: clipped to 350..400
-                    ("with_mask", (10, 10, 60, 60), True)],  # marked difficult
+        "one.jpg": [
+            ("with_mask", (10, 10, 60, 60), False),
+            ("without_mask", (100, 10, 150, 60), False),
+            ("mask_weared_incorrect", (200, 10, 250, 60), False),
+            ("with_mask", (300, 10, 306, 16), False),  # 6 px: too small to judge -> difficult
+            ("helmet", (10, 100, 60, 150), False),
+        ],  # not a mask label -> skipped
+        "two.jpg": [
+            ("without_mask", (350, 200, 450, 300), False),  # leaves the image: clipped to 350..400
+            ("with_mask", (10, 10, 60, 60), True),
+        ],  # marked difficult
         "three.jpg": [("with_mask", (10, 10, 60, 60), False)],
     }
     for name, objects in scenes.items():
@@ -70,12 +75,19 @@ def test_reader_clips_skips_and_marks_difficult(voc_folder):
 def test_reader_skips_boxes_outside_and_keeps_unclipped_without_a_size(tmp_path):
     folder = tmp_path / "edges"
     (folder / "annotations").mkdir(parents=True)
-    (folder / "annotations" / "e.xml").write_text(_xml("e.jpg", [
-        ("with_mask", (10, 10, 60, 60), False),
-        ("without_mask", (500, 10, 600, 60), False),  # wholly outside the 400x300 image: skipped
-        ("helmet", (1, 2, "x", 4), False),  # unknown label: skipped before its box is checked
-    ]))
-    (folder / "annotations" / "nosize.xml").write_text(_xml("nosize.jpg", [("without_mask", (350, 200, 450, 320), False)], 0, 0))
+    (folder / "annotations" / "e.xml").write_text(
+        _xml(
+            "e.jpg",
+            [
+                ("with_mask", (10, 10, 60, 60), False),
+                ("without_mask", (500, 10, 600, 60), False),  # wholly outside the 400x300 image: skipped
+                ("helmet", (1, 2, "x", 4), False),  # unknown label: skipped before its box is checked
+            ],
+        )
+    )
+    (folder / "annotations" / "nosize.xml").write_text(
+        _xml("nosize.jpg", [("without_mask", (350, 200, 450, 320), False)], 0, 0)
+    )
     (folder / "annotations" / "lost.xml").write_text(_xml("lost.jpg", [("with_mask", (10, 10, 60, 60), False)]))
     (folder / "annotations" / "broken.xml").write_text("<annotation><filename>e.jpg")
     for name in ("e.jpg", "nosize.jpg", "broken.jpg"):
@@ -87,8 +99,10 @@ def test_reader_skips_boxes_outside_and_keeps_unclipped_without_a_size(tmp_path)
     assert anns["nosize.jpg"].difficult.tolist() == [False]
 
 
-@pytest.mark.parametrize("box, message", [((1, 2, "x", 40), "a box coordinate is not a number"),
-                                          ((1, 2, "", 40), "a box lacks a coordinate")])
+@pytest.mark.parametrize(
+    "box, message",
+    [((1, 2, "x", 40), "a box coordinate is not a number"), ((1, 2, "", 40), "a box lacks a coordinate")],
+)
 def test_reader_bad_coordinates_are_user_errors(tmp_path, box, message):
     xml = tmp_path / "bad.xml"
     xml.write_text(_xml("bad.jpg", [("with_mask", (10, 10, 60, 60), False), ("with_mask", box, False)]))
@@ -156,12 +170,15 @@ def test_cli_voc_with_predictions_writes_report(voc_folder, tmp_path):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("make_args, message", [
-    (lambda d, t: ["voc", str(t / "missing")], "no such folder"),
-    (lambda d, t: ["voc", str(d), "--preds", str(t / "nope.json")], "not found"),
-    (lambda d, t: ["voc", str(d), "--preds", str(d / "annotations" / "one.xml")], "not valid JSON"),
-    (lambda d, t: ["voc", str(d), "--preds", str(d / "annotations" / "one.xml"), "--threshold", "2"], "threshold"),
-])
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda d, t: ["voc", str(t / "missing")], "no such folder"),
+        (lambda d, t: ["voc", str(d), "--preds", str(t / "nope.json")], "not found"),
+        (lambda d, t: ["voc", str(d), "--preds", str(d / "annotations" / "one.xml")], "not valid JSON"),
+        (lambda d, t: ["voc", str(d), "--preds", str(d / "annotations" / "one.xml"), "--threshold", "2"], "threshold"),
+    ],
+)
 def test_cli_bad_input_is_a_user_error(voc_folder, tmp_path, make_args, message):
     res = CliRunner().invoke(app, make_args(voc_folder, tmp_path))
     assert isinstance(res.exception, UserError)
@@ -222,8 +239,9 @@ def test_manifest_matches_images_reached_through_links(voc_folder, tmp_path):
         for f in (voc_folder / sub).iterdir():
             (linked / sub / f.name).symlink_to(f)
     manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,label,source,split,image\n"
-                        f"crops/a.jpg,mask,tiny,val,{voc_folder / 'images' / 'two.jpg'}\n")
+    manifest.write_text(
+        f"path,label,source,split,image\ncrops/a.jpg,mask,tiny,val,{voc_folder / 'images' / 'two.jpg'}\n"
+    )
     result, _ = evaluate_voc([linked], manifest=manifest, preds=PREDS)
     assert result.n_images == 1 and result.n_faces["no_mask"] == 1
 
@@ -231,7 +249,8 @@ def test_manifest_matches_images_reached_through_links(voc_folder, tmp_path):
 def test_folder_skips_xml_that_is_not_a_voc_annotation(voc_folder, caplog):
     (voc_folder / "annotations" / "settings.xml").write_text(
         "<config><filename>three.jpg</filename><object><name>with_mask</name>"
-        "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>90</xmax><ymax>90</ymax></bndbox></object></config>")
+        "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>90</xmax><ymax>90</ymax></bndbox></object></config>"
+    )
     (voc_folder / "annotations" / "torn.xml").write_text("<annotation><filename>one.jpg")
     anns = read_voc_folder(voc_folder)
     assert sorted(a.name for a in anns) == ["one.jpg", "three.jpg", "two.jpg"]

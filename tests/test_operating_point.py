@@ -6,7 +6,12 @@ from maskwatch.train.operating_point import bar_margin, choose_bias
 
 
 def row(recall, false_alarm, n_unmasked=100, n_masked=200):
-    return {"unmasked_recall": recall, "masked_false_alarm": false_alarm, "n_unmasked": n_unmasked, "n_masked": n_masked}
+    return {
+        "unmasked_recall": recall,
+        "masked_false_alarm": false_alarm,
+        "n_unmasked": n_unmasked,
+        "n_masked": n_masked,
+    }
 
 
 def test_margin_is_the_nearer_bar_in_standard_errors_by_hand():
@@ -22,8 +27,10 @@ def test_margin_is_the_nearer_bar_in_standard_errors_by_hand():
 
 
 def test_shift_with_the_widest_worst_set_margin_is_chosen():
-    table = {"street": {0.0: row(0.80, 0.01), 0.5: row(0.86, 0.02), 1.0: row(0.92, 0.04)},
-             "web": {0.0: row(0.87, 0.03), 0.5: row(0.88, 0.05), 1.0: row(0.91, 0.06)}}
+    table = {
+        "street": {0.0: row(0.80, 0.01), 0.5: row(0.86, 0.02), 1.0: row(0.92, 0.04)},
+        "web": {0.0: row(0.87, 0.03), 0.5: row(0.88, 0.05), 1.0: row(0.91, 0.06)},
+    }
     assert choose_bias(table) == 1.0  # 0.5 just meets the recall bar on street; 1.0 clears both bars by more
     table["web"][1.0] = row(0.93, 0.11)  # over the false-alarm limit
     assert choose_bias(table) == 0.5

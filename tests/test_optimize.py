@@ -27,11 +27,23 @@ def tiny_classifier(path: Path, scaled: bool = True) -> Path:
     w1 = rng.normal(0, 0.15, (8, 3, 3, 3)).astype(np.float32)
     w2 = rng.normal(0, 0.3, (8, 8, 3, 3)).astype(np.float32)
     fc = rng.normal(0, 2.0, (8, 3)).astype(np.float32)
-    inits = [numpy_helper.from_array(a, n) for a, n in (
-        (w1, "w1"), (np.zeros(8, np.float32), "b1"), (w2, "w2"), (np.zeros(8, np.float32), "b2"),
-        (fc, "fc"), (np.zeros(3, np.float32), "fcb"),
-        (np.array([103.5, 116.3, 123.7], np.float32).reshape(1, 3, 1, 1), "mean"),
-        *([(np.array([1 / 57.4, 1 / 57.1, 1 / 58.4], np.float32).reshape(1, 3, 1, 1), "inv_std")] if scaled else []))]
+    inits = [
+        numpy_helper.from_array(a, n)
+        for a, n in (
+            (w1, "w1"),
+            (np.zeros(8, np.float32), "b1"),
+            (w2, "w2"),
+            (np.zeros(8, np.float32), "b2"),
+            (fc, "fc"),
+            (np.zeros(3, np.float32), "fcb"),
+            (np.array([103.5, 116.3, 123.7], np.float32).reshape(1, 3, 1, 1), "mean"),
+            *(
+                [(np.array([1 / 57.4, 1 / 57.1, 1 / 58.4], np.float32).reshape(1, 3, 1, 1), "inv_std")]
+                if scaled
+                else []
+            ),
+        )
+    ]
     nodes = [
         helper.make_node("Transpose", ["input"], ["nchw"], perm=[0, 3, 1, 2]),
         helper.make_node("Sub", ["nchw", "mean"], ["centred" if scaled else "x0"]),  # MaskNet exports only this
@@ -45,8 +57,13 @@ def tiny_classifier(path: Path, scaled: bool = True) -> Path:
         helper.make_node("Gemm", ["flat", "fc", "fcb"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
     ]
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", SIZE, SIZE, 3])],
-                              [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", 3])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", SIZE, SIZE, 3])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", 3])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     for key, value in (("classes", "mask,no_mask,incorrect"), ("input_size", str(SIZE)), ("crop_margin", "0.2")):
@@ -62,7 +79,13 @@ def crops(n: int, seed: int) -> list[np.ndarray]:
     out = []
     for _ in range(n):
         img = np.full((112, 112, 3), rng.integers(0, 256, 3), np.uint8)
-        cv2.circle(img, tuple(int(v) for v in rng.integers(20, 92, 2)), int(rng.integers(10, 40)), tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+        cv2.circle(
+            img,
+            tuple(int(v) for v in rng.integers(20, 92, 2)),
+            int(rng.integers(10, 40)),
+            tuple(int(v) for v in rng.integers(0, 256, 3)),
+            -1,
+        )
         out.append(img)
     return out
 
@@ -133,8 +156,19 @@ def write_crop_set(root: Path) -> Path:
         rel = Path("crops") / label / f"c{i}.jpg"
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(root / rel), img)
-        rows.append({"path": str(rel), "label": label, "source": "synthetic", "split": split, "group": f"g{i}",
-                     "image": f"/nowhere/{i}.jpg", "box": "0 0 10 10", "face_px": "10", "brightness": "100"})
+        rows.append(
+            {
+                "path": str(rel),
+                "label": label,
+                "source": "synthetic",
+                "split": split,
+                "group": f"g{i}",
+                "image": f"/nowhere/{i}.jpg",
+                "box": "0 0 10 10",
+                "face_px": "10",
+                "brightness": "100",
+            }
+        )
     with (root / "manifest.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -153,8 +187,21 @@ def test_sample_crops_draws_train_split_evenly(tmp_path):
 def test_cli_quantizes_classifier_and_rejects_bad_kind(fp32_model, tmp_path):
     root = write_crop_set(tmp_path / "set")
     out = tmp_path / "cli_int8.onnx"
-    result = CliRunner().invoke(app, ["quantize", "classifier", "--crops", str(root), "--model", str(fp32_model),
-                                      "--out", str(out), "--calib", "12"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "quantize",
+            "classifier",
+            "--crops",
+            str(root),
+            "--model",
+            str(fp32_model),
+            "--out",
+            str(out),
+            "--calib",
+            "12",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file() and str(out) in result.output
     result = CliRunner().invoke(app, ["quantize", "camera", "--crops", str(root)])
@@ -179,7 +226,11 @@ def test_quantized_detector_finds_the_same_faces(shared_data, tmp_path):
                 x1, y1 = np.maximum(box[:2], b.xyxy[:, :2]).T
                 x2, y2 = np.minimum(box[2:], b.xyxy[:, 2:]).T
                 inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-                union = (box[2] - box[0]) * (box[3] - box[1]) + (b.xyxy[:, 2] - b.xyxy[:, 0]) * (b.xyxy[:, 3] - b.xyxy[:, 1]) - inter
+                union = (
+                    (box[2] - box[0]) * (box[3] - box[1])
+                    + (b.xyxy[:, 2] - b.xyxy[:, 0]) * (b.xyxy[:, 3] - b.xyxy[:, 1])
+                    - inter
+                )
                 matched += bool((inter / union).max() >= 0.5)
     assert found >= 5
     assert matched / found >= 0.8

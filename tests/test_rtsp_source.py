@@ -35,8 +35,12 @@ class RtspServer:
         self.url = f"rtsp://127.0.0.1:{self.port}/live"
 
     def start(self):
-        self.proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), str(self.port), str(self.frames), str(self.fps)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(SERVER), str(self.port), str(self.frames), str(self.fps)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "ready"
 
     def stop(self):
@@ -48,7 +52,9 @@ class RtspServer:
 @pytest.fixture(scope="module")
 def rtsp(tmp_path_factory, test_clip):  # noqa: F811
     if not _gst_rtsp_available():
-        pytest.skip("GStreamer RTSP server not installed (Debian: python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good)")
+        pytest.skip(
+            "GStreamer RTSP server not installed (Debian: python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good)"
+        )
     frames = tmp_path_factory.mktemp("rtsp_frames")
     cap = cv2.VideoCapture(str(test_clip))
     n = 0
@@ -68,7 +74,9 @@ def test_rtsp_stream_read_as_camera_reconnects_after_stream_closes(rtsp):
     reader = CameraReader("rtsp-cam", rtsp.url, "rtsp", fps=5, backoff_start=0.3, backoff_max=1.0)
     reader.start()
     try:
-        assert wait_for(lambda: reader.stats.frames_decoded >= 10, 15), f"no frames over RTSP: {reader.stats.last_error}"
+        assert wait_for(lambda: reader.stats.frames_decoded >= 10, 15), (
+            f"no frames over RTSP: {reader.stats.last_error}"
+        )
         assert reader.stats.online and (reader.stats.width, reader.stats.height) == (640, 360)
         frame = reader.slot.take()
         assert frame is not None and frame.image.shape == (360, 640, 3)
@@ -83,18 +91,35 @@ def test_rtsp_stream_read_as_camera_reconnects_after_stream_closes(rtsp):
 
 
 def test_rtsp_camera_in_the_service_raises_alerts(rtsp, pipeline, tmp_path):  # noqa: F811
-    cfg = AppConfig.model_validate({
-        "cameras": [{"name": "platform", "source": rtsp.url, "fps": 5,
-                     "zones": [{"name": "gate", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}]}],
-        "rules": {"min_seconds": 0.5}, "sinks": {"log": False},
-        "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")}})
+    cfg = AppConfig.model_validate(
+        {
+            "cameras": [
+                {
+                    "name": "platform",
+                    "source": rtsp.url,
+                    "fps": 5,
+                    "zones": [{"name": "gate", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}],
+                }
+            ],
+            "rules": {"min_seconds": 0.5},
+            "sinks": {"log": False},
+            "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")},
+        }
+    )
     service = Service(cfg, pipeline=pipeline)
     service.start()
     try:
         events = wait_for(lambda: service.events(), 20)
-        assert events and events[0]["camera"] == "platform" and events[0]["zone"] == "gate" and events[0]["label"] == "no_mask"
+        assert (
+            events
+            and events[0]["camera"] == "platform"
+            and events[0]["zone"] == "gate"
+            and events[0]["label"] == "no_mask"
+        )
         status = service.camera_status()[0]
-        assert status["online"] and status["kind"] == "rtsp" and status["frames_decoded"] > status["frames_analysed"] > 0
+        assert (
+            status["online"] and status["kind"] == "rtsp" and status["frames_decoded"] > status["frames_analysed"] > 0
+        )
         # a live stream at 10 fps analysed at 5 fps: frames overwritten before analysis are counted as dropped
         assert status["frames_dropped"] > 0
     finally:
@@ -104,8 +129,12 @@ def test_rtsp_camera_in_the_service_raises_alerts(rtsp, pipeline, tmp_path):  # 
 def test_probe_reads_the_rtsp_stream_at_its_rate(rtsp):
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "maskwatch", "probe", rtsp.url, "--seconds", "2"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "probe", rtsp.url, "--seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"source: {rtsp.url} (rtsp)" and "640x360" in lines[1]

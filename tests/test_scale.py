@@ -18,15 +18,31 @@ DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 
 
 def config(clip, tmp_path, **extra) -> AppConfig:
-    cameras = [{"name": name, "source": str(clip), "fps": 5, "loop": True,
-                "zones": [{"name": "door", "polygon": DOOR, "restricted": True}]} for name in ("cam-a", "cam-b")]
-    return AppConfig.model_validate({
-        "cameras": cameras, "detector": {"input_size": 640, "threads": 1},
-        "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0}, "ui": {"enabled": False},
-        "storage": {"database": str(tmp_path / "data" / "events.db"), "snapshots": str(tmp_path / "data" / "snapshots"),
-                    "clips": str(tmp_path / "data" / "clips")},
-        "clips": {"enabled": True, "before_seconds": 1.0, "after_seconds": 1.0},
-        **extra})
+    cameras = [
+        {
+            "name": name,
+            "source": str(clip),
+            "fps": 5,
+            "loop": True,
+            "zones": [{"name": "door", "polygon": DOOR, "restricted": True}],
+        }
+        for name in ("cam-a", "cam-b")
+    ]
+    return AppConfig.model_validate(
+        {
+            "cameras": cameras,
+            "detector": {"input_size": 640, "threads": 1},
+            "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
+            "ui": {"enabled": False},
+            "storage": {
+                "database": str(tmp_path / "data" / "events.db"),
+                "snapshots": str(tmp_path / "data" / "snapshots"),
+                "clips": str(tmp_path / "data" / "clips"),
+            },
+            "clips": {"enabled": True, "before_seconds": 1.0, "after_seconds": 1.0},
+            **extra,
+        }
+    )
 
 
 def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
@@ -46,6 +62,7 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
         alert, jpeg = alerts[0]
         assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
         assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
+
         def clips_now():
             alerts_now()
             return clips
@@ -71,7 +88,9 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
     broker.start()
     statuses: dict[str, dict] = {}
     subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    subscriber.on_message = lambda c, u, m: statuses.__setitem__(m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {})
+    subscriber.on_message = lambda c, u, m: statuses.__setitem__(
+        m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {}
+    )
     subscriber.connect("127.0.0.1", broker.port)
     subscriber.subscribe("maskwatch/+/status")
     subscriber.loop_start()
@@ -80,13 +99,19 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
     service.start()
     try:
         assert len(service.remote.shards) == 2
-        events = wait_for(lambda: {e["camera"] for e in service.events(limit=1000)} == {"cam-a", "cam-b"}
-                          and service.events(limit=1000), 60)
+        events = wait_for(
+            lambda: (
+                {e["camera"] for e in service.events(limit=1000)} == {"cam-a", "cam-b"} and service.events(limit=1000)
+            ),
+            60,
+        )
         assert events, f"not every camera's alerts reached the store within 60 s: {service.events(limit=1000)}"
         assert {e["label"] for e in events} == {"no_mask"} and {e["zone"] for e in events} == {"door"}
         assert all(service.snapshot_path(e["id"]).is_file() for e in events)  # written on the head
         clipped = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 20)
-        assert clipped and all(service.clip_path(e["id"]).is_file() for e in clipped), "the shards' clips are not stored"
+        assert clipped and all(service.clip_path(e["id"]).is_file() for e in clipped), (
+            "the shards' clips are not stored"
+        )
         status = {c["name"]: c for c in service.camera_status()}
         assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
         assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"
@@ -130,8 +155,13 @@ def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypat
     assert not service.running and service.store is None  # what start opened is closed again
 
 
-@pytest.mark.parametrize("address, message", [("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
-                                              ("nowhere", "must be 'auto', HOST:PORT or ray://HOST:PORT")])
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
+        ("nowhere", "must be 'auto', HOST:PORT or ray://HOST:PORT"),
+    ],
+)
 def test_a_ray_cluster_that_cannot_be_reached_is_a_one_line_error_at_once(test_clip, tmp_path, address, message):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
     from maskwatch.errors import UserError

@@ -39,8 +39,9 @@ class Subscriber:
         self.status: dict[str, object] = {}
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="maskwatch-test-sub", clean_session=False)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([("maskwatch/+/event", 1), ("maskwatch/+/status", 0),
-                                                                             ("maskwatch/+/snapshot", 0), ("homeassistant/#", 0)])
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
+            [("maskwatch/+/event", 1), ("maskwatch/+/status", 0), ("maskwatch/+/snapshot", 0), ("homeassistant/#", 0)]
+        )
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
         self.client.connect("127.0.0.1", port)
@@ -79,23 +80,46 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
     wait_for(lambda: subscriber.client.is_connected(), 5)
     webhook = WebhookReceiver(secret=SECRET, fail_first=2)
     config_path = tmp / "maskwatch.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5, "zones": [
-            {"name": "door", "polygon": DOOR, "restricted": True},
-            {"name": "hall", "polygon": HALL, "restricted": False}]}],
-        "detector": {"input_size": 640, "threads": 1},
-        "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
-        "sinks": {"mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True}, "webhooks": [{"url": webhook.url, "secret": SECRET, "snapshots": True}],
-                  "retry_seconds": 1.0},
-        "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "clips": {"enabled": True},
-    }, sort_keys=False))
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [
+                    {
+                        "name": "door-cam",
+                        "source": str(test_clip),
+                        "fps": 5,
+                        "zones": [
+                            {"name": "door", "polygon": DOOR, "restricted": True},
+                            {"name": "hall", "polygon": HALL, "restricted": False},
+                        ],
+                    }
+                ],
+                "detector": {"input_size": 640, "threads": 1},
+                "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
+                "sinks": {
+                    "mqtt": {"host": "127.0.0.1", "port": broker.port, "home_assistant": True, "snapshots": True},
+                    "webhooks": [{"url": webhook.url, "secret": SECRET, "snapshots": True}],
+                    "retry_seconds": 1.0,
+                },
+                "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "clips": {"enabled": True},
+            },
+            sort_keys=False,
+        )
+    )
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     heard: list[dict] = []
     service.add_event_listener(heard.append)
     service.start()
-    yield {"service": service, "broker": broker, "subscriber": subscriber, "webhook": webhook, "heard": heard,
-           "config_path": config_path, "clip": test_clip}
+    yield {
+        "service": service,
+        "broker": broker,
+        "subscriber": subscriber,
+        "webhook": webhook,
+        "heard": heard,
+        "config_path": config_path,
+        "clip": test_clip,
+    }
     started = time.monotonic()
     service.stop()
     assert time.monotonic() - started < 5
@@ -149,8 +173,12 @@ def test_compliance_counts_people_in_restricted_and_open_zones(world):
     service = world["service"]
 
     def counted():
-        return {(r["zone"], label) for r in service.compliance(days=1, bucket="all")
-                for label in ("mask", "no_mask", "incorrect") if r[label]}
+        return {
+            (r["zone"], label)
+            for r in service.compliance(days=1, bucket="all")
+            for label in ("mask", "no_mask", "incorrect")
+            if r[label]
+        }
 
     assert wait_for(lambda: {("door", "no_mask"), ("hall", "no_mask")} <= counted(), 30), counted()
 
@@ -163,9 +191,16 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     assert webhook.bad_signatures == 0
     for body in list(webhook.received):  # the signed body carries the stored snapshot, faces hidden
         assert base64.b64decode(body["snapshot_jpeg"]) == service.snapshot_path(body["id"]).read_bytes()
-    assert webhook.requests > len(webhook.received) - 1 >= 0 and webhook.requests >= 3  # the first 2 got 503 and were retried
+    assert (
+        webhook.requests > len(webhook.received) - 1 >= 0 and webhook.requests >= 3
+    )  # the first 2 got 503 and were retried
     message = next(m for m in subscriber.messages if m["id"] in ids)
-    assert message["topic"] == "maskwatch/door-cam/event" and message["label"] == "no_mask" and "delivered" not in message and "review" not in message
+    assert (
+        message["topic"] == "maskwatch/door-cam/event"
+        and message["label"] == "no_mask"
+        and "delivered" not in message
+        and "review" not in message
+    )
     assert wait_for(lambda: all(all(e["delivered"].values()) for e in service.events(limit=1000) if e["id"] in ids), 10)
     # retained states for dashboards (Home Assistant, Node-RED)
     assert wait_for(lambda: subscriber.status.get("maskwatch/service/status") == "online", 5)
@@ -173,10 +208,16 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
     assert state["online"] is True and state["faces"] == state["masked"] + state["unmasked"]
     # Home Assistant discovery: entities read those topics
     unmasked = subscriber.status["homeassistant/sensor/maskwatch_door-cam_unmasked/config"]
-    assert unmasked["state_topic"] == "maskwatch/door-cam/status" and unmasked["value_template"] == "{{ value_json.unmasked }}"
+    assert (
+        unmasked["state_topic"] == "maskwatch/door-cam/status"
+        and unmasked["value_template"] == "{{ value_json.unmasked }}"
+    )
     alert = subscriber.status["homeassistant/event/maskwatch_door-cam_alert/config"]
     assert alert["state_topic"] == "maskwatch/door-cam/event" and alert["event_types"] == ["no_mask", "incorrect"]
-    assert subscriber.status["homeassistant/binary_sensor/maskwatch_door-cam_online/config"]["device_class"] == "connectivity"
+    assert (
+        subscriber.status["homeassistant/binary_sensor/maskwatch_door-cam_online/config"]["device_class"]
+        == "connectivity"
+    )
     image = subscriber.status["homeassistant/image/maskwatch_door-cam_snapshot/config"]
     assert image["image_topic"] == "maskwatch/door-cam/snapshot" and image["content_type"] == "image/jpeg"
     # the last alert's snapshot, retained: byte for byte one of the stored (blurred) snapshots
@@ -229,8 +270,9 @@ def test_alerts_get_a_clip_with_every_face_hidden(world, faces_shown):
         assert 5.0 - 0.5 <= span <= 30.0 + 0.5 and len(frames) >= 4 * span, (rel, span, len(frames))
         for _, image in frames[::4]:
             assert len(faces_shown(image)) == 0, f"clip {rel}: faces found at {faces_shown(image)}"
-    assert wait_for(lambda: all(e["clip"] for e in service.events(limit=1000)
-                                if e["timestamp"] < time.time() - 10), 10), "an alert older than 10 s has no clip"
+    assert wait_for(
+        lambda: all(e["clip"] for e in service.events(limit=1000) if e["timestamp"] < time.time() - 10), 10
+    ), "an alert older than 10 s has no clip"
     counts = service.stats()["clips"]
     assert counts["written"] >= len(by_clip) and counts["dropped"] == 0
 
@@ -260,7 +302,11 @@ def test_stats_and_metrics(world):
     text = generate_latest(service.metrics_registry).decode()
     assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in text
     assert 'maskwatch_frames_decoded_total{camera="door-cam"}' in text
-    counted = next(line for line in text.splitlines() if line.startswith('maskwatch_events_total{camera="door-cam",label="no_mask"}'))
+    counted = next(
+        line
+        for line in text.splitlines()
+        if line.startswith('maskwatch_events_total{camera="door-cam",label="no_mask"}')
+    )
     assert float(counted.split()[-1]) >= stats["events_total"]  # alerts may have come in between
     assert 'maskwatch_sink_pending{sink="mqtt"}' in text and "maskwatch_uptime_seconds" in text
 
@@ -287,8 +333,13 @@ def test_faces_in_an_ignored_zone_are_hidden_and_nothing_else(world, faces_shown
     """The left half ignored (say a poster hangs there) inside a restricted whole frame: only the right half's
     faces are tracked and alert; the left one is still hidden."""
     service = world["service"]
-    service.set_zones("door-cam", [{"name": "door", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]},
-                                   {"name": "poster", "polygon": DOOR, "ignore": True}])
+    service.set_zones(
+        "door-cam",
+        [
+            {"name": "door", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]},
+            {"name": "poster", "polygon": DOOR, "ignore": True},
+        ],
+    )
     time.sleep(0.5)  # a frame in flight may still use the old zones
     last = max((e["id"] for e in service.events(limit=1)), default=0)
     fresh = wait_for(lambda: (new := [e for e in service.events() if e["id"] > last]) and len(new) >= 2 and new, 20)

@@ -30,11 +30,19 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
     short = write_clip(tmp_path / "short.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     steady = write_clip(tmp_path / "steady.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     path = tmp_path / "maskwatch.yaml"
-    path.write_text(yaml.safe_dump({
-        "cameras": [{"name": "flaky", "source": str(short), "fps": 4, "reconnect_max_seconds": 1.0},
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [
+                    {"name": "flaky", "source": str(short), "fps": 4, "reconnect_max_seconds": 1.0},
                     {"name": "steady", "source": str(steady), "fps": 4},
-                    {"name": "missing", "source": str(tmp_path / "never.mp4"), "fps": 4, "reconnect_max_seconds": 1.0}],
-        "sinks": {"log": False}, "storage": {"database": "d/e.db", "snapshots": "d/s"}}))
+                    {"name": "missing", "source": str(tmp_path / "never.mp4"), "fps": 4, "reconnect_max_seconds": 1.0},
+                ],
+                "sinks": {"log": False},
+                "storage": {"database": "d/e.db", "snapshots": "d/s"},
+            }
+        )
+    )
     service = Service(load_config(path), path, pipeline=pipeline)
     service.start()
     try:
@@ -64,11 +72,19 @@ def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pip
     clip = write_clip(tmp_path / "door.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     told, alerts_only = WebhookReceiver(), WebhookReceiver()
     path = tmp_path / "maskwatch.yaml"
-    path.write_text(yaml.safe_dump({
-        "cameras": [{"name": "door", "source": str(clip), "fps": 4, "reconnect_max_seconds": 0.5}],
-        "sinks": {"log": False, "camera_offline_seconds": 1.5,
-                  "webhooks": [{"url": told.url, "camera_status": True}, {"url": alerts_only.url}]},
-        "storage": {"database": "d/e.db", "snapshots": "d/s"}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [{"name": "door", "source": str(clip), "fps": 4, "reconnect_max_seconds": 0.5}],
+                "sinks": {
+                    "log": False,
+                    "camera_offline_seconds": 1.5,
+                    "webhooks": [{"url": told.url, "camera_status": True}, {"url": alerts_only.url}],
+                },
+                "storage": {"database": "d/e.db", "snapshots": "d/s"},
+            }
+        )
+    )
     service = Service(load_config(path), path, pipeline=pipeline)
     service.start()
 
@@ -82,7 +98,7 @@ def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pip
         clip.rename(hidden)
         gone = time.time()
         assert wait_for(lambda: notices(told), 10), "no outage notice"
-        down, = notices(told)
+        (down,) = notices(told)
         assert down["camera"] == "door" and down["online"] is False and "not found" in down["last_error"]
         assert not _status(service, "door")["online"]
         hidden.rename(clip)
@@ -99,8 +115,13 @@ def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pip
 
 def _serve(config: Path, ui: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "maskwatch", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "maskwatch", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
 
 
 def _web_available() -> bool:
@@ -144,11 +165,17 @@ def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa:
     ui = _web_available()
     port, token = free_port(), "sigterm-test-token"
     config = tmp_path / "maskwatch.yaml"
-    config.write_text(yaml.safe_dump({
-        "ui": {"port": port, "token": token},
-        "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
-        "detector": {"threads": 1}, "rules": {"min_seconds": 0.3, "cooldown_seconds": 0.5},
-        "storage": {"database": "data/events.db", "snapshots": "data/snaps"}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "ui": {"port": port, "token": token},
+                "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
+                "detector": {"threads": 1},
+                "rules": {"min_seconds": 0.3, "cooldown_seconds": 0.5},
+                "storage": {"database": "data/events.db", "snapshots": "data/snaps"},
+            }
+        )
+    )
     db = tmp_path / "data" / "events.db"
     proc = _serve(config, ui)
     try:

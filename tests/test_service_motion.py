@@ -50,11 +50,16 @@ def test_service_keeps_the_last_faces_of_a_still_camera_and_detects_a_moving_one
             shift = np.array([[1, 0, dx * np.sin(i / 20 * np.pi)], [0, 1, 0]], np.float32)
             writer.write(cv2.warpAffine(frame, shift, (640, 360), borderMode=cv2.BORDER_REPLICATE))
         writer.release()
-    config = AppConfig.model_validate({
-        "cameras": [{"name": n, "source": str(p), "fps": 10} for n, p in clips.items()],
-        "detector": {"motion_threshold": 0.01, "redetect_seconds": 1.0}, "ui": {"enabled": False}, "sinks": {"log": False},
-        "rules": {"alert_labels": []},
-        "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")}})
+    config = AppConfig.model_validate(
+        {
+            "cameras": [{"name": n, "source": str(p), "fps": 10} for n, p in clips.items()],
+            "detector": {"motion_threshold": 0.01, "redetect_seconds": 1.0},
+            "ui": {"enabled": False},
+            "sinks": {"log": False},
+            "rules": {"alert_labels": []},
+            "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")},
+        }
+    )
     service = Service(config, pipeline=pipeline)
     service.start()
     try:

@@ -101,8 +101,10 @@ def _tl(track, label, stable, conf=0.9):
 
 
 def test_rules_hold_time_zone_labels_and_cooldown():
-    zones = [Zone("door", np.array([[0, 0], [0.5, 0], [0.5, 1], [0, 1]], np.float32), True),
-             Zone("hall", np.array([[0.5, 0], [1, 0], [1, 1], [0.5, 1]], np.float32), False)]
+    zones = [
+        Zone("door", np.array([[0, 0], [0.5, 0], [0.5, 1], [0, 1]], np.float32), True),
+        Zone("hall", np.array([[0.5, 0], [1, 0], [1, 1], [0.5, 1]], np.float32), False),
+    ]
     rules = RuleEngine("cam", zones, ["no_mask", "incorrect"], min_seconds=1.0, min_confidence=0.5, cooldown_seconds=10)
     left, right = (10, 10, 50, 50), (150, 10, 190, 50)
     assert rules.check([(0, _tl(1, "no_mask", 0.5), left)], 200, 100, 0.0) == []  # not held long enough
@@ -110,7 +112,10 @@ def test_rules_hold_time_zone_labels_and_cooldown():
     assert rules.check([(0, _tl(2, "no_mask", 2.0), right)], 200, 100, 0.0) == []  # unrestricted zone
     assert rules.check([(0, _tl(3, "mask", 2.0), left)], 200, 100, 0.0) == []  # label does not alert
     alerts = rules.check([(0, _tl(1, "no_mask", 2.0), left), (1, _tl(4, "incorrect", 1.5), left)], 200, 100, 1.0)
-    assert [(a.track_id, a.zone, a.label, a.face_index) for a in alerts] == [(1, "door", "no_mask", 0), (4, "door", "incorrect", 1)]
+    assert [(a.track_id, a.zone, a.label, a.face_index) for a in alerts] == [
+        (1, "door", "no_mask", 0),
+        (4, "door", "incorrect", 1),
+    ]
     assert rules.check([(0, _tl(1, "no_mask", 5.0), left)], 200, 100, 9.0) == []  # cooldown per track
     assert [a.track_id for a in rules.check([(0, _tl(1, "no_mask", 12.0), left)], 200, 100, 11.5)] == [1]
 
@@ -127,19 +132,41 @@ def test_zone_hours_in_local_time_including_windows_past_midnight():
     from maskwatch.rules.hours import parse_window
 
     # 2026-11-27 is a Friday.
-    (door,) = make_zones([ZoneConfig(name="door", polygon=[(0, 0), (1, 0), (1, 1)],
-                                     hours=["mon-fri 08:00-18:00", "fri 22:00-06:00", "sun 10:00-12:30"])])
-    expected = {"2026-11-27 07:59": False, "2026-11-27 08:00": True, "2026-11-27 17:59": True, "2026-11-27 18:00": False,
-                "2026-11-27 23:30": True, "2026-11-28 05:59": True, "2026-11-28 06:00": False, "2026-11-28 12:00": False,
-                "2026-11-29 12:29": True, "2026-11-29 12:30": False, "2026-11-30 09:00": True}
+    (door,) = make_zones(
+        [
+            ZoneConfig(
+                name="door",
+                polygon=[(0, 0), (1, 0), (1, 1)],
+                hours=["mon-fri 08:00-18:00", "fri 22:00-06:00", "sun 10:00-12:30"],
+            )
+        ]
+    )
+    expected = {
+        "2026-11-27 07:59": False,
+        "2026-11-27 08:00": True,
+        "2026-11-27 17:59": True,
+        "2026-11-27 18:00": False,
+        "2026-11-27 23:30": True,
+        "2026-11-28 05:59": True,
+        "2026-11-28 06:00": False,
+        "2026-11-28 12:00": False,
+        "2026-11-29 12:29": True,
+        "2026-11-29 12:30": False,
+        "2026-11-30 09:00": True,
+    }
     assert {t: door.restricted_at(_local(t)) for t in expected} == expected
     assert make_zones([])[0].restricted_at(_local("2026-11-28 03:00"))  # no hours: always
-    open_zone = make_zones([ZoneConfig(name="hall", polygon=[(0, 0), (1, 0), (1, 1)], restricted=False,
-                                       hours=["daily 00:00-24:00"])])[0]
+    open_zone = make_zones(
+        [ZoneConfig(name="hall", polygon=[(0, 0), (1, 0), (1, 1)], restricted=False, hours=["daily 00:00-24:00"])]
+    )[0]
     assert not open_zone.restricted_at(_local("2026-11-27 12:00"))  # hours never make an open zone restricted
     assert parse_window("sat-mon 09:00-10:00").days == {5, 6, 0} and parse_window("daily 00:00-24:00").end == 24 * 60
-    for bad, why in (("mon 8-9", "DAYS HH:MM-HH:MM"), ("funday 08:00-09:00", "days are"), ("mon 08:00-24:30", "not a time"),
-                     ("mon 08:00-08:00", "empty")):
+    for bad, why in (
+        ("mon 8-9", "DAYS HH:MM-HH:MM"),
+        ("funday 08:00-09:00", "days are"),
+        ("mon 08:00-24:30", "not a time"),
+        ("mon 08:00-08:00", "empty"),
+    ):
         with pytest.raises(ValueError, match=why):
             parse_window(bad)
 
@@ -162,7 +189,9 @@ def test_zone_hours_in_the_configured_time_zone():
 def test_rules_alert_only_while_the_zone_is_in_force():
     from maskwatch.config import ZoneConfig
 
-    zones = make_zones([ZoneConfig(name="lab", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)], hours=["mon-fri 08:00-18:00"])])
+    zones = make_zones(
+        [ZoneConfig(name="lab", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)], hours=["mon-fri 08:00-18:00"])]
+    )
     rules = RuleEngine("cam", zones, ["no_mask"], min_seconds=0.0, min_confidence=0.5, cooldown_seconds=0)
     face = [(0, _tl(1, "no_mask", 2.0), (10, 10, 50, 50))]
     assert rules.check(face, 200, 100, _local("2026-11-28 10:00")) == []  # Saturday
@@ -179,7 +208,9 @@ def test_blur_hides_faces_and_can_keep_the_offender():
             assert out[y1:y2, x1:x2].std() < image[y1:y2, x1:x2].std() / 3
         assert np.array_equal(out[80:, :], image[80:, :])  # outside the boxes (with margin) untouched
     kept = blur_faces(image, boxes, keep=1)
-    assert np.array_equal(kept[20:60, 120:160], image[20:60, 120:160]) and not np.array_equal(kept[20:60, 20:60], image[20:60, 20:60])
+    assert np.array_equal(kept[20:60, 120:160], image[20:60, 120:160]) and not np.array_equal(
+        kept[20:60, 20:60], image[20:60, 20:60]
+    )
 
 
 def test_store_queries_deliveries_and_retention(tmp_path):
@@ -191,7 +222,9 @@ def test_store_queries_deliveries_and_retention(tmp_path):
     old = store.add(now - 10 * 86400, "a", "door", 1, "no_mask", 0.9, old_rel, (5, 5, 20, 20))
     new = store.add(now, "b", "hall", 2, "incorrect", 0.8, None)
     assert [e["id"] for e in store.query()] == [new, old]
-    assert [e["id"] for e in store.query(camera="a")] == [old] and [e["id"] for e in store.query(label="incorrect")] == [new]
+    assert [e["id"] for e in store.query(camera="a")] == [old] and [
+        e["id"] for e in store.query(label="incorrect")
+    ] == [new]
     assert [e["id"] for e in store.query(since=now - 60)] == [new]
     assert [e["id"] for e in store.query(since="2000-01-01T00:00:00Z", zone="door")] == [old]
     assert store.get(old)["delivered"] == {"log": False, "mqtt": False} and store.get(old)["box"] == [5, 5, 20, 20]
@@ -207,7 +240,11 @@ def test_store_queries_deliveries_and_retention(tmp_path):
 def test_webhook_signature_and_outbox_retry(tmp_path):
     body = encode({"id": 1, "label": "no_mask", "delivered": {"x": True}})
     assert json.loads(body) == {"id": 1, "label": "no_mask"}
-    assert sign(body, "k").startswith("sha256=") and verify(body, "k", sign(body, "k")) and not verify(body, "j", sign(body, "k"))
+    assert (
+        sign(body, "k").startswith("sha256=")
+        and verify(body, "k", sign(body, "k"))
+        and not verify(body, "j", sign(body, "k"))
+    )
 
     receiver = WebhookReceiver(secret="k", fail_first=1)
     down = WebhookSink(f"http://127.0.0.1:{free_port()}/hook", index=1, timeout=1)  # nothing listens there
@@ -243,17 +280,30 @@ def test_text_webhooks_post_one_line_for_chat_tools(tmp_path):
     try:
         WebhookSink(receiver.url, "k", text=True, tz=berlin).send(store.get(event_id))
         WebhookSink(receiver.url, "k", text=True, tz=berlin).post(
-            {"type": "camera_status", "camera": "gate", "online": True, "offline_since": iso(1795801800.0),
-             "offline_seconds": 75.9, "last_error": None, "time": iso(1795801876.0)})
+            {
+                "type": "camera_status",
+                "camera": "gate",
+                "online": True,
+                "offline_since": iso(1795801800.0),
+                "offline_seconds": 75.9,
+                "last_error": None,
+                "time": iso(1795801876.0),
+            }
+        )
         assert wait_for(lambda: len(receiver.received) == 2, 5) and receiver.bad_signatures == 0
     finally:
         receiver.close()
         store.close()
     assert receiver.received == [
-        {"text": f"No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET (confidence 99%, track 16, event {event_id})"},
-        {"text": "Camera gate is back online after 76 s (offline since 2026-11-27 18:50:00 CET)"}]
+        {
+            "text": f"No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET (confidence 99%, track 16, event {event_id})"
+        },
+        {"text": "Camera gate is back online after 76 s (offline since 2026-11-27 18:50:00 CET)"},
+    ]
     with pytest.raises(UserError, match="snapshots go in JSON bodies only"):
-        parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', format: text, snapshots: true}]}")
+        parse_config(
+            "cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', format: text, snapshots: true}]}"
+        )
 
 
 def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path, monkeypatch):
@@ -273,41 +323,76 @@ def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client checks the server's certificate against it
     receiver = SmtpReceiver(tls=(cert, key), user=("alerts", "s3cret"), fail_first=1)
     snaps = SnapshotWriter(tmp_path / "snaps")
-    snapshot = snaps.save(cv2.imencode(".jpg", np.full((40, 40, 3), 90, np.uint8))[1].tobytes(), "door-cam", 16, 1795801875.944)
+    snapshot = snaps.save(
+        cv2.imencode(".jpg", np.full((40, 40, 3), 90, np.uint8))[1].tobytes(), "door-cam", 16, 1795801875.944
+    )
     store = EventStore(tmp_path / "e.db", ["email"])
-    email = EmailSink("127.0.0.1", receiver.port, "starttls", "alerts", "s3cret", "maskwatch@clinic.example",
-                      ["ward@clinic.example", "it@clinic.example"], timeout=5, snapshot_file=snaps.resolve,
-                      tz=ZoneInfo("Europe/Berlin"))
+    email = EmailSink(
+        "127.0.0.1",
+        receiver.port,
+        "starttls",
+        "alerts",
+        "s3cret",
+        "maskwatch@clinic.example",
+        ["ward@clinic.example", "it@clinic.example"],
+        timeout=5,
+        snapshot_file=snaps.resolve,
+        tz=ZoneInfo("Europe/Berlin"),
+    )
     outbox = Outbox(store, [email], retry_start=0.2, retry_max=0.5)
     outbox.start()
     try:
         event_id = store.add(1795801875.944, "door-cam", "door", 16, "no_mask", 0.9874, snapshot)
         outbox.notify()
         assert wait_for(lambda: store.pending("email") == [], 10), outbox.last_error
-        email.post({"type": "camera_status", "camera": "gate", "online": False, "offline_since": iso(1795801800.0),
-                    "last_error": "cannot open rtsp://***@10.0.0.5/s1", "time": iso(1795801810.0)})
+        email.post(
+            {
+                "type": "camera_status",
+                "camera": "gate",
+                "online": False,
+                "offline_since": iso(1795801800.0),
+                "last_error": "cannot open rtsp://***@10.0.0.5/s1",
+                "time": iso(1795801810.0),
+            }
+        )
     finally:
         outbox.stop()
         outbox.join(3)
         receiver.close()
         store.close()
-    assert receiver.attempts == 3 and outbox.failures["email"] == 1 and receiver.logins == ["alerts", "alerts", "alerts"]
+    assert (
+        receiver.attempts == 3 and outbox.failures["email"] == 1 and receiver.logins == ["alerts", "alerts", "alerts"]
+    )
     alert, notice = receiver.messages
-    assert alert["Subject"] == (f"maskwatch: No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET "
-                                f"(confidence 99%, track 16, event {event_id})")
+    assert alert["Subject"] == (
+        f"maskwatch: No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET "
+        f"(confidence 99%, track 16, event {event_id})"
+    )
     assert alert["To"] == "ward@clinic.example, it@clinic.example" and alert["From"] == "maskwatch@clinic.example"
     line, fields = alert.get_body(("plain",)).get_content().replace("\r\n", "\n").split("\n\n", 1)
     assert line == alert["Subject"].removeprefix("maskwatch: ") and json.loads(fields)["id"] == event_id
-    attached, = alert.iter_attachments()
-    assert attached.get_content_type() == "image/jpeg" and attached.get_content() == snaps.resolve(snapshot).read_bytes()
-    assert notice["Subject"] == "maskwatch: Camera gate is offline since 2026-11-27 18:50:00 CET: cannot open rtsp://***@10.0.0.5/s1"
-    cfg = parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail.example, sender: a@b.c, to: [w@b.c], "
-                       "camera_status: true, snapshots: true}}")
+    (attached,) = alert.iter_attachments()
+    assert (
+        attached.get_content_type() == "image/jpeg" and attached.get_content() == snaps.resolve(snapshot).read_bytes()
+    )
+    assert (
+        notice["Subject"]
+        == "maskwatch: Camera gate is offline since 2026-11-27 18:50:00 CET: cannot open rtsp://***@10.0.0.5/s1"
+    )
+    cfg = parse_config(
+        "cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail.example, sender: a@b.c, to: [w@b.c], "
+        "camera_status: true, snapshots: true}}"
+    )
     from maskwatch.sinks import make_sinks
 
     built = make_sinks(cfg.sinks, snapshot_file=snaps.resolve)[-1]
-    assert (built.name, built.port, built.security, built.camera_status, built.snapshot_file) == \
-        ("email0", 587, "starttls", True, snaps.resolve)  # camera_status: the service hands it camera notices too
+    assert (built.name, built.port, built.security, built.camera_status, built.snapshot_file) == (
+        "email0",
+        587,
+        "starttls",
+        True,
+        snaps.resolve,
+    )  # camera_status: the service hands it camera notices too
     with pytest.raises(UserError, match=r"sinks.email\[0\].to\[0\]"):
         parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: mail, sender: a@b.c, to: [ward]}}")
 
@@ -323,11 +408,23 @@ def test_daily_summary_time_across_daylight_saving_and_its_text():
     assert next_run(at("2026-03-29T00:30:00+00:00"), "07:00", berlin) == at("2026-03-29T07:00:00+02:00")  # DST day
     assert next_run(at("2026-03-29T07:00:00+02:00"), "07:00", berlin) == at("2026-03-29T07:00:00+02:00")
     assert next_run(at("2026-10-24T07:00:01+02:00"), "07:00", berlin) == at("2026-10-25T07:00:00+01:00")
-    table = [{"camera": "entrance", "zone": "door", "people": 40, "mask": 36, "no_mask": 3, "incorrect": 1,
-              "masked_share": 0.9},
-             {"camera": "entrance", "zone": None, "people": 2, "mask": 2, "no_mask": 0, "incorrect": 0, "masked_share": 1.0}]
-    alerts = [{"label": "no_mask", "review": "confirmed"}, {"label": "no_mask", "review": None},
-              {"label": "incorrect", "review": "false_alarm"}]
+    table = [
+        {
+            "camera": "entrance",
+            "zone": "door",
+            "people": 40,
+            "mask": 36,
+            "no_mask": 3,
+            "incorrect": 1,
+            "masked_share": 0.9,
+        },
+        {"camera": "entrance", "zone": None, "people": 2, "mask": 2, "no_mask": 0, "incorrect": 0, "masked_share": 1.0},
+    ]
+    alerts = [
+        {"label": "no_mask", "review": "confirmed"},
+        {"label": "no_mask", "review": None},
+        {"label": "incorrect", "review": "false_alarm"},
+    ]
     subject, body = summary_text(date(2026, 11, 26), table, alerts, "Europe/Berlin")
     assert subject == "maskwatch: 2026-11-26: 42 people seen, 90.5% masked, 3 alerts"
     assert body.splitlines() == [
@@ -338,8 +435,12 @@ def test_daily_summary_time_across_daylight_saving_and_its_text():
         "entrance  (no zone)       2     2        0                      0  100.0%",
         "",
         "Alerts: 3 (mask worn incorrectly 1, no mask 2)",
-        "Reviewed: confirmed 1, false alarm 1, unreviewed 1"]
-    assert summary_text(date(2026, 11, 26), [], [], "UTC")[0] == "maskwatch: 2026-11-26: 0 people seen, no one seen, 0 alerts"
+        "Reviewed: confirmed 1, false alarm 1, unreviewed 1",
+    ]
+    assert (
+        summary_text(date(2026, 11, 26), [], [], "UTC")[0]
+        == "maskwatch: 2026-11-26: 0 people seen, no one seen, 0 alerts"
+    )
 
 
 def test_the_daily_summary_mail_goes_out_with_the_day_befores_figures(tmp_path):
@@ -370,12 +471,21 @@ ui: {{enabled: false}}
     service.start()
     try:
         yesterday = datetime.now(ZoneInfo("Europe/Berlin")).date() - timedelta(days=1)
-        noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
-        service.store.add_sightings([Sighting("door-cam", "door", "mask", noon), Sighting("door-cam", "door", "no_mask", noon),
-                                     Sighting("door-cam", "door", "mask", noon - 86400)])  # the day before: not counted
+        noon = datetime(
+            yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=ZoneInfo("Europe/Berlin")
+        ).timestamp()
+        service.store.add_sightings(
+            [
+                Sighting("door-cam", "door", "mask", noon),
+                Sighting("door-cam", "door", "no_mask", noon),
+                Sighting("door-cam", "door", "mask", noon - 86400),
+            ]
+        )  # the day before: not counted
         service.store.add(noon, "door-cam", "door", 7, "no_mask", 0.9, None)
         assert [d.sent for d in service.daily] == [[]]  # due at 07:00, not now
-        assert service.daily_summary(yesterday, cameras=frozenset({"gate"}))[0].endswith(": 0 people seen, no one seen, 0 alerts")
+        assert service.daily_summary(yesterday, cameras=frozenset({"gate"}))[0].endswith(
+            ": 0 people seen, no one seen, 0 alerts"
+        )
         email = next(s for s in service.sinks if isinstance(s, EmailSink))
         daily = DailySummary(email.send_text, service.daily_summary, "07:00", service.config.rules.tzinfo)
         daily.start(first=time.time() + 0.2)  # as if 07:00 came
@@ -386,14 +496,19 @@ ui: {{enabled: false}}
         receiver.close()
     busy = SmtpReceiver(fail_first=1)  # the mail server turns the first try away: the summary is retried
     try:
-        retried = DailySummary(EmailSink("127.0.0.1", busy.port, "none", None, None, "mw@clinic.example", ["a@b.c"]).send_text,
-                               lambda day: (f"summary of {day}", "figures"), "07:00", None, retry_start=0.2)
+        retried = DailySummary(
+            EmailSink("127.0.0.1", busy.port, "none", None, None, "mw@clinic.example", ["a@b.c"]).send_text,
+            lambda day: (f"summary of {day}", "figures"),
+            "07:00",
+            None,
+            retry_start=0.2,
+        )
         retried.start(first=time.time())
         assert wait_for(lambda: retried.sent, 10) and busy.attempts == 2
         retried.stop()
     finally:
         busy.close()
-    mail, = [m for m in receiver.messages if m["Subject"].startswith(f"maskwatch: {yesterday.isoformat()}:")]
+    (mail,) = [m for m in receiver.messages if m["Subject"].startswith(f"maskwatch: {yesterday.isoformat()}:")]
     assert mail["Subject"] == f"maskwatch: {yesterday.isoformat()}: 2 people seen, 50.0% masked, 1 alerts"
     body = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert ["door-cam", "door", "2", "1", "1", "0", "50.0%"] in [line.split() for line in body.splitlines()]
@@ -414,11 +529,19 @@ sinks:
     - {host: mail, sender: mw@x.org, to: [facilities@x.org]}
 """)
     sinks = make_sinks(cfg.sinks)
-    assert [(s.name, getattr(s, "cameras", None)) for s in sinks] == [("log", None), ("webhook0", None), ("webhook1", frozenset({"ward-3"})),
-                                                    ("email:ward3", frozenset({"ward-3"})), ("email1", None)]
+    assert [(s.name, getattr(s, "cameras", None)) for s in sinks] == [
+        ("log", None),
+        ("webhook0", None),
+        ("webhook1", frozenset({"ward-3"})),
+        ("email:ward3", frozenset({"ward-3"})),
+        ("email1", None),
+    ]
     store = EventStore(tmp_path / "e.db", {s.name: getattr(s, "cameras", None) for s in sinks})
     ward, door = (store.add(time.time(), cam, None, 1, "no_mask", 0.9, None) for cam in ("ward-3", "entrance"))
-    assert [e["id"] for e in store.pending("email:ward3")] == [ward] and [e["id"] for e in store.pending("email1")] == [ward, door]
+    assert [e["id"] for e in store.pending("email:ward3")] == [ward] and [e["id"] for e in store.pending("email1")] == [
+        ward,
+        door,
+    ]
     assert set(store.get(door)["delivered"]) == {"log", "webhook0", "email1"}  # not pending where it does not go
 
     receiver = WebhookReceiver()
@@ -435,10 +558,17 @@ sinks:
         notices.stop()
         receiver.close()
         store.close()
-    assert parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: m, sender: a@b.c, to: [d@e.f]}}").sinks.email[0].host == "m"
+    assert (
+        parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: {host: m, sender: a@b.c, to: [d@e.f]}}")
+        .sinks.email[0]
+        .host
+        == "m"
+    )
     with pytest.raises(UserError, match=r"email: names repeat \(a, a\)"):
-        parse_config("cameras: [{name: c, source: 0}]\nsinks: {email: [{name: a, host: m, sender: a@b.c, to: [d@e.f]}, "
-                     "{name: a, host: n, sender: a@b.c, to: [g@e.f]}]}")
+        parse_config(
+            "cameras: [{name: c, source: 0}]\nsinks: {email: [{name: a, host: m, sender: a@b.c, to: [d@e.f]}, "
+            "{name: a, host: n, sender: a@b.c, to: [g@e.f]}]}"
+        )
     with pytest.raises(UserError, match=r"sinks.webhooks\[0\].cameras: no camera named lobby"):
         parse_config("cameras: [{name: c, source: 0}]\nsinks: {webhooks: [{url: 'http://x', cameras: [lobby]}]}")
 
@@ -451,9 +581,15 @@ def test_outage_watch_reports_long_outages_once_and_ignores_blips():
     down = watch.update("cam", False, 30)
     assert down["online"] is False and down["offline_since"].endswith("00:00:20.000Z")
     assert watch.update("cam", False, 90) is None  # reported once
-    assert watch.update("cam", True, 95) == {"online": True, "offline_since": down["offline_since"], "offline_seconds": 75.0}
+    assert watch.update("cam", True, 95) == {
+        "online": True,
+        "offline_since": down["offline_since"],
+        "offline_seconds": 75.0,
+    }
     assert watch.update("cam", True, 96) is None
-    assert watch.update("other", False, 100) is None and watch.update("other", False, 110)["online"] is False  # down at start
+    assert (
+        watch.update("other", False, 100) is None and watch.update("other", False, 110)["online"] is False
+    )  # down at start
 
 
 def test_camera_notices_retry_and_send_only_the_latest_state():
@@ -484,27 +620,47 @@ def test_set_zones_rejects_bad_zones_without_a_running_service(bad):
     with pytest.raises(UserError, match="zones"):
         service.set_zones("c", bad)
     service.set_zones("c", [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]]}])
-    assert service.zones("c") == [{"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "restricted": True, "hours": [],
-                                   "alert_labels": None, "ignore": False}]
+    assert service.zones("c") == [
+        {
+            "name": "z",
+            "polygon": [[0, 0], [1, 0], [1, 1]],
+            "restricted": True,
+            "hours": [],
+            "alert_labels": None,
+            "ignore": False,
+        }
+    ]
 
 
 def test_service_applies_retention_at_start_and_reports_offline_sources(tmp_path):
     from maskwatch.config import AppConfig
     from maskwatch.service import Service
 
-    cfg = AppConfig.model_validate({
-        "cameras": [{"name": "gone", "source": str(tmp_path / "missing.mp4")}], "sinks": {"log": False},
-        "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s"), "retention_days": 2}})
+    cfg = AppConfig.model_validate(
+        {
+            "cameras": [{"name": "gone", "source": str(tmp_path / "missing.mp4")}],
+            "sinks": {"log": False},
+            "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s"), "retention_days": 2},
+        }
+    )
     store = EventStore(cfg.storage.database)
     snaps = SnapshotWriter(cfg.storage.snapshots)
     now = time.time()
-    old = store.add(now - 3 * 86400, "gone", "frame", 1, "no_mask", 0.9,
-                    snaps.write(np.zeros((8, 8, 3), np.uint8), [], 0, "gone", 1, now - 3 * 86400))
+    old = store.add(
+        now - 3 * 86400,
+        "gone",
+        "frame",
+        1,
+        "no_mask",
+        0.9,
+        snaps.write(np.zeros((8, 8, 3), np.uint8), [], 0, "gone", 1, now - 3 * 86400),
+    )
     recent = store.add(now - 86400, "gone", "frame", 2, "incorrect", 0.8, None)
     store.close()
     service = Service(cfg)
     service.start()
     try:
+
         def snapshots_left() -> bool:
             try:
                 return any((tmp_path / "s").rglob("*.jpg"))
@@ -594,10 +750,14 @@ def test_event_store_adds_the_review_and_clip_columns_to_an_older_database(tmp_p
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:  # the first release's events table, with one alert in it
-        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, camera TEXT NOT NULL, "
-                   "zone TEXT, track_id INTEGER, label TEXT NOT NULL, confidence REAL, snapshot TEXT, box TEXT)")
-        db.execute("INSERT INTO events(time, camera, zone, track_id, label, confidence) VALUES (1.0, 'door', 'z', 3, "
-                   "'no_mask', 0.9)")
+        db.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, camera TEXT NOT NULL, "
+            "zone TEXT, track_id INTEGER, label TEXT NOT NULL, confidence REAL, snapshot TEXT, box TEXT)"
+        )
+        db.execute(
+            "INSERT INTO events(time, camera, zone, track_id, label, confidence) VALUES (1.0, 'door', 'z', 3, "
+            "'no_mask', 0.9)"
+        )
     store = EventStore(path, ["log"])
     (kept,) = store.query()
     assert (kept["camera"], kept["track_id"], kept["review"], kept["clip"]) == ("door", 3, None, None)
@@ -617,18 +777,27 @@ def test_sightings_count_each_track_once_under_its_first_held_label():
     assert rules.count([(0, _tl(1, "mask", 0.4), in_door)], 200, 100, 10.0) == []  # not held long enough yet
     assert rules.count([(0, _tl(1, "mask", 2.0, conf=0.4), in_door)], 200, 100, 10.5) == []  # too unsure
     first = rules.count([(0, _tl(1, "mask", 2.0), in_door), (1, _tl(2, "no_mask", 3.0), outside)], 200, 100, 11.0)
-    assert [(s.camera, s.zone, s.label, s.time) for s in first] == [("cam", "door", "mask", 11.0), ("cam", None, "no_mask", 11.0)]
+    assert [(s.camera, s.zone, s.label, s.time) for s in first] == [
+        ("cam", "door", "mask", 11.0),
+        ("cam", None, "no_mask", 11.0),
+    ]
     # the same tracks later, seen again: not counted again
     assert rules.count([(0, _tl(1, "mask", 5.0), in_door), (1, _tl(2, "no_mask", 9.0), outside)], 200, 100, 15.0) == []
     # the masked face pulls the mask down (held long enough, even outside the zone): moved to no_mask, in the hour
     # and zone it was counted in; a mask put back on later does not move it back
     assert rules.count([(0, _tl(1, "no_mask", 0.5), outside)], 200, 100, 19.0) == []  # not held long enough yet
     moved = rules.count([(0, _tl(1, "no_mask", 1.5), outside)], 200, 100, 20.0)
-    assert [(s.zone, s.label, s.time, s.people) for s in moved] == [("door", "mask", 11.0, -1), ("door", "no_mask", 11.0, 1)]
+    assert [(s.zone, s.label, s.time, s.people) for s in moved] == [
+        ("door", "mask", 11.0, -1),
+        ("door", "no_mask", 11.0, 1),
+    ]
     assert rules.count([(0, _tl(1, "mask", 9.0), in_door)], 200, 100, 30.0) == []
     store = EventStore(":memory:")
     store.add_sightings(first + moved)
-    assert [(r["zone"], r["label"], r["people"]) for r in store.sightings()] == [("", "no_mask", 1), ("door", "no_mask", 1)]
+    assert [(r["zone"], r["label"], r["people"]) for r in store.sightings()] == [
+        ("", "no_mask", 1),
+        ("door", "no_mask", 1),
+    ]
 
 
 def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
@@ -641,18 +810,28 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
     berlin = ZoneInfo("Europe/Berlin")
     at = lambda text: datetime.fromisoformat(text).replace(tzinfo=berlin).timestamp()  # noqa: E731
     store = EventStore(tmp_path / "e.db")
-    store.add_sightings([Sighting("cam", "door", "mask", at("2026-11-26 23:10")),
-                         Sighting("cam", "door", "no_mask", at("2026-11-26 23:50")),
-                         Sighting("cam", "door", "mask", at("2026-11-27 00:05")),
-                         Sighting("cam", "door", "mask", at("2026-11-27 00:40")),
-                         Sighting("cam", None, "incorrect", at("2026-11-27 09:00"))])
+    store.add_sightings(
+        [
+            Sighting("cam", "door", "mask", at("2026-11-26 23:10")),
+            Sighting("cam", "door", "no_mask", at("2026-11-26 23:50")),
+            Sighting("cam", "door", "mask", at("2026-11-27 00:05")),
+            Sighting("cam", "door", "mask", at("2026-11-27 00:40")),
+            Sighting("cam", None, "incorrect", at("2026-11-27 09:00")),
+        ]
+    )
     rows = store.sightings()
     assert [(r["zone"], r["label"], r["people"]) for r in rows] == [
-        ("door", "mask", 1), ("door", "no_mask", 1), ("door", "mask", 2), ("", "incorrect", 1)]
+        ("door", "mask", 1),
+        ("door", "no_mask", 1),
+        ("door", "mask", 2),
+        ("", "incorrect", 1),
+    ]
     days = compliance_table(rows, "day", berlin)
     assert [(d["start"], d["zone"], d["people"], d["mask"], d["no_mask"], d["masked_share"]) for d in days] == [
-        ("2026-11-26T00:00:00+01:00", "door", 2, 1, 1, 0.5), ("2026-11-27T00:00:00+01:00", None, 1, 0, 0, 0.0),
-        ("2026-11-27T00:00:00+01:00", "door", 2, 2, 0, 1.0)]
+        ("2026-11-26T00:00:00+01:00", "door", 2, 1, 1, 0.5),
+        ("2026-11-27T00:00:00+01:00", None, 1, 0, 0, 0.0),
+        ("2026-11-27T00:00:00+01:00", "door", 2, 2, 0, 1.0),
+    ]
     hours = compliance_table(rows, "hour", berlin)
     assert [h["start"] for h in hours][:2] == ["2026-11-26T23:00:00+01:00", "2026-11-27T00:00:00+01:00"]
     (door_all,) = [r for r in compliance_table(rows, "all", berlin) if r["zone"] == "door"]
@@ -665,7 +844,9 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
     assert sum(r["people"] for r in store.sightings()) == 3
     apply_retention(store, tmp_path / "snaps", Retention(1, count_days=400), now=at("2026-11-28 00:30"))
     assert sum(r["people"] for r in store.sightings()) == 3  # kept beyond the events' retention
-    apply_retention(store, tmp_path / "snaps", Retention(1), now=at("2026-11-28 10:30"))  # count_days unset: as the events
+    apply_retention(
+        store, tmp_path / "snaps", Retention(1), now=at("2026-11-28 10:30")
+    )  # count_days unset: as the events
     assert store.sightings() == []
 
 
@@ -674,9 +855,13 @@ def test_an_open_zone_first_silences_a_poster_inside_a_restricted_one():
     poster = Zone("poster", np.array([[0, 0], [0.3, 0], [0.3, 0.5], [0, 0.5]], np.float32), False)
     face_on_poster, person = (10, 10, 40, 40), (150, 40, 180, 80)  # a 200 x 100 frame
     faces = [(0, _tl(1, "no_mask", 5.0), face_on_poster), (1, _tl(2, "no_mask", 5.0), person)]
-    silenced = RuleEngine("cam", [poster, everywhere], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
+    silenced = RuleEngine(
+        "cam", [poster, everywhere], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0
+    )
     assert [(a.track_id, a.zone) for a in silenced.check(faces, 200, 100, 10.0)] == [(2, "hall")]
-    unordered = RuleEngine("cam", [everywhere, poster], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0)
+    unordered = RuleEngine(
+        "cam", [everywhere, poster], ["no_mask"], min_seconds=1, min_confidence=0.5, cooldown_seconds=0
+    )
     assert [a.track_id for a in unordered.check(faces, 200, 100, 10.0)] == [1, 2]  # the first zone decides
 
 
@@ -693,14 +878,26 @@ cameras:
       - {name: corridor, polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]}
 rules: {alert_labels: [no_mask]}
 """)
-    rules = RuleEngine("cam", make_zones(cfg.cameras[0].zones), cfg.rules.alert_labels, min_seconds=1, min_confidence=0.5,
-                       cooldown_seconds=0)
+    rules = RuleEngine(
+        "cam",
+        make_zones(cfg.cameras[0].zones),
+        cfg.rules.alert_labels,
+        min_seconds=1,
+        min_confidence=0.5,
+        cooldown_seconds=0,
+    )
     left, right = (10, 10, 50, 50), (150, 10, 190, 50)  # a 200 x 100 frame
-    faces = [(0, _tl(1, "incorrect", 5.0), left), (1, _tl(2, "incorrect", 5.0), right), (2, _tl(3, "no_mask", 5.0), right)]
+    faces = [
+        (0, _tl(1, "incorrect", 5.0), left),
+        (1, _tl(2, "incorrect", 5.0), right),
+        (2, _tl(3, "no_mask", 5.0), right),
+    ]
     assert [(a.track_id, a.zone) for a in rules.check(faces, 200, 100, 10.0)] == [(1, "theatre"), (3, "corridor")]
     with pytest.raises(UserError, match=r"alert_labels\[0\]"):
-        parse_config("cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], "
-                     "alert_labels: [no_masks]}]}]")
+        parse_config(
+            "cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], "
+            "alert_labels: [no_masks]}]}]"
+        )
 
 
 def test_faces_in_an_ignored_zone_are_left_out_wherever_it_lies_in_the_list():
@@ -724,8 +921,10 @@ cameras:
     assert [a.track_id for a in rules.check(faces, 200, 100, 10.0)] == [2]
     assert [(s.zone, s.label) for s in rules.count(faces, 200, 100, 10.0)] == [("door", "no_mask")]
     with pytest.raises(UserError, match=r"zones\[0\]: an ignored zone takes no hours or alert_labels"):
-        parse_config("cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], ignore: true, "
-                     "hours: ['daily 08:00-09:00']}]}]")
+        parse_config(
+            "cameras: [{name: c, source: 0, zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], ignore: true, "
+            "hours: ['daily 08:00-09:00']}]}]"
+        )
 
 
 def test_snapshots_can_go_sooner_than_their_events(tmp_path):
@@ -734,8 +933,10 @@ def test_snapshots_can_go_sooner_than_their_events(tmp_path):
     snaps = SnapshotWriter(tmp_path / "snaps")
     image = np.full((40, 40, 3), 128, np.uint8)
     rels = [snaps.write(image, [[5, 5, 20, 20]], 0, "a", track, now - age * 86400) for track, age in ((1, 3), (2, 0))]
-    three_days_old, fresh = (store.add(now - age * 86400, "a", "door", t, "no_mask", 0.9, rel)
-                             for t, age, rel in ((1, 3, rels[0]), (2, 0, rels[1])))
+    three_days_old, fresh = (
+        store.add(now - age * 86400, "a", "door", t, "no_mask", 0.9, rel)
+        for t, age, rel in ((1, 3, rels[0]), (2, 0, rels[1]))
+    )
     assert apply_retention(store, tmp_path / "snaps", Retention(7, snapshot_days=2), now=now) == 0  # no event goes
     assert store.get(three_days_old)["snapshot"] is None and not (tmp_path / "snaps" / rels[0]).exists()
     assert store.get(fresh)["snapshot"] == rels[1] and (tmp_path / "snaps" / rels[1]).is_file()

@@ -49,9 +49,19 @@ def _write_tiny_dataset(shared: Path, out: Path) -> Path:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out / rel), crop)
             counts[label] += 1
-            rows.append({"path": rel, "label": label, "source": "andrewmvd", "split": "val" if n % 4 == 3 else "train",
-                         "group": f"g{n:06d}", "image": str(image_path), "box": " ".join(f"{v:.0f}" for v in box),
-                         "face_px": f"{max(box[2] - box[0], box[3] - box[1]):.0f}", "brightness": f"{crop.mean():.1f}"})
+            rows.append(
+                {
+                    "path": rel,
+                    "label": label,
+                    "source": "andrewmvd",
+                    "split": "val" if n % 4 == 3 else "train",
+                    "group": f"g{n:06d}",
+                    "image": str(image_path),
+                    "box": " ".join(f"{v:.0f}" for v in box),
+                    "face_px": f"{max(box[2] - box[0], box[3] - box[1]):.0f}",
+                    "brightness": f"{crop.mean():.1f}",
+                }
+            )
         if counts == WANTED:
             break
     with (out / "manifest.csv").open("w", newline="") as f:
@@ -67,8 +77,12 @@ def tiny_dataset(shared_data, tmp_path_factory) -> Path:
 
 
 def _run(dataset: Path, out: Path, seed: int = 0, **options) -> list[dict]:
-    train(TrainConfig(str(dataset), str(out), epochs=1, seed=seed, input_size=64, batch_size=16, progress=False,
-                      **options), log=lambda _: None)
+    train(
+        TrainConfig(
+            str(dataset), str(out), epochs=1, seed=seed, input_size=64, batch_size=16, progress=False, **options
+        ),
+        log=lambda _: None,
+    )
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     for line in lines:
         line.pop("epoch_s")  # wall time is the one thing a seed cannot fix
@@ -147,7 +161,9 @@ def test_bad_input_is_one_line_user_error(tiny_dataset, tmp_path):
     result = CliRunner().invoke(app, ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "run")])
     assert isinstance(result.exception, UserError) and "no manifest.csv" in str(result.exception)
     assert "\n" not in str(result.exception)
-    result = CliRunner().invoke(app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--repeat-source", "web=two"])
+    result = CliRunner().invoke(
+        app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--repeat-source", "web=two"]
+    )
     assert isinstance(result.exception, UserError) and "SOURCE=K" in str(result.exception)
     result = CliRunner().invoke(app, ["train", str(tiny_dataset), "--out", str(tmp_path / "run"), "--ema", "1"])
     assert isinstance(result.exception, UserError) and "--ema must be" in str(result.exception)
@@ -183,7 +199,9 @@ def test_augmentation_without_user_crops_draws_nothing_for_them():
 
     x = torch.randint(0, 256, (6, 16, 16, 3), dtype=torch.uint8)
     a = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(1))
-    b = augment_batch(x, AugmentConfig(user_crop_scale=(3.0, 4.0), user_crop_aspect=(0.1, 0.2)), torch.Generator().manual_seed(1))
+    b = augment_batch(
+        x, AugmentConfig(user_crop_scale=(3.0, 4.0), user_crop_aspect=(0.1, 0.2)), torch.Generator().manual_seed(1)
+    )
     torch.testing.assert_close(a, b)
     c = augment_batch(x, AugmentConfig(user_crop=0.5), torch.Generator().manual_seed(1))
     assert not torch.equal(a, c)

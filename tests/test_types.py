@@ -11,4 +11,3 @@ def test_score_is_face_confidence_times_the_compliance_group_probability():
     assert dets.labels == ["mask", "no_mask", "incorrect"]
     np.testing.assert_allclose(dets.scores, [0.9 * 0.7, 1.0 * 0.7, 0.5 * 0.9], rtol=1e-6)
     np.testing.assert_array_equal(Detections(dets.xyxy, dets.det_scores).scores, dets.det_scores)
-

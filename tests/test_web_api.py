@@ -24,26 +24,46 @@ from maskwatch.web.auth import COOKIE, session_value
 TOKEN = "test-token-4f9c"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 VIEWER = {"Authorization": "Bearer viewer-token-a81c"}
-PROTECTED_GETS = ["/api/cameras", "/api/cameras/door-cam/zones", "/api/events", "/api/events.csv", "/api/events/1", "/api/events/1/snapshot",
-                  "/api/events/1/clip",
-                  "/api/stats", "/api/cameras/door-cam/frame.jpg", "/api/cameras/door-cam/stream", "/api/events/live",
-                  "/metrics", "/openapi.json", "/static/app.js", "/static/index.html", "/api/me", "/api/compliance",
-                  "/api/compliance.csv"]
+PROTECTED_GETS = [
+    "/api/cameras",
+    "/api/cameras/door-cam/zones",
+    "/api/events",
+    "/api/events.csv",
+    "/api/events/1",
+    "/api/events/1/snapshot",
+    "/api/events/1/clip",
+    "/api/stats",
+    "/api/cameras/door-cam/frame.jpg",
+    "/api/cameras/door-cam/stream",
+    "/api/events/live",
+    "/metrics",
+    "/openapi.json",
+    "/static/app.js",
+    "/static/index.html",
+    "/api/me",
+    "/api/compliance",
+    "/api/compliance.csv",
+]
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
     tmp = tmp_path_factory.mktemp("web_api")
     config_path = tmp / "maskwatch.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5}],
-        "detector": {"input_size": 640, "threads": 1},
-        "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
-        "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "clips": {"enabled": True},
-        # the tests of 401s send dozens of wrong tokens; the refusal after too many has its own test and app
-        "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:], "wrong_tokens_per_minute": 0},
-    }, sort_keys=False))
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5}],
+                "detector": {"input_size": 640, "threads": 1},
+                "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
+                "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "clips": {"enabled": True},
+                # the tests of 401s send dozens of wrong tokens; the refusal after too many has its own test and app
+                "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:], "wrong_tokens_per_minute": 0},
+            },
+            sort_keys=False,
+        )
+    )
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     service.start()
     client = TestClient(create_app(service))
@@ -86,7 +106,9 @@ def test_the_viewer_token_reads_and_changes_nothing(client, running):
     assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
     assert client.get("/api/cameras/door-cam/zones", headers=BEARER).json() == zones
     event = wait_for(lambda: client.get("/api/events", headers=VIEWER).json(), 30)[0]
-    assert client.put(f"/api/events/{event['id']}/review", json={"review": "confirmed"}, headers=VIEWER).status_code == 403
+    assert (
+        client.put(f"/api/events/{event['id']}/review", json={"review": "confirmed"}, headers=VIEWER).status_code == 403
+    )
     assert client.get(f"/api/events/{event['id']}", headers=BEARER).json()["review"] is None
     # signed in through the login form with the viewer token: the cookie reads, and still changes nothing
     login = client.post("/login", data={"token": VIEWER["Authorization"][7:], "next": "/"}, follow_redirects=False)
@@ -175,7 +197,9 @@ def test_an_address_sending_wrong_tokens_is_refused_for_a_minute(running):
     assert client.get("/healthz").status_code == 200  # open routes stay open
     now[0] += 30.5  # a minute after the first guess
     assert client.get("/api/stats", headers=BEARER).status_code == 200
-    assert client.get("/api/stats", headers={"Authorization": "Bearer guess-4"}).status_code == 401  # 2 in the last minute
+    assert (
+        client.get("/api/stats", headers={"Authorization": "Bearer guess-4"}).status_code == 401
+    )  # 2 in the last minute
     stale = {"Cookie": f"{COOKIE}={session_value('a-token-since-changed')}"}
     for _ in range(5):  # a login cookie from before a token change is not a guess
         assert client.get("/api/stats", headers=stale).status_code == 401
@@ -196,11 +220,22 @@ def test_login_form(client):
 
 
 def test_cameras_state_and_frame(client):
-    cams = wait_for(lambda: [c for c in client.get("/api/cameras", headers=BEARER).json() if c["frames_analysed"] > 0], 20)
+    cams = wait_for(
+        lambda: [c for c in client.get("/api/cameras", headers=BEARER).json() if c["frames_analysed"] > 0], 20
+    )
     assert [c["name"] for c in cams] == ["door-cam"]
     cam = cams[0]
     assert cam["online"] is True and (cam["width"], cam["height"]) == (640, 360)
-    for key in ("fps_analysed", "frames_decoded", "frames_dropped", "faces", "masked", "unmasked", "last_error", "zones"):
+    for key in (
+        "fps_analysed",
+        "frames_decoded",
+        "frames_dropped",
+        "faces",
+        "masked",
+        "unmasked",
+        "last_error",
+        "zones",
+    ):
         assert key in cam
     r = client.get("/api/cameras/door-cam/frame.jpg", headers=BEARER)
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
@@ -271,8 +306,12 @@ def test_events_export_as_csv(client):
     assert rows and all(row["label"] == "no_mask" and row["camera"] == "door-cam" for row in rows)
     for row in rows:  # the same events as the JSON API (which may have gained newer ones since)
         e = by_id[int(row["id"])]
-        assert (row["time"], row["zone"], int(row["track_id"]), float(row["confidence"])) == \
-            (e["time"], e["zone"], e["track_id"], e["confidence"])
+        assert (row["time"], row["zone"], int(row["track_id"]), float(row["confidence"])) == (
+            e["time"],
+            e["zone"],
+            e["track_id"],
+            e["confidence"],
+        )
         assert [float(row[k]) for k in ("x1", "y1", "x2", "y2")] == e["box"] and row["snapshot"] == e["snapshot"]
         assert row["clip"] in ("", e["clip"])  # a clip may have been finished between the two requests
     assert [int(row["id"]) for row in rows] == sorted((int(row["id"]) for row in rows), reverse=True)
@@ -299,9 +338,15 @@ def test_events_reviewed_as_confirmed_or_false_alarm(client):
         return {e["id"] for e in client.get("/api/events", params={"limit": 1000, **params}, headers=BEARER).json()}
 
     assert ids(review="false_alarm") == {first["id"]} and ids(review="confirmed") == {second["id"]}
-    assert first["id"] not in ids(review="unreviewed") and ids(review="unreviewed") | {first["id"], second["id"]} == ids()
-    rows = {int(r["id"]): r["review"] for r in csv.DictReader(io.StringIO(
-        client.get("/api/events.csv", params={"review": "false_alarm"}, headers=BEARER).text))}
+    assert (
+        first["id"] not in ids(review="unreviewed") and ids(review="unreviewed") | {first["id"], second["id"]} == ids()
+    )
+    rows = {
+        int(r["id"]): r["review"]
+        for r in csv.DictReader(
+            io.StringIO(client.get("/api/events.csv", params={"review": "false_alarm"}, headers=BEARER).text)
+        )
+    }
     assert rows == {first["id"]: "false_alarm"}
     stats = client.get("/api/stats", headers=BEARER).json()["events_by_review"]
     assert stats["false_alarm"] == 1 and stats["confirmed"] == 1 and sum(stats.values()) >= 2
@@ -338,11 +383,14 @@ def test_compliance_counts_people_per_camera_and_zone(client):
         export = client.get("/api/compliance.csv", params=params, headers=BEARER)
         if client.get("/api/compliance", params=params, headers=BEARER).json() == as_json:
             break
-    assert export.headers["content-type"].startswith("text/csv") and "maskwatch-compliance.csv" in \
-        export.headers["content-disposition"]
+    assert (
+        export.headers["content-type"].startswith("text/csv")
+        and "maskwatch-compliance.csv" in export.headers["content-disposition"]
+    )
     rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert [(r["start"], r["zone"] or None, int(r["people"]), int(r["mask"]), float(r["masked_share"])) for r in rows] == \
-        [(r["start"], r["zone"], r["people"], r["mask"], r["masked_share"]) for r in as_json]
+    assert [
+        (r["start"], r["zone"] or None, int(r["people"]), int(r["mask"]), float(r["masked_share"])) for r in rows
+    ] == [(r["start"], r["zone"], r["people"], r["mask"], r["masked_share"]) for r in as_json]
     assert 'maskwatch_people_seen{camera="door-cam"' in client.get("/metrics", headers=BEARER).text
 
 
@@ -368,13 +416,32 @@ def test_zones_validated_applied_and_saved(client, running):
         ({"zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]]}]}, "outside 0..1"),
         ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0]]}]}, "at least 3"),
         ({"zones": [{"name": "a b/c", "polygon": [[0, 0], [1, 0], [1, 1]]}]}, "pattern"),
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]]}, {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]}]},
-         "repeat"),
+        (
+            {
+                "zones": [
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]]},
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]},
+                ]
+            },
+            "repeat",
+        ),
         ({"zones": "door"}, "a list"),
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "hours": ["weekdays 9-5"]}]}, "DAYS HH:MM-HH:MM"),
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "alert_labels": ["masked"]}]}, "alert_labels[0]"),
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "ignore": True, "alert_labels": ["no_mask"]}]},
-         "zones[0]: an ignored zone takes no hours or alert_labels"),
+        (
+            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "hours": ["weekdays 9-5"]}]},
+            "DAYS HH:MM-HH:MM",
+        ),
+        (
+            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "alert_labels": ["masked"]}]},
+            "alert_labels[0]",
+        ),
+        (
+            {
+                "zones": [
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "ignore": True, "alert_labels": ["no_mask"]}
+                ]
+            },
+            "zones[0]: an ignored zone takes no hours or alert_labels",
+        ),
     ]
     for body, message in bad:
         r = client.put(url, json=body, headers=BEARER)
@@ -383,10 +450,24 @@ def test_zones_validated_applied_and_saved(client, running):
     assert r.status_code == 422 and "JSON" in r.json()["detail"]
     assert client.put("/api/cameras/nope/zones", json={"zones": []}, headers=BEARER).status_code == 404
 
-    zones = [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "restricted": True,
-              "hours": ["daily 00:00-24:00"], "alert_labels": ["no_mask", "incorrect"], "ignore": False},
-             {"name": "hall", "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]], "restricted": False, "hours": [],
-              "alert_labels": None, "ignore": False}]
+    zones = [
+        {
+            "name": "door",
+            "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]],
+            "restricted": True,
+            "hours": ["daily 00:00-24:00"],
+            "alert_labels": ["no_mask", "incorrect"],
+            "ignore": False,
+        },
+        {
+            "name": "hall",
+            "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]],
+            "restricted": False,
+            "hours": [],
+            "alert_labels": None,
+            "ignore": False,
+        },
+    ]
     r = client.put(url, json={"zones": zones}, headers=BEARER)
     assert r.status_code == 200 and r.json() == {"camera": "door-cam", "zones": zones}
     assert client.get(url, headers=BEARER).json() == zones
@@ -404,8 +485,15 @@ def test_zones_validated_applied_and_saved(client, running):
 
 def test_service_not_running_is_503(pipeline, tmp_path, test_clip):  # noqa: F811
     config_path = tmp_path / "m.yaml"
-    config_path.write_text(yaml.safe_dump({"cameras": [{"name": "c", "source": str(test_clip)}], "ui": {"token": TOKEN},
-                                           "storage": {"database": "e.db", "snapshots": "s"}}))
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [{"name": "c", "source": str(test_clip)}],
+                "ui": {"token": TOKEN},
+                "storage": {"database": "e.db", "snapshots": "s"},
+            }
+        )
+    )
     client = TestClient(create_app(Service(load_config(config_path), config_path, pipeline=pipeline)))
     r = client.get("/api/events", headers=BEARER)
     assert r.status_code == 503 and "not running" in r.json()["detail"]

@@ -34,7 +34,9 @@ HALL = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
 DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +45,26 @@ def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
 
     tmp = tmp_path_factory.mktemp("web_ui")
     config_path = tmp / "maskwatch.yaml"
-    config_path.write_text(yaml.safe_dump({
-        "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5,
-                     "zones": [{"name": "hall", "polygon": HALL, "restricted": False}]}],
-        "detector": {"input_size": 640, "threads": 1},
-        "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
-        "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-        "clips": {"enabled": True},
-        "ui": {"token": TOKEN, "viewer_token": VIEWER_TOKEN},
-    }, sort_keys=False))
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [
+                    {
+                        "name": "door-cam",
+                        "source": str(test_clip),
+                        "fps": 5,
+                        "zones": [{"name": "hall", "polygon": HALL, "restricted": False}],
+                    }
+                ],
+                "detector": {"input_size": 640, "threads": 1},
+                "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
+                "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "clips": {"enabled": True},
+                "ui": {"token": TOKEN, "viewer_token": VIEWER_TOKEN},
+            },
+            sort_keys=False,
+        )
+    )
     service = Service(load_config(config_path), config_path, pipeline=pipeline)
     service.start()
     sock = socket.socket()
@@ -95,9 +108,13 @@ def page(browser, live):
 
 def test_page_loads_with_token_and_shows_live_frame(page, live):
     assert page.url == f"{live['base']}/", "the token should leave the address bar"
-    page.wait_for_function("() => { const i = document.querySelector('img.live[data-camera=\"door-cam\"]');"
-                           " return i && i.naturalWidth > 0; }")
-    size = page.evaluate("() => { const i = document.querySelector('img.live'); return [i.naturalWidth, i.naturalHeight]; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.live[data-camera=\"door-cam\"]');"
+        " return i && i.naturalWidth > 0; }"
+    )
+    size = page.evaluate(
+        "() => { const i = document.querySelector('img.live'); return [i.naturalWidth, i.naturalHeight]; }"
+    )
     assert size == [640, 360]
     card = page.locator('.camera[data-camera="door-cam"]')
     sync_api.expect(card.locator(".badge")).to_have_text("online")
@@ -176,8 +193,15 @@ def test_new_event_appears_with_banner(page, live):
     assert live["service"].events() == [], "no alert should fire before the left half is restricted"
     sync_api.expect(page.locator("#events-empty")).to_be_visible()
     assert page.locator("#alert-banner").is_hidden()
-    r = live["api"].put("/api/cameras/door-cam/zones", json={"zones": [
-        {"name": "door", "polygon": DOOR, "restricted": True}, {"name": "hall", "polygon": HALL, "restricted": False}]})
+    r = live["api"].put(
+        "/api/cameras/door-cam/zones",
+        json={
+            "zones": [
+                {"name": "door", "polygon": DOOR, "restricted": True},
+                {"name": "hall", "polygon": HALL, "restricted": False},
+            ]
+        },
+    )
     assert r.status_code == 200
     banner = page.locator("#alert-banner")
     sync_api.expect(banner).to_be_visible(timeout=30000)
@@ -188,8 +212,10 @@ def test_new_event_appears_with_banner(page, live):
     stored = live["api"].get(f"/api/events/{event_id}").json()
     assert stored["zone"] == "door" and stored["label"] == "no_mask"
     sync_api.expect(item).to_contain_text("door-cam / door")
-    page.wait_for_function("() => { const t = document.querySelector('#event-list li.event img.thumb');"
-                           " return t && t.complete && t.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#event-list li.event img.thumb');"
+        " return t && t.complete && t.naturalWidth > 0; }"
+    )
     # the label filter asks the API again
     page.select_option("#filter-label", "mask")
     sync_api.expect(page.locator("#event-list li.event")).to_have_count(0)
@@ -206,7 +232,9 @@ def test_new_event_appears_with_banner(page, live):
     item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
     item.locator("img.thumb").click()
     sync_api.expect(page.locator("#snapshot-dialog")).to_be_visible()
-    page.wait_for_function("() => { const i = document.querySelector('#snapshot-image'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#snapshot-image'); return i.complete && i.naturalWidth > 0; }"
+    )
     page.click("#review-false_alarm")
     sync_api.expect(item).to_have_attribute("data-review", "false_alarm")
     sync_api.expect(item.locator(".review")).to_have_text("false alarm")
@@ -248,8 +276,11 @@ def test_an_alerts_clip_plays_in_its_dialog(page, live):
     sync_api.expect(video).to_be_visible()
     sync_api.expect(page.locator("#snapshot-image")).to_be_hidden()
     # Chromium decodes it (VP8) and plays it: time moves on
-    page.wait_for_function("() => { const v = document.querySelector('#clip-video');"
-                           " return v.readyState >= 2 && v.videoWidth === 640 && v.currentTime > 0.5; }", timeout=15000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#clip-video');"
+        " return v.readyState >= 2 && v.videoWidth === 640 && v.currentTime > 0.5; }",
+        timeout=15000,
+    )
     assert page.evaluate("document.querySelector('#clip-video').duration") >= 4.5
     page.screenshot(path=str(ARTIFACTS / "clip.png"))
     toggle.click()
@@ -261,7 +292,9 @@ def test_an_alerts_clip_plays_in_its_dialog(page, live):
 
 def test_zone_editor_saves_a_polygon(page, live):
     page.select_option("#zone-camera", "door-cam")
-    page.wait_for_function("() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }"
+    )
     canvas = page.locator("#zone-canvas")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -361,8 +394,11 @@ def test_compliance_panel_lists_people_per_zone(page, live):
     today, week = (int(row.locator(f"td.{c}").inner_text()) for c in ("today-people", "week-people"))
     assert 1 <= today <= week
     assert row.locator("td.today-masked").inner_text().endswith(" %")
-    api_row = next(r for r in live["api"].get("/api/compliance", params={"days": 1, "bucket": "all"}).json()
-                   if (r["zone"] or "") == zone)
+    api_row = next(
+        r
+        for r in live["api"].get("/api/compliance", params={"days": 1, "bucket": "all"}).json()
+        if (r["zone"] or "") == zone
+    )
     assert api_row["people"] >= today  # the API, asked later, may have counted more
     with page.expect_download() as download:  # 30 days by day, with the page's session
         page.click("#compliance-csv")
@@ -378,8 +414,8 @@ def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
         a, b = (cv2.imdecode(np.frombuffer(x, np.uint8), cv2.IMREAD_COLOR).astype(np.int16) for x in (annotated, raw))
         y = round(corners[0][1] * a.shape[0])
         x1, x2 = round((corners[0][0] + 0.05) * a.shape[1]), round((corners[1][0] - 0.05) * a.shape[1])
-        edge = np.abs(a[y - 1:y + 2, x1:x2] - b[y - 1:y + 2, x1:x2]).mean()
-        away = np.abs(a[y + 20:y + 23, x1:x2] - b[y + 20:y + 23, x1:x2]).mean()
+        edge = np.abs(a[y - 1 : y + 2, x1:x2] - b[y - 1 : y + 2, x1:x2]).mean()
+        away = np.abs(a[y + 20 : y + 23, x1:x2] - b[y + 20 : y + 23, x1:x2]).mean()
         if edge > 20 and away < 10:
             return True
         time.sleep(0.2)  # the two requests straddled a new frame; try again
@@ -421,7 +457,9 @@ def test_streams_over_http(live):
         assert cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
 
     if not live["service"].events():  # run on its own: make the left half restricted so that alerts come
-        live["api"].put("/api/cameras/door-cam/zones", json={"zones": [{"name": "door", "polygon": DOOR, "restricted": True}]})
+        live["api"].put(
+            "/api/cameras/door-cam/zones", json={"zones": [{"name": "door", "polygon": DOOR, "restricted": True}]}
+        )
     stored = wait_for(lambda: live["service"].events(limit=5), 30)
     assert stored, "no alert within 30 s"
     after = stored[-1]["id"] - 1
@@ -440,7 +478,9 @@ def test_screenshot(page, live):
     wait_for(lambda: len(live["service"].events()) >= 3, 10)  # a few events for a representative list
     page.reload(wait_until="domcontentloaded")
     page.wait_for_function("() => { const i = document.querySelector('img.live'); return i && i.naturalWidth > 0; }")
-    page.wait_for_function("() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }"
+    )
     canvas = page.locator("#zone-canvas")
     box = canvas.bounding_box()
     for x, y in [(0.08, 0.55), (0.42, 0.55), (0.42, 0.95)]:  # a polygon being drawn
@@ -449,8 +489,10 @@ def test_screenshot(page, live):
     page.evaluate("() => window.scrollTo(0, 0)")
     page.locator("#alert-banner").wait_for(state="visible", timeout=10000)  # the next alert of the looping clip
     sync_api.expect(page.locator("#event-list li.event").first).to_be_visible()
-    page.wait_for_function("() => [...document.querySelectorAll('#event-list img.thumb')].slice(0, 4)"
-                           ".every(t => t.complete && t.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#event-list img.thumb')].slice(0, 4)"
+        ".every(t => t.complete && t.naturalWidth > 0)"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     out = ARTIFACTS / "ui.png"
     page.screenshot(path=str(out), full_page=True)

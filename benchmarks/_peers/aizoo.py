@@ -46,8 +46,9 @@ class AizooDetector:
 
     def __init__(self, weights_dir: Path, conf_thresh: float = 0.05, nms_iou: float = 0.4):
         weights_dir = Path(weights_dir)
-        self.net = cv2.dnn.readNetFromCaffe(str(weights_dir / "face_mask_detection.prototxt"),
-                                            str(weights_dir / "face_mask_detection.caffemodel"))
+        self.net = cv2.dnn.readNetFromCaffe(
+            str(weights_dir / "face_mask_detection.prototxt"), str(weights_dir / "face_mask_detection.caffemodel")
+        )
         self.priors = anchors()
         self.conf_thresh = conf_thresh
         self.nms_iou = nms_iou
@@ -67,5 +68,11 @@ class AizooDetector:
         # Single-class NMS over all boxes (by their best class), as the published runner does.
         xywh = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in boxes]
         keep = np.array(cv2.dnn.NMSBoxes(xywh, scores[idx].tolist(), self.conf_thresh, self.nms_iou)).reshape(-1)
-        return [{"box": [round(float(v), 1) for v in boxes[k]], "label": LABELS[int(classes[idx[k]])],
-                 "score": round(float(scores[idx[k]]), 4)} for k in keep]
+        return [
+            {
+                "box": [round(float(v), 1) for v in boxes[k]],
+                "label": LABELS[int(classes[idx[k]])],
+                "score": round(float(scores[idx[k]]), 4),
+            }
+            for k in keep
+        ]

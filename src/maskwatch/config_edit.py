@@ -41,15 +41,24 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"cannot save zones into {path}: it no longer reads as YAML ({' '.join(str(err).split())})") from None
+        raise UserError(
+            f"cannot save zones into {path}: it no longer reads as YAML ({' '.join(str(err).split())})"
+        ) from None
     cams = data.get("cameras") if isinstance(data, dict) else None
     cam = next((c for c in cams or [] if isinstance(c, dict) and c.get("name") == camera), None)
     if cam is None:
         raise UserError(f"camera {camera!r} not found in {path}")
-    cam["zones"] = [{"name": z.name, "polygon": _Polygon([round(x, 4), round(y, 4)] for x, y in z.polygon),
-                     "restricted": z.restricted, **({"hours": list(z.hours)} if z.hours else {}),
-                     **({"alert_labels": list(z.alert_labels)} if z.alert_labels else {}),
-                     **({"ignore": True} if z.ignore else {})} for z in zones]
+    cam["zones"] = [
+        {
+            "name": z.name,
+            "polygon": _Polygon([round(x, 4), round(y, 4)] for x, y in z.polygon),
+            "restricted": z.restricted,
+            **({"hours": list(z.hours)} if z.hours else {}),
+            **({"alert_labels": list(z.alert_labels)} if z.alert_labels else {}),
+            **({"ignore": True} if z.ignore else {}),
+        }
+        for z in zones
+    ]
     edited = _replace_zones_text(text, camera, cam["zones"])
     if edited is None or _loads(edited) != data:
         edited = _dump(data)
@@ -80,8 +89,14 @@ def _replace_zones_text(text: str, camera: str, zones: list[dict]) -> str | None
     cameras = next((v for k, v in root.value if k.value == "cameras"), None)
     if not isinstance(cameras, yaml.SequenceNode):
         return None
-    node = next((c for c in cameras.value if isinstance(c, yaml.MappingNode)
-                 and any(k.value == "name" and v.value == camera for k, v in c.value)), None)
+    node = next(
+        (
+            c
+            for c in cameras.value
+            if isinstance(c, yaml.MappingNode) and any(k.value == "name" and v.value == camera for k, v in c.value)
+        ),
+        None,
+    )
     if node is None or node.flow_style or not node.value:
         return None
     column = node.value[0][0].start_mark.column

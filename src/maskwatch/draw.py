@@ -25,7 +25,9 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True) -> n
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         y = max(box[1], th + base + 2)
         cv2.rectangle(out, (box[0], y - th - base - 2), (box[0] + tw + 2, y), color, -1)
-        cv2.putText(out, text, (box[0] + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            out, text, (box[0] + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
+        )
     return out
 
 

@@ -57,7 +57,10 @@ def classify_crops(inputs, classifier: GivenCropClassifier) -> BatchResult:
 
     def one(image):
         probs = classifier.predict([image])[0]
-        return {"label": CLASSES[int(np.argmax(probs))], "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs)}}
+        return {
+            "label": CLASSES[int(np.argmax(probs))],
+            "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs)},
+        }
 
     return _over_images(inputs, one)
 

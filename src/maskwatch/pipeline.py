@@ -48,8 +48,14 @@ class MaskPipeline:
     unmasked_bias: float = field(default_factory=load_unmasked_bias)
 
     @classmethod
-    def from_defaults(cls, input_size: int = 1024, min_score: float = 0.5, providers: str = "cpu", threads: int | None = None,
-                      classifier_path=None) -> MaskPipeline:
+    def from_defaults(
+        cls,
+        input_size: int = 1024,
+        min_score: float = 0.5,
+        providers: str = "cpu",
+        threads: int | None = None,
+        classifier_path=None,
+    ) -> MaskPipeline:
         detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
         classifier = MaskClassifier(classifier_path, providers, threads)
         return cls(detector, classifier)
@@ -66,7 +72,11 @@ class MaskPipeline:
         """
         dets = self.detector.detect_batch(images, min_score)
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
-        probs = apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias) if sum(len(c) for c in crops) else None
+        probs = (
+            apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias)
+            if sum(len(c) for c in crops)
+            else None
+        )
         start = 0
         for d, image in zip(dets, images):
             d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)

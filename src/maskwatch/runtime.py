@@ -30,7 +30,9 @@ def resolve_providers(providers: str | list[str]) -> list[str]:
     return chosen
 
 
-def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", threads: int | None = None) -> ort.InferenceSession:
+def make_session(
+    model: str | Path | bytes, providers: str | list[str] = "cpu", threads: int | None = None
+) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
@@ -41,8 +43,9 @@ def make_session(model: str | Path | bytes, providers: str | list[str] = "cpu", 
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     where = "<bytes>" if isinstance(model, bytes) else str(model)
     try:
-        session = ort.InferenceSession(model if isinstance(model, bytes) else where, sess_options=opts,
-                                       providers=resolve_providers(providers))
+        session = ort.InferenceSession(
+            model if isinstance(model, bytes) else where, sess_options=opts, providers=resolve_providers(providers)
+        )
     except Exception as err:  # onnxruntime raises its own types (InvalidProtobuf, NoSuchFile, Fail, ...)
         raise UserError(f"{where}: not a usable ONNX model ({' '.join(str(err).split())[:200]})") from None
     log.info("ONNX session %s on %s", Path(where).name, session.get_providers()[0])

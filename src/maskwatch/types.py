@@ -48,8 +48,14 @@ class Detections:
     def scaled(self, sx: float, sy: float) -> Detections:
         """The same faces in an image resized by (sx, sy)."""
         lm = None if self.landmarks is None else self.landmarks * np.float32([sx, sy])
-        return Detections(self.xyxy * np.float32([sx, sy, sx, sy]), self.det_scores, lm, self.class_probs,
-                          self.track_ids, dict(self.data))
+        return Detections(
+            self.xyxy * np.float32([sx, sy, sx, sy]),
+            self.det_scores,
+            lm,
+            self.class_probs,
+            self.track_ids,
+            dict(self.data),
+        )
 
     @property
     def class_ids(self) -> np.ndarray:

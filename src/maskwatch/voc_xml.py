@@ -42,8 +42,14 @@ def parse_voc_xml(xml_path: Path) -> VocAnnotation:
             box, error = [], "a box coordinate is not a number"
         difficult = (obj.findtext("difficult") or "0").strip() in ("1", "true", "True")
         objects.append(VocObject((obj.findtext("name") or "").strip(), box, difficult, error))
-    return VocAnnotation(root.tag, (root.findtext("filename") or "").strip(), (root.findtext("path") or "").strip(),
-                         _size(root, "width"), _size(root, "height"), objects)
+    return VocAnnotation(
+        root.tag,
+        (root.findtext("filename") or "").strip(),
+        (root.findtext("path") or "").strip(),
+        _size(root, "width"),
+        _size(root, "height"),
+        objects,
+    )
 
 
 def _size(root: ET.Element, key: str) -> float:

@@ -18,8 +18,13 @@ HALF = (320, 360)  # each tile: width, height; a frame is two tiles side by side
 def main_face(photo: str) -> tuple[str, list[int]]:
     """The largest annotated face of a photo: (label, box)."""
     root = ET.parse(ANDREWMVD / "annotations" / f"{photo}.xml").getroot()
-    faces = [(normalize_label(o.find("name").text), [int(float(o.find("bndbox").find(k).text)) for k in ("xmin", "ymin", "xmax", "ymax")])
-             for o in root.findall("object")]
+    faces = [
+        (
+            normalize_label(o.find("name").text),
+            [int(float(o.find("bndbox").find(k).text)) for k in ("xmin", "ymin", "xmax", "ymax")],
+        )
+        for o in root.findall("object")
+    ]
     return max(faces, key=lambda f: f[1][2] - f[1][0])
 
 

@@ -8,7 +8,12 @@ from maskwatch.paths import MODELS_DIR, SHARED_DATA
 
 # Photos (CC0 andrewmvd) whose main face is large and clearly labelled: (left, right) per 2-second segment.
 # Segment 1: unmasked faces on both sides; segment 2: a masked face on the left, an unmasked one on the right.
-NO_MASK_LEFT, NO_MASK_RIGHT, MASK_LEFT, NO_MASK_RIGHT_2 = "maksssksksss757", "maksssksksss128", "maksssksksss313", "maksssksksss348"
+NO_MASK_LEFT, NO_MASK_RIGHT, MASK_LEFT, NO_MASK_RIGHT_2 = (
+    "maksssksksss757",
+    "maksssksksss128",
+    "maksssksksss313",
+    "maksssksksss348",
+)
 SEGMENTS = [(NO_MASK_LEFT, NO_MASK_RIGHT), (MASK_LEFT, NO_MASK_RIGHT_2)]
 
 
@@ -16,7 +21,9 @@ SEGMENTS = [(NO_MASK_LEFT, NO_MASK_RIGHT), (MASK_LEFT, NO_MASK_RIGHT_2)]
 def andrewmvd():
     folder = SHARED_DATA / "andrewmvd"
     if not (folder / "annotations").is_dir():
-        pytest.skip(f"shared face-mask photos not found at {folder} (set MASKWATCH_DATA); service clips are built from them")
+        pytest.skip(
+            f"shared face-mask photos not found at {folder} (set MASKWATCH_DATA); service clips are built from them"
+        )
     return folder
 
 

@@ -33,7 +33,11 @@ class MjpegServer:
                 try:
                     while not server.closed.is_set():
                         jpeg = server.jpegs[i % len(server.jpegs)]
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg) + jpeg + b"\r\n")
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
+                            + jpeg
+                            + b"\r\n"
+                        )
                         i += 1
                         time.sleep(1 / server.fps)
                 except OSError:

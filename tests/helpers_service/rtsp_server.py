@@ -20,8 +20,10 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(port)
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f'( multifilesrc location="{folder}/frame%03d.jpg" loop=true caps="image/jpeg,framerate={fps}/1" '
-                       f"! jpegdec ! jpegenc ! rtpjpegpay name=pay0 pt=26 )")
+    factory.set_launch(
+        f'( multifilesrc location="{folder}/frame%03d.jpg" loop=true caps="image/jpeg,framerate={fps}/1" '
+        f"! jpegdec ! jpegenc ! rtpjpegpay name=pay0 pt=26 )"
+    )
     factory.set_shared(True)
     server.get_mount_points().add_factory("/live", factory)
     if server.attach(None) == 0:

@@ -46,8 +46,10 @@ class Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = self.folder / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                             f"persistence_location {self.folder}/\nautosave_interval 1\nlog_dest file {self.folder}/log.txt\n")
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {self.folder}/\nautosave_interval 1\nlog_dest file {self.folder}/log.txt\n"
+        )
         self.proc: subprocess.Popen | None = None
 
     @staticmethod
@@ -55,7 +57,9 @@ class Mosquitto:
         return Path(shutil.which("mosquitto") or "/usr/sbin/mosquitto").is_file()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if not wait_for(lambda: port_open(self.port), 10):
             raise RuntimeError("mosquitto did not start")
 
@@ -84,7 +88,9 @@ class WebhookReceiver:
                     receiver.requests += 1
                     failing = receiver.requests <= receiver.fail_first
                     if not failing:
-                        if receiver.secret and not verify(body, receiver.secret, self.headers.get("X-Maskwatch-Signature")):
+                        if receiver.secret and not verify(
+                            body, receiver.secret, self.headers.get("X-Maskwatch-Signature")
+                        ):
                             receiver.bad_signatures += 1
                         else:
                             receiver.received.append(json.loads(body))
@@ -111,9 +117,28 @@ class WebhookReceiver:
 def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made with openssl."""
     cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -152,9 +177,15 @@ class SmtpReceiver:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*tls)
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=context,
-                                     require_starttls=tls is not None, authenticator=authenticate if user else None,
-                                     auth_required=user is not None)
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=context,
+            require_starttls=tls is not None,
+            authenticator=authenticate if user else None,
+            auth_required=user is not None,
+        )
         self.controller.start()
 
     def close(self) -> None:

@@ -80,7 +80,9 @@ OPS = {
     "Sigmoid": lambda x, **a: torch.sigmoid(x),
     "HardSigmoid": lambda x, **a: torch.clamp(x * a.get("alpha", 0.2) + a.get("beta", 0.5), 0, 1),
     "HardSwish": lambda x, **a: F.hardswish(x),
-    "Clip": lambda x, lo=None, hi=None, **a: torch.clamp(x, lo if lo is None else lo.item(), hi if hi is None else hi.item()),
+    "Clip": lambda x, lo=None, hi=None, **a: torch.clamp(
+        x, lo if lo is None else lo.item(), hi if hi is None else hi.item()
+    ),
     "Add": lambda x, y, **a: x + y,
     "Sub": lambda x, y, **a: x - y,
     "Mul": lambda x, y, **a: x * y,
@@ -90,12 +92,17 @@ OPS = {
     "Concat": lambda *xs, **a: torch.cat(xs, a["axis"]),
     "Transpose": lambda x, **a: x.permute(*a["perm"]),
     "Reshape": lambda x, s, **a: x.reshape([x.shape[i] if v == 0 else v for i, v in enumerate(s.tolist())]),
-    "Flatten": lambda x, **a: x.flatten(a.get("axis", 1)) if a.get("axis", 1) == 0 else x.reshape(*x.shape[: a.get("axis", 1)], -1),
+    "Flatten": lambda x, **a: (
+        x.flatten(a.get("axis", 1)) if a.get("axis", 1) == 0 else x.reshape(*x.shape[: a.get("axis", 1)], -1)
+    ),
     "Softmax": lambda x, **a: torch.softmax(x, a.get("axis", -1)),
     "Shape": lambda x, **a: torch.tensor(x.shape, dtype=torch.int64),
     "Gather": lambda x, i, **a: torch.index_select(x, a.get("axis", 0), i.reshape(-1).to(x.device)).reshape(
-        [*x.shape[: a.get("axis", 0)], *i.shape, *x.shape[a.get("axis", 0) + 1 :]]),
-    "Unsqueeze": lambda x, ax=None, **a: x.unsqueeze(_axes(ax, a)[0]) if len(_axes(ax, a)) == 1 else _unsqueeze_many(x, _axes(ax, a)),
+        [*x.shape[: a.get("axis", 0)], *i.shape, *x.shape[a.get("axis", 0) + 1 :]]
+    ),
+    "Unsqueeze": lambda x, ax=None, **a: (
+        x.unsqueeze(_axes(ax, a)[0]) if len(_axes(ax, a)) == 1 else _unsqueeze_many(x, _axes(ax, a))
+    ),
     "Squeeze": lambda x, ax=None, **a: x.squeeze(*_axes(ax, a)) if _axes(ax, a) else x.squeeze(),
     "Slice": _slice,
     "Cast": lambda x, **a: x.to(torch.int64) if a["to"] == onnx.TensorProto.INT64 else x.float(),
@@ -106,8 +113,11 @@ OPS = {
     "AveragePool": lambda x, **a: _pool(F.avg_pool2d, x, **a),
     "MaxPool": lambda x, **a: _pool(F.max_pool2d, x, **a),
     "BatchNormalization": lambda x, s, b, m, v, **a: F.batch_norm(x, m, v, s, b, False, 0.0, a.get("epsilon", 1e-5)),
-    "Pad": lambda x, p, v=None, **a: F.pad(x, [int(q) for i in reversed(range(x.dim())) for q in (p[i], p[i + x.dim()])],
-                                          value=0.0 if v is None else float(v)),
+    "Pad": lambda x, p, v=None, **a: F.pad(
+        x,
+        [int(q) for i in reversed(range(x.dim())) for q in (p[i], p[i + x.dim()])],
+        value=0.0 if v is None else float(v),
+    ),
 }
 
 

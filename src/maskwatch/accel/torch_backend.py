@@ -28,8 +28,17 @@ def onnx_to_torch(path: str | Path) -> torch.nn.Module:
 
 
 class TorchBatchPipeline:
-    def __init__(self, device: str = "cuda", input_size: int = 1024, min_score: float = 0.5, nms_iou: float = 0.4,
-                 detector_path=DETECTOR_MODEL, classifier_path=CLASSIFIER_MODEL, half: bool = False, crop_margin: float = 0.2):
+    def __init__(
+        self,
+        device: str = "cuda",
+        input_size: int = 1024,
+        min_score: float = 0.5,
+        nms_iou: float = 0.4,
+        detector_path=DETECTOR_MODEL,
+        classifier_path=CLASSIFIER_MODEL,
+        half: bool = False,
+        crop_margin: float = 0.2,
+    ):
         self.device = torch.device(device)
         self.dtype = torch.float16 if half else torch.float32
         self.detector = onnx_to_torch(detector_path).to(self.device, self.dtype)
@@ -76,7 +85,11 @@ class TorchBatchPipeline:
         l, p = loc[frame_idx, prior_idx].float(), priors[prior_idx]
         centre = p[:, :2] + l[:, :2] * 0.1 * p[:, 2:]
         size = p[:, 2:] * torch.exp(l[:, 2:] * 0.2)
-        boxes = torch.cat([centre - size / 2, centre + size / 2], 1) * torch.tensor([pw, ph, pw, ph], device=self.device) / scale
+        boxes = (
+            torch.cat([centre - size / 2, centre + size / 2], 1)
+            * torch.tensor([pw, ph, pw, ph], device=self.device)
+            / scale
+        )
         # One transfer: x1, y1, x2, y2, score, frame of every candidate, in frame order as nonzero() gives them.
         found = torch.cat([boxes, scores[frame_idx, prior_idx, None], frame_idx[:, None]], 1).cpu().numpy()
         candidates = np.split(found, np.searchsorted(found[:, 5], np.arange(1, n)))
@@ -95,7 +108,9 @@ class TorchBatchPipeline:
         waits for the device before it returns; it is not safe for concurrent calls."""
         buffer = self._host_buffers.get(frames[0].shape)
         if buffer is None or len(buffer) < len(frames):
-            buffer = torch.empty((len(frames), *frames[0].shape), dtype=torch.uint8, pin_memory=self.device.type == "cuda")
+            buffer = torch.empty(
+                (len(frames), *frames[0].shape), dtype=torch.uint8, pin_memory=self.device.type == "cuda"
+            )
             self._host_buffers[frames[0].shape] = buffer
         host = buffer[: len(frames)]
         np.stack(frames, out=host.numpy())
@@ -112,9 +127,15 @@ class TorchBatchPipeline:
         classifier call for all faces."""
         if not len(boxes):
             return np.zeros((0, 3), np.float32)
-        s, n, most = CROP_SIZE, len(counts), max(counts)  # cut as the training crops were, then area-resized like predict()
+        s, n, most = (
+            CROP_SIZE,
+            len(counts),
+            max(counts),
+        )  # cut as the training crops were, then area-resized like predict()
         frame = np.repeat(np.arange(n), counts)
-        rows = torch.from_numpy(frame * most + np.arange(len(frame)) - np.searchsorted(frame, frame)).to(self.device)  # frame, slot
+        rows = torch.from_numpy(frame * most + np.arange(len(frame)) - np.searchsorted(frame, frame)).to(
+            self.device
+        )  # frame, slot
         b = torch.from_numpy(boxes).to(self.device)
         cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
         half = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * (1 + 2 * self.crop_margin) / 2

@@ -43,12 +43,16 @@ def _check_contract(session, model_path: Path) -> None:
     channels = shape_in[3] if len(shape_in) == 4 and isinstance(shape_in[3], int) else None  # None: unknown or named
     if len(shape_in) != 4 or channels not in (None, 3) or len(shape_out) != 2 or n_out not in (None, len(CLASSES)):
         given = ", ".join(str([d if isinstance(d, int) else "?" for d in i.shape]) for i in inputs)
-        raise UserError(f"{model_path}: not a mask classifier: it takes {given}, not one [N, S, S, 3] BGR batch "
-                        f"giving [N, {len(CLASSES)}] class probabilities")
+        raise UserError(
+            f"{model_path}: not a mask classifier: it takes {given}, not one [N, S, S, 3] BGR batch "
+            f"giving [N, {len(CLASSES)}] class probabilities"
+        )
 
 
 class MaskClassifier:
-    def __init__(self, model_path: str | Path | None = None, providers: str | list[str] = "cpu", threads: int | None = None):
+    def __init__(
+        self, model_path: str | Path | None = None, providers: str | list[str] = "cpu", threads: int | None = None
+    ):
         model_path = Path(model_path) if model_path else default_model()
         if not model_path.is_file():
             raise UserError(f"classifier model not found: {model_path}")
@@ -71,7 +75,9 @@ class MaskClassifier:
         if len(crops) == 0:
             return np.zeros((0, len(CLASSES)), np.float32)
         s = self.input_size
-        batch = np.stack([c if c.shape[:2] == (s, s) else cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA) for c in crops])
+        batch = np.stack(
+            [c if c.shape[:2] == (s, s) else cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA) for c in crops]
+        )
         return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
 
     def crops(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -36,9 +36,12 @@ def faces_labelled_twice(directory: Path, rows: list[dict[str, str]]) -> list[Fa
         if len({r["image"] for r in members}) < 2:
             continue
         hashes = [int(phash(read_image(Path(directory) / r["path"]))) for r in members]
-        close = sorted((bin(hashes[i] ^ hashes[j]).count("1"), i, j)
-                       for i in range(len(members)) for j in range(i + 1, len(members))
-                       if members[i]["image"] != members[j]["image"])
+        close = sorted(
+            (bin(hashes[i] ^ hashes[j]).count("1"), i, j)
+            for i in range(len(members))
+            for j in range(i + 1, len(members))
+            if members[i]["image"] != members[j]["image"]
+        )
         used: set[int] = set()
         for bits, i, j in close:
             if bits > SAME_FACE_BITS:

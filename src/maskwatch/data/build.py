@@ -30,8 +30,10 @@ def _init_worker() -> None:
     from maskwatch.detect.single_face import attempt_detectors
 
     # One ONNX thread per worker process: on a shared small machine processes scale better than threads.
-    _detectors = (RetinaFaceDetector(input_size=F.SCENE_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1),
-                  attempt_detectors(threads=1))
+    _detectors = (
+        RetinaFaceDetector(input_size=F.SCENE_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1),
+        attempt_detectors(threads=1),
+    )
 
 
 def _work(job: tuple[int, AnnotatedImage | LabeledImage]) -> F.ImageResult:
@@ -45,9 +47,14 @@ class ImageGroups:
     face_pairs: np.ndarray  # (Q, 2) image pairs joined by the upper-face hash
 
 
-def group_images(image_hashes: np.ndarray, face_hashes: np.ndarray, face_image: np.ndarray,
-                 upper_hashes: np.ndarray | None = None, near_bits: int = NEAR_DUP_BITS,
-                 face_bits: int = UPPER_FACE_BITS) -> ImageGroups:
+def group_images(
+    image_hashes: np.ndarray,
+    face_hashes: np.ndarray,
+    face_image: np.ndarray,
+    upper_hashes: np.ndarray | None = None,
+    near_bits: int = NEAR_DUP_BITS,
+    face_bits: int = UPPER_FACE_BITS,
+) -> ImageGroups:
     """Union-find over images: joined when whole-image pHashes are within near_bits, when two of their faces'
     upper-face hashes are within face_bits, or when the upper-part hashes of two tight face images (upper_hashes,
     0 = not applicable) are within face_bits: the last two put a pasted-mask copy with its unmasked original."""
@@ -93,7 +100,8 @@ def _process_all(items: list, workers: int, progress: bool) -> list[F.ImageResul
         pool = None
     else:
         pool = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork").Pool(
-            workers, initializer=_init_worker)
+            workers, initializer=_init_worker
+        )
         results = pool.imap(_work, jobs, chunksize=16)
     try:
         if progress:
@@ -107,8 +115,15 @@ def _process_all(items: list, workers: int, progress: bool) -> list[F.ImageResul
             pool.join()
 
 
-def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, seed: int = 0,
-                  exclude: tuple[str, ...] | list[str] = (), workers: int = 2, progress: bool = True) -> BuildSummary:
+def build_dataset(
+    sources: list[Path],
+    out: Path,
+    val_fraction: float = 0.15,
+    seed: int = 0,
+    exclude: tuple[str, ...] | list[str] = (),
+    workers: int = 2,
+    progress: bool = True,
+) -> BuildSummary:
     started = time.perf_counter()
     if not 0 < val_fraction < 1:
         raise UserError(f"--val-fraction must be between 0 and 1, got {val_fraction}")
@@ -151,16 +166,23 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
 
     faces = [(k, n, f) for k, r in enumerate(kept) for n, f in enumerate(r.faces)]
     if not faces:
-        why = "; ".join(f"{src}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
-                        for src, reasons in dropped.items() if any(reasons.values()))
+        why = "; ".join(
+            f"{src}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
+            for src, reasons in dropped.items()
+            if any(reasons.values())
+        )
         raise UserError(f"no face crops could be made from the given sources{f' (dropped: {why})' if why else ''}")
-    groups = group_images(np.array([r.phash for r in kept], np.uint64),
-                          np.array([f.upper_hash for _, _, f in faces], np.uint64),
-                          np.array([k for k, _, _ in faces], np.int64),
-                          np.array([r.upper_phash for r in kept], np.uint64))
+    groups = group_images(
+        np.array([r.phash for r in kept], np.uint64),
+        np.array([f.upper_hash for _, _, f in faces], np.uint64),
+        np.array([k for k, _, _ in faces], np.int64),
+        np.array([r.upper_phash for r in kept], np.uint64),
+    )
     face_group = groups.group_of_image[[k for k, _, _ in faces]]
     face_source = [items[kept[k].index].source for k, _, _ in faces]
-    splits = split_by_group(face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces)], val_fraction, seed)
+    splits = split_by_group(
+        face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces)], val_fraction, seed
+    )
     assert_no_straddle(face_group, splits)
 
     out = Path(out)
@@ -173,38 +195,61 @@ def build_dataset(sources: list[Path], out: Path, val_fraction: float = 0.15, se
         rel = Path("crops") / face.label / f"{item.source}-{result.sha1[:16]}-{n}.jpg"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(face.jpeg)
-        rows.append({"path": rel.as_posix(), "label": face.label, "source": item.source, "split": split,
-                     "group": f"g{int(group):06d}", "image": str(item.path),
-                     "box": " ".join(f"{v:.1f}" for v in face.box), "face_px": f"{face.face_px:.1f}",
-                     "brightness": f"{face.brightness:.1f}"})
+        rows.append(
+            {
+                "path": rel.as_posix(),
+                "label": face.label,
+                "source": item.source,
+                "split": split,
+                "group": f"g{int(group):06d}",
+                "image": str(item.path),
+                "box": " ".join(f"{v:.1f}" for v in face.box),
+                "face_px": f"{face.face_px:.1f}",
+                "brightness": f"{face.brightness:.1f}",
+            }
+        )
     with open(out / "manifest.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, MANIFEST_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     # Hashes per crop row, to check grouping thresholds against real pairs without re-running the detector.
-    np.savez_compressed(out / "hashes.npz", image_phash=np.array([kept[k].phash for k, _, _ in faces], np.uint64),
-                        image_upper=np.array([kept[k].upper_phash for k, _, _ in faces], np.uint64),
-                        upper_hash=np.array([f.upper_hash for _, _, f in faces], np.uint64),
-                        image_index=np.array([k for k, _, _ in faces], np.int64))
+    np.savez_compressed(
+        out / "hashes.npz",
+        image_phash=np.array([kept[k].phash for k, _, _ in faces], np.uint64),
+        image_upper=np.array([kept[k].upper_phash for k, _, _ in faces], np.uint64),
+        upper_hash=np.array([f.upper_hash for _, _, f in faces], np.uint64),
+        image_index=np.array([k for k, _, _ in faces], np.int64),
+    )
     cleaning = {src: {k: v for k, v in sorted(c.items()) if v} for src, c in dropped.items()}
     (out / "cleaning.json").write_text(json.dumps(cleaning, indent=2) + "\n")
 
     sizes = Counter(groups.group_of_image.tolist())
     stats = {
-        "images_in": len(items), "images_kept": len(kept), "crops": len(rows),
-        "groups": len(sizes), "multi_image_groups": sum(1 for v in sizes.values() if v > 1),
-        "images_in_multi_groups": sum(v for v in sizes.values() if v > 1), "largest_group": max(sizes.values()),
-        "near_duplicate_pairs": len(groups.near_pairs), "upper_face_pairs": len(groups.face_pairs),
+        "images_in": len(items),
+        "images_kept": len(kept),
+        "crops": len(rows),
+        "groups": len(sizes),
+        "multi_image_groups": sum(1 for v in sizes.values() if v > 1),
+        "images_in_multi_groups": sum(v for v in sizes.values() if v > 1),
+        "largest_group": max(sizes.values()),
+        "near_duplicate_pairs": len(groups.near_pairs),
+        "upper_face_pairs": len(groups.face_pairs),
         "images_joined_by_upper_face_only": _joined_only_by_upper(groups),
-        "near_dup_bits": NEAR_DUP_BITS, "upper_face_bits": UPPER_FACE_BITS,
+        "near_dup_bits": NEAR_DUP_BITS,
+        "upper_face_bits": UPPER_FACE_BITS,
         "notes": {src: dict(c) for src, c in notes.items()},
-        "class_folder_outcomes": {src: {lab: dict(sorted(c.items())) for lab, c in sorted(labs.items())}
-                                  for src, labs in per_class.items()},
-        "no_face_rate": {src: {lab: round(c["no_face"] / max(c["ok"], 1), 4) for lab, c in sorted(labs.items())}
-                         for src, labs in per_class.items()},
+        "class_folder_outcomes": {
+            src: {lab: dict(sorted(c.items())) for lab, c in sorted(labs.items())} for src, labs in per_class.items()
+        },
+        "no_face_rate": {
+            src: {lab: round(c["no_face"] / max(c["ok"], 1), 4) for lab, c in sorted(labs.items())}
+            for src, labs in per_class.items()
+        },
         "unknown_label_names": {scan.name: dict(scan.unknown_names) for scan in scans if scan.unknown_names},
-        "seconds_cropping": round(t_crop - started, 1), "seconds_total": round(time.perf_counter() - started, 1),
-        "val_fraction": val_fraction, "seed": seed,
+        "seconds_cropping": round(t_crop - started, 1),
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "val_fraction": val_fraction,
+        "seed": seed,
     }
     (out / "build.json").write_text(json.dumps(stats, indent=2) + "\n")
     return BuildSummary(out, len(rows), dropped, stats)

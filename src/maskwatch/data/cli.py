@@ -12,7 +12,9 @@ app = typer.Typer(help="Build and inspect the face-crop dataset.", no_args_is_he
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(help="Source folders (VOC, YOLO or class folders) or roots holding several.")],
+    sources: Annotated[
+        list[Path], typer.Argument(help="Source folders (VOC, YOLO or class folders) or roots holding several.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output directory (crops/, manifest.csv, cleaning.json).")],
     val_fraction: Annotated[float, typer.Option(help="Fraction of each source/class kept for validation.")] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed of the train/val split.")] = 0,
@@ -27,8 +29,10 @@ def build(
     console = Console()
     summary = build_dataset(sources, out, val_fraction=val_fraction, seed=seed, exclude=exclude, workers=workers)
     s = summary.stats
-    console.print(f"{summary.crops} crops from {s['images_kept']}/{s['images_in']} images, {s['groups']} groups "
-                  f"({s['multi_image_groups']} with several images), {s['seconds_total']} s → {out}")
+    console.print(
+        f"{summary.crops} crops from {s['images_kept']}/{s['images_in']} images, {s['groups']} groups "
+        f"({s['multi_image_groups']} with several images), {s['seconds_total']} s → {out}"
+    )
     for src, reasons in summary.dropped.items():
         shown = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
         console.print(f"  dropped from {src}: {shown or 'nothing'}")

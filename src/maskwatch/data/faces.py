@@ -51,8 +51,15 @@ def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: 
     ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     assert ok
     box = np.asarray(box, np.float32)
-    return FaceRecord(label, box, float(max(box[2] - box[0], box[3] - box[1])), float(grey.mean()), jpeg.tobytes(),
-                      phash(upper_face(crop)), from_detector)
+    return FaceRecord(
+        label,
+        box,
+        float(max(box[2] - box[0], box[3] - box[1])),
+        float(grey.mean()),
+        jpeg.tobytes(),
+        phash(upper_face(crop)),
+        from_detector,
+    )
 
 
 def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Counter) -> list[FaceRecord]:

@@ -65,7 +65,7 @@ def close_pairs(hashes: np.ndarray, max_bits: int, chunk: int = 1024) -> np.ndar
     hashes = np.asarray(hashes, np.uint64)
     out = []
     for start in range(0, len(hashes), chunk):
-        block = hashes[start:start + chunk]
+        block = hashes[start : start + chunk]
         dist = np.bitwise_count(block[:, None] ^ hashes[None, :])
         i, j = np.nonzero(dist <= max_bits)
         i = i + start

@@ -44,8 +44,15 @@ def _image_index(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     return by_name, by_stem
 
 
-def _finish_boxes(source: str, path: Path, width: int, height: int, raw: list[tuple[str, list[float]]],
-                  dropped: Counter, unknown: Counter) -> AnnotatedImage:
+def _finish_boxes(
+    source: str,
+    path: Path,
+    width: int,
+    height: int,
+    raw: list[tuple[str, list[float]]],
+    dropped: Counter,
+    unknown: Counter,
+) -> AnnotatedImage:
     boxes, labels = [], []
     for name, box in raw:
         label = normalize_label(name)
@@ -142,8 +149,14 @@ def read_yolo(folder: Path, source: str | None = None) -> SourceScan:
     for txt in _yolo_label_files(folder):
         rel = txt.relative_to(folder)
         parts = ["images" if p == "labels" else p for p in rel.parts[:-1]]
-        image = next((folder.joinpath(*parts, txt.stem + ext) for ext in (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-                      if folder.joinpath(*parts, txt.stem + ext).is_file()), None) or by_stem.get(txt.stem)
+        image = next(
+            (
+                folder.joinpath(*parts, txt.stem + ext)
+                for ext in (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+                if folder.joinpath(*parts, txt.stem + ext).is_file()
+            ),
+            None,
+        ) or by_stem.get(txt.stem)
         if image is None:
             scan.dropped["missing_image"] += 1
             continue
@@ -162,7 +175,9 @@ def read_yolo(folder: Path, source: str | None = None) -> SourceScan:
                 scan.dropped["bad_annotation"] += 1
                 continue
             name = names[cls] if 0 <= cls < len(names) else f"class_{cls}"
-            raw.append((name, [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]))
+            raw.append(
+                (name, [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
+            )
         scan.items.append(_finish_boxes(source, image, width, height, raw, scan.dropped, scan.unknown_names))
     return scan
 
@@ -235,8 +250,11 @@ def find_sources(folder: Path, exclude: tuple[str, ...] | list[str] = ()) -> lis
         raise UserError(f"{folder}: no such folder")
     if detect_layout(folder) is not None:
         return [] if folder.name in exclude else [(folder.name, folder)]
-    found = [(p.name, p) for p in sorted(folder.iterdir())
-             if p.is_dir() and p.name not in exclude and detect_layout(p) is not None]
+    found = [
+        (p.name, p)
+        for p in sorted(folder.iterdir())
+        if p.is_dir() and p.name not in exclude and detect_layout(p) is not None
+    ]
     if not found and folder.name not in exclude and not any(p.name in exclude for p in folder.iterdir()):
         raise UserError(f"{folder}: no recognisable layout in it or its subfolders (PASCAL VOC, YOLO or class folders)")
     return found

@@ -61,8 +61,9 @@ def build_report(directory: Path, plots: bool = True) -> dict:
         "per_class": {c: int((labels == c).sum()) for c in CLASSES},
         "per_source": _crosstab(rows, "source"),
         "per_split": _crosstab(rows, "split"),
-        "per_source_split": {s: _crosstab([r for r in rows if r["source"] == s], "split")
-                             for s in sorted({r["source"] for r in rows})},
+        "per_source_split": {
+            s: _crosstab([r for r in rows if r["source"] == s], "split") for s in sorted({r["source"] for r in rows})
+        },
         "groups": len({r["group"] for r in rows}),
         "face_px_coverage": coverage(face_px, labels, FACE_PX_BUCKETS),
         "brightness_coverage": coverage(brightness, labels, BRIGHTNESS_BUCKETS),
@@ -86,8 +87,9 @@ def _write_conflicts(conflicts: list[FacePair], path: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(["group", "bits", "crop_a", "label_a", "image_a", "crop_b", "label_b", "image_b"])
         for p in conflicts:
-            writer.writerow([p.a["group"], p.bits, p.a["path"], p.a["label"], p.a["image"],
-                             p.b["path"], p.b["label"], p.b["image"]])
+            writer.writerow(
+                [p.a["group"], p.bits, p.a["path"], p.a["label"], p.a["image"], p.b["path"], p.b["label"], p.b["image"]]
+            )
 
 
 def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.ndarray) -> list[str]:
@@ -99,12 +101,16 @@ def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.nd
     except ImportError as exc:
         raise UserError("the data report needs matplotlib: pip install 'maskwatch[plots]'") from exc
     written = []
-    for name, values, bins, log in (("face_px", face_px, np.geomspace(8, max(face_px.max(), 16) + 1, 40), True),
-                                    ("brightness", brightness, np.linspace(0, 255, 52), False)):
+    for name, values, bins, log in (
+        ("face_px", face_px, np.geomspace(8, max(face_px.max(), 16) + 1, 40), True),
+        ("brightness", brightness, np.linspace(0, 255, 52), False),
+    ):
         fig, ax = plt.subplots(figsize=(7, 4))
         for c in CLASSES:
             if (labels == c).any():
-                ax.hist(values[labels == c], bins=bins, histtype="step", linewidth=1.5, label=f"{c} ({(labels == c).sum()})")
+                ax.hist(
+                    values[labels == c], bins=bins, histtype="step", linewidth=1.5, label=f"{c} ({(labels == c).sum()})"
+                )
         if log:
             ax.set_xscale("log")
         ax.set_xlabel("face box long side (source px)" if name == "face_px" else "mean grey level of the crop")

@@ -15,7 +15,9 @@ def prior_boxes(height: int, width: int, steps: tuple[int, ...], min_sizes: tupl
     out = []
     for step, sizes in zip(steps, min_sizes):
         rows, cols = math.ceil(height / step), math.ceil(width / step)
-        cy, cx = np.meshgrid((np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij")
+        cy, cx = np.meshgrid(
+            (np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij"
+        )
         centres = np.stack([cx.ravel(), cy.ravel()], axis=1)
         wh = np.array([[s / width, s / height] for s in sizes], np.float64)
         per_cell = np.concatenate([np.repeat(centres, len(sizes), axis=0), np.tile(wh, (len(centres), 1))], axis=1)

@@ -44,7 +44,9 @@ class BoxCalibration:
         return cls(tuple(data["offsets"]), int(data.get("pairs", 0)))
 
     def save(self, path: Path, **provenance) -> None:
-        Path(path).write_text(json.dumps({"offsets": [round(v, 4) for v in self.offsets], "pairs": self.pairs, **provenance}, indent=1))
+        Path(path).write_text(
+            json.dumps({"offsets": [round(v, 4) for v in self.offsets], "pairs": self.pairs, **provenance}, indent=1)
+        )
 
 
 def matched_pairs(detected: np.ndarray, annotated: np.ndarray, min_iou: float = 0.3) -> tuple[np.ndarray, np.ndarray]:

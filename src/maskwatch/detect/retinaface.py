@@ -65,8 +65,10 @@ class RetinaFaceDetector:
         blob = np.concatenate([b for b, _ in prepared])
         loc, conf, landms = self.session.run(None, {self.input_name: blob})
         score = self.min_score if min_score is None else min_score
-        return [self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
-                for i, ((_, scale), im) in enumerate(zip(prepared, images))]
+        return [
+            self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
+            for i, ((_, scale), im) in enumerate(zip(prepared, images))
+        ]
 
     def postprocess(self, loc, conf, landms, in_h, in_w, scale, image_shape, min_score) -> Detections:
         scores = conf[:, 1]
@@ -82,4 +84,6 @@ class RetinaFaceDetector:
         boxes = boxes[keep]
         boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
         boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
-        return Detections(boxes.astype(np.float32), scores[idx][keep].astype(np.float32), points[keep].astype(np.float32))
+        return Detections(
+            boxes.astype(np.float32), scores[idx][keep].astype(np.float32), points[keep].astype(np.float32)
+        )

@@ -29,8 +29,14 @@ def cut_box(image: np.ndarray, box, margin: float = 0.0) -> np.ndarray:
     return image[top:bottom, left:right]
 
 
-def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: float = 0.0, classifier=None,
-                   model_path: Path | None = None, find_face: bool = True) -> CropResult:
+def evaluate_boxes(
+    folders: list[Path],
+    manifest: Path | None = None,
+    margin: float = 0.0,
+    classifier=None,
+    model_path: Path | None = None,
+    find_face: bool = True,
+) -> CropResult:
     """Score a GivenCropClassifier (given, or made from model_path / the shipped model) on every non-difficult
     annotated face of the VOC folders (only the images `manifest` lists as val, when given), each cut with cut_box;
     source = folder name."""
@@ -57,6 +63,6 @@ def evaluate_boxes(folders: list[Path], manifest: Path | None = None, margin: fl
                 face_px.append(max(x2 - x1, y2 - y1))
     if not crops:
         raise UserError("no annotated faces to score")
-    probs = np.concatenate([classifier.predict(crops[i:i + BATCH]) for i in range(0, len(crops), BATCH)])
+    probs = np.concatenate([classifier.predict(crops[i : i + BATCH]) for i in range(0, len(crops), BATCH)])
     brightness = [cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).mean() for c in crops]  # as the data report measures it
     return score_crop_predictions(labels, sources, probs, names, crops, face_px, brightness)

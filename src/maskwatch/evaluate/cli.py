@@ -14,7 +14,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Score the cl
 Out = Annotated[Path, typer.Option("--out", "-o", help="Folder for metrics.json, confusion.png, pr_curves.png.")]
 Model = Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")]
 ValManifest = Annotated[Path | None, typer.Option(help="Score only images this manifest.csv lists with split == val.")]
-VocFolders = Annotated[list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)]
+VocFolders = Annotated[
+    list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)
+]
 
 
 def _report(result, out: Path, predictions: dict | None = None) -> None:
@@ -28,13 +30,16 @@ def _report(result, out: Path, predictions: dict | None = None) -> None:
 
 @app.command()
 def crops(
-    dataset_dir: Annotated[Path, typer.Argument(help="Crop dataset folder (manifest.csv + crops/).", show_default=False)],
+    dataset_dir: Annotated[
+        Path, typer.Argument(help="Crop dataset folder (manifest.csv + crops/).", show_default=False)
+    ],
     model: Model = None,
     out: Out = Path("runs/eval_crops"),
 ):
     """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy, and the
     misclassified crops (mistakes.csv, mistakes.jpg)."""
     from maskwatch.evaluate.crops import evaluate_crops
+
     result = evaluate_crops(dataset_dir, model_path=model)
     _report(result, out)
 
@@ -43,29 +48,42 @@ def crops(
 def boxes(
     folders: VocFolders,
     manifest: ValManifest = None,
-    margin: Annotated[float, typer.Option(help="Widen each annotated box by this share of its width / height per side.")] = 0.0,
+    margin: Annotated[
+        float, typer.Option(help="Widen each annotated box by this share of its width / height per side.")
+    ] = 0.0,
     model: Model = None,
-    find_face: Annotated[bool, typer.Option(help="As `classify`: also score each crop re-cut around the face found in it.")] = True,
+    find_face: Annotated[
+        bool, typer.Option(help="As `classify`: also score each crop re-cut around the face found in it.")
+    ] = True,
     out: Out = Path("runs/eval_boxes"),
 ):
     """The classifier on faces cut from the annotated boxes as they are (the crops `maskwatch classify` is given):
     accuracy, per-class P/R/F1, per-folder accuracy, and the misclassified faces."""
     from maskwatch.evaluate.boxes import evaluate_boxes
+
     result = evaluate_boxes(folders, manifest, margin, model_path=model, find_face=find_face)
     _report(result, out)
 
 
 @app.command()
 def folders(
-    folders: Annotated[list[Path], typer.Argument(help="Class folders: one subfolder per label (mask/, no_mask/, with_mask/, ...).", show_default=False)],
+    folders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Class folders: one subfolder per label (mask/, no_mask/, with_mask/, ...).", show_default=False
+        ),
+    ],
     manifest: ValManifest = None,
     model: Model = None,
-    find_face: Annotated[bool, typer.Option(help="As `classify`: also score each image re-cut around the face found in it.")] = True,
+    find_face: Annotated[
+        bool, typer.Option(help="As `classify`: also score each image re-cut around the face found in it.")
+    ] = True,
     out: Out = Path("runs/eval_folders"),
 ):
     """The classifier on labelled images given as they are, as `maskwatch classify` scores them: accuracy,
     per-class P/R/F1, per-folder accuracy, and the misclassified images."""
     from maskwatch.evaluate.folders import evaluate_folders
+
     result = evaluate_folders(folders, manifest, model_path=model, find_face=find_face)
     _report(result, out)
 
@@ -74,12 +92,18 @@ def folders(
 def voc(
     folders: VocFolders,
     manifest: ValManifest = None,
-    preds: Annotated[Path | None, typer.Option(help="Predictions JSON {file: [{box, label, score}]}; without it the pipeline runs.")] = None,
+    preds: Annotated[
+        Path | None, typer.Option(help="Predictions JSON {file: [{box, label, score}]}; without it the pipeline runs.")
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Operating score threshold of the compliance view.")] = 0.5,
-    incorrect: Annotated[str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")] = "keep",
+    incorrect: Annotated[
+        str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")
+    ] = "keep",
     model: Model = None,
     input_size: Annotated[int, typer.Option(help="Detector input long side for the pipeline.")] = 1024,
-    providers: Annotated[str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")] = "cpu",
+    providers: Annotated[
+        str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")
+    ] = "cpu",
     out: Out = Path("runs/eval_voc"),
 ):
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
@@ -94,7 +118,8 @@ def voc(
     if predictions is None:
         from maskwatch.pipeline import MaskPipeline
 
-        pipeline = MaskPipeline.from_defaults(input_size=input_size, min_score=0.05, providers=providers,
-                                               classifier_path=model)
+        pipeline = MaskPipeline.from_defaults(
+            input_size=input_size, min_score=0.05, providers=providers, classifier_path=model
+        )
     result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold, incorrect=incorrect)
     _report(result, out, predictions=scored if pipeline is not None else None)

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from maskwatch.errors import UserError
-from maskwatch.evaluate.metrics import ClassificationResult, PRCurve, average_precision, classification_metrics, confusion_matrix
+from maskwatch.evaluate.metrics import (
+    ClassificationResult,
+    PRCurve,
+    average_precision,
+    classification_metrics,
+    confusion_matrix,
+)
 from maskwatch.labels import CLASSES, normalize_label
 
 BATCH = 256
@@ -74,8 +80,15 @@ def read_val_rows(dataset_dir: Path, split: str = "val") -> list[CropRow]:
             label = normalize_label(row["label"])
             if label is None:
                 raise UserError(f"{manifest}: unknown label {row['label']!r}")
-            rows.append(CropRow(dataset_dir / row["path"], label, row["source"], float(row.get("face_px") or "nan"),
-                                float(row.get("brightness") or "nan")))
+            rows.append(
+                CropRow(
+                    dataset_dir / row["path"],
+                    label,
+                    row["source"],
+                    float(row.get("face_px") or "nan"),
+                    float(row.get("brightness") or "nan"),
+                )
+            )
     if not rows:
         raise UserError(f"{manifest}: no rows with split == {split}")
     return rows
@@ -102,12 +115,22 @@ def accuracy_by_bucket(correct: np.ndarray, values, edges) -> dict[str, dict]:
     known = np.isfinite(values)
     idx = bucket_index(values[known], edges)
     right = correct[known]
-    return {name: {"n": int((idx == b).sum()), "accuracy": float(right[idx == b].mean())}
-            for b, name in enumerate(bucket_names(edges)) if (idx == b).any()}
+    return {
+        name: {"n": int((idx == b).sum()), "accuracy": float(right[idx == b].mean())}
+        for b, name in enumerate(bucket_names(edges))
+        if (idx == b).any()
+    }
 
 
-def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndarray, paths: list | None = None,
-                           crops: list[np.ndarray] | None = None, face_px=None, brightness=None) -> CropResult:
+def score_crop_predictions(
+    labels: list[str],
+    sources: list[str],
+    probs: np.ndarray,
+    paths: list | None = None,
+    crops: list[np.ndarray] | None = None,
+    face_px=None,
+    brightness=None,
+) -> CropResult:
     """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths (names of the crops), the
     misclassified crops too, with their pixels where `crops` gives them; with face_px (the face's long side in its
     source image) and brightness (the crop's mean grey), NaN where unknown, accuracy per face size and lighting."""
@@ -122,13 +145,34 @@ def score_crop_predictions(labels: list[str], sources: list[str], probs: np.ndar
     curves = {c: one_vs_rest_curve(c, truth == c, probs[:, k]) for k, c in enumerate(CLASSES)}
     correct = truth == np.array(predicted)
     src = np.array(sources)
-    per_source = {s: {"n": int((src == s).sum()), "accuracy": float(correct[src == s].mean())} for s in sorted(set(sources))}
-    mistakes = [Mistake(str(paths[i]), sources[i], labels[i], predicted[i], float(probs[i].max()),
-                        crops[i] if crops is not None else None)
-                for i in np.flatnonzero(~correct)] if paths is not None else []
+    per_source = {
+        s: {"n": int((src == s).sum()), "accuracy": float(correct[src == s].mean())} for s in sorted(set(sources))
+    }
+    mistakes = (
+        [
+            Mistake(
+                str(paths[i]),
+                sources[i],
+                labels[i],
+                predicted[i],
+                float(probs[i].max()),
+                crops[i] if crops is not None else None,
+            )
+            for i in np.flatnonzero(~correct)
+        ]
+        if paths is not None
+        else []
+    )
     mistakes.sort(key=lambda m: (m.source, m.label, m.predicted, m.path))
-    return CropResult(len(labels), result, curves, per_source, accuracy_by_bucket(correct, face_px, FACE_PX_BUCKETS),
-                      accuracy_by_bucket(correct, brightness, BRIGHTNESS_BUCKETS), mistakes)
+    return CropResult(
+        len(labels),
+        result,
+        curves,
+        per_source,
+        accuracy_by_bucket(correct, face_px, FACE_PX_BUCKETS),
+        accuracy_by_bucket(correct, brightness, BRIGHTNESS_BUCKETS),
+        mistakes,
+    )
 
 
 def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
@@ -144,6 +188,11 @@ def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None =
     for start in range(0, len(rows), BATCH):
         batch = [read_image(r.path) for r in rows[start : start + BATCH]]
         probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
-    return score_crop_predictions([r.label for r in rows], [r.source for r in rows], np.concatenate(probs),
-                                  [r.path for r in rows], face_px=[r.face_px for r in rows],
-                                  brightness=[r.brightness for r in rows])
+    return score_crop_predictions(
+        [r.label for r in rows],
+        [r.source for r in rows],
+        np.concatenate(probs),
+        [r.path for r in rows],
+        face_px=[r.face_px for r in rows],
+        brightness=[r.brightness for r in rows],
+    )

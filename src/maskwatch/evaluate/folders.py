@@ -11,8 +11,13 @@ from maskwatch.errors import UserError
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
 
 
-def evaluate_folders(folders: list[Path], manifest: Path | None = None, classifier=None,
-                     model_path: Path | None = None, find_face: bool = True) -> CropResult:
+def evaluate_folders(
+    folders: list[Path],
+    manifest: Path | None = None,
+    classifier=None,
+    model_path: Path | None = None,
+    find_face: bool = True,
+) -> CropResult:
     """Score a GivenCropClassifier (given, or made from model_path / the shipped model) on every image of the class
     folders whose subfolder names a known label (only the images `manifest` lists as val, when given);
     source = folder name. Images that cannot be read are left out, and a note says how many."""
@@ -37,7 +42,7 @@ def evaluate_folders(folders: list[Path], manifest: Path | None = None, classifi
     scored, probs = [], []
     for i in range(0, len(items), BATCH):
         batch, images = [], []
-        for item in items[i:i + BATCH]:
+        for item in items[i : i + BATCH]:
             try:
                 images.append(read_image(item.path))
             except UserError:
@@ -48,8 +53,12 @@ def evaluate_folders(folders: list[Path], manifest: Path | None = None, classifi
             probs.append(classifier.predict(images))
     if not scored:
         raise UserError("none of the labelled images could be read")
-    result = score_crop_predictions([it.label for it in scored], [it.source for it in scored],
-                                    np.concatenate(probs), [str(it.path) for it in scored])
+    result = score_crop_predictions(
+        [it.label for it in scored],
+        [it.source for it in scored],
+        np.concatenate(probs),
+        [str(it.path) for it in scored],
+    )
     if len(scored) < len(items):
         result.notes.append(f"{len(items) - len(scored)} image(s) could not be read and were left out")
     return result

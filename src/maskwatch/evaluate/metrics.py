@@ -77,8 +77,13 @@ def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
 
 
-def match_image(gt_boxes: np.ndarray, gt_difficult: np.ndarray, pred_boxes: np.ndarray, pred_scores: np.ndarray,
-                iou_threshold: float = IOU_THRESHOLD) -> np.ndarray:
+def match_image(
+    gt_boxes: np.ndarray,
+    gt_difficult: np.ndarray,
+    pred_boxes: np.ndarray,
+    pred_scores: np.ndarray,
+    iou_threshold: float = IOU_THRESHOLD,
+) -> np.ndarray:
     """VOC matching inside one image: TP / FP / IGNORED for each prediction (in the given order)."""
     status = np.full(len(pred_boxes), FP, np.int8)
     if len(pred_boxes) == 0 or len(gt_boxes) == 0:
@@ -97,8 +102,12 @@ def match_image(gt_boxes: np.ndarray, gt_difficult: np.ndarray, pred_boxes: np.n
     return status
 
 
-def pr_curve(label: str, annotations: list[ImageAnnotation], predictions: dict[str, ImagePredictions],
-             iou_threshold: float = IOU_THRESHOLD) -> PRCurve:
+def pr_curve(
+    label: str,
+    annotations: list[ImageAnnotation],
+    predictions: dict[str, ImagePredictions],
+    iou_threshold: float = IOU_THRESHOLD,
+) -> PRCurve:
     """VOC precision/recall and AP of one class; label FACE scores every box regardless of its class."""
 
     def pick(labels: list[str]) -> np.ndarray:
@@ -155,8 +164,15 @@ class ClassificationResult:
             "confusion": self.confusion.tolist(),
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
-            "per_class": {c: {"precision": self.precision[c], "recall": self.recall[c], "f1": self.f1[c],
-                              "support": self.support[c]} for c in self.classes},
+            "per_class": {
+                c: {
+                    "precision": self.precision[c],
+                    "recall": self.recall[c],
+                    "f1": self.f1[c],
+                    "support": self.support[c],
+                }
+                for c in self.classes
+            },
         }
 
 
@@ -239,8 +255,9 @@ class ComplianceResult:
         }
 
 
-def match_one_to_one(gt_boxes: np.ndarray, pred_boxes: np.ndarray, pred_scores: np.ndarray,
-                     iou_threshold: float = IOU_THRESHOLD) -> np.ndarray:
+def match_one_to_one(
+    gt_boxes: np.ndarray, pred_boxes: np.ndarray, pred_scores: np.ndarray, iou_threshold: float = IOU_THRESHOLD
+) -> np.ndarray:
     """For each GT box the index of its prediction (-1 if none): greedy by score, each side used once."""
     owner = np.full(len(gt_boxes), -1, np.int64)
     if len(gt_boxes) == 0 or len(pred_boxes) == 0:
@@ -254,8 +271,12 @@ def match_one_to_one(gt_boxes: np.ndarray, pred_boxes: np.ndarray, pred_scores: 
     return owner
 
 
-def compliance(annotations: list[ImageAnnotation], predictions: dict[str, ImagePredictions],
-               threshold: float = 0.5, iou_threshold: float = IOU_THRESHOLD) -> ComplianceResult:
+def compliance(
+    annotations: list[ImageAnnotation],
+    predictions: dict[str, ImagePredictions],
+    threshold: float = 0.5,
+    iou_threshold: float = IOU_THRESHOLD,
+) -> ComplianceResult:
     index = {c: i for i, c in enumerate(CLASSES)}
     cm = np.zeros((len(CLASSES), len(CLASSES)), np.int64)
     unmasked = caught = undetected = called_mask = masked = false_alarm = false_det = 0

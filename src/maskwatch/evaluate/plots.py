@@ -32,7 +32,9 @@ def _save(plt, fig, path: Path) -> Path:
     return path
 
 
-def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...] | list[str], path: Path, title: str = "Confusion matrix") -> Path:
+def plot_confusion(
+    confusion: np.ndarray, classes: tuple[str, ...] | list[str], path: Path, title: str = "Confusion matrix"
+) -> Path:
     """Counts with row-normalised shading (rows: true class, columns: predicted class)."""
     plt = _pyplot()
     cm = np.asarray(confusion)
@@ -42,8 +44,14 @@ def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...] | list[str], 
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, f"{cm[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{cm[i, j]}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
@@ -98,7 +106,7 @@ def mistakes_sheet(mistakes: list, path: Path, tile: int = 160, columns: int = 8
     if not tiles:
         raise UserError("no mistakes to draw")
     tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
-    sheet = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])

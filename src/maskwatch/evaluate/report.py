@@ -41,15 +41,25 @@ def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dic
     written = [metrics]
     if isinstance(result, VocResult):
         t = result.compliance.threshold
-        written.append(plot_confusion(result.compliance.confusion, CLASSES, out_dir / "confusion.png",
-                                      f"Matched faces, score >= {t:g}"))
-        written.append(plot_pr_curves([result.curves[c] for c in (*CLASSES, FACE)], out_dir / "pr_curves.png",
-                                      "Detection precision / recall (IoU 0.5)"))
+        written.append(
+            plot_confusion(
+                result.compliance.confusion, CLASSES, out_dir / "confusion.png", f"Matched faces, score >= {t:g}"
+            )
+        )
+        written.append(
+            plot_pr_curves(
+                [result.curves[c] for c in (*CLASSES, FACE)],
+                out_dir / "pr_curves.png",
+                "Detection precision / recall (IoU 0.5)",
+            )
+        )
     else:
-        written.append(plot_confusion(result.classification.confusion, CLASSES, out_dir / "confusion.png",
-                                      "Face crops (val)"))
-        written.append(plot_pr_curves(list(result.curves.values()), out_dir / "pr_curves.png",
-                                      "Face crops, one class vs the rest"))
+        written.append(
+            plot_confusion(result.classification.confusion, CLASSES, out_dir / "confusion.png", "Face crops (val)")
+        )
+        written.append(
+            plot_pr_curves(list(result.curves.values()), out_dir / "pr_curves.png", "Face crops, one class vs the rest")
+        )
         if result.mistakes:
             written.append(_write_mistakes(result.mistakes, out_dir / "mistakes.csv"))
             written.append(mistakes_sheet(result.mistakes, out_dir / "mistakes.jpg"))
@@ -65,8 +75,10 @@ def _write_mistakes(mistakes: list[Mistake], path: Path) -> Path:
         columns = [fl.name for fl in fields(Mistake) if fl.name != "crop"]
         writer = csv.DictWriter(f, ["row", *columns])
         writer.writeheader()
-        writer.writerows({"row": k, **{c: getattr(m, c) for c in columns}, "probability": round(m.probability, 4)}
-                         for k, m in enumerate(mistakes))
+        writer.writerows(
+            {"row": k, **{c: getattr(m, c) for c in columns}, "probability": round(m.probability, 4)}
+            for k, m in enumerate(mistakes)
+        )
     return path
 
 
@@ -101,7 +113,10 @@ def _print_voc(r: VocResult, console: Console) -> None:
     comp.add_row("unmasked recall", f"{_f(c.unmasked_recall, True)} ({c.n_unmasked_caught}/{c.n_unmasked})")
     comp.add_row("unmasked missed: not detected", str(c.n_unmasked_undetected))
     comp.add_row("unmasked missed: called mask", str(c.n_unmasked_called_mask))
-    comp.add_row("masked false-alarm rate", f"{_f(c.masked_false_alarm_rate, True)} ({c.n_masked_false_alarm}/{c.n_masked_detected})")
+    comp.add_row(
+        "masked false-alarm rate",
+        f"{_f(c.masked_false_alarm_rate, True)} ({c.n_masked_false_alarm}/{c.n_masked_detected})",
+    )
     comp.add_row("detections matching no face", str(c.n_false_detections))
     console.print(comp)
     _print_notes(r.notes, console)
@@ -124,11 +139,15 @@ def _print_accuracy(console: Console, title: str, first: str, groups: dict[str, 
 
 def _print_crops(r: CropResult, console: Console) -> None:
     cls = r.classification
-    table = Table(title=f"Classifier on {r.n_crops} crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}")
+    table = Table(
+        title=f"Classifier on {r.n_crops} crops: accuracy {_f(cls.accuracy, True)}, macro F1 {_f(cls.macro_f1)}"
+    )
     for col in ("class", "support", "precision", "recall", "F1", "AP"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in cls.classes:
-        table.add_row(c, str(cls.support[c]), _f(cls.precision[c]), _f(cls.recall[c]), _f(cls.f1[c]), _f(r.curves[c].ap))
+        table.add_row(
+            c, str(cls.support[c]), _f(cls.precision[c]), _f(cls.recall[c]), _f(cls.f1[c]), _f(r.curves[c].ap)
+        )
     console.print(table)
     _print_accuracy(console, "Accuracy per source", "source", r.per_source)
     if r.per_face_px:

@@ -49,13 +49,20 @@ def _image_annotation(voc: VocAnnotation, xml_path: Path, image_path: Path, min_
             raise UserError(f"{xml_path}: {obj.error}")
         box = obj.box
         if width > 0 and height > 0:
-            box = [min(max(box[0], 0), width), min(max(box[1], 0), height), min(max(box[2], 0), width), min(max(box[3], 0), height)]
+            box = [
+                min(max(box[0], 0), width),
+                min(max(box[1], 0), height),
+                min(max(box[2], 0), width),
+                min(max(box[3], 0), height),
+            ]
         if box[2] <= box[0] or box[3] <= box[1]:
             continue  # empty, or wholly outside the image
         boxes.append(box)
         labels.append(label)
         difficult.append(obj.difficult or min(box[2] - box[0], box[3] - box[1]) < min_face_px)
-    return ImageAnnotation(image_path.name, np.array(boxes).reshape(-1, 4), labels, np.array(difficult, bool), str(image_path))
+    return ImageAnnotation(
+        image_path.name, np.array(boxes).reshape(-1, 4), labels, np.array(difficult, bool), str(image_path)
+    )
 
 
 def read_voc_xml(xml_path: Path, image_path: Path | None = None, min_face_px: float = MIN_FACE_PX) -> ImageAnnotation:
@@ -142,7 +149,9 @@ def paths_in_split(paths: list[str], manifest: Path, split: str = "val") -> tupl
     return kept, both
 
 
-def restrict_to_split(annotations: list[ImageAnnotation], manifest: Path, split: str = "val") -> tuple[list[ImageAnnotation], int]:
+def restrict_to_split(
+    annotations: list[ImageAnnotation], manifest: Path, split: str = "val"
+) -> tuple[list[ImageAnnotation], int]:
     """The annotations whose image the manifest lists under `split` (see paths_in_split)."""
     kept, both = paths_in_split([a.path or a.name for a in annotations], manifest, split)
     return [annotations[i] for i in kept], both
@@ -166,7 +175,9 @@ def parse_predictions(preds: dict) -> dict[str, ImagePredictions]:
                 label = normalize_label(str(item["label"]))
                 score = float(item["score"])
             except (KeyError, TypeError, ValueError):
-                raise UserError(f"predictions for {name!r}: each detection needs box [x1,y1,x2,y2], label and score") from None
+                raise UserError(
+                    f"predictions for {name!r}: each detection needs box [x1,y1,x2,y2], label and score"
+                ) from None
             if len(box) != 4 or label is None:
                 raise UserError(f"predictions for {name!r}: bad box {item.get('box')} or label {item.get('label')!r}")
             boxes.append(box)
@@ -248,12 +259,20 @@ def _fold_incorrect(annotations: list[ImageAnnotation], preds: dict[str, ImagePr
         else:
             folded.append(replace(a, difficult=a.difficult | inc))
     if mode == "no_mask":
-        preds = {k: replace(v, labels=["no_mask" if lab == "incorrect" else lab for lab in v.labels]) for k, v in preds.items()}
+        preds = {
+            k: replace(v, labels=["no_mask" if lab == "incorrect" else lab for lab in v.labels])
+            for k, v in preds.items()
+        }
     return folded, preds
 
 
-def score_predictions(preds: dict, annotations: list[ImageAnnotation], classes: tuple[str, ...] = PRIMARY_CLASSES,
-                      threshold: float = 0.5, incorrect: str = "keep") -> VocResult:
+def score_predictions(
+    preds: dict,
+    annotations: list[ImageAnnotation],
+    classes: tuple[str, ...] = PRIMARY_CLASSES,
+    threshold: float = 0.5,
+    incorrect: str = "keep",
+) -> VocResult:
     """Score a predictions JSON object against ground truth.
 
     `preds` is `{file name: [{box, label, score}]}` (labels may be any alias normalize_label knows);
@@ -302,8 +321,10 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score
     from maskwatch.inference import prediction_entries
     from maskwatch.media import read_image
 
-    return {ann.name: prediction_entries(pipeline.analyze(read_image(Path(ann.path)), min_score=min_score), min_score)
-            for ann in annotations}
+    return {
+        ann.name: prediction_entries(pipeline.analyze(read_image(Path(ann.path)), min_score=min_score), min_score)
+        for ann in annotations
+    }
 
 
 def load_annotations(folders: list[Path], manifest: Path | None = None) -> tuple[list[ImageAnnotation], int]:
@@ -317,9 +338,15 @@ def load_annotations(folders: list[Path], manifest: Path | None = None) -> tuple
     return restrict_to_split(annotations, manifest)
 
 
-def evaluate_voc(folders: list[Path], manifest: Path | None = None, preds: dict | None = None, pipeline=None,
-                 threshold: float = 0.5, classes: tuple[str, ...] = PRIMARY_CLASSES,
-                 incorrect: str = "keep") -> tuple[VocResult, dict]:
+def evaluate_voc(
+    folders: list[Path],
+    manifest: Path | None = None,
+    preds: dict | None = None,
+    pipeline=None,
+    threshold: float = 0.5,
+    classes: tuple[str, ...] = PRIMARY_CLASSES,
+    incorrect: str = "keep",
+) -> tuple[VocResult, dict]:
     """Score VOC folders (optionally only their val images per `manifest`) from `preds` or by running `pipeline`.
     Returns the result and the predictions that were scored."""
     if not 0.0 <= threshold <= 1.0:

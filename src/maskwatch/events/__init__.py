@@ -3,11 +3,40 @@
 from maskwatch.events.clips import Clip, ClipEncoder, ClipRecorder, ClipTiming, clip_name
 from maskwatch.events.compliance import compliance_table, days_back, midnight
 from maskwatch.events.export import compliance_csv, events_csv
-from maskwatch.events.snapshots import (Retention, RetentionJob, SnapshotWriter, apply_retention, enforce_quota,
-                                        media_usage, resolve_in, write_atomic)
+from maskwatch.events.snapshots import (
+    Retention,
+    RetentionJob,
+    SnapshotWriter,
+    apply_retention,
+    enforce_quota,
+    media_usage,
+    resolve_in,
+    write_atomic,
+)
 from maskwatch.events.store import REVIEW_STATES, REVIEWS, EventStore, iso, to_timestamp
 
-__all__ = ["REVIEW_STATES", "REVIEWS", "Clip", "ClipEncoder", "ClipRecorder", "ClipTiming", "EventStore", "Retention",
-           "RetentionJob", "SnapshotWriter", "apply_retention", "clip_name", "compliance_csv", "compliance_table",
-           "days_back", "enforce_quota", "events_csv", "iso", "media_usage", "midnight", "resolve_in",
-           "to_timestamp", "write_atomic"]
+__all__ = [
+    "REVIEW_STATES",
+    "REVIEWS",
+    "Clip",
+    "ClipEncoder",
+    "ClipRecorder",
+    "ClipTiming",
+    "EventStore",
+    "Retention",
+    "RetentionJob",
+    "SnapshotWriter",
+    "apply_retention",
+    "clip_name",
+    "compliance_csv",
+    "compliance_table",
+    "days_back",
+    "enforce_quota",
+    "events_csv",
+    "iso",
+    "media_usage",
+    "midnight",
+    "resolve_in",
+    "to_timestamp",
+    "write_atomic",
+]

@@ -143,8 +143,9 @@ class ClipEncoder(threading.Thread):
             self._queue.put_nowait(clip)
         except queue.Full:
             self.dropped += 1
-            log.warning("camera %s: clip dropped, %d clips already wait for the encoder", clip.camera,
-                        self._queue.maxsize)
+            log.warning(
+                "camera %s: clip dropped, %d clips already wait for the encoder", clip.camera, self._queue.maxsize
+            )
 
     @property
     def waiting(self) -> int:

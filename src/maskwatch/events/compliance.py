@@ -18,7 +18,9 @@ def midnight(day: date, tz: tzinfo | None = None) -> float:
 
 def days_back(days: int, tz: tzinfo | None = None, now: float | None = None) -> float:
     """The start of the day `days - 1` days before today in `tz` (1: today's midnight), as epoch seconds."""
-    return midnight(datetime.fromtimestamp(time.time() if now is None else now, tz).date() - timedelta(days=days - 1), tz)
+    return midnight(
+        datetime.fromtimestamp(time.time() if now is None else now, tz).date() - timedelta(days=days - 1), tz
+    )
 
 
 def compliance_table(rows: list[dict], bucket: str = "day", tz: tzinfo | None = None) -> list[dict]:
@@ -33,8 +35,9 @@ def compliance_table(rows: list[dict], bucket: str = "day", tz: tzinfo | None = 
         if bucket == "day":
             start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         key = (None if bucket == "all" else start.isoformat(), r["camera"], r["zone"] or None)
-        entry = table.setdefault(key, {"start": key[0], "camera": key[1], "zone": key[2], "people": 0,
-                                       **dict.fromkeys(CLASSES, 0)})
+        entry = table.setdefault(
+            key, {"start": key[0], "camera": key[1], "zone": key[2], "people": 0, **dict.fromkeys(CLASSES, 0)}
+        )
         entry[r["label"]] = entry.get(r["label"], 0) + r["people"]
         entry["people"] += r["people"]
     for entry in table.values():

@@ -5,15 +5,45 @@ from __future__ import annotations
 import csv
 import io
 
-COLUMNS = ["id", "time", "camera", "zone", "track_id", "label", "confidence", "x1", "y1", "x2", "y2", "snapshot",
-           "clip", "review"]
+COLUMNS = [
+    "id",
+    "time",
+    "camera",
+    "zone",
+    "track_id",
+    "label",
+    "confidence",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "snapshot",
+    "clip",
+    "review",
+]
 COMPLIANCE_COLUMNS = ["start", "camera", "zone", "people", "mask", "no_mask", "incorrect", "masked_share"]
 
 
 def events_csv(events: list[dict]) -> str:
-    return _csv(COLUMNS, ([e["id"], e["time"], e["camera"], e["zone"], e["track_id"], e["label"], e["confidence"],
-                           *(e.get("box") or [""] * 4), e.get("snapshot") or "", e.get("clip") or "",
-                           e.get("review") or ""] for e in events))
+    return _csv(
+        COLUMNS,
+        (
+            [
+                e["id"],
+                e["time"],
+                e["camera"],
+                e["zone"],
+                e["track_id"],
+                e["label"],
+                e["confidence"],
+                *(e.get("box") or [""] * 4),
+                e.get("snapshot") or "",
+                e.get("clip") or "",
+                e.get("review") or "",
+            ]
+            for e in events
+        ),
+    )
 
 
 def compliance_csv(rows: list[dict]) -> str:

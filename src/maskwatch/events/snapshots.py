@@ -40,7 +40,11 @@ class SnapshotWriter:
     def save(self, jpeg: bytes, camera: str, track_id: int, ts: float) -> str:
         """Stores an encoded snapshot; returns the path relative to the snapshot folder."""
         day = datetime.fromtimestamp(ts, timezone.utc)
-        rel = Path(camera) / day.strftime("%Y-%m-%d") / f"{day.strftime('%H%M%S')}_{int(ts * 1000) % 1000:03d}_t{track_id}.jpg"
+        rel = (
+            Path(camera)
+            / day.strftime("%Y-%m-%d")
+            / f"{day.strftime('%H%M%S')}_{int(ts * 1000) % 1000:03d}_t{track_id}.jpg"
+        )
         write_atomic(self.folder / rel, jpeg)
         return rel.as_posix()
 
@@ -79,8 +83,9 @@ class Retention:
     clip_days: float | None = None  # their clips; None: as the snapshots
 
 
-def apply_retention(store: EventStore, snapshots: Path, retention: Retention, now: float | None = None,
-                    clips: Path | None = None) -> int:
+def apply_retention(
+    store: EventStore, snapshots: Path, retention: Retention, now: float | None = None, clips: Path | None = None
+) -> int:
     """Deletes events past `retention.days` with their files, snapshots and clips past their own days (their events
     stay, without them), and the people counts past `retention.count_days`; returns how many events went."""
     now = now or time.time()
@@ -131,8 +136,11 @@ def media_usage(folders: dict[str, Path]) -> dict[str, int]:
 def enforce_quota(store: EventStore, folders: dict[str, Path], max_bytes: float) -> int:
     """Past `max_bytes` of snapshots and clips together, deletes the oldest files (by when they were written) until
     they fill 90 % of it; their events stay, without them. Returns how many files went."""
-    files = [(mtime, size, column, folder, path) for column, folder in folders.items()
-             for mtime, size, path in _files(folder, PATTERNS[column])]
+    files = [
+        (mtime, size, column, folder, path)
+        for column, folder in folders.items()
+        for mtime, size, path in _files(folder, PATTERNS[column])
+    ]
     total = sum(f[1] for f in files)
     if total <= max_bytes:
         return 0
@@ -147,8 +155,11 @@ def enforce_quota(store: EventStore, folders: dict[str, Path], max_bytes: float)
             log.warning("storage: cannot delete %s: %s", path, err)
             continue
         total, deleted = total - size, deleted + 1
-    log.warning("storage: deleted the %d oldest snapshot and clip file(s) to stay under storage.max_media_mb "
-                "(%.0f MB)", deleted, max_bytes / 1e6)
+    log.warning(
+        "storage: deleted the %d oldest snapshot and clip file(s) to stay under storage.max_media_mb (%.0f MB)",
+        deleted,
+        max_bytes / 1e6,
+    )
     return deleted
 
 
@@ -167,8 +178,16 @@ def _files(folder: Path, pattern: str) -> list[tuple[float, int, Path]]:
 class RetentionJob(threading.Thread):
     """Days-based retention every `every_seconds`; the size cap and the disk usage figures every `check_seconds`."""
 
-    def __init__(self, store: EventStore, snapshots: Path, retention: Retention, every_seconds: float = 3600.0,
-                 clips: Path | None = None, max_media_bytes: float | None = None, check_seconds: float = 60.0):
+    def __init__(
+        self,
+        store: EventStore,
+        snapshots: Path,
+        retention: Retention,
+        every_seconds: float = 3600.0,
+        clips: Path | None = None,
+        max_media_bytes: float | None = None,
+        check_seconds: float = 60.0,
+    ):
         super().__init__(name="retention", daemon=True)
         self.store, self.retention, self.every, self.check = store, retention, every_seconds, check_seconds
         self.folders = {"snapshot": Path(snapshots), **({"clip": Path(clips)} if clips is not None else {})}
@@ -182,7 +201,9 @@ class RetentionJob(threading.Thread):
             try:
                 if time.monotonic() - last >= self.every:
                     last = time.monotonic()
-                    apply_retention(self.store, self.folders["snapshot"], self.retention, clips=self.folders.get("clip"))
+                    apply_retention(
+                        self.store, self.folders["snapshot"], self.retention, clips=self.folders.get("clip")
+                    )
                 if self.max_media_bytes is not None:
                     enforce_quota(self.store, self.folders, self.max_media_bytes)
                 self.usage = media_usage(self.folders)

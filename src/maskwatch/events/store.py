@@ -110,24 +110,41 @@ class EventStore:
             finally:
                 self._db.close()
 
-    def add(self, time_: float, camera: str, zone: str | None, track_id: int, label: str, confidence: float,
-            snapshot: str | None, box=None) -> int:
+    def add(
+        self,
+        time_: float,
+        camera: str,
+        zone: str | None,
+        track_id: int,
+        label: str,
+        confidence: float,
+        snapshot: str | None,
+        box=None,
+    ) -> int:
         box_text = " ".join(f"{v:.1f}" for v in box) if box is not None else None
         with self._lock:
             self._db.execute("BEGIN")
             cur = self._db.execute(
                 "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box) VALUES (?,?,?,?,?,?,?,?)",
-                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text))
+                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text),
+            )
             event_id = cur.lastrowid
-            self._db.executemany("INSERT INTO deliveries(event_id, sink) VALUES (?, ?)",
-                                 [(event_id, s) for s, cams in self.routes.items() if cams is None or camera in cams])
+            self._db.executemany(
+                "INSERT INTO deliveries(event_id, sink) VALUES (?, ?)",
+                [(event_id, s) for s, cams in self.routes.items() if cams is None or camera in cams],
+            )
             self._db.execute("COMMIT")
         return event_id
 
     def _row_dict(self, row: sqlite3.Row, deliveries: dict[int, dict[str, bool]]) -> dict:
         return {
-            "id": row["id"], "time": iso(row["time"]), "timestamp": row["time"], "camera": row["camera"],
-            "zone": row["zone"], "track_id": row["track_id"], "label": row["label"],
+            "id": row["id"],
+            "time": iso(row["time"]),
+            "timestamp": row["time"],
+            "camera": row["camera"],
+            "zone": row["zone"],
+            "track_id": row["track_id"],
+            "label": row["label"],
             "confidence": round(row["confidence"], 4) if row["confidence"] is not None else None,
             "snapshot": row["snapshot"],
             "clip": row["clip"],
@@ -141,12 +158,23 @@ class EventStore:
         if not ids:
             return out
         marks = ",".join("?" * len(ids))
-        for r in self._db.execute(f"SELECT event_id, sink, delivered_at FROM deliveries WHERE event_id IN ({marks})", ids):
+        for r in self._db.execute(
+            f"SELECT event_id, sink, delivered_at FROM deliveries WHERE event_id IN ({marks})", ids
+        ):
             out.setdefault(r[0], {})[r[1]] = r[2] is not None
         return out
 
-    def query(self, camera=None, label=None, zone=None, since=None, until=None, limit: int = 100, offset: int = 0,
-              review: str | None = None) -> list[dict]:
+    def query(
+        self,
+        camera=None,
+        label=None,
+        zone=None,
+        since=None,
+        until=None,
+        limit: int = 100,
+        offset: int = 0,
+        review: str | None = None,
+    ) -> list[dict]:
         """review: 'unreviewed', or one of REVIEWS."""
         where, args = [], []
         for column, value in (("camera", camera), ("label", label), ("zone", zone)):
@@ -180,8 +208,10 @@ class EventStore:
         if review is not None and review not in REVIEWS:
             raise ValueError(f"review must be one of {', '.join(REVIEWS)} or null, got {review!r}")
         with self._lock:
-            self._db.execute("UPDATE events SET review = ?, reviewed_at = ? WHERE id = ?",
-                             (review, time.time() if review else None, int(event_id)))
+            self._db.execute(
+                "UPDATE events SET review = ?, reviewed_at = ? WHERE id = ?",
+                (review, time.time() if review else None, int(event_id)),
+            )
         return self.get(event_id)
 
     def pending(self, sink: str, limit: int = 50) -> list[dict]:
@@ -189,39 +219,66 @@ class EventStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT e.* FROM events e JOIN deliveries d ON d.event_id = e.id "
-                "WHERE d.sink = ? AND d.delivered_at IS NULL ORDER BY e.id LIMIT ?", (sink, limit)).fetchall()
+                "WHERE d.sink = ? AND d.delivered_at IS NULL ORDER BY e.id LIMIT ?",
+                (sink, limit),
+            ).fetchall()
             deliveries = self._deliveries([r["id"] for r in rows])
         return [self._row_dict(r, deliveries) for r in rows]
 
     def mark_delivered(self, event_id: int, sink: str) -> None:
         with self._lock:
-            self._db.execute("UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL "
-                             "WHERE event_id = ? AND sink = ?", (time.time(), event_id, sink))
+            self._db.execute(
+                "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1, last_error = NULL "
+                "WHERE event_id = ? AND sink = ?",
+                (time.time(), event_id, sink),
+            )
 
     def mark_failed(self, event_id: int, sink: str, error: str) -> None:
         with self._lock:
-            self._db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE event_id = ? AND sink = ?",
-                             (error[:500], event_id, sink))
+            self._db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE event_id = ? AND sink = ?",
+                (error[:500], event_id, sink),
+            )
 
     def counts(self) -> dict:
         with self._lock:
             total = self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
             by_label = dict(self._db.execute("SELECT label, COUNT(*) FROM events GROUP BY label").fetchall())
             by_camera = dict(self._db.execute("SELECT camera, COUNT(*) FROM events GROUP BY camera").fetchall())
-            by_review = dict(self._db.execute("SELECT COALESCE(review, 'unreviewed'), COUNT(*) FROM events "
-                                              "GROUP BY review").fetchall())
-            by_camera_label = [tuple(r) for r in self._db.execute(
-                "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label").fetchall()]
-            pending = dict(self._db.execute(
-                "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink").fetchall())
-        return {"total": total, "by_label": by_label, "by_camera": by_camera, "by_camera_label": by_camera_label,
-                "by_review": by_review, "pending_by_sink": pending}
+            by_review = dict(
+                self._db.execute(
+                    "SELECT COALESCE(review, 'unreviewed'), COUNT(*) FROM events GROUP BY review"
+                ).fetchall()
+            )
+            by_camera_label = [
+                tuple(r)
+                for r in self._db.execute(
+                    "SELECT camera, label, COUNT(*) FROM events GROUP BY camera, label"
+                ).fetchall()
+            ]
+            pending = dict(
+                self._db.execute(
+                    "SELECT sink, COUNT(*) FROM deliveries WHERE delivered_at IS NULL GROUP BY sink"
+                ).fetchall()
+            )
+        return {
+            "total": total,
+            "by_label": by_label,
+            "by_camera": by_camera,
+            "by_camera_label": by_camera_label,
+            "by_review": by_review,
+            "pending_by_sink": pending,
+        }
 
     def people_totals(self) -> list[tuple[str, str, str, int]]:
         """(camera, zone or '', label, people) over all the kept hours."""
         with self._lock:
-            return [tuple(r) for r in self._db.execute(
-                "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label").fetchall()]
+            return [
+                tuple(r)
+                for r in self._db.execute(
+                    "SELECT camera, zone, label, SUM(people) FROM sightings GROUP BY camera, zone, label"
+                ).fetchall()
+            ]
 
     def add_sightings(self, sightings) -> None:
         """Adds each sighting's people (+1, or -1 for a face moved to another label) to its UTC hour's count; zone
@@ -231,11 +288,15 @@ class EventStore:
             return
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO sightings VALUES (?, ?, ?, ?, ?) ON CONFLICT(hour, camera, zone, label) "
-                                 "DO UPDATE SET people = people + excluded.people", rows)
+            self._db.executemany(
+                "INSERT INTO sightings VALUES (?, ?, ?, ?, ?) ON CONFLICT(hour, camera, zone, label) "
+                "DO UPDATE SET people = people + excluded.people",
+                rows,
+            )
             taken = [r[:4] for r in rows if r[4] < 0]  # a row taken back to zero goes
-            self._db.executemany("DELETE FROM sightings WHERE hour = ? AND camera = ? AND zone = ? AND label = ? "
-                                 "AND people <= 0", taken)
+            self._db.executemany(
+                "DELETE FROM sightings WHERE hour = ? AND camera = ? AND zone = ? AND label = ? AND people <= 0", taken
+            )
             self._db.execute("COMMIT")
 
     def sightings(self, since=None, until=None, camera: str | None = None) -> list[dict]:
@@ -244,7 +305,11 @@ class EventStore:
         if camera:
             where.append("camera = ?")
             args.append(camera)
-        sql = "SELECT * FROM sightings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY hour, camera, zone"
+        sql = (
+            "SELECT * FROM sightings"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY hour, camera, zone"
+        )
         with self._lock:
             return [dict(r) for r in self._db.execute(sql, args)]
 
@@ -255,8 +320,9 @@ class EventStore:
     def find(self, camera: str, track_id: int, time_: float) -> int | None:
         """The id of the event a camera raised for a track at that time (as the alert carried it)."""
         with self._lock:
-            row = self._db.execute("SELECT id FROM events WHERE camera = ? AND track_id = ? AND time = ?",
-                                   (camera, int(track_id), time_)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM events WHERE camera = ? AND track_id = ? AND time = ?", (camera, int(track_id), time_)
+            ).fetchone()
         return row[0] if row else None
 
     def forget_media(self, column: str, rel: str) -> None:
@@ -285,20 +351,29 @@ class EventStore:
             self._db.execute("BEGIN")
             named = {c: self._named_before(c, cutoff) for c in MEDIA}
             deleted = self._db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
-            self._db.execute("DELETE FROM sightings WHERE hour + 3600 <= ?",
-                             (cutoff if counts_cutoff is None else counts_cutoff,))
+            self._db.execute(
+                "DELETE FROM sightings WHERE hour + 3600 <= ?", (cutoff if counts_cutoff is None else counts_cutoff,)
+            )
             unused = {c: self._unused(c, rels) for c, rels in named.items()}
             self._db.execute("COMMIT")
         return deleted, unused
 
     def _named_before(self, column: str, cutoff: float) -> list[str]:
-        return [r[0] for r in self._db.execute(f"SELECT DISTINCT {column} FROM events WHERE time < ? AND "
-                                               f"{column} IS NOT NULL", (cutoff,))]
+        return [
+            r[0]
+            for r in self._db.execute(
+                f"SELECT DISTINCT {column} FROM events WHERE time < ? AND {column} IS NOT NULL", (cutoff,)
+            )
+        ]
 
     def _unused(self, column: str, rels: list[str]) -> list[str]:
         if column == "snapshot":  # one per event
             return rels
-        return [r for r in rels if self._db.execute(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (r,)).fetchone() is None]
+        return [
+            r
+            for r in rels
+            if self._db.execute(f"SELECT 1 FROM events WHERE {column} = ? LIMIT 1", (r,)).fetchone() is None
+        ]
 
 
 def _check_media(column: str) -> None:

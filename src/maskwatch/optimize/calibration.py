@@ -47,8 +47,10 @@ class CropCalibrationReader(_BatchReader):
     def _iter(self) -> Iterator[dict[str, np.ndarray]]:
         s = self.input_size
         for start in range(0, len(self.crops), self.batch):
-            chunk = [c if c.shape[:2] == (s, s) else cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA)
-                     for c in self.crops[start : start + self.batch]]
+            chunk = [
+                c if c.shape[:2] == (s, s) else cv2.resize(c, (s, s), interpolation=cv2.INTER_AREA)
+                for c in self.crops[start : start + self.batch]
+            ]
             yield {self.input_name: np.stack(chunk).astype(np.float32)}
 
 
@@ -94,8 +96,9 @@ def sample_crops(dataset_dir: Path, n: int = 300, split: str = "train", seed: in
     return [read_image(Path(dataset_dir) / r["path"]) for r in picked[:n]]
 
 
-def sample_photos(dataset_dir: Path, n: int = 40, split: str = "train", seed: int = 0,
-                  sources: tuple[str, ...] | None = None) -> list[np.ndarray]:
+def sample_photos(
+    dataset_dir: Path, n: int = 40, split: str = "train", seed: int = 0, sources: tuple[str, ...] | None = None
+) -> list[np.ndarray]:
     """n distinct source photos whose faces are in `split` (optionally only from `sources`), a fixed random draw."""
     rows = _manifest_rows(dataset_dir, split)
     images = sorted({r["image"] for r in rows if sources is None or r["source"] in sources})

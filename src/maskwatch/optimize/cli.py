@@ -22,14 +22,23 @@ def optimize() -> None:
 @app.command()
 def quantize(
     kind: Annotated[str, typer.Argument(help="classifier | detector", show_default=False)],
-    crops: Annotated[Path, typer.Option(help="Crop dataset (manifest.csv): calibration crops, or the photos they came from.")] = Path("build/crops"),
+    crops: Annotated[
+        Path, typer.Option(help="Crop dataset (manifest.csv): calibration crops, or the photos they came from.")
+    ] = Path("build/crops"),
     model: Annotated[Path | None, typer.Option(help="FP32 ONNX to quantise (default: the shipped model).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="INT8 ONNX to write (default: build/int8/<model>_int8_<format>.onnx).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="INT8 ONNX to write (default: build/int8/<model>_int8_<format>.onnx)."),
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="qdq | qoperator")] = "qdq",
-    calib: Annotated[int, typer.Option(help="Calibration crops (classifier) or photos (detector) from the train split.")] = 0,
+    calib: Annotated[
+        int, typer.Option(help="Calibration crops (classifier) or photos (detector) from the train split.")
+    ] = 0,
     sizes: Annotated[str, typer.Option(help="Detector input sizes to calibrate at (comma-separated).")] = "416,1024",
     seed: Annotated[int, typer.Option(help="Seed of the calibration draw.")] = 0,
-    method: Annotated[str, typer.Option(help="Calibration: minmax | percentile | entropy (classifier only).")] = "minmax",
+    method: Annotated[
+        str, typer.Option(help="Calibration: minmax | percentile | entropy (classifier only).")
+    ] = "minmax",
 ):
     """Write an INT8 copy of the classifier or the face detector, calibrated on the crop set's train split."""
     try:
@@ -52,7 +61,9 @@ def quantize(
         raise UserError(f"model not found: {model}")
     out = out or Path("build/int8") / f"{model.stem}_int8_{format.lower()}.onnx"
     if kind == "classifier":
-        written = quantize_classifier(model, out, sample_crops(crops, calib or 300, "train", seed), format, method=method)
+        written = quantize_classifier(
+            model, out, sample_crops(crops, calib or 300, "train", seed), format, method=method
+        )
     else:
         try:
             input_sizes = tuple(int(s) for s in sizes.split(",") if s.strip())
@@ -60,5 +71,7 @@ def quantize(
             raise UserError(f"--sizes must be comma-separated integers, got {sizes!r}") from None
         if not input_sizes or min(input_sizes) < 32:
             raise UserError(f"--sizes must list detector sizes of at least 32, got {sizes!r}")
-        written = quantize_detector(model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, format, method=method)
+        written = quantize_detector(
+            model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, format, method=method
+        )
     typer.echo(str(written))

@@ -22,8 +22,11 @@ from maskwatch.errors import UserError
 from maskwatch.optimize.calibration import CropCalibrationReader, PhotoCalibrationReader
 
 MIN_OPSET = 13
-METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
-           "entropy": CalibrationMethod.Entropy}
+METHODS = {
+    "minmax": CalibrationMethod.MinMax,
+    "percentile": CalibrationMethod.Percentile,
+    "entropy": CalibrationMethod.Entropy,
+}
 FORMATS = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
 
 
@@ -76,7 +79,9 @@ def _affine_to_conv(model: onnx.ModelProto) -> onnx.ModelProto:
             continue
         c = mean.shape[1]
         after = consumers.get(sub.output[0], [])
-        scale_node = after[0] if len(after) == 1 and after[0].op_type in ("Mul", "Div") and after[0].input[1] in inits else None
+        scale_node = (
+            after[0] if len(after) == 1 and after[0].op_type in ("Mul", "Div") and after[0].input[1] in inits else None
+        )
         scale = np.ones(c, np.float32)
         if scale_node is not None:
             factor = numpy_helper.to_array(inits[scale_node.input[1]]).astype(np.float32)
@@ -88,8 +93,14 @@ def _affine_to_conv(model: onnx.ModelProto) -> onnx.ModelProto:
         weight = numpy_helper.from_array(scale.reshape(c, 1, 1, 1).astype(np.float32), f"{sub.name}_affine_weight")
         bias = numpy_helper.from_array((-mean.reshape(c) * scale).astype(np.float32), f"{sub.name}_affine_bias")
         graph.initializer.extend([weight, bias])
-        conv = onnx.helper.make_node("Conv", [sub.input[0], weight.name, bias.name], [replaced[-1].output[0]],
-                                     name=f"{sub.name}_affine", group=c, kernel_shape=[1, 1])
+        conv = onnx.helper.make_node(
+            "Conv",
+            [sub.input[0], weight.name, bias.name],
+            [replaced[-1].output[0]],
+            name=f"{sub.name}_affine",
+            group=c,
+            kernel_shape=[1, 1],
+        )
         position = list(graph.node).index(sub)
         for node in replaced:
             graph.node.remove(node)
@@ -107,8 +118,15 @@ def _format(name: str) -> QuantFormat:
         raise UserError(f"quantisation format must be one of {', '.join(FORMATS)}, got {name!r}") from None
 
 
-def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bool, method: str = "minmax",
-              exclude_ops: Sequence[str] = ()) -> Path:
+def _quantize(
+    model_in: Path,
+    model_out: Path,
+    reader,
+    fmt: str,
+    per_channel: bool,
+    method: str = "minmax",
+    exclude_ops: Sequence[str] = (),
+) -> Path:
     model_in, model_out = Path(model_in), Path(model_out)
     if not model_in.is_file():
         raise UserError(f"model not found: {model_in}")
@@ -129,7 +147,9 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False, auto_merge=True)
         excluded = _name_nodes_and_pick_float_outputs(prepared, exclude_ops)
         quantize_static(
-            str(prepared), str(model_out), reader,
+            str(prepared),
+            str(model_out),
+            reader,
             nodes_to_exclude=excluded,
             quant_format=quant_format,
             per_channel=per_channel,
@@ -143,15 +163,24 @@ def _quantize(model_in: Path, model_out: Path, reader, fmt: str, per_channel: bo
     del quantized.metadata_props[:]
     for prop in original.metadata_props:
         quantized.metadata_props.add(key=prop.key, value=prop.value)
-    quantized.metadata_props.add(key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel} calibration={method}")
+    quantized.metadata_props.add(
+        key="quantization", value=f"int8 static {fmt.lower()} per_channel={per_channel} calibration={method}"
+    )
     # Which FP32 file this copy was made from: a service should prefer the INT8 file only while they match.
     quantized.metadata_props.add(key="fp32_sha256", value=hashlib.sha256(model_in.read_bytes()).hexdigest())
     onnx.save(quantized, str(model_out))
     return model_out
 
 
-def quantize_classifier(model_in: Path, model_out: Path, crops: Sequence[np.ndarray], fmt: str = "qdq",
-                        per_channel: bool = True, batch: int = 32, method: str = "minmax") -> Path:
+def quantize_classifier(
+    model_in: Path,
+    model_out: Path,
+    crops: Sequence[np.ndarray],
+    fmt: str = "qdq",
+    per_channel: bool = True,
+    batch: int = 32,
+    method: str = "minmax",
+) -> Path:
     """INT8 copy of a classifier ONNX (maskwatch contract: input [N, S, S, 3] BGR 0..255), calibrated on crops."""
     model = onnx.load(str(model_in)) if Path(model_in).is_file() else None
     if model is None:
@@ -163,8 +192,15 @@ def quantize_classifier(model_in: Path, model_out: Path, crops: Sequence[np.ndar
     return _quantize(model_in, model_out, reader, fmt, per_channel, method)
 
 
-def quantize_detector(model_in: Path, model_out: Path, images: Sequence[np.ndarray], input_sizes: Sequence[int] = (416, 1024),
-                      fmt: str = "qdq", per_channel: bool = True, method: str = "minmax") -> Path:
+def quantize_detector(
+    model_in: Path,
+    model_out: Path,
+    images: Sequence[np.ndarray],
+    input_sizes: Sequence[int] = (416, 1024),
+    fmt: str = "qdq",
+    per_channel: bool = True,
+    method: str = "minmax",
+) -> Path:
     """INT8 copy of the RetinaFace ONNX, calibrated on photos prepared as RetinaFaceDetector does at each of
     input_sizes (activation ranges differ with the scale, so calibrate at every size the model will run at)."""
     from maskwatch.detect import RetinaFaceDetector

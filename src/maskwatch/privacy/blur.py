@@ -9,7 +9,12 @@ import numpy as np
 def _expand(box, width: int, height: int, margin: float) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = (float(v) for v in box)
     mw, mh = (x2 - x1) * margin, (y2 - y1) * margin
-    return (max(0, int(x1 - mw)), max(0, int(y1 - mh)), min(width, int(np.ceil(x2 + mw))), min(height, int(np.ceil(y2 + mh))))
+    return (
+        max(0, int(x1 - mw)),
+        max(0, int(y1 - mh)),
+        min(width, int(np.ceil(x2 + mw))),
+        min(height, int(np.ceil(y2 + mh))),
+    )
 
 
 def hide_region(region: np.ndarray, method: str = "pixelate") -> np.ndarray:
@@ -20,12 +25,15 @@ def hide_region(region: np.ndarray, method: str = "pixelate") -> np.ndarray:
         k = max(h, w) // 2 * 2 + 1
         return cv2.GaussianBlur(region, (k, k), sigmaX=max(h, w) / 4)
     blocks = 6  # ~6 blocks across a face leaves no features a person or a detector can use
-    small = cv2.resize(region, (max(1, w * blocks // max(h, w)), max(1, h * blocks // max(h, w))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        region, (max(1, w * blocks // max(h, w)), max(1, h * blocks // max(h, w))), interpolation=cv2.INTER_AREA
+    )
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
-def blur_faces(image: np.ndarray, boxes, method: str = "pixelate", keep: int | None = None, margin: float = 0.25,
-               copy: bool = True) -> np.ndarray:
+def blur_faces(
+    image: np.ndarray, boxes, method: str = "pixelate", keep: int | None = None, margin: float = 0.25, copy: bool = True
+) -> np.ndarray:
     """Every face box hidden except the one at index `keep` (if given)."""
     out = image.copy() if copy else image
     h, w = out.shape[:2]

@@ -46,8 +46,15 @@ class _Counted:
 
 
 class RuleEngine:
-    def __init__(self, camera: str, zones: list[Zone], alert_labels, min_seconds: float, min_confidence: float,
-                 cooldown_seconds: float):
+    def __init__(
+        self,
+        camera: str,
+        zones: list[Zone],
+        alert_labels,
+        min_seconds: float,
+        min_confidence: float,
+        cooldown_seconds: float,
+    ):
         self.camera = camera
         self.zones = zones
         self.alert_labels = frozenset(alert_labels)
@@ -72,8 +79,18 @@ class RuleEngine:
             if last is not None and now - last < self.cooldown_seconds:
                 continue
             self._last_alert[tl.track_id] = now
-            alerts.append(Alert(self.camera, zone.name, tl.track_id, tl.label, tl.confidence,
-                                tuple(float(v) for v in box), index, now))
+            alerts.append(
+                Alert(
+                    self.camera,
+                    zone.name,
+                    tl.track_id,
+                    tl.label,
+                    tl.confidence,
+                    tuple(float(v) for v in box),
+                    index,
+                    now,
+                )
+            )
         self._prune(now)
         return alerts
 
@@ -94,8 +111,10 @@ class RuleEngine:
                 counted = self._counted[tl.track_id] = _Counted(tl.label, zone.name if zone else None, now, now)
                 sightings.append(Sighting(self.camera, counted.zone, tl.label, now))
             elif SEVERITY.get(tl.label, 0) > SEVERITY.get(counted.label, 0):
-                sightings += [Sighting(self.camera, counted.zone, counted.label, counted.time, -1),
-                              Sighting(self.camera, counted.zone, tl.label, counted.time)]
+                sightings += [
+                    Sighting(self.camera, counted.zone, counted.label, counted.time, -1),
+                    Sighting(self.camera, counted.zone, tl.label, counted.time),
+                ]
                 counted.label = tl.label
         if len(self._counted) > 1000:  # track ids only grow: ones unseen for a minute are gone for good
             self._counted = {t: c for t, c in self._counted.items() if now - c.last_seen < 60.0}

@@ -30,7 +30,7 @@ class Window:
 
 
 def parse_window(text: str) -> Window:
-    """"mon-fri 08:00-18:00", "sat,sun 10:00-14:00", "daily 00:00-24:00"; ValueError with what is wrong."""
+    """ "mon-fri 08:00-18:00", "sat,sun 10:00-14:00", "daily 00:00-24:00"; ValueError with what is wrong."""
     match = _ENTRY.match(text.lower())
     if not match:
         raise ValueError(f"{text!r}: write DAYS HH:MM-HH:MM, e.g. 'mon-fri 08:00-18:00'")

@@ -39,9 +39,18 @@ def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
     """From config zones, their hours read in `tz`; no zones at all means the whole frame is one restricted zone."""
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
-    return [Zone(z.name, np.asarray(z.polygon, np.float32), z.restricted, tuple(parse_window(h) for h in z.hours), tz,
-                 frozenset(z.alert_labels) if z.alert_labels else None, z.ignore)
-            for z in zone_configs]
+    return [
+        Zone(
+            z.name,
+            np.asarray(z.polygon, np.float32),
+            z.restricted,
+            tuple(parse_window(h) for h in z.hours),
+            tz,
+            frozenset(z.alert_labels) if z.alert_labels else None,
+            z.ignore,
+        )
+        for z in zone_configs
+    ]
 
 
 def _centre(box, width: int, height: int) -> tuple[float, float]:

@@ -53,8 +53,10 @@ class RayCameras:
             try:
                 ray.init(address=rc.address, include_dashboard=False, logging_level=logging.WARNING)
             except Exception as err:
-                raise UserError(f"cannot {'reach the Ray cluster at ' + rc.address if rc.address else 'start Ray'}: "
-                                f"{_first_line(err)}") from None
+                raise UserError(
+                    f"cannot {'reach the Ray cluster at ' + rc.address if rc.address else 'start Ray'}: "
+                    f"{_first_line(err)}"
+                ) from None
         names = [c.name for c in config.cameras if c.enabled]
         k = min(rc.shards, len(names))
         groups = [names[i::k] for i in range(k)]
@@ -80,8 +82,12 @@ class RayCameras:
         except Exception as err:
             if shard not in self._down:
                 self._down.add(shard)
-                log.warning("Ray shard of %s does not answer (%s): %s", ", ".join(self._groups.get(shard, [])), method,
-                            _first_line(err))
+                log.warning(
+                    "Ray shard of %s does not answer (%s): %s",
+                    ", ".join(self._groups.get(shard, [])),
+                    method,
+                    _first_line(err),
+                )
             return default
         if shard in self._down:
             self._down.discard(shard)
@@ -94,7 +100,9 @@ class RayCameras:
         for shard in self.shards:
             incarnation, pending, seen, recorded = self._call(shard, "drain", default=(None, [], [], []))
             if incarnation and self._incarnation.setdefault(shard, incarnation) != incarnation:
-                log.warning("Ray shard of %s was restarted: sending it the current zones", ", ".join(self._groups[shard]))
+                log.warning(
+                    "Ray shard of %s was restarted: sending it the current zones", ", ".join(self._groups[shard])
+                )
                 self._incarnation[shard] = incarnation
                 for name in self._groups[shard]:
                     self.set_zones(name, [z.model_dump(mode="json") for z in self._config.camera(name).zones])

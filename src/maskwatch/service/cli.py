@@ -41,7 +41,9 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as err:
-            raise UserError(f"cannot listen on {host}:{port} for the web UI: {err.strerror} (set ui.port or --port)") from None
+            raise UserError(
+                f"cannot listen on {host}:{port} for the web UI: {err.strerror} (set ui.port or --port)"
+            ) from None
 
 
 def _check_tls(cert: Path | None, key: Path | None) -> None:
@@ -73,16 +75,27 @@ def _web_server(service, host: str, port: int, cert: Path | None, key: Path | No
     except ImportError as err:
         log.warning("web UI not available (%s); running without it", err)
         return None, None
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1, lifespan="on",
-                                           ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(service),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+            lifespan="on",
+            ssl_certfile=str(cert) if cert else None,
+            ssl_keyfile=str(key) if key else None,
+        )
+    )
     thread = threading.Thread(target=server.run, name="web", daemon=True)  # not the main thread: no signal capture
     thread.start()
     return server, thread
 
 
 def serve(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: the embedded demo).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML config (default: the embedded demo).")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Override ui.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Override ui.port.")] = None,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Run without the web UI.")] = False,
@@ -140,7 +153,9 @@ def serve(
 
 
 def health(
-    config: Annotated[Path, typer.Option("--config", "-c", help="The config `serve` runs with (ui.host, ui.port, TLS).")],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="The config `serve` runs with (ui.host, ui.port, TLS).")
+    ],
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 4.0,
 ):
     """Ask a running service's /healthz; exit 0 when it answers ok, 1 when not (container and monitoring checks)."""
@@ -182,11 +197,17 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
 
     cfg = load_config(file)
     s = cfg.sinks
-    sinks = (["log"] if s.log else []) + (["mqtt"] if s.mqtt else []) + [f"webhook {w.url}" for w in s.webhooks] + \
-        [f"email to {', '.join(e.to)}" for e in s.email]
+    sinks = (
+        (["log"] if s.log else [])
+        + (["mqtt"] if s.mqtt else [])
+        + [f"webhook {w.url}" for w in s.webhooks]
+        + [f"email to {', '.join(e.to)}" for e in s.email]
+    )
     for cam in cfg.cameras:
         if cam.kind == "file" and not Path(str(cam.source)).is_file():
             typer.echo(f"warning: camera {cam.name}: file {cam.source} does not exist (yet)", err=True)
     zones = sum(len(c.zones) for c in cfg.cameras)
-    typer.echo(f"{file}: OK: {len(cfg.cameras)} camera(s) ({', '.join(c.name for c in cfg.cameras)}), {zones} zone(s), "
-               f"sinks: {', '.join(sinks) or 'none'}")
+    typer.echo(
+        f"{file}: OK: {len(cfg.cameras)} camera(s) ({', '.join(c.name for c in cfg.cameras)}), {zones} zone(s), "
+        f"sinks: {', '.join(sinks) or 'none'}"
+    )

@@ -16,11 +16,17 @@ class ServiceCollector:
         svc = self.service
         cams = svc.camera_status()
         metrics = {
-            "online": GaugeMetricFamily("maskwatch_camera_online", "1 when the camera delivers frames", labels=["camera"]),
+            "online": GaugeMetricFamily(
+                "maskwatch_camera_online", "1 when the camera delivers frames", labels=["camera"]
+            ),
             "fps": GaugeMetricFamily("maskwatch_camera_fps_analysed", "frames analysed per second", labels=["camera"]),
-            "faces": GaugeMetricFamily("maskwatch_camera_faces", "faces in the last analysed frame", labels=["camera", "state"]),
+            "faces": GaugeMetricFamily(
+                "maskwatch_camera_faces", "faces in the last analysed frame", labels=["camera", "state"]
+            ),
             "decoded": CounterMetricFamily("maskwatch_frames_decoded", "frames decoded", labels=["camera"]),
-            "dropped": CounterMetricFamily("maskwatch_frames_dropped", "frames overwritten before analysis", labels=["camera"]),
+            "dropped": CounterMetricFamily(
+                "maskwatch_frames_dropped", "frames overwritten before analysis", labels=["camera"]
+            ),
             "analysed": CounterMetricFamily("maskwatch_frames_analysed", "frames analysed", labels=["camera"]),
         }
         for c in cams:
@@ -42,13 +48,19 @@ class ServiceCollector:
             for camera, label, n in counts["by_camera_label"]:
                 events.add_metric([camera, label], n)
             yield events
-            reviewed = GaugeMetricFamily("maskwatch_events_reviewed", "alert events in the store by what a person said "
-                                         "of them (unreviewed, confirmed, false_alarm)", labels=["review"])
+            reviewed = GaugeMetricFamily(
+                "maskwatch_events_reviewed",
+                "alert events in the store by what a person said of them (unreviewed, confirmed, false_alarm)",
+                labels=["review"],
+            )
             for review in REVIEW_STATES:
                 reviewed.add_metric([review], counts["by_review"].get(review, 0))
             yield reviewed
-            people = GaugeMetricFamily("maskwatch_people_seen", "tracked faces counted once under their label, in the "
-                                       "store (within retention)", labels=["camera", "zone", "label"])
+            people = GaugeMetricFamily(
+                "maskwatch_people_seen",
+                "tracked faces counted once under their label, in the store (within retention)",
+                labels=["camera", "zone", "label"],
+            )
             for camera, zone, label, n in svc.store.people_totals():
                 people.add_metric([camera, zone, label], n)
             yield people
@@ -60,16 +72,21 @@ class ServiceCollector:
                 delivered.add_metric([name], s["delivered"])
             yield pending
             yield delivered
-        storage = GaugeMetricFamily("maskwatch_storage_bytes", "bytes on disk (snapshots and clips as of the last "
-                                    "minute's check)", labels=["kind"])
+        storage = GaugeMetricFamily(
+            "maskwatch_storage_bytes",
+            "bytes on disk (snapshots and clips as of the last minute's check)",
+            labels=["kind"],
+        )
         for kind, n in svc.storage_usage().items():
             if kind != "max_media_bytes":
                 storage.add_metric([kind.removesuffix("_bytes")], n)
         yield storage
         clips = svc.clip_counts()
         if clips is not None:
-            for name, text in (("written", "alert clips encoded and saved"),
-                               ("dropped", "alert clips dropped because the encoder fell behind")):
+            for name, text in (
+                ("written", "alert clips encoded and saved"),
+                ("dropped", "alert clips dropped because the encoder fell behind"),
+            ):
                 counter = CounterMetricFamily(f"maskwatch_clips_{name}", text)
                 counter.add_metric([], clips[name])
                 yield counter

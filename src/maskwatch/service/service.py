@@ -26,9 +26,24 @@ from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config_edit import save_zones
 from maskwatch.draw import draw_detections, draw_zone
 from maskwatch.errors import UserError
-from maskwatch.events import (REVIEW_STATES, Clip, ClipEncoder, ClipRecorder, ClipTiming, EventStore, Retention, RetentionJob,
-                              SnapshotWriter, clip_name, compliance_table, days_back, iso, midnight, resolve_in,
-                              write_atomic)
+from maskwatch.events import (
+    REVIEW_STATES,
+    Clip,
+    ClipEncoder,
+    ClipRecorder,
+    ClipTiming,
+    EventStore,
+    Retention,
+    RetentionJob,
+    SnapshotWriter,
+    clip_name,
+    compliance_table,
+    days_back,
+    iso,
+    midnight,
+    resolve_in,
+    write_atomic,
+)
 from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, ignored, make_zones
@@ -101,8 +116,12 @@ class Service:
         self.outages = OutageWatch(config.sinks.camera_offline_seconds)
         self.retention: RetentionJob | None = None
         self.clip_encoder: ClipEncoder | None = None  # where cameras are analysed here and clips are on
-        self.snapshots = SnapshotWriter(config.storage.snapshots, config.storage.jpeg_quality, config.privacy.blur_method,
-                                        config.privacy.snapshot_show_offender)
+        self.snapshots = SnapshotWriter(
+            config.storage.snapshots,
+            config.storage.jpeg_quality,
+            config.privacy.blur_method,
+            config.privacy.snapshot_show_offender,
+        )
         from maskwatch.service.metrics import make_registry
 
         self.metrics_registry = make_registry(self)
@@ -141,24 +160,36 @@ class Service:
             loop = self._collect_loop if self.remote else self._analyse_loop
             self._analyser = threading.Thread(target=loop, name="analyser", daemon=True)
             self._analyser.start()
-            log.info("maskwatch started: %d camera(s)%s, sinks: %s", len(self.camera_names()),
-                     f" on {len(self.remote.shards)} Ray shard(s)" if self.remote else "",
-                     ", ".join(s.name for s in self.sinks) or "none")
+            log.info(
+                "maskwatch started: %d camera(s)%s, sinks: %s",
+                len(self.camera_names()),
+                f" on {len(self.remote.shards)} Ray shard(s)" if self.remote else "",
+                ", ".join(s.name for s in self.sinks) or "none",
+            )
 
     def _make_pipeline(self):
         d = self.config.detector
         if d.backend == "torch":
             from maskwatch.accel import TorchBatchPipeline
 
-            return TorchBatchPipeline(device="cuda" if d.providers == "cuda" else "cpu", input_size=d.input_size,
-                                      min_score=d.min_score, **({"classifier_path": d.classifier} if d.classifier else {}))
+            return TorchBatchPipeline(
+                device="cuda" if d.providers == "cuda" else "cpu",
+                input_size=d.input_size,
+                min_score=d.min_score,
+                **({"classifier_path": d.classifier} if d.classifier else {}),
+            )
         from maskwatch.pipeline import MaskPipeline
 
         # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
         # spins, which on a small machine takes the cores the camera decoders need.
         threads = d.threads or min(4, os.cpu_count() or 1)
-        return MaskPipeline.from_defaults(input_size=d.input_size, min_score=d.min_score, providers=d.providers,
-                                          threads=threads, classifier_path=d.classifier)
+        return MaskPipeline.from_defaults(
+            input_size=d.input_size,
+            min_score=d.min_score,
+            providers=d.providers,
+            threads=threads,
+            classifier_path=d.classifier,
+        )
 
     def _start_outputs(self) -> None:
         """Sinks, the event store, the outbox that delivers events and the retention job."""
@@ -172,9 +203,13 @@ class Service:
             raise UserError(f"cannot open the event database {cfg.storage.database}: {err}") from None
         self.outbox = Outbox(self.store, self.sinks, retry_max=cfg.sinks.retry_seconds)
         st = cfg.storage
-        self.retention = RetentionJob(self.store, st.snapshots, Retention(st.retention_days, st.snapshot_retention_days,
-                                                                          st.count_retention_days, st.clip_retention_days),
-                                      clips=st.clips, max_media_bytes=st.max_media_mb and st.max_media_mb * 1e6)
+        self.retention = RetentionJob(
+            self.store,
+            st.snapshots,
+            Retention(st.retention_days, st.snapshot_retention_days, st.count_retention_days, st.clip_retention_days),
+            clips=st.clips,
+            max_media_bytes=st.max_media_mb and st.max_media_mb * 1e6,
+        )
         self.outbox.start()
         self.retention.start()
         notified = [s for s in self.sinks if s.camera_status]
@@ -211,19 +246,33 @@ class Service:
 
     def _make_camera(self, cam: CameraConfig) -> CameraRuntime:
         cfg = self.config
-        reader = CameraReader(cam.name, cam.source, cam.kind, cam.fps, cam.loop, backoff_max=cam.reconnect_max_seconds,
-                              on_frame=self._frame_ready.set)
+        reader = CameraReader(
+            cam.name,
+            cam.source,
+            cam.kind,
+            cam.fps,
+            cam.loop,
+            backoff_max=cam.reconnect_max_seconds,
+            on_frame=self._frame_ready.set,
+        )
         tracker = FaceTracker(cam.fps, cfg.tracker.lost_seconds, cfg.tracker.match_threshold, cfg.detector.min_score)
         smoother = LabelSmoother(cfg.tracker.smoothing_frames, forget_seconds=max(10.0, cfg.tracker.lost_seconds * 2))
         r = cfg.rules
-        rules = RuleEngine(cam.name, make_zones(cam.zones, r.tzinfo), r.alert_labels, r.min_seconds, r.min_confidence,
-                           r.cooldown_seconds)
+        rules = RuleEngine(
+            cam.name,
+            make_zones(cam.zones, r.tzinfo),
+            r.alert_labels,
+            r.min_seconds,
+            r.min_confidence,
+            r.cooldown_seconds,
+        )
         gate = MotionGate(cfg.detector.motion_threshold, cfg.detector.redetect_seconds)
         clips = None
         if self.clip_encoder is not None and cfg.records_clips(cam):
             c = cfg.clips
-            clips = ClipRecorder(cam.name, ClipTiming(c.before_seconds, c.after_seconds, c.max_seconds),
-                                 self.clip_encoder.submit)
+            clips = ClipRecorder(
+                cam.name, ClipTiming(c.before_seconds, c.after_seconds, c.max_seconds), self.clip_encoder.submit
+            )
         return CameraRuntime(cam, reader, tracker, smoother, rules, gate, clips=clips)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -333,8 +382,14 @@ class Service:
         h, w = frame.image.shape[:2]
         hidden = found.xyxy.copy()
         zones = rt.rules.zones  # faces in ignored zones are hidden, and nothing else
-        kept = np.array([i for i in np.flatnonzero(found.det_scores >= self.config.detector.min_score)
-                         if not ignored(found.xyxy[i], w, h, zones)], np.int64)
+        kept = np.array(
+            [
+                i
+                for i in np.flatnonzero(found.det_scores >= self.config.detector.min_score)
+                if not ignored(found.xyxy[i], w, h, zones)
+            ],
+            np.int64,
+        )
         dets = rt.tracker.update(found[kept])
         shown = dets.class_probs.copy() if dets.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
         faces = []
@@ -441,8 +496,9 @@ class Service:
                 self._housekeeping()
 
     def _add_event(self, alert, snapshot: str | None) -> int:
-        event_id = self.store.add(alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence,
-                                  snapshot, alert.box)
+        event_id = self.store.add(
+            alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence, snapshot, alert.box
+        )
         self.outbox.notify()
         event = self.store.get(event_id)
         for fn in list(self._listeners):
@@ -469,8 +525,16 @@ class Service:
                 continue
             notice = notices and self.outages.update(cam["name"], cam["online"], now)
             if notice:
-                notices.post(cam["name"], {"type": "camera_status", "camera": cam["name"], **notice,
-                                           "last_error": cam["last_error"], "time": iso(now)})
+                notices.post(
+                    cam["name"],
+                    {
+                        "type": "camera_status",
+                        "camera": cam["name"],
+                        **notice,
+                        "last_error": cam["last_error"],
+                        "time": iso(now),
+                    },
+                )
             if mqtt is None:
                 continue
             state = {k: cam[k] for k in ("online", "faces", "masked", "unmasked", "last_error")}
@@ -499,10 +563,28 @@ class Service:
                 out.append(remote[cam.name])
             elif rt is None:
                 error = "disabled" if not cam.enabled else "no analysis shard answers" if self.remote else None
-                out.append({"name": cam.name, "enabled": cam.enabled, "online": False, "fps_analysed": 0.0, "frames_decoded": 0,
-                            "frames_skipped": 0, "frames_dropped": 0, "frames_analysed": 0, "frames_detected": 0, "faces": 0,
-                            "masked": 0, "unmasked": 0, "last_error": error, "width": 0, "height": 0,
-                            "source": describe(cam.source), "kind": cam.kind, "events": 0})
+                out.append(
+                    {
+                        "name": cam.name,
+                        "enabled": cam.enabled,
+                        "online": False,
+                        "fps_analysed": 0.0,
+                        "frames_decoded": 0,
+                        "frames_skipped": 0,
+                        "frames_dropped": 0,
+                        "frames_analysed": 0,
+                        "frames_detected": 0,
+                        "faces": 0,
+                        "masked": 0,
+                        "unmasked": 0,
+                        "last_error": error,
+                        "width": 0,
+                        "height": 0,
+                        "source": describe(cam.source),
+                        "kind": cam.kind,
+                        "events": 0,
+                    }
+                )
             else:
                 out.append(self._live_status(cam, rt))
         return out
@@ -511,15 +593,27 @@ class Service:
         s = rt.reader.stats
         with rt.lock:
             live = s.online  # an offline camera's last counts would describe a scene no longer seen
-            return {"name": cam.name, "enabled": True, "online": s.online, "fps_analysed": round(rt.fps_analysed(), 2),
-                    "frames_decoded": s.frames_decoded, "frames_skipped": s.frames_skipped,
-                    "frames_dropped": rt.reader.slot.dropped,
-                    "frames_analysed": rt.frames_analysed, "frames_detected": rt.frames_detected,
-                    "faces": rt.faces if live else 0,
-                    "masked": rt.masked if live else 0, "unmasked": rt.unmasked if live else 0,
-                    "last_error": s.last_error, "width": s.width, "height": s.height,
-                    "source": describe(cam.source), "kind": cam.kind, "events": rt.events,
-                    "state_since": iso(s.since)}
+            return {
+                "name": cam.name,
+                "enabled": True,
+                "online": s.online,
+                "fps_analysed": round(rt.fps_analysed(), 2),
+                "frames_decoded": s.frames_decoded,
+                "frames_skipped": s.frames_skipped,
+                "frames_dropped": rt.reader.slot.dropped,
+                "frames_analysed": rt.frames_analysed,
+                "frames_detected": rt.frames_detected,
+                "faces": rt.faces if live else 0,
+                "masked": rt.masked if live else 0,
+                "unmasked": rt.unmasked if live else 0,
+                "last_error": s.last_error,
+                "width": s.width,
+                "height": s.height,
+                "source": describe(cam.source),
+                "kind": cam.kind,
+                "events": rt.events,
+                "state_since": iso(s.since),
+            }
 
     def result_delays(self, camera: str, since: float = 0.0) -> list[float]:
         """Seconds from each frame's decoding to its analysis result, for results after `since` (time.time())."""
@@ -565,15 +659,24 @@ class Service:
             raise UserError("the service is not running")
         return self.store
 
-    def events(self, camera=None, label=None, zone=None, since=None, limit: int = 100, offset: int = 0,
-               review: str | None = None) -> list[dict]:
+    def events(
+        self,
+        camera=None,
+        label=None,
+        zone=None,
+        since=None,
+        limit: int = 100,
+        offset: int = 0,
+        review: str | None = None,
+    ) -> list[dict]:
         try:
             return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset, review=review)
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
 
-    def compliance(self, since=None, until=None, camera: str | None = None, bucket: str = "day",
-                   days: int | None = None) -> list[dict]:
+    def compliance(
+        self, since=None, until=None, camera: str | None = None, bucket: str = "day", days: int | None = None
+    ) -> list[dict]:
         """People seen per label, camera and zone, by hour, by day or in all (days in rules.timezone); `days`
         instead of `since`: from midnight `days - 1` days ago. See events.compliance."""
         tz = self.config.rules.tzinfo
@@ -629,14 +732,21 @@ class Service:
         return names
 
     def stats(self) -> dict:
-        counts = self.store.counts() if self.store else {"total": 0, "by_label": {}, "by_camera": {}, "by_review": {},
-                                                         "pending_by_sink": {}}
+        counts = (
+            self.store.counts()
+            if self.store
+            else {"total": 0, "by_label": {}, "by_camera": {}, "by_review": {}, "pending_by_sink": {}}
+        )
         cams = self.camera_status()
         sinks = {}
         if self.outbox:
             for s in self.sinks:
-                sinks[s.name] = {"delivered": self.outbox.delivered[s.name], "failures": self.outbox.failures[s.name],
-                                 "pending": counts["pending_by_sink"].get(s.name, 0), "last_error": self.outbox.last_error[s.name]}
+                sinks[s.name] = {
+                    "delivered": self.outbox.delivered[s.name],
+                    "failures": self.outbox.failures[s.name],
+                    "pending": counts["pending_by_sink"].get(s.name, 0),
+                    "last_error": self.outbox.last_error[s.name],
+                }
         return {
             "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "started_at": iso(self.started_at) if self.started_at else None,
@@ -674,8 +784,12 @@ class Service:
             database = sum(p.stat().st_size for p in st.database.parent.glob(st.database.name + "*"))  # -wal, -shm
         except OSError:
             database = 0
-        return {"snapshots_bytes": usage.get("snapshot", 0), "clips_bytes": usage.get("clip", 0),
-                "database_bytes": database, "max_media_bytes": st.max_media_mb and round(st.max_media_mb * 1e6)}
+        return {
+            "snapshots_bytes": usage.get("snapshot", 0),
+            "clips_bytes": usage.get("clip", 0),
+            "database_bytes": database,
+            "max_media_bytes": st.max_media_mb and round(st.max_media_mb * 1e6),
+        }
 
     def zones(self, camera: str) -> list[dict]:
         return [z.model_dump(mode="json") for z in self.config.camera(camera).zones]

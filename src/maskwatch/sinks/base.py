@@ -42,9 +42,11 @@ def one_line(message: dict, tz: tzinfo | None = None) -> str:
         if message["online"]:
             return f"Camera {message['camera']} is back online after {message['offline_seconds']:.0f} s (offline since {since})"
         return f"Camera {message['camera']} is offline since {since}: {message['last_error']}"
-    return (f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
-            f"{_local(message['time'], tz)} (confidence {message['confidence']:.0%}, track {message['track_id']}, "
-            f"event {message['id']})")
+    return (
+        f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
+        f"{_local(message['time'], tz)} (confidence {message['confidence']:.0%}, track {message['track_id']}, "
+        f"event {message['id']})"
+    )
 
 
 class LogSink:
@@ -52,8 +54,15 @@ class LogSink:
     cameras, camera_status = None, False
 
     def send(self, event: dict) -> None:
-        log.warning("ALERT %s camera=%s zone=%s track=%s label=%s confidence=%.2f", event["time"], event["camera"],
-                    event["zone"], event["track_id"], event["label"], event["confidence"] or 0)
+        log.warning(
+            "ALERT %s camera=%s zone=%s track=%s label=%s confidence=%.2f",
+            event["time"],
+            event["camera"],
+            event["zone"],
+            event["track_id"],
+            event["label"],
+            event["confidence"] or 0,
+        )
 
     def close(self) -> None:
         pass

@@ -50,8 +50,10 @@ class CameraNotices:
         self._pending: list[dict[str, dict]] = [{} for _ in self.receivers]  # per receiver: camera -> body
         self._cond = threading.Condition()
         self._stopping = False
-        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"notices-{r.name}", daemon=True)
-                         for i, r in enumerate(self.receivers)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), name=f"notices-{r.name}", daemon=True)
+            for i, r in enumerate(self.receivers)
+        ]
         self.delivered = [0] * len(self.receivers)
 
     def start(self) -> None:

@@ -35,14 +35,31 @@ def summary_text(day: date, table: list[dict], alerts: list[dict], tz_name: str)
     masked = sum(r["mask"] for r in table)
     share = f"{masked / people:.1%} masked" if people else "no one seen"
     subject = f"maskwatch: {day.isoformat()}: {people} people seen, {share}, {len(alerts)} alerts"
-    lines = [f"People seen on {day.strftime('%A %Y-%m-%d')} ({tz_name}), each tracked face once under the worst "
-             "label it held:", ""]
+    lines = [
+        f"People seen on {day.strftime('%A %Y-%m-%d')} ({tz_name}), each tracked face once under the worst "
+        "label it held:",
+        "",
+    ]
     header = ("camera", "zone", "people", *(DISPLAY[c].lower() for c in CLASSES), "masked")
-    rows = [(r["camera"], r["zone"] or "(no zone)", str(r["people"]), *(str(r[c]) for c in CLASSES),
-             f"{r['masked_share']:.1%}" if r["masked_share"] is not None else "-") for r in table]
+    rows = [
+        (
+            r["camera"],
+            r["zone"] or "(no zone)",
+            str(r["people"]),
+            *(str(r[c]) for c in CLASSES),
+            f"{r['masked_share']:.1%}" if r["masked_share"] is not None else "-",
+        )
+        for r in table
+    ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines += ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
-              for row in (header, *rows)] if rows else ["(no one)"]
+    lines += (
+        [
+            "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+            for row in (header, *rows)
+        ]
+        if rows
+        else ["(no one)"]
+    )
     lines += ["", f"Alerts: {len(alerts)}"]
     if alerts:
         by_label = sorted(Counter(a["label"] for a in alerts).items())
@@ -55,8 +72,15 @@ def summary_text(day: date, table: list[dict], alerts: list[dict], tz_name: str)
 class DailySummary:
     """A thread that sends `compose(day)` (subject, body) for the day before, each day at `at` in `tz`."""
 
-    def __init__(self, send: Callable[[str, str], None], compose: Callable[[date], tuple[str, str]], at: str,
-                 tz: tzinfo | None, retry_start: float = 5.0, retry_max: float = 900.0):
+    def __init__(
+        self,
+        send: Callable[[str, str], None],
+        compose: Callable[[date], tuple[str, str]],
+        at: str,
+        tz: tzinfo | None,
+        retry_start: float = 5.0,
+        retry_max: float = 900.0,
+    ):
         self.send, self.compose, self.at, self.tz = send, compose, at, tz
         self.retry_start, self.retry_max = retry_start, retry_max
         self._stop_event = threading.Event()

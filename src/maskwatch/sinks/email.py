@@ -17,11 +17,26 @@ from maskwatch.sinks.base import one_line, payload
 
 
 class EmailSink:
-    def __init__(self, host: str, port: int, security: str, username: str | None, password: str | None, sender: str,
-                 to: list[str], timeout: float = 10.0, snapshot_file: Callable[[str | None], Path | None] | None = None,
-                 camera_status: bool = False, tz: tzinfo | None = None, name: str = "email", cameras=None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str,
+        username: str | None,
+        password: str | None,
+        sender: str,
+        to: list[str],
+        timeout: float = 10.0,
+        snapshot_file: Callable[[str | None], Path | None] | None = None,
+        camera_status: bool = False,
+        tz: tzinfo | None = None,
+        name: str = "email",
+        cameras=None,
+    ):
         self.name = name
-        self.cameras = frozenset(cameras) if cameras else None  # only these cameras' events, notices, figures; None: all
+        self.cameras = (
+            frozenset(cameras) if cameras else None
+        )  # only these cameras' events, notices, figures; None: all
         self.host, self.port, self.security = host, port, security
         self.username, self.password = username, password
         self.sender, self.to, self.timeout = sender, list(to), timeout

@@ -20,10 +20,20 @@ class MqttSink:
     name = "mqtt"
     cameras, camera_status = None, False  # camera states go on their own retained topic
 
-    def __init__(self, host: str, port: int = 1883, username: str | None = None, password: str | None = None,
-                 topic_prefix: str = "maskwatch", qos: int = 1, client_id: str | None = None, tls: bool = False,
-                 publish_timeout: float = 5.0, discovery: tuple[str, list[str]] | None = None,
-                 snapshot_file: Callable[[str | None], Path | None] | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int = 1883,
+        username: str | None = None,
+        password: str | None = None,
+        topic_prefix: str = "maskwatch",
+        qos: int = 1,
+        client_id: str | None = None,
+        tls: bool = False,
+        publish_timeout: float = 5.0,
+        discovery: tuple[str, list[str]] | None = None,
+        snapshot_file: Callable[[str | None], Path | None] | None = None,
+    ):
         self.prefix, self.qos, self.publish_timeout = topic_prefix.rstrip("/"), qos, publish_timeout
         self.discovery = discovery  # (Home Assistant discovery prefix, camera names) or None
         self.snapshot_file = snapshot_file  # None: snapshots are not published
@@ -89,8 +99,9 @@ class MqttSink:
         self.client.loop_stop()
 
 
-def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[str],
-                             snapshots: bool = False) -> list[tuple[str, dict]]:
+def home_assistant_discovery(
+    discovery_prefix: str, prefix: str, cameras: list[str], snapshots: bool = False
+) -> list[tuple[str, dict]]:
     """Retained discovery configs: per camera, face counts, an online sensor, an alert event entity and, with
     snapshots, an image entity showing the last alert."""
     out = []
@@ -99,19 +110,61 @@ def home_assistant_discovery(discovery_prefix: str, prefix: str, cameras: list[s
         device = {"identifiers": [f"maskwatch_{cam}"], "name": f"maskwatch {cam}", "manufacturer": "maskwatch"}
         state = f"{prefix}/{cam}/status"
         for key in ("faces", "masked", "unmasked"):
-            out.append((f"{discovery_prefix}/sensor/maskwatch_{cam}_{key}/config", {
-                "name": f"{key.capitalize()} faces", "unique_id": f"maskwatch_{cam}_{key}", "state_topic": state,
-                "value_template": f"{{{{ value_json.{key} }}}}", "state_class": "measurement", "device": device, **availability}))
-        out.append((f"{discovery_prefix}/binary_sensor/maskwatch_{cam}_online/config", {
-            "name": "Camera online", "unique_id": f"maskwatch_{cam}_online", "state_topic": state, "device_class": "connectivity",
-            "value_template": "{{ 'ON' if value_json.online else 'OFF' }}", "device": device, **availability}))
-        out.append((f"{discovery_prefix}/event/maskwatch_{cam}_alert/config", {
-            "name": "Mask alert", "unique_id": f"maskwatch_{cam}_alert", "state_topic": f"{prefix}/{cam}/event",
-            "event_types": ["no_mask", "incorrect"], "device": device, **availability,
-            "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
-                              '"confidence": {{ value_json.confidence }} }'}))
+            out.append(
+                (
+                    f"{discovery_prefix}/sensor/maskwatch_{cam}_{key}/config",
+                    {
+                        "name": f"{key.capitalize()} faces",
+                        "unique_id": f"maskwatch_{cam}_{key}",
+                        "state_topic": state,
+                        "value_template": f"{{{{ value_json.{key} }}}}",
+                        "state_class": "measurement",
+                        "device": device,
+                        **availability,
+                    },
+                )
+            )
+        out.append(
+            (
+                f"{discovery_prefix}/binary_sensor/maskwatch_{cam}_online/config",
+                {
+                    "name": "Camera online",
+                    "unique_id": f"maskwatch_{cam}_online",
+                    "state_topic": state,
+                    "device_class": "connectivity",
+                    "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
+                    "device": device,
+                    **availability,
+                },
+            )
+        )
+        out.append(
+            (
+                f"{discovery_prefix}/event/maskwatch_{cam}_alert/config",
+                {
+                    "name": "Mask alert",
+                    "unique_id": f"maskwatch_{cam}_alert",
+                    "state_topic": f"{prefix}/{cam}/event",
+                    "event_types": ["no_mask", "incorrect"],
+                    "device": device,
+                    **availability,
+                    "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
+                    '"confidence": {{ value_json.confidence }} }',
+                },
+            )
+        )
         if snapshots:
-            out.append((f"{discovery_prefix}/image/maskwatch_{cam}_snapshot/config", {
-                "name": "Last alert", "unique_id": f"maskwatch_{cam}_snapshot", "image_topic": f"{prefix}/{cam}/snapshot",
-                "content_type": "image/jpeg", "device": device, **availability}))
+            out.append(
+                (
+                    f"{discovery_prefix}/image/maskwatch_{cam}_snapshot/config",
+                    {
+                        "name": "Last alert",
+                        "unique_id": f"maskwatch_{cam}_snapshot",
+                        "image_topic": f"{prefix}/{cam}/snapshot",
+                        "content_type": "image/jpeg",
+                        "device": device,
+                        **availability,
+                    },
+                )
+            )
     return out

@@ -78,7 +78,9 @@ class Outbox:
             return False
         events = self.store.pending(sink.name, limit=batch)
         for event in events:
-            if (deadline is not None and time.monotonic() > deadline) or (self._stop_event.is_set() and deadline is None):
+            if (deadline is not None and time.monotonic() > deadline) or (
+                self._stop_event.is_set() and deadline is None
+            ):
                 return False
             try:
                 sink.send(event)

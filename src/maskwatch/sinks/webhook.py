@@ -29,9 +29,19 @@ def verify(body: bytes, secret: str, header: str | None) -> bool:
 
 
 class WebhookSink:
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, name: str | None = None, index: int = 0,
-                 snapshot_file: Callable[[str | None], Path | None] | None = None, camera_status: bool = False,
-                 text: bool = False, tz: tzinfo | None = None, cameras=None):
+    def __init__(
+        self,
+        url: str,
+        secret: str | None = None,
+        timeout: float = 5.0,
+        name: str | None = None,
+        index: int = 0,
+        snapshot_file: Callable[[str | None], Path | None] | None = None,
+        camera_status: bool = False,
+        text: bool = False,
+        tz: tzinfo | None = None,
+        cameras=None,
+    ):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"
         self.snapshot_file = snapshot_file  # None: the body carries the snapshot's name only

@@ -15,9 +15,11 @@ from maskwatch.sources.reader import describe, open_capture
 from maskwatch.types import Detections
 
 SMALLEST_ANCHOR = MIN_SIZES[0][0]  # px at the detector's input scale: smaller faces are often missed
-WHY_NOT_OPEN = {"file": "not a video or image this machine can decode",
-                "webcam": "no such device here, or another program holds it",
-                "rtsp": "check the address, the password and that the camera is reachable from here"}
+WHY_NOT_OPEN = {
+    "file": "not a video or image this machine can decode",
+    "webcam": "no such device here, or another program holds it",
+    "rtsp": "check the address, the password and that the camera is reachable from here",
+}
 
 
 @dataclass
@@ -54,19 +56,26 @@ class ProbeReport:
             rate = f"decoded {frames}: this machine decodes it at {self.frames / max(self.read_seconds, 1e-6):.0f} fps"
         else:
             rate = f"read {frames}: {self.steady_fps:.1f} fps delivered"
-        out = [f"source: {self.source} ({self.kind})",
-               f"opened in {self.open_seconds:.2f} s: {self.width}x{self.height}, {stated}", rate]
+        out = [
+            f"source: {self.source} ({self.kind})",
+            f"opened in {self.open_seconds:.2f} s: {self.width}x{self.height}, {stated}",
+            rate,
+        ]
         faces = sum(self.labels.values())
         found = f"faces in the last frame (detector at {self.input_size} px): {faces}"
         if faces:
             smallest = min(self.face_heights)
-            found += (f" ({', '.join(f'{k} {v}' for k, v in sorted(self.labels.items()))}); the smallest is "
-                      f"{smallest:.0f} px high in the frame, {smallest * self.scale:.1f} px at the detector's scale")
+            found += (
+                f" ({', '.join(f'{k} {v}' for k, v in sorted(self.labels.items()))}); the smallest is "
+                f"{smallest:.0f} px high in the frame, {smallest * self.scale:.1f} px at the detector's scale"
+            )
         out.append(found)
         if faces and min(self.face_heights) * self.scale < SMALLEST_ANCHOR:
-            out.append(f"hint: faces under {SMALLEST_ANCHOR} px at the detector's scale are often missed; "
-                       f"detector.input_size: {self.input_size_for(min(self.face_heights))} would bring this one to "
-                       f"{SMALLEST_ANCHOR} px, at more CPU")
+            out.append(
+                f"hint: faces under {SMALLEST_ANCHOR} px at the detector's scale are often missed; "
+                f"detector.input_size: {self.input_size_for(min(self.face_heights))} would bring this one to "
+                f"{SMALLEST_ANCHOR} px, at more CPU"
+            )
         return out
 
     def input_size_for(self, face_height: float) -> int:
@@ -99,5 +108,17 @@ def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, t
         raise UserError(f"{describe(source)} opened but delivered no frame")
     late = [t for t in arrivals if t >= read / 2]
     steady = (len(late) - 1) / (late[-1] - late[0]) if len(late) > 1 and late[-1] > late[0] else 0.0
-    return ProbeReport(describe(source), kind, opened, last.shape[1], last.shape[0], stated, len(arrivals), read,
-                       steady, pipeline.detector.input_size, last, pipeline.analyze(last))
+    return ProbeReport(
+        describe(source),
+        kind,
+        opened,
+        last.shape[1],
+        last.shape[0],
+        stated,
+        len(arrivals),
+        read,
+        steady,
+        pipeline.detector.input_size,
+        last,
+        pipeline.analyze(last),
+    )

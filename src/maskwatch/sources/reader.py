@@ -94,8 +94,17 @@ class CameraReader(threading.Thread):
     marks the camera offline and reconnects after a backoff that doubles up to `backoff_max`.
     """
 
-    def __init__(self, name: str, source: str | int, kind: str, fps: float, loop: bool = True,
-                 backoff_start: float = 0.5, backoff_max: float = 10.0, on_frame=None):
+    def __init__(
+        self,
+        name: str,
+        source: str | int,
+        kind: str,
+        fps: float,
+        loop: bool = True,
+        backoff_start: float = 0.5,
+        backoff_max: float = 10.0,
+        on_frame=None,
+    ):
         super().__init__(name=f"camera-{name}", daemon=True)
         self.camera = name
         self.source, self.kind, self.fps, self.loop = source, kind, fps, loop
@@ -156,7 +165,9 @@ class CameraReader(threading.Thread):
                         self._stop_event.set()  # a file played once is done
                         return delivered
                     gone = self.kind == "file" and not Path(str(self.source)).exists()
-                    self._set_offline(f"file not found: {self.source}" if gone else f"no frame from {describe(self.source)}")
+                    self._set_offline(
+                        f"file not found: {self.source}" if gone else f"no frame from {describe(self.source)}"
+                    )
                     return delivered
                 self._publish(image)
                 delivered = True

@@ -26,16 +26,22 @@ class FaceTracker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             # ByteTrack keeps a lost track for frame_rate/30 * lost_track_buffer frames = lost_seconds * fps.
-            self._tracker = sv.ByteTrack(track_activation_threshold=max(0.05, min_score - 0.1),
-                                         lost_track_buffer=max(1, round(lost_seconds * 30)),
-                                         minimum_matching_threshold=match_threshold, frame_rate=fps)
+            self._tracker = sv.ByteTrack(
+                track_activation_threshold=max(0.05, min_score - 0.1),
+                lost_track_buffer=max(1, round(lost_seconds * 30)),
+                minimum_matching_threshold=match_threshold,
+                frame_rate=fps,
+            )
 
     def update(self, dets: Detections) -> Detections:
         n = len(dets)
         dets.track_ids = np.full(n, -1, np.int64)
-        sv_dets = sv.Detections(xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
-                                confidence=dets.det_scores.astype(np.float32),
-                                class_id=np.zeros(n, int), data={"index": np.arange(n)})
+        sv_dets = sv.Detections(
+            xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
+            confidence=dets.det_scores.astype(np.float32),
+            class_id=np.zeros(n, int),
+            data={"index": np.arange(n)},
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             tracked = self._tracker.update_with_detections(sv_dets)

@@ -63,7 +63,9 @@ def replicate_sides(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator, use
     """Replace the outer columns of the chosen crops by their edge column, as squaring a narrow crop does."""
     n, size = x.shape[0], x.shape[-1]
     aspect = _uniform(n, *cfg.user_crop_aspect, g)
-    band = torch.where(user, ((1 - aspect) / 2 * size).round().long(), torch.zeros(n, dtype=torch.long, device=x.device))
+    band = torch.where(
+        user, ((1 - aspect) / 2 * size).round().long(), torch.zeros(n, dtype=torch.long, device=x.device)
+    )
     cols = torch.arange(size, device=x.device).expand(n, size)
     cols = torch.minimum(torch.maximum(cols, band[:, None]), (size - 1 - band)[:, None])
     return torch.gather(x, 3, cols[:, None, None, :].expand_as(x))
@@ -71,7 +73,7 @@ def replicate_sides(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator, use
 
 def color_jitter(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
     n = x.shape[0]
-    gray = (0.114 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.299 * x[:, 2:3])  # BGR luma
+    gray = 0.114 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.299 * x[:, 2:3]  # BGR luma
     sat = _uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, g).view(n, 1, 1, 1)
     sat = torch.where(torch.rand(n, 1, 1, 1, generator=g, device=g.device) < cfg.grayscale, torch.zeros_like(sat), sat)
     x = gray + (x - gray) * sat
@@ -112,8 +114,11 @@ def augment_batch(nhwc_uint8: torch.Tensor, cfg: AugmentConfig, g: torch.Generat
     """uint8 [N, S, S, 3] BGR -> augmented float32 [N, S, S, 3] in 0..255 (the model's input convention)."""
     x = nhwc_uint8.permute(0, 3, 1, 2).float()
     # No draw at all when off, so runs without it keep the random stream they were made with.
-    user = (torch.rand(x.shape[0], generator=g, device=g.device) < cfg.user_crop if cfg.user_crop > 0
-            else torch.zeros(x.shape[0], dtype=torch.bool, device=x.device))
+    user = (
+        torch.rand(x.shape[0], generator=g, device=g.device) < cfg.user_crop
+        if cfg.user_crop > 0
+        else torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    )
     x = random_affine(x, cfg, g, user)
     if cfg.user_crop > 0:
         x = replicate_sides(x, cfg, g, user)

@@ -9,8 +9,13 @@ import typer
 
 
 def train_command(
-    dataset_dir: Annotated[Path, typer.Argument(help="Folder with manifest.csv (from `maskwatch data build`).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json.")] = Path("runs/train"),
+    dataset_dir: Annotated[
+        Path, typer.Argument(help="Folder with manifest.csv (from `maskwatch data build`).", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Run folder: config.json, metrics.jsonl, best.pt, model.onnx, parity.json."),
+    ] = Path("runs/train"),
     epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 20,
     seed: Annotated[int, typer.Option(help="Seed for init, shuffling and augmentation.")] = 0,
     input_size: Annotated[int, typer.Option(help="Model input side S (crops are resized to S x S).")] = 112,
@@ -20,9 +25,19 @@ def train_command(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without a better val macro-F1.")] = 8,
     threads: Annotated[int, typer.Option(help="Torch / decoding threads.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show a progress bar per epoch.")] = True,
-    user_crop: Annotated[float, typer.Option(help="Share of each batch framed like a crop cut by hand from an annotated box (tight, squared).")] = 0.0,
-    ema: Annotated[float, typer.Option(help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it.")] = 0.0,
-    repeat_source: Annotated[list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")] = None,
+    user_crop: Annotated[
+        float,
+        typer.Option(help="Share of each batch framed like a crop cut by hand from an annotated box (tight, squared)."),
+    ] = 0.0,
+    ema: Annotated[
+        float,
+        typer.Option(
+            help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it."
+        ),
+    ] = 0.0,
+    repeat_source: Annotated[
+        list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")
+    ] = None,
 ):
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.errors import UserError
@@ -35,7 +50,20 @@ def train_command(
         if not name or not k.isdigit() or int(k) < 1:
             raise UserError(f"--repeat-source takes SOURCE=K with K a whole number >= 1, got {item!r}")
         repeat[name] = int(k)
-    cfg = TrainConfig(str(dataset_dir), str(out), epochs=epochs, seed=seed, input_size=input_size, limit=limit,
-                      batch_size=batch_size, lr=lr, patience=patience, threads=threads, progress=progress,
-                      source_repeat=repeat, augment=AugmentConfig(user_crop=user_crop), ema_decay=ema)
+    cfg = TrainConfig(
+        str(dataset_dir),
+        str(out),
+        epochs=epochs,
+        seed=seed,
+        input_size=input_size,
+        limit=limit,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        threads=threads,
+        progress=progress,
+        source_repeat=repeat,
+        augment=AugmentConfig(user_crop=user_crop),
+        ema_decay=ema,
+    )
     train(cfg, log=lambda msg: typer.echo(msg, err=True))

@@ -23,8 +23,16 @@ def export_onnx(net: MaskNet, path: Path, input_size: int, opset: int = 17) -> P
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The TorchScript-based exporter (dynamo=False) needs no onnxscript.
-    torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=["probs"],
-                      dynamic_axes={"input": {0: "N"}, "probs": {0: "N"}}, opset_version=opset, dynamo=False)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        str(path),
+        input_names=["input"],
+        output_names=["probs"],
+        dynamic_axes={"input": {0: "N"}, "probs": {0: "N"}},
+        opset_version=opset,
+        dynamo=False,
+    )
     proto = onnx.load(str(path))
     meta = {"classes": ",".join(CLASSES), "input_size": str(input_size), "crop_margin": str(CROP_MARGIN)}
     del proto.metadata_props[:]
@@ -43,11 +51,16 @@ def parity_check(net: MaskNet, onnx_path: Path, images: np.ndarray, batch_size: 
     model = ExportModel(net).eval()
     max_diff, argmax_equal = 0.0, True
     for i in range(0, len(images), batch_size):
-        batch = images[i:i + batch_size].astype(np.float32)
+        batch = images[i : i + batch_size].astype(np.float32)
         with torch.no_grad():
             ref = model(torch.from_numpy(batch)).numpy()
         got = session.run(["probs"], {"input": batch})[0]
         max_diff = max(max_diff, float(np.abs(ref - got).max()))
         argmax_equal &= bool((ref.argmax(1) == got.argmax(1)).all())
-    return {"n": int(len(images)), "max_abs_diff": max_diff, "argmax_equal": argmax_equal,
-            "tolerance": PARITY_TOLERANCE, "ok": max_diff < PARITY_TOLERANCE and argmax_equal}
+    return {
+        "n": int(len(images)),
+        "max_abs_diff": max_diff,
+        "argmax_equal": argmax_equal,
+        "tolerance": PARITY_TOLERANCE,
+        "ok": max_diff < PARITY_TOLERANCE and argmax_equal,
+    }

@@ -43,6 +43,9 @@ def per_source_accuracy(labels: np.ndarray, preds: np.ndarray, sources: np.ndarr
     out = {}
     for source in sorted(set(sources.tolist())):
         sel = sources == source
-        out[source] = {"n": int(sel.sum()), "accuracy": round(float((labels[sel] == preds[sel]).mean()), 4),
-                       "confusion": confusion(labels[sel], preds[sel]).tolist()}
+        out[source] = {
+            "n": int(sel.sum()),
+            "accuracy": round(float((labels[sel] == preds[sel]).mean()), 4),
+            "confusion": confusion(labels[sel], preds[sel]).tolist(),
+        }
     return out

@@ -36,7 +36,10 @@ def sweep_biases(folders: list[Path], manifest: Path, biases=BIASES) -> dict[str
         annotations, _ = load_annotations([folder], manifest)
         if not annotations:
             raise UserError(f"{folder}: the manifest lists none of its images under val")
-        dets = {a.name: pipeline.analyze(read_image(Path(a.path))) for a in track(annotations, description=Path(folder).name)}
+        dets = {
+            a.name: pipeline.analyze(read_image(Path(a.path)))
+            for a in track(annotations, description=Path(folder).name)
+        }
         table[Path(folder).name] = {b: _scores(dets, annotations, b) for b in biases}
     return table
 
@@ -49,9 +52,13 @@ def _scores(dets: dict, annotations, bias: float) -> dict:
         preds[name] = prediction_entries(shifted, MODES["accurate"].face_min_score)
     result = score_predictions(preds, annotations)
     c = result.compliance
-    return {"unmasked_recall": round(c.unmasked_recall, 4), "masked_false_alarm": round(c.masked_false_alarm_rate, 4),
-            "map_mask_no_mask": round(result.map_primary, 4), "n_unmasked": c.n_unmasked,
-            "n_masked": c.n_masked_detected}
+    return {
+        "unmasked_recall": round(c.unmasked_recall, 4),
+        "masked_false_alarm": round(c.masked_false_alarm_rate, 4),
+        "map_mask_no_mask": round(result.map_primary, 4),
+        "n_unmasked": c.n_unmasked,
+        "n_masked": c.n_masked_detected,
+    }
 
 
 def _standard_error(rate: float, n: int) -> float:
@@ -59,7 +66,9 @@ def _standard_error(rate: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
-def bar_margin(row: dict, target: float = TARGET_UNMASKED_RECALL, max_false_alarm: float = MAX_MASKED_FALSE_ALARM) -> float:
+def bar_margin(
+    row: dict, target: float = TARGET_UNMASKED_RECALL, max_false_alarm: float = MAX_MASKED_FALSE_ALARM
+) -> float:
     """How far one set's rates clear both bars, in standard errors; negative where a bar is missed. A set without
     unmasked (or masked) faces puts no bound on that side."""
     recall, false_alarm = row["unmasked_recall"], row["masked_false_alarm"]
@@ -71,8 +80,11 @@ def bar_margin(row: dict, target: float = TARGET_UNMASKED_RECALL, max_false_alar
     return min(margins)
 
 
-def choose_bias(table: dict[str, dict[float, dict]], target: float = TARGET_UNMASKED_RECALL,
-                max_false_alarm: float = MAX_MASKED_FALSE_ALARM) -> float:
+def choose_bias(
+    table: dict[str, dict[float, dict]],
+    target: float = TARGET_UNMASKED_RECALL,
+    max_false_alarm: float = MAX_MASKED_FALSE_ALARM,
+) -> float:
     """The bias whose worst set clears both bars by the most standard errors (the smaller bias on a tie)."""
     biases = sorted(next(iter(table.values())))
     return max(biases, key=lambda b: (min(bar_margin(t[b], target, max_false_alarm) for t in table.values()), -b))

@@ -80,8 +80,10 @@ def predict_probs(net: MaskNet, images: np.ndarray, batch_size: int = 512) -> np
     net.eval()
     device = next(net.parameters()).device
     pre = Preprocess().to(device)
-    out = [torch.softmax(net(pre(torch.from_numpy(images[i:i + batch_size]).to(device).float())), 1).cpu()
-           for i in range(0, len(images), batch_size)]
+    out = [
+        torch.softmax(net(pre(torch.from_numpy(images[i : i + batch_size]).to(device).float())), 1).cpu()
+        for i in range(0, len(images), batch_size)
+    ]
     return torch.cat(out).numpy()
 
 
@@ -91,9 +93,15 @@ class _EpochBar:
     def __init__(self, total: int, desc: str, enabled: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[stats]}"), disable=not enabled,
-                                 transient=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[stats]}"),
+            disable=not enabled,
+            transient=True,
+        )
         self.task = self.progress.add_task(desc, total=total, stats="")
 
     def __enter__(self) -> "_EpochBar":
@@ -113,8 +121,20 @@ def epoch_indices(sources: np.ndarray, repeat: dict[str, int]) -> torch.Tensor:
     return torch.from_numpy(np.repeat(np.arange(len(sources)), times))
 
 
-def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: TrainConfig, g: torch.Generator,
-                    g_aug: torch.Generator, desc: str, ema=None) -> dict:
+def train_one_epoch(
+    net,
+    images,
+    labels,
+    indices,
+    weights,
+    opt,
+    sched,
+    cfg: TrainConfig,
+    g: torch.Generator,
+    g_aug: torch.Generator,
+    desc: str,
+    ema=None,
+) -> dict:
     net.train()
     pre = Preprocess().to(cfg.device)
     order = indices[torch.randperm(len(indices), generator=g)]
@@ -122,7 +142,7 @@ def train_one_epoch(net, images, labels, indices, weights, opt, sched, cfg: Trai
     total_loss, correct, seen = 0.0, 0, 0
     with _EpochBar(n_batches, desc, cfg.progress) as bar:
         for b in range(n_batches):
-            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             x = augment_batch(images[idx].to(cfg.device), cfg.augment, g_aug)
             y = labels[idx].to(cfg.device)
             logits = net(pre(x))
@@ -171,17 +191,27 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     check_splits(dataset_dir, rows)
     train_set = load_split(dataset_dir, rows, "train", cfg.input_size, cfg.threads)
     val_set = load_split(dataset_dir, rows, "val", cfg.input_size, cfg.threads)
-    log(f"loaded {len(train_set)} train / {len(val_set)} val crops at {cfg.input_size}px in {time.time() - start:.0f}s; "
-        f"train per class {dict(zip(CLASSES, train_set.class_counts().tolist()))}")
+    log(
+        f"loaded {len(train_set)} train / {len(val_set)} val crops at {cfg.input_size}px in {time.time() - start:.0f}s; "
+        f"train per class {dict(zip(CLASSES, train_set.class_counts().tolist()))}"
+    )
 
     run_dir.mkdir(parents=True, exist_ok=True)
     net = MaskNet(len(CLASSES))
     weights = class_weights(train_set.class_counts(), cfg.class_weight_power)
     g_aug = g if cfg.device == "cpu" else torch.Generator(cfg.device).manual_seed(cfg.seed)
     manifest_sha256 = hashlib.sha256((dataset_dir / "manifest.csv").read_bytes()).hexdigest()
-    config = {**asdict(cfg), "params": count_params(net), "manifest_sha256": manifest_sha256, "class_weights": dict(zip(CLASSES, weights.tolist())),
-              "classes": list(CLASSES), "crop_margin": CROP_MARGIN, "n_train": len(train_set), "n_val": len(val_set),
-              "torch": torch.__version__}
+    config = {
+        **asdict(cfg),
+        "params": count_params(net),
+        "manifest_sha256": manifest_sha256,
+        "class_weights": dict(zip(CLASSES, weights.tolist())),
+        "classes": list(CLASSES),
+        "crop_margin": CROP_MARGIN,
+        "n_train": len(train_set),
+        "n_val": len(val_set),
+        "torch": torch.__version__,
+    }
     (run_dir / "config.json").write_text(json.dumps(config, indent=1))
 
     net.to(cfg.device)
@@ -190,8 +220,9 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     indices = epoch_indices(train_set.sources, cfg.source_repeat)
     opt = torch.optim.AdamW(_param_groups(net, cfg.weight_decay), lr=cfg.lr)
     steps = cfg.epochs * max(1, len(indices) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15,
-                                                div_factor=20, final_div_factor=200)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15, div_factor=20, final_div_factor=200
+    )
     ema = None
     if cfg.ema_decay:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -204,12 +235,39 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     epoch = 0
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.time()
-        stats = train_one_epoch(net, images, labels, indices, weights.to(cfg.device), opt, sched, cfg, g, g_aug,
-                                f"epoch {epoch}/{cfg.epochs}", ema)
+        stats = train_one_epoch(
+            net,
+            images,
+            labels,
+            indices,
+            weights.to(cfg.device),
+            opt,
+            sched,
+            cfg,
+            g,
+            g_aug,
+            f"epoch {epoch}/{cfg.epochs}",
+            ema,
+        )
         val, _ = evaluate(scored, val_set, weights)
-        line = {"epoch": epoch, **stats, **{k: val[k] for k in ("val_loss", "accuracy", "macro_f1", "f1", "recall",
-                                                                 "unmasked_flag_recall", "masked_false_flag_rate")},
-                "lr": opt.param_groups[0]["lr"], "epoch_s": round(time.time() - t0, 1)}
+        line = {
+            "epoch": epoch,
+            **stats,
+            **{
+                k: val[k]
+                for k in (
+                    "val_loss",
+                    "accuracy",
+                    "macro_f1",
+                    "f1",
+                    "recall",
+                    "unmasked_flag_recall",
+                    "masked_false_flag_rate",
+                )
+            },
+            "lr": opt.param_groups[0]["lr"],
+            "epoch_s": round(time.time() - t0, 1),
+        }
         with metrics_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
         improved = val["macro_f1"] > best_f1
@@ -218,8 +276,10 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
             torch.save({"state_dict": scored.state_dict(), "config": config, "epoch": epoch}, run_dir / "best.pt")
         else:
             stale += 1
-        log(f"epoch {epoch}: loss {stats['train_loss']:.4f} val acc {val['accuracy']:.4f} macro-F1 {val['macro_f1']:.4f} "
-            f"F1 {val['f1']} {line['epoch_s']}s{' *' if improved else ''}")
+        log(
+            f"epoch {epoch}: loss {stats['train_loss']:.4f} val acc {val['accuracy']:.4f} macro-F1 {val['macro_f1']:.4f} "
+            f"F1 {val['f1']} {line['epoch_s']}s{' *' if improved else ''}"
+        )
         if stale >= cfg.patience:
             log(f"early stop: no better val macro-F1 for {cfg.patience} epochs")
             break
@@ -237,10 +297,16 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     probs = predict_probs(net, val_set.images)
     preds = probs.argmax(1)
     wall = time.time() - start
-    report = {"best_epoch": best_epoch, "epochs_run": epoch, "wall_s": round(wall, 1),
-              "val": classification_report(val_set.labels, preds),
-              "per_source": per_source_accuracy(val_set.labels, preds, val_set.sources)}
+    report = {
+        "best_epoch": best_epoch,
+        "epochs_run": epoch,
+        "wall_s": round(wall, 1),
+        "val": classification_report(val_set.labels, preds),
+        "per_source": per_source_accuracy(val_set.labels, preds, val_set.sources),
+    }
     (run_dir / "val_report.json").write_text(json.dumps(report, indent=1))
-    log(f"best epoch {best_epoch}: val acc {best_val['accuracy']:.4f} macro-F1 {best_f1:.4f}; "
-        f"parity max abs diff {parity['max_abs_diff']:.2e}; {wall:.0f}s; wrote {run_dir}")
+    log(
+        f"best epoch {best_epoch}: val acc {best_val['accuracy']:.4f} macro-F1 {best_f1:.4f}; "
+        f"parity max abs diff {parity['max_abs_diff']:.2e}; {wall:.0f}s; wrote {run_dir}"
+    )
     return TrainResult(run_dir, best_epoch, best_val, epoch, wall, parity)

@@ -31,8 +31,10 @@ DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger
 Label = Literal["mask", "no_mask", "incorrect"]
 ReviewFilter = Literal["unreviewed", "confirmed", "false_alarm"]
 Time = Annotated[str | None, Query(description="ISO 8601 time or epoch seconds")]
-Days = Annotated[int | None, Query(ge=1, le=3660, description="instead of since: from midnight days - 1 days ago "
-                                   "(1: today), in rules.timezone")]
+Days = Annotated[
+    int | None,
+    Query(ge=1, le=3660, description="instead of since: from midnight days - 1 days ago (1: today), in rules.timezone"),
+]
 Bucket = Literal["hour", "day", "all"]
 BOUNDARY = "frame"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -43,18 +45,24 @@ class Review(BaseModel):
 
 
 def _csv_download(text: str, filename: str) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def create_app(service) -> FastAPI:
     """The web UI and API over a running (or about to run) `maskwatch.service.Service`."""
     service.config.ensure_token()
     closing = threading.Event()  # set at the app's shutdown so that endless streams end instead of holding it up
-    service_closing = getattr(service, "closing", None)  # the service's own flag: `serve` sets it before stopping uvicorn
+    service_closing = getattr(
+        service, "closing", None
+    )  # the service's own flag: `serve` sets it before stopping uvicorn
 
     def shutting_down() -> bool:
         return closing.is_set() or (service_closing is not None and service_closing.is_set())
+
     hub = EventHub()
     service.add_event_listener(hub.publish)
 
@@ -66,11 +74,18 @@ def create_app(service) -> FastAPI:
 
     # /docs is served from the fastapi-offline wheel's copy of Swagger UI, not FastAPI's CDN: sites without
     # internet get it too.
-    app = FastAPI(title="maskwatch", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Face-mask compliance: cameras, events and zones. Every route but /healthz needs the "
-                              "access token: `Authorization: Bearer <token>`, the login cookie, or `?token=`.")
+    app = FastAPI(
+        title="maskwatch",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Face-mask compliance: cameras, events and zones. Every route but /healthz needs the "
+        "access token: `Authorization: Bearer <token>`, the login cookie, or `?token=`.",
+    )
     app.state.service = service
     app.state.hub = hub
+
     def tokens() -> dict[str, str | None]:  # read at each request: a changed token applies at once
         return {"admin": service.config.ui.token, "viewer": service.config.ui.viewer_token}
 
@@ -81,9 +96,13 @@ def create_app(service) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def api_docs():
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title="maskwatch API", swagger_favicon_url="/docs-assets/favicon.png",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="maskwatch API",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+        )
 
     @app.exception_handler(UserError)
     async def _user_error(_request, err: UserError):
@@ -116,8 +135,11 @@ def create_app(service) -> FastAPI:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         client = client_address(request.scope)
         if wait := wrong.wait_seconds(client):
-            return HTMLResponse(_login_html(form.get("next", "/"), f"Too many wrong tokens from this address: try again "
-                                            f"in {wait} s."), status_code=429, headers={"Retry-After": str(wait)})
+            return HTMLResponse(
+                _login_html(form.get("next", "/"), f"Too many wrong tokens from this address: try again in {wait} s."),
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
         known = tokens()
         role = role_of(form.get("token", "").strip(), known)
         if role is None:
@@ -160,16 +182,31 @@ def create_app(service) -> FastAPI:
     def get_zones(name: str) -> list[dict]:
         return zones_of(camera_config(name))
 
-    @app.put("/api/cameras/{name}/zones", tags=["cameras"], openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object", "required": ["zones"], "properties": {
-            "zones": {"type": "array", "items": ZoneConfig.model_json_schema()}}}}}}})
+    @app.put(
+        "/api/cameras/{name}/zones",
+        tags=["cameras"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["zones"],
+                            "properties": {"zones": {"type": "array", "items": ZoneConfig.model_json_schema()}},
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def put_zones(name: str, request: Request):
         """Replace the camera's zones (relative polygon coordinates 0..1); applied at once and saved to the config."""
         cam = camera_config(name)
         try:
             body = await request.json()
         except ValueError:
-            raise HTTPException(422, "the body must be JSON: {\"zones\": [{\"name\", \"polygon\", \"restricted\"}]}") from None
+            raise HTTPException(422, 'the body must be JSON: {"zones": [{"name", "polygon", "restricted"}]}') from None
         zones = body.get("zones") if isinstance(body, dict) else body
         if not isinstance(zones, list):
             raise HTTPException(422, "zones: a list of {name, polygon: [[x, y], ...], restricted} is required")
@@ -183,8 +220,12 @@ def create_app(service) -> FastAPI:
         camera_config(name)
         return service.latest_jpeg(name, annotated=annotated)
 
-    @app.get("/api/cameras/{name}/frame.jpg", tags=["cameras"], response_class=Response,
-             responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "no frame yet (camera offline)"}})
+    @app.get(
+        "/api/cameras/{name}/frame.jpg",
+        tags=["cameras"],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}, 503: {"description": "no frame yet (camera offline)"}},
+    )
     def frame(name: str, annotated: bool = True):
         """The latest analysed frame: boxes, labels, track ids and zones drawn; faces blurred when privacy.blur_live."""
         jpeg = frame_or_none(name, annotated)
@@ -192,8 +233,12 @@ def create_app(service) -> FastAPI:
             raise HTTPException(503, f"camera {name!r} has no frame yet")
         return Response(jpeg, media_type="image/jpeg", headers=NO_STORE)
 
-    @app.get("/api/cameras/{name}/stream", tags=["cameras"], response_class=StreamingResponse,
-             responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}})
+    @app.get(
+        "/api/cameras/{name}/stream",
+        tags=["cameras"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
+    )
     async def stream(name: str, request: Request, fps: float = Query(5.0, gt=0, le=15), annotated: bool = True):
         """MJPEG of the latest annotated frames (for an <img> tag); only new frames are sent."""
         camera_config(name)
@@ -208,8 +253,11 @@ def create_app(service) -> FastAPI:
                 if jpeg is not None and (jpeg is not last or started - last_sent > 5.0):
                     last, last_sent = jpeg, started
                     # the closing boundary right after each part makes browsers show it at once
-                    yield (f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg
-                           + f"\r\n--{BOUNDARY}\r\n".encode())
+                    yield (
+                        f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                        + jpeg
+                        + f"\r\n--{BOUNDARY}\r\n".encode()
+                    )
                 if await request.is_disconnected():
                     break
                 await asyncio.sleep(max(0.01, 1.0 / fps - (time.monotonic() - started)))
@@ -220,23 +268,41 @@ def create_app(service) -> FastAPI:
     # --- events --------------------------------------------------------------------------------------------------
 
     @app.get("/api/events", tags=["events"])
-    def events(camera: str | None = None, label: Label | None = None, zone: str | None = None,
-               since: Time = None,
-               review: ReviewFilter | None = None,
-               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict]:
+    def events(
+        camera: str | None = None,
+        label: Label | None = None,
+        zone: str | None = None,
+        since: Time = None,
+        review: ReviewFilter | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> list[dict]:
         """Alert events, newest first."""
-        return service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, offset=offset, review=review)
+        return service.events(
+            camera=camera, label=label, zone=zone, since=since, limit=limit, offset=offset, review=review
+        )
 
-    @app.get("/api/events.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-    def events_export(camera: str | None = None, label: Label | None = None, zone: str | None = None,
-                      since: Time = None,
-                      review: ReviewFilter | None = None, limit: int = Query(10000, ge=1, le=10000)) -> Response:
+    @app.get(
+        "/api/events.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}}
+    )
+    def events_export(
+        camera: str | None = None,
+        label: Label | None = None,
+        zone: str | None = None,
+        since: Time = None,
+        review: ReviewFilter | None = None,
+        limit: int = Query(10000, ge=1, le=10000),
+    ) -> Response:
         """The same events as a CSV file (newest first), for reports in a spreadsheet."""
         rows = service.events(camera=camera, label=label, zone=zone, since=since, limit=limit, review=review)
         return _csv_download(events_csv(rows), "maskwatch-events.csv")
 
-    @app.get("/api/events/live", tags=["events"], response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
+    @app.get(
+        "/api/events/live",
+        tags=["events"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def live(request: Request):
         """Server-Sent Events: one `alert` message per new event (JSON as in /api/events). Resumes after
         `Last-Event-ID` (sent by EventSource on reconnect) or `?after=<id>`."""
@@ -272,7 +338,9 @@ def create_app(service) -> FastAPI:
             finally:
                 hub.unsubscribe(queue)
 
-        return StreamingResponse(messages(), media_type="text/event-stream", headers={**NO_STORE, "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            messages(), media_type="text/event-stream", headers={**NO_STORE, "X-Accel-Buffering": "no"}
+        )
 
     @app.get("/api/events/{event_id}", tags=["events"])
     def event(event_id: int) -> dict:
@@ -282,20 +350,22 @@ def create_app(service) -> FastAPI:
         return found
 
     @app.get("/api/compliance", tags=["events"])
-    def compliance(since: Time = None,
-                   until: Time = None,
-                   days: Days = None, camera: str | None = None, bucket: Bucket = "day") -> list[dict]:
+    def compliance(
+        since: Time = None, until: Time = None, days: Days = None, camera: str | None = None, bucket: Bucket = "day"
+    ) -> list[dict]:
         """People seen (each tracked face counted once, under the worst label it held for rules.min_seconds), per
         camera and zone, by hour, by day or over the whole span; masked_share is mask / people. Without since or
         days: the last 7 days."""
-        return service.compliance(since=since, until=until, camera=camera, bucket=bucket,
-                                  days=days if days or since else 7)
+        return service.compliance(
+            since=since, until=until, camera=camera, bucket=bucket, days=days if days or since else 7
+        )
 
-    @app.get("/api/compliance.csv", tags=["events"], response_class=Response,
-             responses={200: {"content": {"text/csv": {}}}})
-    def compliance_export(since: Time = None,
-                          until: Time = None,
-                          days: Days = None, camera: str | None = None, bucket: Bucket = "day") -> Response:
+    @app.get(
+        "/api/compliance.csv", tags=["events"], response_class=Response, responses={200: {"content": {"text/csv": {}}}}
+    )
+    def compliance_export(
+        since: Time = None, until: Time = None, days: Days = None, camera: str | None = None, bucket: Bucket = "day"
+    ) -> Response:
         """The same figures as a CSV file, for reports in a spreadsheet."""
         rows = compliance(since=since, until=until, days=days, camera=camera, bucket=bucket)
         return _csv_download(compliance_csv(rows), "maskwatch-compliance.csv")
@@ -308,8 +378,12 @@ def create_app(service) -> FastAPI:
             raise HTTPException(404, f"no event {event_id}")
         return found
 
-    @app.get("/api/events/{event_id}/snapshot", tags=["events"], response_class=FileResponse,
-             responses={200: {"content": {"image/jpeg": {}}}})
+    @app.get(
+        "/api/events/{event_id}/snapshot",
+        tags=["events"],
+        response_class=FileResponse,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
     def snapshot(event_id: int):
         """The event's frame with faces blurred (as stored by the service)."""
         path = service.snapshot_path(event_id)
@@ -317,8 +391,12 @@ def create_app(service) -> FastAPI:
             raise HTTPException(404, f"no snapshot for event {event_id}")
         return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
-    @app.get("/api/events/{event_id}/clip", tags=["events"], response_class=FileResponse,
-             responses={200: {"content": {"video/webm": {}}}})
+    @app.get(
+        "/api/events/{event_id}/clip",
+        tags=["events"],
+        response_class=FileResponse,
+        responses={200: {"content": {"video/webm": {}}}},
+    )
     def clip(event_id: int):
         """A few seconds around the alert, faces hidden in every frame, boxes drawn (WebM, VP8). Alerts on one camera
         close together share a clip; it is ready clips.after_seconds after the last of them."""
@@ -333,8 +411,9 @@ def create_app(service) -> FastAPI:
     def stats() -> dict:
         return service.stats()
 
-    @app.get("/metrics", tags=["service"], response_class=Response,
-             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    @app.get(
+        "/metrics", tags=["service"], response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}}
+    )
     def metrics():
         """Prometheus text format."""
         return Response(generate_latest(service.metrics_registry), media_type=CONTENT_TYPE_LATEST)
@@ -344,5 +423,8 @@ def create_app(service) -> FastAPI:
 
 def _login_html(next_path: str, error: str) -> str:
     page = (STATIC / "login.html").read_text(encoding="utf-8")
-    return (page.replace("{{next}}", html.escape(safe_next(next_path), quote=True))
-            .replace("{{error}}", html.escape(error)).replace("{{error_class}}", "error" if error else "error hidden"))
+    return (
+        page.replace("{{next}}", html.escape(safe_next(next_path), quote=True))
+        .replace("{{error}}", html.escape(error))
+        .replace("{{error_class}}", "error" if error else "error hidden")
+    )

@@ -102,7 +102,9 @@ class WrongTokens:
             times = self._recent(client)
             times.append(self.clock())
             if len(times) == self.limit:
-                log.warning("%d wrong access tokens from %s within a minute: refusing it for a minute", self.limit, client)
+                log.warning(
+                    "%d wrong access tokens from %s within a minute: refusing it for a minute", self.limit, client
+                )
             if len(self._times) > 10000:  # addresses seen once and long gone
                 self._times = {c: ts for c, ts in self._times.items() if ts and ts[-1] > self.clock() - self.WINDOW}
 
@@ -167,12 +169,17 @@ class TokenAuth:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        await self._respond(send, 429, [("content-type", "application/json"), ("retry-after", str(wait))],
-                            too_many_body(wait))
+        await self._respond(
+            send, 429, [("content-type", "application/json"), ("retry-after", str(wait))], too_many_body(wait)
+        )
 
     async def _let_in(self, role: str, scope, receive, send) -> None:
-        if role != "admin" and scope["type"] == "http" and scope["method"] not in READ_METHODS \
-                and scope["path"] != "/logout":
+        if (
+            role != "admin"
+            and scope["type"] == "http"
+            and scope["method"] not in READ_METHODS
+            and scope["path"] != "/logout"
+        ):
             body = json.dumps({"detail": "read-only access: the viewer token cannot change anything"}).encode()
             await self._respond(send, 403, [("content-type", "application/json")], body)
             return
@@ -209,11 +216,16 @@ class TokenAuth:
         await send({"type": "http.response.body", "body": body})
 
 
-SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer")]
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
 # the page and the login form use only their own files; /docs (Swagger UI's page has an inline script) is left without it
-PAGE_CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-            b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+PAGE_CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def _with_security_headers(send, path: str):
