@@ -26,7 +26,7 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
 build/demo.mp4: $(BIN)/python
-	$(BIN)/python -c "from pathlib import Path; from maskwatch.demo import make_demo_video; print(make_demo_video(Path('$@')))"
+	$(BIN)/python -c "from pathlib import Path; from maskwatch.service.demo import make_demo_video; print(make_demo_video(Path('$@')))"
 
 demo: build/demo.mp4
 
@@ -42,7 +42,7 @@ test: install-test
 # scripts/debian-base-image.sh, then make test-docker DOCKER_BASE=local/debian:bookworm
 DOCKER_BASE ?= debian:bookworm-slim
 test-docker: install-test
-	MASKWATCH_DOCKER_BASE=$(DOCKER_BASE) $(BIN)/python -m pytest -q -m slow tests/test_docker.py
+	MASKWATCH_DOCKER_BASE=$(DOCKER_BASE) $(BIN)/python -m pytest -q -m slow tests/integration/test_docker.py
 
 # Rebuilds every shipped model file from ../shared/data (see models/MODEL_CARD.md): the classifier, the box
 # calibration and the operating point. No INT8 copy: this classifier's INT8 version is slower than FP32 (README,

@@ -4,7 +4,7 @@
     python benchmarks/live.py --find-max [--counts 1,2,4,6,8] [--seconds 60] [--clip zoom|still]
 
 The camera files are made once under build/live/ (not committed) from the demo clip (build/demo.mp4, made by
-maskwatch.demo.make_demo_video when absent): scaled to 1280x720, 15 fps, H.264 (the Debian `ffmpeg` binary,
+maskwatch.service.demo.make_demo_video when absent): scaled to 1280x720, 15 fps, H.264 (the Debian `ffmpeg` binary,
 libx264), each camera starting 2.5 s further into the clip. Each N runs in its own process (clean peak RSS):
 a Service with N file cameras, the web UI off, the log sink only, storage in a temp dir. After --warmup seconds
 (models loaded, caches warm) the counters are read over --seconds.
@@ -65,7 +65,7 @@ def camera_files(n: int, clip: str = "zoom") -> list[Path]:
     changes now and then, the best case).
     """
     if not DEMO.is_file():
-        from maskwatch.demo import make_demo_video
+        from maskwatch.service.demo import make_demo_video
 
         make_demo_video(DEMO)
     ffmpeg = shutil.which("ffmpeg")

@@ -37,14 +37,13 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv  # noqa: E402
-
 from maskwatch.classify.classifier import DEFAULT_MODEL as FP32_CLASSIFIER  # noqa: E402
 from maskwatch.pipeline import MODES  # noqa: E402
 
 AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
 WORKER = Path(__file__).resolve().parent / "_peers" / "worker.py"
 MIN_SCORE = 0.05  # lowest score kept, so the PR curves reach high recall
-# The modes of `maskwatch predict --mode` (maskwatch.pipeline.MODES); the fast one was chosen from a --sweep
+# The modes of `maskwatch predict --mode` (maskwatch.pipeline.mask_pipeline.MODES); the fast one was chosen from a --sweep
 # on the val photos, see the README's Performance section.
 FAST_SIZE = MODES["fast"].input_size
 FAST_MIN_SCORE = MODES["fast"].face_min_score
@@ -63,8 +62,8 @@ class MaskwatchSystem:
         )
 
     def run(self, path: str) -> tuple[list[dict], float]:
-        from maskwatch.inference import prediction_entries
-        from maskwatch.media import read_image
+        from maskwatch.core.media import read_image
+        from maskwatch.pipeline.files import prediction_entries
 
         image = read_image(Path(path))
         t0 = time.perf_counter()
@@ -216,7 +215,7 @@ def main() -> None:
     if not args.no_peers and (why := peers_ready()):
         raise SystemExit(why)
 
-    from maskwatch.errors import UserError
+    from maskwatch.core.errors import UserError
     from maskwatch.evaluate import load_annotations, score_predictions
 
     cv2.setNumThreads(1)

@@ -30,14 +30,14 @@ import numpy as np  # noqa: E402
 
 from maskwatch.classify import MaskClassifier  # noqa: E402
 from maskwatch.classify.classifier import DEFAULT_MODEL as CLASSIFIER_FP32  # noqa: E402
+from maskwatch.core.media import read_image  # noqa: E402
+from maskwatch.core.paths import REPO_ROOT  # noqa: E402
 from maskwatch.detect import RetinaFaceDetector  # noqa: E402
 from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_FP32  # noqa: E402
 from maskwatch.evaluate import evaluate_crops, load_annotations, score_predictions  # noqa: E402
 from maskwatch.evaluate.crops import read_val_rows  # noqa: E402
 from maskwatch.evaluate.voc import pipeline_predictions  # noqa: E402
-from maskwatch.media import read_image  # noqa: E402
 from maskwatch.optimize import quantize_classifier, quantize_detector, sample_crops, sample_photos  # noqa: E402
-from maskwatch.paths import REPO_ROOT  # noqa: E402
 from maskwatch.pipeline import MaskPipeline  # noqa: E402
 
 FORMATS = ("qdq", "qoperator")

@@ -1,8 +1,7 @@
 import pytest
 
 from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
-
-from maskwatch.paths import MODELS_DIR, SHARED_DATA
+from maskwatch.core.paths import MODELS_DIR, SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from maskwatch.core.errors import UserError
 from maskwatch.data.cli import app as data_app
-from maskwatch.errors import UserError
 from maskwatch.evaluate.cli import app as evaluate_app
 from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
@@ -84,7 +84,7 @@ def predict(
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
 ):
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
-    from maskwatch.inference import predict_images
+    from maskwatch.pipeline.files import predict_images
 
     _finish(predict_images(inputs, _pipeline(mode, input_size, min_score, classifier), min_score), out)
 
@@ -100,7 +100,7 @@ def classify(
 ):
     """Face crops → {file: {label, scores}}."""
     from maskwatch.classify.given import GivenCropClassifier
-    from maskwatch.inference import classify_crops
+    from maskwatch.pipeline.files import classify_crops
 
     _finish(classify_crops(inputs, GivenCropClassifier.from_model(classifier, find_face)), out)
 
@@ -115,7 +115,7 @@ def detect(
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
 ):
     """Draw boxes and mask labels onto an image or a video."""
-    from maskwatch.inference import detect_file
+    from maskwatch.pipeline.files import detect_file
 
     summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier))
     typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
@@ -136,7 +136,7 @@ def probe(
 ):
     """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""
     from maskwatch.config import CameraConfig
-    from maskwatch.draw import draw_detections
+    from maskwatch.core.draw import draw_detections
     from maskwatch.pipeline import MaskPipeline
     from maskwatch.privacy import blur_faces
     from maskwatch.sources.probe import probe_source

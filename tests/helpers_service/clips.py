@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskwatch.labels import normalize_label
-from maskwatch.paths import SHARED_DATA
+from maskwatch.core.labels import normalize_label
+from maskwatch.core.paths import SHARED_DATA
 
 ANDREWMVD = SHARED_DATA / "andrewmvd"
 HALF = (320, 360)  # each tile: width, height; a frame is two tiles side by side (640x360)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maskwatch.paths import MODELS_DIR, SHARED_DATA
+from maskwatch.core.paths import MODELS_DIR, SHARED_DATA
 
 # Photos (CC0 andrewmvd) whose main face is large and clearly labelled: (left, right) per 2-second segment.
 # Segment 1: unmasked faces on both sides; segment 2: a masked face on the left, an unmasked one on the right.

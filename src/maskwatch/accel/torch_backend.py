@@ -16,11 +16,12 @@ import torch.nn.functional as F
 from maskwatch.accel.onnx_torch import OnnxModule
 from maskwatch.classify.classifier import DEFAULT_MODEL as CLASSIFIER_MODEL
 from maskwatch.classify.crop import CROP_SIZE
+from maskwatch.core.detections import Detections
 from maskwatch.detect.anchors import nms, prior_boxes
 from maskwatch.detect.calibration import BoxCalibration
-from maskwatch.detect.retinaface import BGR_MEAN, DEFAULT_MODEL as DETECTOR_MODEL, MIN_SIZES, STEPS
+from maskwatch.detect.retinaface import BGR_MEAN, MIN_SIZES, STEPS
+from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_MODEL
 from maskwatch.pipeline import apply_bias, load_unmasked_bias
-from maskwatch.types import Detections
 
 
 def onnx_to_torch(path: str | Path) -> torch.nn.Module:

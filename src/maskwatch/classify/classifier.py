@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 
 from maskwatch.classify.crop import CROP_MARGIN, CROP_SIZE, face_crops
-from maskwatch.errors import UserError
-from maskwatch.labels import CLASSES
-from maskwatch.paths import MODELS_DIR
-from maskwatch.runtime import make_session
-from maskwatch.types import Detections
+from maskwatch.core.detections import Detections
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES
+from maskwatch.core.paths import MODELS_DIR
+from maskwatch.core.runtime import make_session
 
 DEFAULT_MODEL = MODELS_DIR / "mask_classifier.onnx"
 INT8_MODEL = MODELS_DIR / "mask_classifier_int8.onnx"

@@ -8,9 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-
+from maskwatch.core.media import read_image
 from maskwatch.data.hashing import phash
-from maskwatch.media import read_image
 
 SAME_FACE_BITS = 6  # crop hashes this close are one face: checked by eye on the shared data's pairs
 

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import yaml
 
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import normalize_label
 from maskwatch.data.records import (
     MIN_BOX_PX,
     AnnotatedImage,
@@ -17,9 +19,7 @@ from maskwatch.data.records import (
     SourceScan,
     is_image,
 )
-from maskwatch.errors import UserError
-from maskwatch.labels import normalize_label
-from maskwatch.voc_xml import parse_voc_xml
+from maskwatch.data.voc_xml import parse_voc_xml
 
 YOLO_NAME_FILES = ("data.yaml", "dataset.yaml", "classes.txt", "obj.names", "classes.names")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.media import IMAGE_EXTS
+from maskwatch.core.media import IMAGE_EXTS
 
 MIN_BOX_PX = 10  # boxes whose shorter side is under this are dropped
 MIN_IMAGE_PX = 32  # images whose shorter side is under this are dropped

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES
 from maskwatch.data.agreement import FacePair, agreement_summary, faces_labelled_twice
-from maskwatch.errors import UserError
-from maskwatch.labels import CLASSES
 
 FACE_PX_BUCKETS = (0, 24, 48, 96, 192, float("inf"))
 BRIGHTNESS_BUCKETS = (0, 60, 120, 180, 256)

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from maskwatch.types import Detections
+from maskwatch.core.detections import Detections
 
 
 class FaceDetector(Protocol):

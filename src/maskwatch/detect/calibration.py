@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.core.paths import MODELS_DIR
 from maskwatch.detect.anchors import greedy_match
-from maskwatch.paths import MODELS_DIR
 
 DEFAULT_PATH = MODELS_DIR / "box_calibration.json"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import Detections
+from maskwatch.core.paths import MODELS_DIR
+from maskwatch.core.runtime import make_session
 from maskwatch.detect.anchors import decode_boxes, decode_landmarks, nms, prior_boxes
-from maskwatch.paths import MODELS_DIR
-from maskwatch.runtime import make_session
-from maskwatch.types import Detections
 
 DEFAULT_MODEL = MODELS_DIR / "retinaface_mnet025.onnx"
 STEPS = (8, 16, 32)

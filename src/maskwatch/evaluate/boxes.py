@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskwatch.core.errors import UserError
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
 from maskwatch.evaluate.voc import load_annotations
-from maskwatch.errors import UserError
 
 
 def cut_box(image: np.ndarray, box, margin: float = 0.0) -> np.ndarray:
@@ -40,7 +40,7 @@ def evaluate_boxes(
     """Score a GivenCropClassifier (given, or made from model_path / the shipped model) on every non-difficult
     annotated face of the VOC folders (only the images `manifest` lists as val, when given), each cut with cut_box;
     source = folder name."""
-    from maskwatch.media import read_image
+    from maskwatch.core.media import read_image
 
     if margin < 0:
         raise UserError(f"margin must be >= 0, got {margin}")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Score the classifier or the whole pipeline.")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES, normalize_label
 from maskwatch.evaluate.metrics import (
     ClassificationResult,
     PRCurve,
@@ -16,7 +17,6 @@ from maskwatch.evaluate.metrics import (
     classification_metrics,
     confusion_matrix,
 )
-from maskwatch.labels import CLASSES, normalize_label
 
 BATCH = 256
 
@@ -177,7 +177,7 @@ def score_crop_predictions(
 
 def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
     """Score a MaskClassifier (given, or loaded from model_path / the shipped model) on DIR's val split."""
-    from maskwatch.media import read_image
+    from maskwatch.core.media import read_image
 
     rows = read_val_rows(dataset_dir)
     if classifier is None:

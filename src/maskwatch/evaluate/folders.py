@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
 
 
@@ -21,9 +21,9 @@ def evaluate_folders(
     """Score a GivenCropClassifier (given, or made from model_path / the shipped model) on every image of the class
     folders whose subfolder names a known label (only the images `manifest` lists as val, when given);
     source = folder name. Images that cannot be read are left out, and a note says how many."""
+    from maskwatch.core.media import read_image
     from maskwatch.data.importers import read_class_folders
     from maskwatch.evaluate.voc import paths_in_split
-    from maskwatch.media import read_image
 
     items = []
     for folder in map(Path, folders):

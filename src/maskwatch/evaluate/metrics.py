@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from maskwatch.core.labels import CLASSES, UNMASKED
 from maskwatch.detect.anchors import box_iou
-from maskwatch.labels import CLASSES, UNMASKED
 
 IOU_THRESHOLD = 0.5
 FACE = "face"  # the single label of class-agnostic scoring

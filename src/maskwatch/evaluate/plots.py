@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 from maskwatch.evaluate.metrics import PRCurve
 
 
@@ -89,7 +89,7 @@ def mistakes_sheet(mistakes: list, path: Path, tile: int = 160, columns: int = 8
     the crop's line in mistakes.csv; at most SHEET_MAX_TILES tiles. Drawn with OpenCV (no matplotlib needed)."""
     import cv2
 
-    from maskwatch.media import read_image
+    from maskwatch.core.media import read_image
 
     short = {"mask": "M", "no_mask": "N", "incorrect": "I"}
     tiles = []

@@ -11,11 +11,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from maskwatch.core.labels import CLASSES
 from maskwatch.evaluate.crops import CropResult, Mistake
 from maskwatch.evaluate.metrics import FACE
 from maskwatch.evaluate.plots import mistakes_sheet, plot_confusion, plot_pr_curves
 from maskwatch.evaluate.voc import VocResult
-from maskwatch.labels import CLASSES
 
 
 def _json_safe(value):

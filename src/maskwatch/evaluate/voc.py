@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES, normalize_label
+from maskwatch.data.voc_xml import VocAnnotation, parse_voc_xml
 from maskwatch.evaluate.metrics import (
     FACE,
     ComplianceResult,
@@ -23,8 +25,6 @@ from maskwatch.evaluate.metrics import (
     mean_ap,
     pr_curve,
 )
-from maskwatch.labels import CLASSES, normalize_label
-from maskwatch.voc_xml import VocAnnotation, parse_voc_xml
 
 log = logging.getLogger(__name__)
 
@@ -318,8 +318,8 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score
 
     min_score is low so the PR curves reach high recall; the compliance view applies its own threshold.
     """
-    from maskwatch.inference import prediction_entries
-    from maskwatch.media import read_image
+    from maskwatch.core.media import read_image
+    from maskwatch.pipeline.files import prediction_entries
 
     return {
         ann.name: prediction_entries(pipeline.analyze(read_image(Path(ann.path)), min_score=min_score), min_score)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime, timedelta, tzinfo
 
-from maskwatch.labels import CLASSES
+from maskwatch.core.labels import CLASSES
 
 BUCKETS = ("hour", "day", "all")
 

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 from onnxruntime.quantization import CalibrationDataReader
 
-from maskwatch.errors import UserError
-from maskwatch.media import read_image
+from maskwatch.core.errors import UserError
+from maskwatch.core.media import read_image
 
 
 class _BatchReader(CalibrationDataReader):

@@ -18,7 +18,7 @@ from onnx import numpy_helper, version_converter
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 from maskwatch.optimize.calibration import CropCalibrationReader, PhotoCalibrationReader
 
 MIN_OPSET = 13

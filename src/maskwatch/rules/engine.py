@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maskwatch.core.detections import TrackLabel
 from maskwatch.rules.zones import Zone, ignored, zone_of
-from maskwatch.types import TrackLabel
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 import socket
 
 from maskwatch.config import AppConfig
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 from maskwatch.scale.shard import CameraShard
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 
 config_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Configuration files.")
 
@@ -27,7 +27,7 @@ def _load(config: Path | None):
         return load_config(config)
     cfg = AppConfig.default_demo()
     if not DEMO_VIDEO.is_file():
-        from maskwatch.demo import demo_photo_paths, make_demo_video
+        from maskwatch.service.demo import demo_photo_paths, make_demo_video
 
         demo_photo_paths()
         typer.echo(f"building the demo video {DEMO_VIDEO} ...", err=True)

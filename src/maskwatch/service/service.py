@@ -23,9 +23,11 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
-from maskwatch.config_edit import save_zones
-from maskwatch.draw import draw_detections, draw_zone
-from maskwatch.errors import UserError
+from maskwatch.config.edit import save_zones
+from maskwatch.core.detections import Detections
+from maskwatch.core.draw import draw_detections, draw_zone
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES, UNMASKED
 from maskwatch.events import (
     REVIEW_STATES,
     Clip,
@@ -44,7 +46,6 @@ from maskwatch.events import (
     resolve_in,
     write_atomic,
 )
-from maskwatch.labels import CLASSES, UNMASKED
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, ignored, make_zones
 from maskwatch.service.motion import MotionGate, thumbnail
@@ -52,7 +53,6 @@ from maskwatch.sinks import CameraNotices, EmailSink, MqttSink, OutageWatch, Out
 from maskwatch.sinks.daily_summary import DailySummary, summary_text
 from maskwatch.sources import CameraReader, Frame, describe
 from maskwatch.track import FaceTracker, LabelSmoother
-from maskwatch.types import Detections
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Service:
             )
         from maskwatch.pipeline import MaskPipeline
 
-        # Threads named explicitly sleep between runs (see maskwatch.runtime): ONNX Runtime's default pool
+        # Threads named explicitly sleep between runs (see maskwatch.core.runtime): ONNX Runtime's default pool
         # spins, which on a small machine takes the cores the camera decoders need.
         threads = d.threads or min(4, os.cpu_count() or 1)
         return MaskPipeline.from_defaults(

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from maskwatch.labels import DISPLAY
+from maskwatch.core.labels import DISPLAY
 
 log = logging.getLogger("maskwatch.alerts")
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
-from maskwatch.labels import CLASSES, DISPLAY
+from maskwatch.core.labels import CLASSES, DISPLAY
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import Detections
+from maskwatch.core.errors import UserError
 from maskwatch.detect.retinaface import MIN_SIZES
-from maskwatch.errors import UserError
 from maskwatch.sources.reader import describe, open_capture
-from maskwatch.types import Detections
 
 SMALLEST_ANCHOR = MIN_SIZES[0][0]  # px at the detector's input scale: smaller faces are often missed
 WHY_NOT_OPEN = {

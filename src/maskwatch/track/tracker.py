@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskwatch.errors import UserError
-from maskwatch.labels import CLASSES
-from maskwatch.types import Detections, TrackLabel
+from maskwatch.core.detections import Detections, TrackLabel
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from rich.progress import track
 
+from maskwatch.core.media import read_image
 from maskwatch.detect import BoxCalibration, RetinaFaceDetector
 from maskwatch.detect.calibration import fit_calibration, matched_pairs
 from maskwatch.evaluate.voc import read_voc_folder, restrict_to_split
-from maskwatch.media import read_image
 
 
 def fit_boxes(folders: list[Path], manifest: Path, input_size: int = 1024, min_score: float = 0.5) -> BoxCalibration:

@@ -40,7 +40,7 @@ def train_command(
     ] = None,
 ):
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
-    from maskwatch.errors import UserError
+    from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.train import TrainConfig, train
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskwatch.errors import UserError
-from maskwatch.labels import CLASSES
+from maskwatch.core.errors import UserError
+from maskwatch.core.labels import CLASSES
 
 REQUIRED_COLUMNS = ("path", "label", "source", "split")
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from maskwatch.classify.crop import CROP_MARGIN
-from maskwatch.labels import CLASSES
+from maskwatch.core.labels import CLASSES
 from maskwatch.train.model import ExportModel, MaskNet
 
 PARITY_TOLERANCE = 1e-4

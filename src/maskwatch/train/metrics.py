@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskwatch.labels import CLASSES, UNMASKED
+from maskwatch.core.labels import CLASSES, UNMASKED
 
 UNMASKED_IDX = [CLASSES.index(c) for c in CLASSES if c in UNMASKED]
 

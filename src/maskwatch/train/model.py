@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskwatch.detect.retinaface import BGR_MEAN as DETECTOR_MEAN, DEFAULT_MODEL as DETECTOR_MODEL
+from maskwatch.detect.retinaface import BGR_MEAN as DETECTOR_MEAN
+from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_MODEL
 
 BACKBONE_CONVS = 27  # stages 1-3 of MobileNet-0.25: one stem conv, then 13 depthwise + pointwise pairs
 

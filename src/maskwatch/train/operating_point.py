@@ -1,6 +1,6 @@
 """Choosing the operating point (models/operating_point.json) on the validation photos.
 
-The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatch.pipeline.apply_bias). It is
+The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatch.pipeline.mask_pipeline.apply_bias). It is
 set against two bars, as compliance systems are: flag at least the target share of unmasked faces, and wrongly
 flag fewer than the limit of masked ones. The val photo sets are small (79 unmasked street faces: one face is 1.3
 points), so the shift that only just meets a bar on them fails it on new photos about half the time. The chosen
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from rich.progress import track
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
+from maskwatch.core.media import read_image
 from maskwatch.evaluate.voc import load_annotations, score_predictions
-from maskwatch.inference import prediction_entries
-from maskwatch.media import read_image
 from maskwatch.pipeline import MODES, MaskPipeline, apply_bias
+from maskwatch.pipeline.files import prediction_entries
 
 BIASES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 TARGET_UNMASKED_RECALL = 0.85  # issue 2's bar, at the compliance view's score threshold 0.5

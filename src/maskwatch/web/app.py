@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
 import html
+import importlib.resources
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from maskwatch.config import ZoneConfig
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 from maskwatch.events import compliance_csv, events_csv
 from maskwatch.web.auth import TokenAuth, WrongTokens, clear_cookie, client_address, role_of, safe_next, session_cookie
 from maskwatch.web.live import EventHub, sse_message

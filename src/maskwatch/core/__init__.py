@@ -1,0 +1,1 @@
+"""What every stage shares: labels, the Detections record, errors, paths, media reading, drawing, ONNX sessions."""

@@ -1,0 +1,60 @@
+"""Finding and reading the images and videos a user points the CLI at, with one-line errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskwatch.core.errors import UserError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+@dataclass
+class ImageList:
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one message per input that was not an image
+
+
+def collect_images(inputs: list[str | Path]) -> ImageList:
+    """Expand files and folders into image paths; anything else becomes a skip message."""
+    found = ImageList()
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            entries = sorted(p for p in path.rglob("*") if p.is_file())
+            found.paths += [p for p in entries if p.suffix.lower() in IMAGE_EXTS]
+            found.skipped += [f"{p}: not an image file" for p in entries if p.suffix.lower() not in IMAGE_EXTS]
+        elif path.is_file():
+            if path.suffix.lower() in IMAGE_EXTS:
+                found.paths.append(path)
+            else:
+                found.skipped.append(f"{path}: not an image file")
+        else:
+            found.skipped.append(f"{path}: no such file or directory")
+    return found
+
+
+def read_image(path: Path) -> np.ndarray:
+    """BGR uint8 image; grey, palette, alpha and 16-bit inputs converted; UserError when unreadable."""
+    data = np.fromfile(str(path), np.uint8) if path.is_file() else None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    if image is None:
+        raise UserError(f"{path}: cannot be read as an image (corrupt or unsupported)")
+    return image
+
+
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_EXTS
+
+
+def unique_names(paths: list[Path]) -> dict[Path, str]:
+    """File names as output keys; the full path where two inputs share a name."""
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    return {p: p.name if counts[p.name] == 1 else str(p) for p in paths}

@@ -1,0 +1,85 @@
+"""Detector + classifier: an image in, classified faces out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from maskwatch.classify import MaskClassifier
+from maskwatch.core.detections import Detections
+from maskwatch.core.paths import MODELS_DIR
+from maskwatch.detect import BoxCalibration, FaceDetector, RetinaFaceDetector
+
+OPERATING_POINT = MODELS_DIR / "operating_point.json"
+
+
+@dataclass(frozen=True)
+class Mode:
+    input_size: int  # detector input: the image's long side is scaled to this
+    face_min_score: float  # faces below this are neither classified nor reported
+
+
+# accurate: the default for photos. fast: at 320 px a low face threshold yields ~50 candidates per street photo
+# and classifying them costs more than detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep).
+MODES = {"accurate": Mode(1024, 0.05), "fast": Mode(320, 0.4)}
+
+
+def load_unmasked_bias(path=OPERATING_POINT) -> float:
+    """Log-odds added to no_mask and incorrect before the label is chosen (see models/operating_point.json)."""
+    return float(json.loads(path.read_text())["unmasked_bias"]) if path.is_file() else 0.0
+
+
+def apply_bias(probs: np.ndarray, unmasked_bias: float) -> np.ndarray:
+    """Shift probability mass toward the unmasked classes: a missed unmasked face costs more than a false flag."""
+    if unmasked_bias == 0 or len(probs) == 0:
+        return probs
+    shifted = probs * np.exp(np.array([0.0, unmasked_bias, unmasked_bias], np.float32))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass
+class MaskPipeline:
+    detector: FaceDetector
+    classifier: MaskClassifier
+    calibration: BoxCalibration = field(default_factory=BoxCalibration.load)
+    unmasked_bias: float = field(default_factory=load_unmasked_bias)
+
+    @classmethod
+    def from_defaults(
+        cls,
+        input_size: int = 1024,
+        min_score: float = 0.5,
+        providers: str = "cpu",
+        threads: int | None = None,
+        classifier_path=None,
+    ) -> MaskPipeline:
+        detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
+        classifier = MaskClassifier(classifier_path, providers, threads)
+        return cls(detector, classifier)
+
+    def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:
+        return self.analyze_batch([image], min_score)[0]
+
+    def analyze_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
+        """Detect (frames of one size in one detector run), then classify every face of every image in one classifier call.
+
+        Crops come from the raw detector boxes (as in training); the boxes returned are calibrated
+        to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
+        Class probabilities carry the operating point's unmasked bias.
+        """
+        dets = self.detector.detect_batch(images, min_score)
+        crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
+        probs = (
+            apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias)
+            if sum(len(c) for c in crops)
+            else None
+        )
+        start = 0
+        for d, image in zip(dets, images):
+            d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
+            start += len(d)
+            d.data["raw_xyxy"] = d.xyxy
+            d.xyxy = self.calibration.apply(d.xyxy, image.shape) if len(d) else d.xyxy
+        return dets

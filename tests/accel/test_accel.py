@@ -1,0 +1,103 @@
+"""The PyTorch backend (for GPUs) runs our ONNX graphs with the same results as ONNX Runtime (here on CPU)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is in the train/gpu extras")
+
+from maskwatch.accel import TorchBatchPipeline, onnx_to_torch  # noqa: E402
+from maskwatch.core.runtime import make_session  # noqa: E402
+from maskwatch.detect.retinaface import DEFAULT_MODEL  # noqa: E402
+from maskwatch.pipeline import MaskPipeline  # noqa: E402
+
+
+def test_detector_graph_matches_onnxruntime():
+    x = np.random.default_rng(0).uniform(-120, 130, (2, 3, 96, 160)).astype(np.float32)
+    with torch.inference_mode():
+        ours = onnx_to_torch(DEFAULT_MODEL)(torch.from_numpy(x))
+    ref = make_session(DEFAULT_MODEL).run(None, {"input": x})
+    for a, b in zip(ours, ref):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.numpy(), b, atol=1e-3)
+
+
+def test_graph_runs_with_weights_on_another_device():
+    """Shape arithmetic must stay on the CPU: on a GPU, Concat once mixed CUDA constants with CPU shapes.
+    The meta device stands in for the GPU here; reading a meta tensor's values fails, as mixing would."""
+    model = onnx_to_torch(DEFAULT_MODEL).to("meta")
+    loc, conf, landmarks = model(torch.zeros((2, 3, 96, 128), device="meta"))
+    assert loc.device.type == "meta" and loc.shape == (2, 504, 4) and conf.shape == (2, 504, 2)
+
+
+def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model):
+    import cv2
+
+    frame = cv2.resize(cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg")), (640, 360))
+    ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_batch([frame, frame])
+    ref = MaskPipeline.from_defaults(input_size=640).analyze(frame)
+    assert len(ours) == 2 and len(ours[0]) == len(ref) > 0
+    np.testing.assert_allclose(ours[1].xyxy, ref.xyxy, atol=0.5)
+    # Crops differ only by resampling (grid_sample/area vs warpAffine/INTER_AREA).
+    np.testing.assert_allclose(ours[0].class_probs, ref.class_probs, atol=0.06)
+    top2 = np.sort(ref.class_probs, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.15
+    assert [l for l, c in zip(ours[0].labels, clear) if c] == [l for l, c in zip(ref.labels, clear) if c]
+
+
+def test_frames_of_different_sizes_keep_their_order(shared_data, classifier_model):
+    import cv2
+
+    photo = cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg"))
+    big, small = cv2.resize(photo, (640, 360)), cv2.resize(photo, (320, 180))
+    pipe = TorchBatchPipeline(device="cpu", input_size=640)
+    out = pipe.analyze_batch([big, small, big])
+    assert len(out[0]) == len(out[1]) == len(out[2]) > 0
+    np.testing.assert_allclose(out[0].xyxy, out[2].xyxy)
+    # the same faces, at half the scale in the half-size frame
+    np.testing.assert_allclose(np.sort(out[1].xyxy, axis=0), np.sort(out[0].xyxy, axis=0) / 2, atol=4)
+
+
+def test_frames_without_faces_in_a_batch_keep_every_frame_its_own_faces(shared_data, classifier_model):
+    """Frames with two, none and one face share one detector call and one crop (padded to two faces per frame)."""
+    import cv2
+
+    photo = cv2.resize(cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg")), (640, 360))
+    one_face = photo.copy()
+    one_face[:, :120] = 0
+    frames = [np.zeros_like(photo), photo, np.zeros_like(photo), one_face, photo]
+    pipe = TorchBatchPipeline(device="cpu", input_size=640)
+    out = pipe.analyze_batch(frames)
+    assert [len(d) for d in out] == [0, 2, 0, 1, 2]
+    assert out[0].xyxy.shape == (0, 4) and out[0].class_probs.shape == (0, 3)
+    for frame, batched in zip(frames, out):
+        alone = pipe.analyze(frame)
+        np.testing.assert_allclose(batched.xyxy, alone.xyxy, atol=1e-3)
+        np.testing.assert_allclose(batched.det_scores, alone.det_scores, atol=1e-5)
+        np.testing.assert_allclose(batched.class_probs, alone.class_probs, atol=1e-5)
+
+
+def test_service_runs_on_the_torch_backend(test_clip, tmp_path):
+    """`detector.backend: torch` (on the CPU here; `providers: cuda` puts it on a GPU) drives the real service."""
+    import time
+
+    from maskwatch.config import AppConfig
+    from maskwatch.service import Service
+
+    cfg = AppConfig.model_validate(
+        {
+            "cameras": [{"name": "cam", "source": str(test_clip), "fps": 5}],
+            "detector": {"backend": "torch", "input_size": 320},
+            "storage": {"database": str(tmp_path / "events.db"), "snapshots": str(tmp_path / "snaps")},
+            "ui": {"enabled": False},
+        }
+    )
+    service = Service(cfg)
+    service.start()
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not service.camera_status()[0].get("faces"):
+            time.sleep(0.2)
+        assert service.camera_status()[0]["faces"] > 0
+        assert service.stats()["providers"] == ["torch:cpu"]
+    finally:
+        service.stop()

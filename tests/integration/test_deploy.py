@@ -1,0 +1,128 @@
+"""The shipped systemd unit: systemd accepts it, and what it assumes of `maskwatch serve` holds."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maskwatch.core.paths import REPO_ROOT
+
+UNIT = REPO_ROOT / "examples" / "maskwatch.service"
+
+
+def _settings(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def test_systemd_unit_verifies_and_matches_the_service(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not found (Debian package 'systemd')")
+    text = UNIT.read_text()
+    settings = _settings(text)
+    binary, *args = shlex.split(settings["ExecStart"])
+    assert binary == "/opt/maskwatch/bin/maskwatch" and args[:2] == ["serve", "--config"]
+    # systemd's own check, with the binary where this test's maskwatch is (it must exist and be executable)
+    local = tmp_path / "maskwatch.service"
+    local.write_text(text.replace(binary, str(Path(sys.executable).with_name("maskwatch"))))
+    verify = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr  # unknown keys and bad values only warn
+    # a bad config exits with a status the unit does not restart on; a clean stop fits in TimeoutStopSec
+    bad = tmp_path / "maskwatch.yaml"
+    bad.write_text("cameras: [{name: door, source: 0, fps: fast}]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "maskwatch", *args[:-1], str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert str(result.returncode) in settings["RestartPreventExitStatus"].split(), result.stderr
+    assert int(settings["TimeoutStopSec"]) > 5  # test_service_faults: SIGTERM stops serve within 5 s
+
+
+def test_ui_over_https_with_the_configured_certificate(tmp_path):
+    import httpx
+    import yaml
+
+    from helpers_service.servers import free_port, port_open, self_signed, wait_for
+
+    pytest.importorskip("uvicorn", reason="the web UI's packages are not installed (pip install 'maskwatch[serve]')")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found (Debian package 'openssl')")
+    cert, key = self_signed(tmp_path, "ui")
+    self_signed(tmp_path, "other")
+    port, token = free_port(), "https-test-token-0123"
+
+    def config(**tls) -> Path:
+        path = tmp_path / "maskwatch.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "cameras": [{"name": "cam", "source": "missing.mp4"}],
+                    "ui": {"port": port, "token": token, **tls},
+                    "storage": {"database": "data/events.db", "snapshots": "data/snaps"},
+                }
+            )
+        )
+        return path
+
+    def serve(path: Path, **kwargs):
+        return subprocess.Popen(
+            [sys.executable, "-m", "maskwatch", "serve", "--config", str(path)],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            **kwargs,
+        )
+
+    # a key that does not match the certificate, or half a pair: one line, exit status 2
+    bad = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "serve", "--config", str(config(tls_cert="ui.pem", tls_key="other.key"))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot use" in bad.stderr, bad.stderr
+    half = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "config", "check", str(config(tls_cert="ui.pem"))],
+        capture_output=True,
+        text=True,
+    )
+    assert half.returncode == 2 and "set both tls_cert and tls_key" in half.stderr
+
+    def health(path: Path):
+        return subprocess.run(
+            [sys.executable, "-m", "maskwatch", "health", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    off = config(enabled=False)
+    assert health(off).returncode == 2 and "ui.enabled is false" in health(off).stderr
+
+    running = config(tls_cert="ui.pem", tls_key="ui.key")  # relative to the config file's folder
+    proc = serve(running)
+    try:
+        assert wait_for(lambda: port_open(port) or proc.poll() is not None, 30) and proc.poll() is None, (
+            proc.stdout.read()
+        )
+        base = f"https://127.0.0.1:{port}"
+        trust = ssl.create_default_context(cafile=str(cert))  # the server's certificate is checked
+        with httpx.Client(base_url=base, verify=trust, timeout=10) as client:
+            assert client.get("/healthz").json()["status"] == "ok"
+            assert client.get("/api/cameras").status_code == 401
+            login = client.post("/login", data={"token": token, "next": "/"})
+            assert "Secure" in login.headers["set-cookie"] and "HttpOnly" in login.headers["set-cookie"]
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        up = health(running)  # what a container's HEALTHCHECK runs
+        assert up.returncode == 0 and up.stdout.startswith(f"healthy: {base}/healthz says"), up.stderr
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    down = health(running)
+    assert down.returncode == 1 and down.stderr.startswith("unhealthy: no answer") and down.stderr.count("\n") == 1
+    assert f"web UI at {base}/ (access token: ui.token in the config)" in out and token not in out

@@ -1,0 +1,172 @@
+"""Ray mode: camera shards analyse the cameras and the head stores their alerts. First a shard on its own (no
+Ray), then the whole service on a real local Ray cluster."""
+
+from __future__ import annotations
+
+import json
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
+from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
+from maskwatch.config import AppConfig
+from maskwatch.scale import CameraShard
+from maskwatch.service import Service
+
+DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+
+
+def config(clip, tmp_path, **extra) -> AppConfig:
+    cameras = [
+        {
+            "name": name,
+            "source": str(clip),
+            "fps": 5,
+            "loop": True,
+            "zones": [{"name": "door", "polygon": DOOR, "restricted": True}],
+        }
+        for name in ("cam-a", "cam-b")
+    ]
+    return AppConfig.model_validate(
+        {
+            "cameras": cameras,
+            "detector": {"input_size": 640, "threads": 1},
+            "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
+            "ui": {"enabled": False},
+            "storage": {
+                "database": str(tmp_path / "data" / "events.db"),
+                "snapshots": str(tmp_path / "data" / "snapshots"),
+                "clips": str(tmp_path / "data" / "clips"),
+            },
+            "clips": {"enabled": True, "before_seconds": 1.0, "after_seconds": 1.0},
+            **extra,
+        }
+    )
+
+
+def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
+    shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
+    try:
+        seen, clips = [], []
+
+        def alerts_now():
+            _, alerts, sightings, recorded = shard.drain()
+            seen.extend(sightings)
+            clips.extend(recorded)
+            return alerts
+
+        alerts = wait_for(alerts_now, 30)
+        assert alerts, "no alert within 30 s"
+        assert ("cam-a", "door", "no_mask") in {(s.camera, s.zone, s.label) for s in seen}  # counted for the head too
+        alert, jpeg = alerts[0]
+        assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
+        assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
+
+        def clips_now():
+            alerts_now()
+            return clips
+
+        assert wait_for(clips_now, 10), "no clip within 10 s"
+        clip, webm = clips[0]  # encoded on the shard; the head finds its events by track and time
+        assert (alert.track_id, alert.time) in clip.keys and clip.frames == [] and webm[:4] == b"\x1a\x45\xdf\xa3"
+        assert [c["name"] for c in shard.camera_status()] == ["cam-a"] and shard.camera_status()[0]["online"]
+        assert shard.latest_jpeg("cam-a", True)[:2] == b"\xff\xd8"
+        shard.set_zones("cam-a", [])
+        assert shard.zones("cam-a") == []
+    finally:
+        shard.stop()
+    assert not (tmp_path / "data").exists(), "a shard stores nothing: the head does"
+
+
+def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, monkeypatch):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster: no token to write under $HOME
+    if not Mosquitto.available():
+        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+    broker, webhook = Mosquitto(tmp_path / "broker"), WebhookReceiver()
+    broker.start()
+    statuses: dict[str, dict] = {}
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    subscriber.on_message = lambda c, u, m: statuses.__setitem__(
+        m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {}
+    )
+    subscriber.connect("127.0.0.1", broker.port)
+    subscriber.subscribe("maskwatch/+/status")
+    subscriber.loop_start()
+    sinks = {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url}], "retry_seconds": 1}
+    service = Service(config(test_clip, tmp_path, sinks=sinks, scale={"ray": {"shards": 2, "cpus_per_shard": 0.5}}))
+    service.start()
+    try:
+        assert len(service.remote.shards) == 2
+        events = wait_for(
+            lambda: (
+                {e["camera"] for e in service.events(limit=1000)} == {"cam-a", "cam-b"} and service.events(limit=1000)
+            ),
+            60,
+        )
+        assert events, f"not every camera's alerts reached the store within 60 s: {service.events(limit=1000)}"
+        assert {e["label"] for e in events} == {"no_mask"} and {e["zone"] for e in events} == {"door"}
+        assert all(service.snapshot_path(e["id"]).is_file() for e in events)  # written on the head
+        clipped = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 20)
+        assert clipped and all(service.clip_path(e["id"]).is_file() for e in clipped), (
+            "the shards' clips are not stored"
+        )
+        status = {c["name"]: c for c in service.camera_status()}
+        assert status["cam-a"]["online"] and status["cam-b"]["online"] and status["cam-b"]["frames_analysed"] > 0
+        assert service.latest_jpeg("cam-b")[:2] == b"\xff\xd8"
+        assert service.stats()["events_total"] >= 2 and service.providers() == ["CPUExecutionProvider"]
+        assert wait_for(lambda: {r["camera"] for r in service.compliance()} == {"cam-a", "cam-b"}, 10)  # head's store
+        # The head's sinks send the shards' alerts, and publish each camera's status
+        ids = {e["id"] for e in events}
+        assert wait_for(lambda: ids <= {m["id"] for m in webhook.received}, 20), "alerts did not reach the webhook"
+        assert wait_for(lambda: statuses.get("maskwatch/cam-b/status", {}).get("online"), 10), statuses
+        service.set_zones("cam-b", [])
+        shard_b = service.remote._shard_of["cam-b"]
+        assert service.remote._call(shard_b, "zones", "cam-b") == []
+
+        # A shard that dies is restarted by Ray with the zones of the start; the head sends it the current ones.
+        import ray
+
+        first = service.remote._incarnation[shard_b]
+        ray.kill(shard_b, no_restart=False)
+        assert wait_for(lambda: service.remote._incarnation[shard_b] != first, 60), "the shard did not come back"
+        assert service.remote._call(shard_b, "zones", "cam-b") == [], "the current zones were not re-sent"
+        assert wait_for(lambda: {c["name"]: c for c in service.camera_status()}["cam-b"]["online"], 30)
+    finally:
+        service.stop()
+        subscriber.loop_stop()
+        webhook.close()
+        broker.stop()
+    import ray
+
+    assert not ray.is_initialized(), "the Ray instance the service started is shut down with it"
+
+
+def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypatch):
+    import sys
+
+    from maskwatch.core.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    service = Service(config(test_clip, tmp_path, scale={"ray": {}}))
+    with pytest.raises(UserError, match=r"pip install 'maskwatch\[scale\]'"):
+        service.start()
+    assert not service.running and service.store is None  # what start opened is closed again
+
+
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
+        ("nowhere", "must be 'auto', HOST:PORT or ray://HOST:PORT"),
+    ],
+)
+def test_a_ray_cluster_that_cannot_be_reached_is_a_one_line_error_at_once(test_clip, tmp_path, address, message):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    from maskwatch.core.errors import UserError
+
+    service = Service(config(test_clip, tmp_path, scale={"ray": {"address": address}}))
+    with pytest.raises(UserError, match=message):
+        service.start()
+    assert not service.running

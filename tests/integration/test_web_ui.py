@@ -1,0 +1,501 @@
+"""The page in real headless Chromium (Playwright, Debian's /usr/bin/chromium) over uvicorn and a real Service.
+
+The camera plays a clip of unmasked faces (CC0 photos). It starts with one unrestricted zone on the right half only,
+so no alert fires until a test makes the left half a restricted zone: the alert then arrives while the page is open.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import yaml
+
+from helpers_service.servers import wait_for
+from maskwatch.config import load_config
+from maskwatch.core.paths import REPO_ROOT
+from maskwatch.service import Service
+from maskwatch.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "ui-test-token-7d1e"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+VIEWER_TOKEN = "ui-viewer-token-03b2"
+HALL = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+    import uvicorn
+
+    tmp = tmp_path_factory.mktemp("web_ui")
+    config_path = tmp / "maskwatch.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [
+                    {
+                        "name": "door-cam",
+                        "source": str(test_clip),
+                        "fps": 5,
+                        "zones": [{"name": "hall", "polygon": HALL, "restricted": False}],
+                    }
+                ],
+                "detector": {"input_size": 640, "threads": 1},
+                "rules": {"min_seconds": 0.5, "cooldown_seconds": 3.0, "timezone": "Europe/Berlin"},
+                "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "clips": {"enabled": True},
+                "ui": {"token": TOKEN, "viewer_token": VIEWER_TOKEN},
+            },
+            sort_keys=False,
+        )
+    )
+    service = Service(load_config(config_path), config_path, pipeline=pipeline)
+    service.start()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(create_app(service), log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started, 10), "uvicorn did not start"
+    api = httpx.Client(base_url=base, headers=BEARER, timeout=10)
+    yield {"service": service, "base": base, "api": api}
+    api.close()
+    server.should_exit = True
+    thread.join(5)
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian package 'chromium')")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, live):
+    """One signed-in page kept open through the tests (as a screen on a wall would be)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(20000)
+    pg.problems = []  # script errors and Content-Security-Policy refusals, checked at the end
+    pg.on("pageerror", lambda err: pg.problems.append(f"script error: {err}"))
+    pg.on("console", lambda msg: "Content Security Policy" in msg.text and pg.problems.append(msg.text))
+    pg.goto(f"{live['base']}/?token={TOKEN}", wait_until="domcontentloaded")
+    yield pg
+    context.close()
+
+
+def test_page_loads_with_token_and_shows_live_frame(page, live):
+    assert page.url == f"{live['base']}/", "the token should leave the address bar"
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.live[data-camera=\"door-cam\"]');"
+        " return i && i.naturalWidth > 0; }"
+    )
+    size = page.evaluate(
+        "() => { const i = document.querySelector('img.live'); return [i.naturalWidth, i.naturalHeight]; }"
+    )
+    assert size == [640, 360]
+    card = page.locator('.camera[data-camera="door-cam"]')
+    sync_api.expect(card.locator(".badge")).to_have_text("online")
+    sync_api.expect(card.locator(".fps")).to_contain_text("fps analysed")
+    page.wait_for_function("() => Number(document.querySelector('.camera .faces dd').textContent) > 0")
+    sync_api.expect(page.locator("#sum-cameras")).to_have_text("1/1 cameras online")
+    sync_api.expect(page.locator("#live-state")).to_have_text("live")
+    cookies = page.context.cookies()
+    assert [(c["name"], c["httpOnly"]) for c in cookies] == [("maskwatch_session", True)]
+    assert TOKEN not in cookies[0]["value"]
+
+
+def test_wrong_token_is_rejected(browser, live):
+    context = browser.new_context()
+    try:
+        pg = context.new_page()
+        pg.goto(f"{live['base']}/?token=wrong-{TOKEN}", wait_until="domcontentloaded")
+        assert pg.url.startswith(f"{live['base']}/login?")
+        sync_api.expect(pg.locator("#login-error")).to_have_text("Wrong access token.")
+        assert pg.locator("#camera-grid").count() == 0
+        for path in ("/api/cameras", "/api/events", "/api/cameras/door-cam/frame.jpg"):
+            r = pg.request.get(live["base"] + path, headers={"Authorization": "Bearer wrong"})
+            assert r.status == 401 and r.json() == {"detail": "missing or wrong access token"}
+        # the login form with the right token opens the page
+        pg.fill("#token", TOKEN)
+        pg.click("button[type=submit]")
+        pg.wait_for_url(f"{live['base']}/")
+        sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
+    finally:
+        context.close()
+
+
+@contextmanager
+def _signed_in(browser, live, token: str, width: int = 1440, height: int = 1000):
+    """A page of its own, signed in with `token`, showing the camera."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        pg = context.new_page()
+        pg.goto(f"{live['base']}/?token={token}", wait_until="domcontentloaded")
+        sync_api.expect(pg.locator('.camera[data-camera="door-cam"]')).to_be_visible()
+        yield pg
+    finally:
+        context.close()
+
+
+def test_fits_a_phone_screen(browser, live):
+    with _signed_in(browser, live, TOKEN, width=390, height=844) as pg:
+        pg.wait_for_function("() => document.querySelector('#compliance-rows tr') !== null")
+        assert pg.evaluate("document.documentElement.scrollWidth") == 390  # nothing sticks out sideways
+        sync_api.expect(pg.locator("form[action='/logout'] button")).to_be_in_viewport()
+
+
+def test_api_docs_render_with_nothing_but_the_service_reachable(browser, live):
+    context = browser.new_context()
+    outside = []
+
+    def only_the_service(route):
+        if route.request.url.startswith(live["base"]):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    try:
+        pg = context.new_page()
+        pg.route("**/*", only_the_service)
+        pg.goto(f"{live['base']}/docs?token={TOKEN}", wait_until="domcontentloaded")
+        sync_api.expect(pg.locator(".swagger-ui .info .title")).to_contain_text("maskwatch")
+        sync_api.expect(pg.locator(".opblock-summary-path", has_text="/api/cameras").first).to_be_visible()
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_new_event_appears_with_banner(page, live):
+    assert live["service"].events() == [], "no alert should fire before the left half is restricted"
+    sync_api.expect(page.locator("#events-empty")).to_be_visible()
+    assert page.locator("#alert-banner").is_hidden()
+    r = live["api"].put(
+        "/api/cameras/door-cam/zones",
+        json={
+            "zones": [
+                {"name": "door", "polygon": DOOR, "restricted": True},
+                {"name": "hall", "polygon": HALL, "restricted": False},
+            ]
+        },
+    )
+    assert r.status_code == 200
+    banner = page.locator("#alert-banner")
+    sync_api.expect(banner).to_be_visible(timeout=30000)
+    sync_api.expect(banner).to_contain_text("No mask — camera door-cam, zone door")
+    item = page.locator("#event-list li.event").first
+    sync_api.expect(item).to_have_attribute("data-label", "no_mask")
+    event_id = int(item.get_attribute("data-id"))
+    stored = live["api"].get(f"/api/events/{event_id}").json()
+    assert stored["zone"] == "door" and stored["label"] == "no_mask"
+    sync_api.expect(item).to_contain_text("door-cam / door")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#event-list li.event img.thumb');"
+        " return t && t.complete && t.naturalWidth > 0; }"
+    )
+    # the label filter asks the API again
+    page.select_option("#filter-label", "mask")
+    sync_api.expect(page.locator("#event-list li.event")).to_have_count(0)
+    page.select_option("#filter-label", "no_mask")
+    sync_api.expect(page.locator("#event-list li.event").first).to_be_visible()
+    # the CSV link follows the filters and downloads with the page's session, no token in the address
+    sync_api.expect(page.locator("#events-csv")).to_have_attribute("href", "/api/events.csv?label=no_mask")
+    with page.expect_download() as download:
+        page.click("#events-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("id,time,camera,zone") and len(rows) >= 2 and ",door," in rows[1]
+    page.select_option("#filter-label", "")
+    # reviewing an alert from its snapshot: marked in the list and the store, filtered, and taken back
+    item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
+    item.locator("img.thumb").click()
+    sync_api.expect(page.locator("#snapshot-dialog")).to_be_visible()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#snapshot-image'); return i.complete && i.naturalWidth > 0; }"
+    )
+    page.click("#review-false_alarm")
+    sync_api.expect(item).to_have_attribute("data-review", "false_alarm")
+    sync_api.expect(item.locator(".review")).to_have_text("false alarm")
+    sync_api.expect(page.locator("#review-false_alarm")).to_have_attribute("aria-pressed", "true")
+    assert live["api"].get(f"/api/events/{event_id}").json()["review"] == "false_alarm"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review.png"))  # the snapshot dialog, for a look
+    page.click("#snapshot-close")
+    page.select_option("#filter-review", "false_alarm")
+    sync_api.expect(page.locator("#event-list li.event")).to_have_count(1)
+    sync_api.expect(page.locator("#event-list li.event").first).to_have_attribute("data-id", str(event_id))
+    page.select_option("#filter-review", "unreviewed")
+    sync_api.expect(item).to_have_count(0)
+    page.select_option("#filter-review", "")
+    item.locator("img.thumb").click()
+    sync_api.expect(page.locator("#review-false_alarm")).to_have_attribute("aria-pressed", "true")
+    page.click("#review-false_alarm")  # pressed again: not reviewed
+    sync_api.expect(item).to_have_attribute("data-review", "")
+    assert live["api"].get(f"/api/events/{event_id}").json()["review"] is None
+    page.click("#snapshot-close")
+
+
+def test_an_alerts_clip_plays_in_its_dialog(page, live):
+    clipped = wait_for(lambda: [e for e in live["api"].get("/api/events").json() if e["clip"]], 30)
+    assert clipped, "no alert got a clip within 30 s"
+    event_id = clipped[-1]["id"]
+    page.reload()  # the list now knows of the clip
+    item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
+    # the dialog reads the event again; played before that answer comes, the clip must go on playing after it
+    slow = lambda route: (time.sleep(1.5), route.continue_())  # noqa: E731
+    page.route(f"**/api/events/{event_id}", slow)
+    item.locator("img.thumb").click()
+    toggle = page.locator("#clip-toggle")
+    sync_api.expect(toggle).to_have_text("Play clip")
+    toggle.click()
+    page.wait_for_timeout(2000)  # the slow answer has come
+    page.unroute(f"**/api/events/{event_id}", slow)
+    video = page.locator("#clip-video")
+    sync_api.expect(video).to_be_visible()
+    sync_api.expect(page.locator("#snapshot-image")).to_be_hidden()
+    # Chromium decodes it (VP8) and plays it: time moves on
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#clip-video');"
+        " return v.readyState >= 2 && v.videoWidth === 640 && v.currentTime > 0.5; }",
+        timeout=15000,
+    )
+    assert page.evaluate("document.querySelector('#clip-video').duration") >= 4.5
+    page.screenshot(path=str(ARTIFACTS / "clip.png"))
+    toggle.click()
+    sync_api.expect(page.locator("#snapshot-image")).to_be_visible()
+    assert page.evaluate("document.querySelector('#clip-video').paused")
+    page.click("#snapshot-close")
+    assert page.evaluate("!document.querySelector('#clip-video').getAttribute('src')")
+
+
+def test_zone_editor_saves_a_polygon(page, live):
+    page.select_option("#zone-camera", "door-cam")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }"
+    )
+    canvas = page.locator("#zone-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    corners = [(0.55, 0.10), (0.95, 0.10), (0.95, 0.60), (0.55, 0.60)]
+    for x, y in corners:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
+    page.fill("#zone-name", "counter")
+    page.select_option("#zone-kind", "open")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” saved.")
+    zones = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [z["name"] for z in zones] == ["door", "hall", "counter"]
+    counter = zones[2]
+    assert counter["restricted"] is False
+    assert np.allclose(counter["polygon"], corners, atol=0.01), counter["polygon"]
+    sync_api.expect(page.locator('#zone-list li[data-zone="counter"]')).to_contain_text("open")
+    # a bad polygon (too few points) is refused with the message shown, nothing saved
+    canvas.click(position={"x": 10, "y": 10})
+    page.fill("#zone-name", "tiny")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Click at least 3 points on the frame.")
+    page.click("#zone-clear")
+    assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall", "counter"]
+    # the live view draws the saved zone: its outline appears in the annotated frame where the raw one has none
+    assert _zone_outline_visible(live["api"], corners)
+    # hours set through the API are listed, and an edit in the editor (deleting another zone) keeps them
+    later = (datetime.now(ZoneInfo("Europe/Berlin")).hour + 12) % 24  # the config's rules.timezone
+    hours = [f"daily {later:02d}:00-{later:02d}:30"]  # not now: the zone stays quiet
+    zones[1] = {**zones[1], "restricted": True, "hours": hours}
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
+    sync_api.expect(page.locator('#zone-list li[data-zone="hall"]')).to_contain_text(f"restricted · {hours[0]}")
+    page.click('#zone-list li[data-zone="counter"] button[aria-label="delete zone counter"]')
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “counter” deleted.")
+    after = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [(z["name"], z["hours"]) for z in after] == [("door", []), ("hall", hours)]
+    # hours typed into the editor: a bad entry is refused with the server's reason, a good one saved
+    for x, y in [(0.60, 0.70), (0.90, 0.70), (0.75, 0.95)]:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    page.fill("#zone-name", "night")
+    page.select_option("#zone-kind", "restricted")
+    sync_api.expect(page.locator("#zone-hours")).to_be_enabled()
+    page.fill("#zone-hours", "weekends 9-5")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_contain_text("write DAYS HH:MM-HH:MM")
+    page.fill("#zone-hours", f"{hours[0]}; sun 01:00-01:30")
+    sync_api.expect(page.locator("#zone-alerts-default")).to_have_text("Default (no mask, worn wrongly)")
+    page.select_option("#zone-alerts", "no_mask")  # a mask below the nose is tolerated here
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “night” saved.")
+    night = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
+    assert night["name"] == "night" and night["restricted"] and night["hours"] == [hours[0], "sun 01:00-01:30"]
+    assert night["alert_labels"] == ["no_mask"]
+    sync_api.expect(page.locator('#zone-list li[data-zone="night"]')).to_contain_text("alerts on no mask")
+    sync_api.expect(page.locator("#zone-alerts")).to_have_value("")  # the form is reset for the next zone
+    page.click('#zone-list li[data-zone="night"] button[aria-label="edit zone night"]')
+    sync_api.expect(page.locator("#zone-alerts")).to_have_value("no_mask")
+    page.click("#zone-clear")
+    # an existing zone edited without redrawing it: its corners, place and hours come into the form
+    sync_api.expect(page.locator("#zone-hours-zone")).to_have_text("Europe/Berlin")
+    page.click('#zone-list li[data-zone="hall"] button[aria-label="edit zone hall"]')
+    sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
+    sync_api.expect(page.locator("#zone-name")).to_have_value("hall")
+    sync_api.expect(page.locator("#zone-hours")).to_have_value(hours[0])
+    sync_api.expect(page.locator("#zone-kind")).to_have_value("restricted")
+    page.fill("#zone-hours", "sat 02:00-03:00")
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “hall” saved.")
+    edited = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [z["name"] for z in edited] == ["door", "hall", "night"]  # replaced in its place: the first match wins
+    assert edited[1]["polygon"] == zones[1]["polygon"] and edited[1]["hours"] == ["sat 02:00-03:00"]
+    # a poster on the wall: an ignored zone, whose faces are left out (no hours or alert labels to set)
+    for x, y in [(0.02, 0.02), (0.12, 0.02), (0.12, 0.12), (0.02, 0.12)]:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    page.fill("#zone-name", "poster")
+    page.select_option("#zone-kind", "ignore")
+    sync_api.expect(page.locator("#zone-hours")).to_be_disabled()
+    sync_api.expect(page.locator("#zone-alerts")).to_be_disabled()
+    page.click("#zone-save")
+    sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “poster” saved.")
+    poster = live["api"].get("/api/cameras/door-cam/zones").json()[-1]
+    assert (poster["name"], poster["ignore"], poster["restricted"], poster["hours"]) == ("poster", True, False, [])
+    sync_api.expect(page.locator('#zone-list li[data-zone="poster"]')).to_contain_text("ignored: faces left out")
+    page.click('#zone-list li[data-zone="poster"] button[aria-label="edit zone poster"]')
+    sync_api.expect(page.locator("#zone-kind")).to_have_value("ignore")
+    page.click("#zone-clear")
+    zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
+
+
+def test_compliance_panel_lists_people_per_zone(page, live):
+    assert wait_for(lambda: live["api"].get("/api/compliance", params={"days": 1}).json(), 30), "nobody counted"
+    page.reload(wait_until="domcontentloaded")
+    row = page.locator('#compliance-rows tr[data-camera="door-cam"]').first
+    sync_api.expect(row).to_be_visible(timeout=10000)
+    zone = row.get_attribute("data-zone")
+    today, week = (int(row.locator(f"td.{c}").inner_text()) for c in ("today-people", "week-people"))
+    assert 1 <= today <= week
+    assert row.locator("td.today-masked").inner_text().endswith(" %")
+    api_row = next(
+        r
+        for r in live["api"].get("/api/compliance", params={"days": 1, "bucket": "all"}).json()
+        if (r["zone"] or "") == zone
+    )
+    assert api_row["people"] >= today  # the API, asked later, may have counted more
+    with page.expect_download() as download:  # 30 days by day, with the page's session
+        page.click("#compliance-csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "start,camera,zone,people,mask,no_mask,incorrect,masked_share" and ",door-cam," in rows[1]
+
+
+def _zone_outline_visible(api: httpx.Client, corners, tries: int = 10) -> bool:
+    """Mean colour difference along the zone's top edge between the annotated and the raw frame of one frame."""
+    for _ in range(tries):
+        annotated = api.get("/api/cameras/door-cam/frame.jpg").content
+        raw = api.get("/api/cameras/door-cam/frame.jpg", params={"annotated": "false"}).content
+        a, b = (cv2.imdecode(np.frombuffer(x, np.uint8), cv2.IMREAD_COLOR).astype(np.int16) for x in (annotated, raw))
+        y = round(corners[0][1] * a.shape[0])
+        x1, x2 = round((corners[0][0] + 0.05) * a.shape[1]), round((corners[1][0] - 0.05) * a.shape[1])
+        edge = np.abs(a[y - 1 : y + 2, x1:x2] - b[y - 1 : y + 2, x1:x2]).mean()
+        away = np.abs(a[y + 20 : y + 23, x1:x2] - b[y + 20 : y + 23, x1:x2]).mean()
+        if edge > 20 and away < 10:
+            return True
+        time.sleep(0.2)  # the two requests straddled a new frame; try again
+    return False
+
+
+def test_the_viewer_token_sees_everything_but_the_controls(browser, live):
+    """After the tests above: the door is restricted and has alerts."""
+    with _signed_in(browser, live, VIEWER_TOKEN) as pg:
+        sync_api.expect(pg.locator(".chip.viewer-only")).to_be_visible()
+        sync_api.expect(pg.locator("#compliance")).to_be_visible()
+        for hidden in ("#zones", 'a[href="#zones"]', '.camera[data-camera="door-cam"] button.admin-only'):
+            sync_api.expect(pg.locator(hidden)).to_be_hidden()
+        item = pg.locator("#event-list li.event img.thumb").first
+        sync_api.expect(item).to_be_visible(timeout=30000)
+        item.click()
+        sync_api.expect(pg.locator("#snapshot-dialog")).to_be_visible()
+        sync_api.expect(pg.locator(".review-buttons")).to_be_hidden()
+        refused = pg.request.put(f"{live['base']}/api/cameras/door-cam/zones", data={"zones": []})  # the page's cookie
+        assert refused.status == 403
+
+
+def test_streams_over_http(live):
+    """MJPEG parts are whole JPEGs; the SSE feed replays stored events after ?after= and then goes on live."""
+    with live["api"].stream("GET", "/api/cameras/door-cam/stream", params={"fps": 10}) as r:
+        assert r.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+        buffer, started = b"", time.monotonic()
+        for chunk in r.iter_bytes():
+            buffer += chunk
+            if buffer.count(b"\r\n--frame\r\n") >= 2 or time.monotonic() - started > 10:
+                break
+    parts = [p for p in buffer.split(b"--frame\r\n") if p]
+    assert len(parts) >= 2
+    for part in parts[:2]:
+        head, _, body = part.partition(b"\r\n\r\n")
+        assert b"Content-Type: image/jpeg" in head
+        body = body.removesuffix(b"\r\n")
+        assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) == len(body)
+        assert cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+
+    if not live["service"].events():  # run on its own: make the left half restricted so that alerts come
+        live["api"].put(
+            "/api/cameras/door-cam/zones", json={"zones": [{"name": "door", "polygon": DOOR, "restricted": True}]}
+        )
+    stored = wait_for(lambda: live["service"].events(limit=5), 30)
+    assert stored, "no alert within 30 s"
+    after = stored[-1]["id"] - 1
+    with live["api"].stream("GET", "/api/events/live", params={"after": after}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        ids = []
+        for line in r.iter_lines():
+            if line.startswith("id: "):
+                ids.append(int(line[4:]))
+            if len(ids) >= len(stored):
+                break
+    assert ids == sorted(e["id"] for e in stored)
+
+
+def test_screenshot(page, live):
+    wait_for(lambda: len(live["service"].events()) >= 3, 10)  # a few events for a representative list
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_function("() => { const i = document.querySelector('img.live'); return i && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }"
+    )
+    canvas = page.locator("#zone-canvas")
+    box = canvas.bounding_box()
+    for x, y in [(0.08, 0.55), (0.42, 0.55), (0.42, 0.95)]:  # a polygon being drawn
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    page.fill("#zone-name", "queue")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.locator("#alert-banner").wait_for(state="visible", timeout=10000)  # the next alert of the looping clip
+    sync_api.expect(page.locator("#event-list li.event").first).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#event-list img.thumb')].slice(0, 4)"
+        ".every(t => t.complete && t.naturalWidth > 0)"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    out = ARTIFACTS / "ui.png"
+    page.screenshot(path=str(out), full_page=True)
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[1] == 1440
+    assert page.problems == []

@@ -1,0 +1,501 @@
+"""Web API over a real running Service (a clip from CC0 photos as a camera): auth, REST, zones, metrics.
+
+The clip shows unmasked faces, so with no zones (the whole frame restricted) no_mask alerts come within seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from helpers_service.servers import wait_for
+from maskwatch.config import load_config
+from maskwatch.service import Service
+from maskwatch.web import create_app
+from maskwatch.web.auth import COOKIE, session_value
+
+TOKEN = "test-token-4f9c"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+VIEWER = {"Authorization": "Bearer viewer-token-a81c"}
+PROTECTED_GETS = [
+    "/api/cameras",
+    "/api/cameras/door-cam/zones",
+    "/api/events",
+    "/api/events.csv",
+    "/api/events/1",
+    "/api/events/1/snapshot",
+    "/api/events/1/clip",
+    "/api/stats",
+    "/api/cameras/door-cam/frame.jpg",
+    "/api/cameras/door-cam/stream",
+    "/api/events/live",
+    "/metrics",
+    "/openapi.json",
+    "/static/app.js",
+    "/static/index.html",
+    "/api/me",
+    "/api/compliance",
+    "/api/compliance.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("web_api")
+    config_path = tmp / "maskwatch.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [{"name": "door-cam", "source": str(test_clip), "fps": 5}],
+                "detector": {"input_size": 640, "threads": 1},
+                "rules": {"min_seconds": 0.5, "cooldown_seconds": 2.0},
+                "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "clips": {"enabled": True},
+                # the tests of 401s send dozens of wrong tokens; the refusal after too many has its own test and app
+                "ui": {"token": TOKEN, "viewer_token": VIEWER["Authorization"][7:], "wrong_tokens_per_minute": 0},
+            },
+            sort_keys=False,
+        )
+    )
+    service = Service(load_config(config_path), config_path, pipeline=pipeline)
+    service.start()
+    client = TestClient(create_app(service))
+    yield {"service": service, "client": client, "config_path": config_path}
+    service.stop()
+
+
+@pytest.fixture
+def client(running) -> TestClient:
+    running["client"].cookies.clear()
+    return running["client"]
+
+
+def test_healthz_is_open(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["analysis_seconds_ago"] < 30
+
+
+def test_healthz_answers_503_when_the_analysis_stalls(client, running):
+    service = running["service"]
+    dead = threading.Thread(target=lambda: None)  # as if the analysis loop had died
+    dead.start()
+    dead.join()
+    service._analyser, loop = dead, service._analyser
+    try:
+        r = client.get("/healthz")
+    finally:
+        service._analyser = loop
+    assert r.status_code == 503 and r.json()["status"] == "stalled"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_the_viewer_token_reads_and_changes_nothing(client, running):
+    assert client.get("/api/me", headers=BEARER).json() == {"role": "admin"}
+    assert client.get("/api/me", headers=VIEWER).json() == {"role": "viewer"}
+    for path in ("/api/cameras", "/api/events", "/api/compliance", "/api/stats", "/metrics", "/api/events.csv"):
+        assert client.get(path, headers=VIEWER).status_code == 200, path
+    zones = client.get("/api/cameras/door-cam/zones", headers=VIEWER).json()
+    refused = client.put("/api/cameras/door-cam/zones", json={"zones": []}, headers=VIEWER)
+    assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
+    assert client.get("/api/cameras/door-cam/zones", headers=BEARER).json() == zones
+    event = wait_for(lambda: client.get("/api/events", headers=VIEWER).json(), 30)[0]
+    assert (
+        client.put(f"/api/events/{event['id']}/review", json={"review": "confirmed"}, headers=VIEWER).status_code == 403
+    )
+    assert client.get(f"/api/events/{event['id']}", headers=BEARER).json()["review"] is None
+    # signed in through the login form with the viewer token: the cookie reads, and still changes nothing
+    login = client.post("/login", data={"token": VIEWER["Authorization"][7:], "next": "/"}, follow_redirects=False)
+    assert login.status_code == 303
+    assert client.get("/api/me").json() == {"role": "viewer"}
+    assert client.put("/api/cameras/door-cam/zones", json={"zones": []}).status_code == 403
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("path", PROTECTED_GETS)
+@pytest.mark.parametrize("how", ["none", "bearer", "cookie", "query"])
+def test_wrong_or_missing_token_gets_401_and_no_data(client, path, how):
+    wrong = TOKEN + "x"
+    headers, params = {}, {}
+    if how == "bearer":
+        headers["Authorization"] = f"Bearer {wrong}"
+    elif how == "cookie":
+        headers["Cookie"] = f"{COOKIE}={session_value(wrong)}"
+    elif how == "query":
+        params["token"] = wrong
+    r = client.get(path, headers=headers, params=params)
+    assert r.status_code == 401, r.text[:200]
+    assert r.json() == {"detail": "missing or wrong access token"}
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_put_zones_needs_token(client, running):
+    before = running["service"].config.camera("door-cam").zones
+    r = client.put("/api/cameras/door-cam/zones", json={"zones": []}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert running["service"].config.camera("door-cam").zones == before
+
+
+@pytest.mark.parametrize("path", ["/", "/docs"])
+def test_html_pages_redirect_to_login(client, path):
+    r = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2F{path[1:]}"
+    r = client.get(path, params={"token": "wrong"}, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?") and "error=1" in r.headers["location"]
+    login = client.get(r.headers["location"])
+    assert login.status_code == 200 and "Wrong access token." in login.text and 'name="token"' in login.text
+
+
+def test_query_token_sets_httponly_cookie_and_leaves_the_address(client):
+    r = client.get("/", params={"token": TOKEN, "view": "zones"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?view=zones"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+    page = client.get("/")  # the cookie alone now opens the page and the API
+    assert page.status_code == 200 and '<div id="camera-grid"' in page.text
+    assert client.get("/api/stats").status_code == 200
+    assert client.get("/docs").status_code == 200 and client.get("/openapi.json").json()["info"]["title"] == "maskwatch"
+
+
+def test_cookie_among_other_apps_cookies_and_security_headers(client):
+    # localhost shares cookies across ports: other apps' odd cookies must not hide ours
+    headers = {"Cookie": f'other={{"json": 1}}; a b=c; {COOKIE}={session_value(TOKEN)}; z=1'}
+    r = client.get("/api/stats", headers=headers)
+    assert r.status_code == 200
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    page = client.get("/", headers=headers)
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/healthz").headers["referrer-policy"] == "no-referrer"
+
+
+def test_an_address_sending_wrong_tokens_is_refused_for_a_minute(running):
+    service = running["service"]
+    service.config.ui.wrong_tokens_per_minute = 3
+    try:
+        app = create_app(service)
+    finally:
+        service.config.ui.wrong_tokens_per_minute = 0
+    now = [1000.0]
+    app.state.wrong_tokens.clock = lambda: now[0]
+    client = TestClient(app)
+    assert client.get("/api/stats").status_code == 401  # no token at all: not a guess
+    assert client.get("/api/stats", headers={"Authorization": "Bearer guess-1"}).status_code == 401
+    assert client.get("/api/stats", params={"token": "guess-2"}).status_code == 401
+    login = client.post("/login", data={"token": "guess-3", "next": "/"})
+    assert login.status_code == 401
+    refused = client.get("/api/stats", headers=BEARER)  # the right token too: else guessing would go on
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60" and "try again in 60 s" in refused.text
+    now[0] += 30
+    login = client.post("/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+    assert login.status_code == 429 and "Too many wrong tokens from this address: try again in 30 s." in login.text
+    assert client.get("/healthz").status_code == 200  # open routes stay open
+    now[0] += 30.5  # a minute after the first guess
+    assert client.get("/api/stats", headers=BEARER).status_code == 200
+    assert (
+        client.get("/api/stats", headers={"Authorization": "Bearer guess-4"}).status_code == 401
+    )  # 2 in the last minute
+    stale = {"Cookie": f"{COOKIE}={session_value('a-token-since-changed')}"}
+    for _ in range(5):  # a login cookie from before a token change is not a guess
+        assert client.get("/api/stats", headers=stale).status_code == 401
+    assert client.get("/api/stats", headers=BEARER).status_code == 200
+
+
+def test_login_form(client):
+    r = client.post("/login", data={"token": "wrong", "next": "/"}, follow_redirects=False)
+    assert r.status_code == 401 and "Wrong access token." in r.text and "set-cookie" not in r.headers
+    r = client.post("/login", data={"token": TOKEN, "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"  # never off-site
+    assert "HttpOnly" in r.headers["set-cookie"]
+    assert client.get("/api/cameras").status_code == 200
+    r = client.post("/logout", follow_redirects=False)
+    assert r.status_code == 303 and "Max-Age=0" in r.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/api/cameras").status_code == 401
+
+
+def test_cameras_state_and_frame(client):
+    cams = wait_for(
+        lambda: [c for c in client.get("/api/cameras", headers=BEARER).json() if c["frames_analysed"] > 0], 20
+    )
+    assert [c["name"] for c in cams] == ["door-cam"]
+    cam = cams[0]
+    assert cam["online"] is True and (cam["width"], cam["height"]) == (640, 360)
+    for key in (
+        "fps_analysed",
+        "frames_decoded",
+        "frames_dropped",
+        "faces",
+        "masked",
+        "unmasked",
+        "last_error",
+        "zones",
+    ):
+        assert key in cam
+    r = client.get("/api/cameras/door-cam/frame.jpg", headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (360, 640, 3)
+    assert client.get("/api/cameras/nope/frame.jpg", headers=BEARER).status_code == 404
+    assert client.get("/api/cameras/nope/zones", headers=BEARER).status_code == 404
+
+
+def test_events_filters_detail_and_snapshot(client):
+    events = wait_for(lambda: (e := client.get("/api/events", headers=BEARER).json()) and len(e) >= 2 and e, 30)
+    assert events and len(events) >= 2, "no alerts within 30 s"
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)  # newest first
+    assert {e["label"] for e in events} <= {"no_mask", "incorrect"} and {e["camera"] for e in events} == {"door-cam"}
+    q = lambda **params: client.get("/api/events", params=params, headers=BEARER)  # noqa: E731
+    assert all(e["label"] == "no_mask" for e in q(label="no_mask").json())
+    assert q(label="mask").json() == [] and q(camera="other").json() == [] and q(zone="nowhere").json() == []
+    assert q(since="2999-01-01T00:00:00Z").json() == []
+    assert len(q(since=events[-1]["time"]).json()) >= len(events)
+
+    def pages_between_alerts():  # the clip loops, so a new alert may land between two page requests
+        newest, first_two, second = q(limit=1).json(), q(limit=2).json(), q(limit=1, offset=1).json()
+        return q(limit=1).json() == newest and (first_two, second)
+
+    pages = wait_for(pages_between_alerts, 10)
+    assert pages, "a new alert landed during every paging attempt for 10 s"
+    first_two, second = pages
+    assert len(first_two) == 2 and second[0]["id"] == first_two[1]["id"]
+    assert q(label="bogus").status_code == 422 and q(limit=0).status_code == 422 and q(limit=5000).status_code == 422
+    bad_since = q(since="yesterday-ish")
+    assert bad_since.status_code == 422 and "bad filter" in bad_since.json()["detail"]
+
+    one = client.get(f"/api/events/{events[0]['id']}", headers=BEARER)
+    assert one.status_code == 200 and one.json()["id"] == events[0]["id"]
+    assert client.get("/api/events/999999", headers=BEARER).status_code == 404
+    snap = client.get(f"/api/events/{events[0]['id']}/snapshot", headers=BEARER)
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(snap.content, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+    assert client.get("/api/events/999999/snapshot", headers=BEARER).status_code == 404
+
+
+def test_event_clip_streams_with_ranges_for_seeking(client, running):
+    clipped = wait_for(lambda: [e for e in client.get("/api/events", headers=BEARER).json() if e["clip"]], 30)
+    assert clipped, "no alert got a clip within 30 s"
+    stored = running["service"].clip_path(clipped[0]["id"]).read_bytes()
+    whole = client.get(f"/api/events/{clipped[0]['id']}/clip", headers=BEARER)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/webm" and whole.content == stored
+    part = client.get(f"/api/events/{clipped[0]['id']}/clip", headers={**BEARER, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == stored[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(stored)}"
+    assert client.get("/api/events/999999/clip", headers=BEARER).status_code == 404
+    fresh = client.get("/api/events", params={"since": time.time() - 1}, headers=BEARER).json()
+    for e in fresh:  # its clip is still being recorded
+        assert e["clip"] is None and client.get(f"/api/events/{e['id']}/clip", headers=BEARER).status_code == 404
+
+
+def test_events_export_as_csv(client):
+    import csv
+    import io
+
+    wait_for(lambda: len(client.get("/api/events", headers=BEARER).json()) >= 2, 30)
+    r = client.get("/api/events.csv", params={"label": "no_mask"}, headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="maskwatch-events.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    since_export = client.get("/api/events", params={"label": "no_mask", "limit": 1000}, headers=BEARER).json()
+    by_id = {e["id"]: e for e in since_export}
+    assert rows and all(row["label"] == "no_mask" and row["camera"] == "door-cam" for row in rows)
+    for row in rows:  # the same events as the JSON API (which may have gained newer ones since)
+        e = by_id[int(row["id"])]
+        assert (row["time"], row["zone"], int(row["track_id"]), float(row["confidence"])) == (
+            e["time"],
+            e["zone"],
+            e["track_id"],
+            e["confidence"],
+        )
+        assert [float(row[k]) for k in ("x1", "y1", "x2", "y2")] == e["box"] and row["snapshot"] == e["snapshot"]
+        assert row["clip"] in ("", e["clip"])  # a clip may have been finished between the two requests
+    assert [int(row["id"]) for row in rows] == sorted((int(row["id"]) for row in rows), reverse=True)
+    assert client.get("/api/events.csv", params={"since": "2999-01-01"}, headers=BEARER).text.strip().count("\n") == 0
+    assert client.get("/api/events.csv", params={"since": "nope"}, headers=BEARER).status_code == 422
+
+
+def test_events_reviewed_as_confirmed_or_false_alarm(client):
+    import csv
+    import io
+
+    wait_for(lambda: len(client.get("/api/events", headers=BEARER).json()) >= 2, 30)
+    first, second = client.get("/api/events", params={"limit": 2}, headers=BEARER).json()
+    assert first["review"] is None and second["review"] is None
+
+    def review(event_id, value):
+        return client.put(f"/api/events/{event_id}/review", json={"review": value}, headers=BEARER)
+
+    marked = review(first["id"], "false_alarm")
+    assert marked.status_code == 200 and marked.json()["review"] == "false_alarm" and marked.json()["id"] == first["id"]
+    assert review(second["id"], "confirmed").json()["review"] == "confirmed"
+
+    def ids(**params):
+        return {e["id"] for e in client.get("/api/events", params={"limit": 1000, **params}, headers=BEARER).json()}
+
+    assert ids(review="false_alarm") == {first["id"]} and ids(review="confirmed") == {second["id"]}
+    assert (
+        first["id"] not in ids(review="unreviewed") and ids(review="unreviewed") | {first["id"], second["id"]} == ids()
+    )
+    rows = {
+        int(r["id"]): r["review"]
+        for r in csv.DictReader(
+            io.StringIO(client.get("/api/events.csv", params={"review": "false_alarm"}, headers=BEARER).text)
+        )
+    }
+    assert rows == {first["id"]: "false_alarm"}
+    stats = client.get("/api/stats", headers=BEARER).json()["events_by_review"]
+    assert stats["false_alarm"] == 1 and stats["confirmed"] == 1 and sum(stats.values()) >= 2
+    assert 'maskwatch_events_reviewed{review="false_alarm"} 1.0' in client.get("/metrics", headers=BEARER).text
+    # taken back, refused values, unknown events
+    assert review(first["id"], None).json()["review"] is None and ids(review="false_alarm") == set()
+    assert review(first["id"], "maybe").status_code == 422
+    assert client.put(f"/api/events/{first['id']}/review", json={}, headers=BEARER).status_code == 422
+    assert review(10**9, "confirmed").status_code == 404
+    assert client.get("/api/events", params={"review": "maybe"}, headers=BEARER).status_code == 422
+    assert client.put(f"/api/events/{first['id']}/review", json={"review": "confirmed"}).status_code == 401
+
+
+def test_compliance_counts_people_per_camera_and_zone(client):
+    import csv
+    import io
+
+    assert wait_for(lambda: client.get("/api/compliance", headers=BEARER).json(), 30), "nobody counted within 30 s"
+    rows = client.get("/api/compliance", params={"days": 1, "bucket": "all"}, headers=BEARER).json()
+    assert rows and all(r["camera"] == "door-cam" and r["start"] is None for r in rows)
+    for r in rows:
+        assert r["people"] == r["mask"] + r["no_mask"] + r["incorrect"] >= 1
+        assert r["masked_share"] == round(r["mask"] / r["people"], 4)
+    by_day = client.get("/api/compliance", headers=BEARER).json()  # the last 7 days, by day
+    assert by_day[0]["start"].endswith(("+00:00", "Z")) or by_day[0]["start"][-6] in "+-"
+    assert sum(r["people"] for r in by_day) >= sum(r["people"] for r in rows)  # counts only grow meanwhile
+    for params in ({"bucket": "week"}, {"since": "nope"}, {"days": 0}):
+        assert client.get("/api/compliance", params=params, headers=BEARER).status_code == 422, params
+        assert client.get("/api/compliance.csv", params=params, headers=BEARER).status_code == 422, params
+    # as CSV: the same rows (asked again until nobody was counted between the JSON and the CSV)
+    params = {"bucket": "hour"}
+    for _ in range(10):
+        as_json = client.get("/api/compliance", params=params, headers=BEARER).json()
+        export = client.get("/api/compliance.csv", params=params, headers=BEARER)
+        if client.get("/api/compliance", params=params, headers=BEARER).json() == as_json:
+            break
+    assert (
+        export.headers["content-type"].startswith("text/csv")
+        and "maskwatch-compliance.csv" in export.headers["content-disposition"]
+    )
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [
+        (r["start"], r["zone"] or None, int(r["people"]), int(r["mask"]), float(r["masked_share"])) for r in rows
+    ] == [(r["start"], r["zone"], r["people"], r["mask"], r["masked_share"]) for r in as_json]
+    assert 'maskwatch_people_seen{camera="door-cam"' in client.get("/metrics", headers=BEARER).text
+
+
+def test_stats_and_metrics(client):
+    wait_for(lambda: client.get("/api/stats", headers=BEARER).json()["events_total"] > 0, 30)
+    stats = client.get("/api/stats", headers=BEARER).json()
+    assert stats["cameras_online"] == 1 and stats["events_total"] > 0 and "door-cam" in stats["cameras"]
+    assert stats["time_zone"] == datetime.now().astimezone().tzname()  # no rules.timezone: the machine's
+    r = client.get("/metrics", headers=BEARER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in r.text
+    assert "maskwatch_frames_analysed_total" in r.text
+    storage = stats["storage"]
+    assert storage["database_bytes"] > 0 and storage["max_media_bytes"] is None  # no cap set
+    assert {"snapshots_bytes", "clips_bytes"} <= set(storage)  # as of the retention job's last check
+    assert all(f'maskwatch_storage_bytes{{kind="{kind}"}}' in r.text for kind in ("snapshots", "clips", "database"))
+    assert "maskwatch_clips_written_total" in r.text and "maskwatch_clips_dropped_total 0.0" in r.text
+
+
+def test_zones_validated_applied_and_saved(client, running):
+    url = "/api/cameras/door-cam/zones"
+    bad = [
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]]}]}, "outside 0..1"),
+        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0]]}]}, "at least 3"),
+        ({"zones": [{"name": "a b/c", "polygon": [[0, 0], [1, 0], [1, 1]]}]}, "pattern"),
+        (
+            {
+                "zones": [
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]]},
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]},
+                ]
+            },
+            "repeat",
+        ),
+        ({"zones": "door"}, "a list"),
+        (
+            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "hours": ["weekdays 9-5"]}]},
+            "DAYS HH:MM-HH:MM",
+        ),
+        (
+            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "alert_labels": ["masked"]}]},
+            "alert_labels[0]",
+        ),
+        (
+            {
+                "zones": [
+                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "ignore": True, "alert_labels": ["no_mask"]}
+                ]
+            },
+            "zones[0]: an ignored zone takes no hours or alert_labels",
+        ),
+    ]
+    for body, message in bad:
+        r = client.put(url, json=body, headers=BEARER)
+        assert r.status_code == 422 and message in r.json()["detail"], (body, r.text)
+    r = client.put(url, content=b"{not json", headers={**BEARER, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
+    assert client.put("/api/cameras/nope/zones", json={"zones": []}, headers=BEARER).status_code == 404
+
+    zones = [
+        {
+            "name": "door",
+            "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]],
+            "restricted": True,
+            "hours": ["daily 00:00-24:00"],
+            "alert_labels": ["no_mask", "incorrect"],
+            "ignore": False,
+        },
+        {
+            "name": "hall",
+            "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]],
+            "restricted": False,
+            "hours": [],
+            "alert_labels": None,
+            "ignore": False,
+        },
+    ]
+    r = client.put(url, json={"zones": zones}, headers=BEARER)
+    assert r.status_code == 200 and r.json() == {"camera": "door-cam", "zones": zones}
+    assert client.get(url, headers=BEARER).json() == zones
+    assert [c["zones"] for c in client.get("/api/cameras", headers=BEARER).json()] == [zones]
+    saved = yaml.safe_load(running["config_path"].read_text())["cameras"][0]["zones"]
+    assert [z["name"] for z in saved] == ["door", "hall"]
+    assert saved[0]["hours"] == ["daily 00:00-24:00"] and "hours" not in saved[1]
+    assert saved[0]["alert_labels"] == ["no_mask", "incorrect"] and "alert_labels" not in saved[1]
+    assert "ignore" not in saved[0] and "ignore" not in saved[1]  # written only where set
+    # applied to the running rules: new events only in the restricted 'door'
+    since = time.time()
+    fresh = wait_for(lambda: client.get("/api/events", params={"since": since}, headers=BEARER).json(), 20)
+    assert fresh and {e["zone"] for e in fresh} == {"door"}
+
+
+def test_service_not_running_is_503(pipeline, tmp_path, test_clip):  # noqa: F811
+    config_path = tmp_path / "m.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "cameras": [{"name": "c", "source": str(test_clip)}],
+                "ui": {"token": TOKEN},
+                "storage": {"database": "e.db", "snapshots": "s"},
+            }
+        )
+    )
+    client = TestClient(create_app(Service(load_config(config_path), config_path, pipeline=pipeline)))
+    r = client.get("/api/events", headers=BEARER)
+    assert r.status_code == 503 and "not running" in r.json()["detail"]
+    assert client.get("/api/cameras/c/frame.jpg", headers=BEARER).status_code == 503
+    assert client.get("/api/cameras", headers=BEARER).json()[0]["online"] is False
