@@ -1,4 +1,4 @@
-# maskwatch's live service in a container: docker build -t maskwatch .   (README: "Running in Docker")
+# maskwatch's live service in a container: docker build -t maskwatch .   (docs/install.md, "Docker")
 # BASE may name any Debian bookworm image (the tests build on one made with debootstrap, for a machine without
 # Docker Hub); the service needs Python 3.11, which bookworm's python3 is.
 ARG BASE=debian:bookworm-slim

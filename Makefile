@@ -7,7 +7,7 @@ APT_PACKAGES := mosquitto chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 
 SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=2 --repeat-source jolignier=2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-docker install install-test system-deps demo train clean
+.PHONY: run test test-docker docs install install-test system-deps demo train clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: install build/demo.mp4
 test: install-test
 	$(BIN)/python -m pytest -q
 
+# The documentation site (docs/, mkdocs.yml) built into site/; --strict fails on a broken link or anchor.
+docs: $(BIN)/python
+	$(BIN)/pip install -q -e '.[docs]'
+	$(BIN)/mkdocs build --strict
+
 # The container image built and run (minutes; needs a Docker engine). Where Docker Hub is out of reach:
 # scripts/debian-base-image.sh, then make test-docker DOCKER_BASE=local/debian:bookworm
 DOCKER_BASE ?= debian:bookworm-slim
@@ -45,8 +50,8 @@ test-docker: install-test
 	MASKWATCH_DOCKER_BASE=$(DOCKER_BASE) $(BIN)/python -m pytest -q -m slow tests/integration/test_docker.py
 
 # Rebuilds every shipped model file from ../shared/data (see models/MODEL_CARD.md): the classifier, the box
-# calibration and the operating point. No INT8 copy: this classifier's INT8 version is slower than FP32 (README,
-# Performance); `benchmarks/quantize.py` measures it again.
+# calibration and the operating point. No INT8 copy: this classifier's INT8 version is slower than FP32
+# (docs/performance.md); `benchmarks/quantize.py` measures it again.
 train: $(BIN)/python
 	$(BIN)/pip install -q -e '.[train,plots,optimize]'
 	$(BIN)/maskwatch data build ../shared/data --out build/crops

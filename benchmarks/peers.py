@@ -44,7 +44,7 @@ AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
 WORKER = Path(__file__).resolve().parent / "_peers" / "worker.py"
 MIN_SCORE = 0.05  # lowest score kept, so the PR curves reach high recall
 # The modes of `maskwatch predict --mode` (maskwatch.pipeline.mask_pipeline.MODES); the fast one was chosen from a --sweep
-# on the val photos, see the README's Performance section.
+# on the val photos, see docs/performance.md.
 FAST_SIZE = MODES["fast"].input_size
 FAST_MIN_SCORE = MODES["fast"].face_min_score
 DEFAULT_MANIFEST = REPO / "build" / "crops" / "manifest.csv"

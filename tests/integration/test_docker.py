@@ -56,12 +56,12 @@ def _get(url: str, token: str):
 
 
 def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path, test_clip):  # noqa: F811
-    """examples/docker set up as the README says, the camera being the test clip in the config folder."""
+    """examples/docker set up as docs/install.md says, the camera being the test clip in the config folder."""
     compose = _compose_command()
     site = tmp_path / "maskwatch"
     shutil.copytree(REPO_ROOT / "examples" / "docker", site)
     config_dir = site / "config"
-    config_dir.chmod(0o777)  # README: chown 1000 config (the UI saves zones there)
+    config_dir.chmod(0o777)  # docs/install.md: chown 1000 config (the UI saves zones there)
     shutil.copy(test_clip, config_dir / "clip.mp4")
     config = config_dir / "maskwatch.yaml"
     cfg = yaml.safe_load(config.read_text())

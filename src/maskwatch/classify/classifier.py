@@ -21,7 +21,7 @@ INT8_MODEL = MODELS_DIR / "mask_classifier_int8.onnx"
 
 def default_model() -> Path:
     """The INT8 classifier where one was made from the shipped FP32 one (it ships only when it passes the speed and
-    accuracy bar: see README, Performance); the FP32 model otherwise, e.g. after retraining without re-quantising."""
+    accuracy bar: see docs/performance.md); the FP32 model otherwise, e.g. after retraining without re-quantising."""
     if INT8_MODEL.is_file() and DEFAULT_MODEL.is_file():
         made_from = onnx_metadata(INT8_MODEL).get("fp32_sha256")
         if made_from == hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest():
