@@ -41,7 +41,7 @@ test: install-test
 # The documentation site (docs/, mkdocs.yml) built into site/; --strict fails on a broken link or anchor.
 docs: $(BIN)/python
 	$(BIN)/pip install -q -e '.[docs]'
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The container image built and run (minutes; needs a Docker engine). Where Docker Hub is out of reach:
 # scripts/debian-base-image.sh, then make test-docker DOCKER_BASE=local/debian:bookworm
