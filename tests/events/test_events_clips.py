@@ -94,9 +94,9 @@ def test_a_shared_clip_is_deleted_with_the_last_event_that_shows_it(tmp_path):
         for t, age in ((1, 8 * 86400 + 10), (2, 7 * 86400 - 10))
     )
     store.set_clip([older, newer], rel)
-    assert store.get(older)["clip"] == store.get(newer)["clip"] == rel
+    assert store.get(older).clip == store.get(newer).clip == rel
     assert apply_retention(store, snaps, Retention(7), now=now, clips=clips) == 1  # the older event goes
-    assert (clips / rel).is_file() and store.get(newer)["clip"] == rel  # the newer one still shows it
+    assert (clips / rel).is_file() and store.get(newer).clip == rel  # the newer one still shows it
     assert apply_retention(store, snaps, Retention(7), now=now + 60, clips=clips) == 1
     assert not (clips / rel).exists() and not (clips / "cam").exists()  # the file, then its empty folders
 
@@ -116,8 +116,8 @@ def test_clips_can_go_sooner_than_their_events(tmp_path):
     old = now - 3 * 86400
     os.utime(stray, (old, old))
     assert apply_retention(store, tmp_path / "snaps", Retention(7, clip_days=2), now=now, clips=clips) == 0
-    assert store.get(ids[0])["clip"] is None and not (clips / rels[0]).exists() and not stray.exists()
-    assert store.get(ids[1])["clip"] == rels[1] and (clips / rels[1]).is_file()
+    assert store.get(ids[0]).clip is None and not (clips / rels[0]).exists() and not stray.exists()
+    assert store.get(ids[1]).clip == rels[1] and (clips / rels[1]).is_file()
     store.close()
 
 
@@ -136,9 +136,9 @@ def test_snapshots_and_clips_stay_under_max_media_mb_oldest_first(tmp_path):
     assert media_usage(folders) == {"snapshot": 600, "clip": 400}
     assert enforce_quota(store, folders, max_bytes=1000) == 0  # at the cap: nothing goes
     assert enforce_quota(store, folders, max_bytes=900) == 1  # down to 90 % of the cap: the oldest file is enough
-    assert store.get(ids[0])["snapshot"] is None and store.get(ids[1])["clip"] is not None
+    assert store.get(ids[0]).snapshot is None and store.get(ids[1]).clip is not None
     assert enforce_quota(store, folders, max_bytes=500) == 1  # 600 > 500: the oldest left, a clip, goes
-    assert store.get(ids[1])["clip"] is None and store.get(ids[2])["snapshot"] and store.get(ids[3])["clip"]
+    assert store.get(ids[1]).clip is None and store.get(ids[2]).snapshot and store.get(ids[3]).clip
     assert media_usage(folders) == {"snapshot": 200, "clip": 100} and len(store.query()) == 4  # the events stay
     store.close()
 
@@ -160,7 +160,7 @@ def test_the_retention_job_keeps_the_cap_and_reports_usage(tmp_path):
     job.start()
     try:
         assert wait_for(lambda: job.usage == {"snapshot": 3000, "clip": 0}, 5), job.usage  # 5000 > 3500: down to 3150
-        assert [e["snapshot"] is None for e in store.query(limit=10)][::-1] == [True, True, False, False, False]
+        assert [e.snapshot is None for e in store.query(limit=10)][::-1] == [True, True, False, False, False]
     finally:
         job.stop()
         job.join(2)

@@ -19,18 +19,16 @@ def test_store_queries_deliveries_and_retention(tmp_path):
     old_rel = snaps.write(image, [[5, 5, 20, 20]], 0, "a", 1, now - 10 * 86400)
     old = store.add(now - 10 * 86400, "a", "door", 1, "no_mask", 0.9, old_rel, (5, 5, 20, 20))
     new = store.add(now, "b", "hall", 2, "incorrect", 0.8, None)
-    assert [e["id"] for e in store.query()] == [new, old]
-    assert [e["id"] for e in store.query(camera="a")] == [old] and [
-        e["id"] for e in store.query(label="incorrect")
-    ] == [new]
-    assert [e["id"] for e in store.query(since=now - 60)] == [new]
-    assert [e["id"] for e in store.query(since="2000-01-01T00:00:00Z", zone="door")] == [old]
-    assert store.get(old)["delivered"] == {"log": False, "mqtt": False} and store.get(old)["box"] == [5, 5, 20, 20]
+    assert [e.id for e in store.query()] == [new, old]
+    assert [e.id for e in store.query(camera="a")] == [old] and [e.id for e in store.query(label="incorrect")] == [new]
+    assert [e.id for e in store.query(since=now - 60)] == [new]
+    assert [e.id for e in store.query(since="2000-01-01T00:00:00Z", zone="door")] == [old]
+    assert store.get(old).delivered == {"log": False, "mqtt": False} and store.get(old).box == [5, 5, 20, 20]
     store.mark_delivered(old, "mqtt")
-    assert [e["id"] for e in store.pending("mqtt")] == [new] and [e["id"] for e in store.pending("log")] == [old, new]
+    assert [e.id for e in store.pending("mqtt")] == [new] and [e.id for e in store.pending("log")] == [old, new]
     assert snaps.resolve(old_rel).is_file() and snaps.resolve("../e.db") is None
     assert apply_retention(store, tmp_path / "snaps", Retention(7)) == 1
-    assert [e["id"] for e in store.query()] == [new] and not (tmp_path / "snaps" / old_rel).exists()
+    assert [e.id for e in store.query()] == [new] and not (tmp_path / "snaps" / old_rel).exists()
     assert store.counts()["by_label"] == {"incorrect": 1}
     store.close()
 
@@ -67,14 +65,14 @@ def test_event_store_adds_the_review_and_clip_columns_to_an_older_database(tmp_p
         )
     store = EventStore(path, ["log"])
     (kept,) = store.query()
-    assert (kept["camera"], kept["track_id"], kept["review"], kept["clip"]) == ("door", 3, None, None)
-    store.set_clip([kept["id"]], "door/2026-11-27/101500_000.webm")
-    assert store.set_review(kept["id"], "false_alarm")["review"] == "false_alarm"
+    assert (kept.camera, kept.track_id, kept.review, kept.clip) == ("door", 3, None, None)
+    store.set_clip([kept.id], "door/2026-11-27/101500_000.webm")
+    assert store.set_review(kept.id, "false_alarm").review == "false_alarm"
     with pytest.raises(ValueError, match="review must be one of confirmed, false_alarm"):
-        store.set_review(kept["id"], "maybe")
+        store.set_review(kept.id, "maybe")
     store.close()
-    again = EventStore(path).get(kept["id"])  # opened again: nothing added twice
-    assert again["review"] == "false_alarm" and again["clip"] == "door/2026-11-27/101500_000.webm"
+    again = EventStore(path).get(kept.id)  # opened again: nothing added twice
+    assert again.review == "false_alarm" and again.clip == "door/2026-11-27/101500_000.webm"
 
 
 def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
@@ -138,5 +136,5 @@ def test_snapshots_can_go_sooner_than_their_events(tmp_path):
         for t, age, rel in ((1, 3, rels[0]), (2, 0, rels[1]))
     )
     assert apply_retention(store, tmp_path / "snaps", Retention(7, snapshot_days=2), now=now) == 0  # no event goes
-    assert store.get(three_days_old)["snapshot"] is None and not (tmp_path / "snaps" / rels[0]).exists()
-    assert store.get(fresh)["snapshot"] == rels[1] and (tmp_path / "snaps" / rels[1]).is_file()
+    assert store.get(three_days_old).snapshot is None and not (tmp_path / "snaps" / rels[0]).exists()
+    assert store.get(fresh).snapshot == rels[1] and (tmp_path / "snaps" / rels[1]).is_file()

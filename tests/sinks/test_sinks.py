@@ -34,7 +34,7 @@ def test_webhook_signature_and_outbox_retry(tmp_path):
         assert wait_for(lambda: receiver.ids() == set(ids), 10)
         assert receiver.bad_signatures == 0 and receiver.requests == 4  # one 503, then three deliveries
         assert wait_for(lambda: store.pending("webhook0") == [] and store.pending("log") == [], 5)
-        assert [e["id"] for e in store.pending("webhook1")] == ids  # the dead receiver keeps them all pending
+        assert [e.id for e in store.pending("webhook1")] == ids  # the dead receiver keeps them all pending
         assert outbox.failures["webhook1"] >= 1 and "127.0.0.1" in outbox.last_error["webhook1"]
     finally:
         outbox.stop()
@@ -313,11 +313,11 @@ sinks:
     ]
     store = EventStore(tmp_path / "e.db", {s.name: getattr(s, "cameras", None) for s in sinks})
     ward, door = (store.add(time.time(), cam, None, 1, "no_mask", 0.9, None) for cam in ("ward-3", "entrance"))
-    assert [e["id"] for e in store.pending("email:ward3")] == [ward] and [e["id"] for e in store.pending("email1")] == [
+    assert [e.id for e in store.pending("email:ward3")] == [ward] and [e.id for e in store.pending("email1")] == [
         ward,
         door,
     ]
-    assert set(store.get(door)["delivered"]) == {"log", "webhook0", "email1"}  # not pending where it does not go
+    assert set(store.get(door).delivered) == {"log", "webhook0", "email1"}  # not pending where it does not go
 
     receiver = WebhookReceiver()
     routed = WebhookSink(receiver.url, cameras=["ward-3"], camera_status=True)
@@ -402,7 +402,7 @@ def test_a_hanging_sink_does_not_hold_up_the_others(tmp_path):
             outbox.notify()
             assert wait_for(lambda: receiver.ids() == ids, 5)
             assert time.monotonic() - started < 1.5  # not after the hanging sink's 2 s timeout
-            assert {e["id"] for e in store.pending("webhook0")} == ids
+            assert {e.id for e in store.pending("webhook0")} == ids
         finally:
             outbox.stop()
             outbox.join(3)

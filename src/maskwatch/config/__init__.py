@@ -13,10 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maskwatch.core.errors import UserError
+from maskwatch.core.labels import Label
 from maskwatch.core.paths import REPO_ROOT
 from maskwatch.rules.hours import parse_window, time_zone
 
-Label = Literal["mask", "no_mask", "incorrect"]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # goes into MQTT topics and URLs
 DEMO_VIDEO = REPO_ROOT / "build" / "demo.mp4"
 

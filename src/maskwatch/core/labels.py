@@ -1,6 +1,15 @@
-"""The three classes and the mapping of source label names onto them."""
+"""The three classes, what a person who looked at an alert said of it, and the mapping of source label names onto
+the classes. Every other place that names labels or review states takes them from here."""
 
-CLASSES: tuple[str, ...] = ("mask", "no_mask", "incorrect")
+from typing import Literal, get_args
+
+Label = Literal["mask", "no_mask", "incorrect"]
+Review = Literal["confirmed", "false_alarm"]  # what a person who looked at an alert said of it; None: not looked at
+ReviewState = Literal["unreviewed", "confirmed", "false_alarm"]  # as alerts are counted and filtered on
+
+CLASSES: tuple[str, ...] = get_args(Label)
+REVIEWS: tuple[str, ...] = get_args(Review)
+REVIEW_STATES: tuple[str, ...] = get_args(ReviewState)
 UNMASKED: frozenset[str] = frozenset({"no_mask", "incorrect"})
 DISPLAY: dict[str, str] = {"mask": "Mask", "no_mask": "No mask", "incorrect": "Mask worn incorrectly"}  # for people
 

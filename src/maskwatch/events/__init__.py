@@ -1,5 +1,6 @@
 """The event store (SQLite), alert snapshots and clips with faces hidden, and retention."""
 
+from maskwatch.core.labels import REVIEW_STATES, REVIEWS
 from maskwatch.events.clips import Clip, ClipEncoder, ClipRecorder, ClipTiming, clip_name
 from maskwatch.events.compliance import compliance_table, days_back, midnight
 from maskwatch.events.export import compliance_csv, events_csv
@@ -13,11 +14,11 @@ from maskwatch.events.snapshots import (
     resolve_in,
     write_atomic,
 )
-from maskwatch.events.store import REVIEW_STATES, REVIEWS, EventStore, iso, to_timestamp
+from maskwatch.events.store import EventStore, iso, to_timestamp
 
 __all__ = [
-    "REVIEW_STATES",
     "REVIEWS",
+    "REVIEW_STATES",
     "Clip",
     "ClipEncoder",
     "ClipRecorder",

@@ -8,6 +8,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from maskwatch.core.labels import REVIEWS
+from maskwatch.core.records import Event
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,8 +47,6 @@ CREATE TABLE IF NOT EXISTS sightings (
 """
 
 
-REVIEWS = ("confirmed", "false_alarm")  # what a person who looked at an alert said of it; NULL: not looked at yet
-REVIEW_STATES = ("unreviewed", *REVIEWS)  # as counted and filtered on
 # columns added after the first release: added to an older database at open, its rows kept
 ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT"}
 MEDIA = ("snapshot", "clip")  # columns naming an event's files; a clip may be shared by the alerts it shows
@@ -136,22 +137,22 @@ class EventStore:
             self._db.execute("COMMIT")
         return event_id
 
-    def _row_dict(self, row: sqlite3.Row, deliveries: dict[int, dict[str, bool]]) -> dict:
-        return {
-            "id": row["id"],
-            "time": iso(row["time"]),
-            "timestamp": row["time"],
-            "camera": row["camera"],
-            "zone": row["zone"],
-            "track_id": row["track_id"],
-            "label": row["label"],
-            "confidence": round(row["confidence"], 4) if row["confidence"] is not None else None,
-            "snapshot": row["snapshot"],
-            "clip": row["clip"],
-            "box": [float(v) for v in row["box"].split()] if row["box"] else None,
-            "delivered": deliveries.get(row["id"], {}),
-            "review": row["review"],
-        }
+    def _event(self, row: sqlite3.Row, deliveries: dict[int, dict[str, bool]]) -> Event:
+        return Event(
+            id=row["id"],
+            time=iso(row["time"]),
+            timestamp=row["time"],
+            camera=row["camera"],
+            zone=row["zone"],
+            track_id=row["track_id"],
+            label=row["label"],
+            confidence=round(row["confidence"], 4) if row["confidence"] is not None else None,
+            snapshot=row["snapshot"],
+            clip=row["clip"],
+            box=[float(v) for v in row["box"].split()] if row["box"] else None,
+            delivered=deliveries.get(row["id"], {}),
+            review=row["review"],
+        )
 
     def _deliveries(self, ids: list[int]) -> dict[int, dict[str, bool]]:
         out: dict[int, dict[str, bool]] = {}
@@ -174,7 +175,7 @@ class EventStore:
         limit: int = 100,
         offset: int = 0,
         review: str | None = None,
-    ) -> list[dict]:
+    ) -> list[Event]:
         """review: 'unreviewed', or one of REVIEWS."""
         where, args = [], []
         for column, value in (("camera", camera), ("label", label), ("zone", zone)):
@@ -194,16 +195,16 @@ class EventStore:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
             deliveries = self._deliveries([r["id"] for r in rows])
-        return [self._row_dict(r, deliveries) for r in rows]
+        return [self._event(r, deliveries) for r in rows]
 
-    def get(self, event_id: int) -> dict | None:
+    def get(self, event_id: int) -> Event | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM events WHERE id = ?", (int(event_id),)).fetchone()
             if row is None:
                 return None
-            return self._row_dict(row, self._deliveries([row["id"]]))
+            return self._event(row, self._deliveries([row["id"]]))
 
-    def set_review(self, event_id: int, review: str | None) -> dict | None:
+    def set_review(self, event_id: int, review: str | None) -> Event | None:
         """Marks an event as looked at (one of REVIEWS) or, with None, as not yet; None when there is no such event."""
         if review is not None and review not in REVIEWS:
             raise ValueError(f"review must be one of {', '.join(REVIEWS)} or null, got {review!r}")
@@ -214,7 +215,7 @@ class EventStore:
             )
         return self.get(event_id)
 
-    def pending(self, sink: str, limit: int = 50) -> list[dict]:
+    def pending(self, sink: str, limit: int = 50) -> list[Event]:
         """Events not yet delivered to `sink`, oldest first."""
         with self._lock:
             rows = self._db.execute(
@@ -223,7 +224,7 @@ class EventStore:
                 (sink, limit),
             ).fetchall()
             deliveries = self._deliveries([r["id"] for r in rows])
-        return [self._row_dict(r, deliveries) for r in rows]
+        return [self._event(r, deliveries) for r in rows]
 
     def mark_delivered(self, event_id: int, sink: str) -> None:
         with self._lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -22,14 +21,14 @@ import cv2
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from maskwatch.backends import backend, make_pipeline
 from maskwatch.config import AppConfig, CameraConfig, ZoneConfig, _is_union_tag
 from maskwatch.config.edit import save_zones
 from maskwatch.core.detections import Detections
 from maskwatch.core.draw import draw_detections, draw_zone
 from maskwatch.core.errors import UserError
-from maskwatch.core.labels import CLASSES, UNMASKED
+from maskwatch.core.labels import CLASSES, REVIEW_STATES, UNMASKED
 from maskwatch.events import (
-    REVIEW_STATES,
     Clip,
     ClipEncoder,
     ClipRecorder,
@@ -49,7 +48,7 @@ from maskwatch.events import (
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, ignored, make_zones
 from maskwatch.service.motion import MotionGate, thumbnail
-from maskwatch.sinks import CameraNotices, EmailSink, MqttSink, OutageWatch, Outbox, make_sinks
+from maskwatch.sinks import CameraNotices, EmailSink, OutageWatch, Outbox, StatusSink, make_sinks
 from maskwatch.sinks.daily_summary import DailySummary, summary_text
 from maskwatch.sources import CameraReader, Frame, describe
 from maskwatch.track import FaceTracker, LabelSmoother
@@ -168,28 +167,7 @@ class Service:
             )
 
     def _make_pipeline(self):
-        d = self.config.detector
-        if d.backend == "torch":
-            from maskwatch.accel import TorchBatchPipeline
-
-            return TorchBatchPipeline(
-                device="cuda" if d.providers == "cuda" else "cpu",
-                input_size=d.input_size,
-                min_score=d.min_score,
-                **({"classifier_path": d.classifier} if d.classifier else {}),
-            )
-        from maskwatch.pipeline import MaskPipeline
-
-        # Threads named explicitly sleep between runs (see maskwatch.core.runtime): ONNX Runtime's default pool
-        # spins, which on a small machine takes the cores the camera decoders need.
-        threads = d.threads or min(4, os.cpu_count() or 1)
-        return MaskPipeline.from_defaults(
-            input_size=d.input_size,
-            min_score=d.min_score,
-            providers=d.providers,
-            threads=threads,
-            classifier_path=d.classifier,
-        )
+        return make_pipeline(self.config.detector)
 
     def _start_outputs(self) -> None:
         """Sinks, the event store, the outbox that delivers events and the retention job."""
@@ -216,11 +194,10 @@ class Service:
         if notified:
             self.notices = CameraNotices(notified, retry_max=cfg.sinks.retry_seconds)
             self.notices.start()
-        emails = [s for s in self.sinks if isinstance(s, EmailSink)]
-        for email, e in zip(emails, cfg.sinks.email):
-            if e.daily_summary:
+        for email in self.sinks:
+            if isinstance(email, EmailSink) and email.daily_summary:
                 compose = functools.partial(self.daily_summary, cameras=email.cameras)
-                self.daily.append(DailySummary(email.send_text, compose, e.daily_summary, cfg.rules.tzinfo))
+                self.daily.append(DailySummary(email.send_text, compose, email.daily_summary, cfg.rules.tzinfo))
                 self.daily[-1].start()
 
     def _stop_outputs(self, deadline: float | None = None) -> None:
@@ -500,7 +477,7 @@ class Service:
             alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence, snapshot, alert.box
         )
         self.outbox.notify()
-        event = self.store.get(event_id)
+        event = self.store.get(event_id).to_json()
         for fn in list(self._listeners):
             try:
                 fn(event)
@@ -514,9 +491,7 @@ class Service:
             rt.smoother.prune(now)
             if rt.clips is not None:
                 rt.clips.expire(now)
-        mqtt = next((s for s in self.sinks if isinstance(s, MqttSink)), None)
-        if mqtt is not None and not mqtt.connected.is_set():
-            mqtt = None
+        mqtt = next((s for s in self.sinks if isinstance(s, StatusSink) and s.ready()), None)
         notices = self.notices
         if mqtt is None and notices is None:
             return
@@ -670,7 +645,8 @@ class Service:
         review: str | None = None,
     ) -> list[dict]:
         try:
-            return self._require_store().query(camera, label, zone, since, limit=limit, offset=offset, review=review)
+            found = self._require_store().query(camera, label, zone, since, limit=limit, offset=offset, review=review)
+            return [e.to_json() for e in found]
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
 
@@ -693,7 +669,7 @@ class Service:
         start, end = midnight(day, tz), midnight(day + timedelta(days=1), tz)
         store = self._require_store()
         table = compliance_table(store.sightings(start, end), "all", tz)
-        alerts = store.query(since=start, until=end, limit=10000)
+        alerts = [e.to_json() for e in store.query(since=start, until=end, limit=10000)]
         if cameras is not None:
             table = [r for r in table if r["camera"] in cameras]
             alerts = [a for a in alerts if a["camera"] in cameras]
@@ -702,12 +678,14 @@ class Service:
     def review_event(self, event_id: int, review: str | None) -> dict | None:
         """'confirmed' or 'false_alarm' as said by whoever looked at the alert; None: not looked at yet."""
         try:
-            return self._require_store().set_review(event_id, review)
+            found = self._require_store().set_review(event_id, review)
         except ValueError as err:
             raise UserError(str(err)) from None
+        return found.to_json() if found else None
 
     def event(self, event_id: int) -> dict | None:
-        return self._require_store().get(event_id)
+        found = self._require_store().get(event_id)
+        return found.to_json() if found else None
 
     def snapshot_path(self, event_id: int) -> Path | None:
         event = self.event(event_id)
@@ -722,14 +700,7 @@ class Service:
             return self.remote.providers()
         if self.pipeline is None:
             return []
-        if hasattr(self.pipeline, "device"):  # the PyTorch backend
-            return [f"torch:{self.pipeline.device}"]
-        names = []
-        for part in (getattr(self.pipeline, "detector", None), getattr(self.pipeline, "classifier", None)):
-            session = getattr(part, "session", None)
-            if session is not None:
-                names += [p for p in session.get_providers() if p not in names]
-        return names
+        return backend(self.config.detector.backend).providers(self.pipeline)
 
     def stats(self) -> dict:
         counts = (

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from maskwatch.core.labels import DISPLAY
+from maskwatch.core.records import Event
 
 log = logging.getLogger("maskwatch.alerts")
 
@@ -17,18 +21,50 @@ class Sink(Protocol):
     cameras: frozenset[str] | None  # the cameras whose events (and notices) it gets; None: all
     camera_status: bool  # also given camera outage notices (post()), see camera_notices
 
-    def send(self, event: dict) -> None: ...
+    def send(self, event: Event) -> None: ...
 
     def close(self) -> None: ...
 
 
-def payload(event: dict) -> dict:
-    """The JSON sent to MQTT and webhooks: the alert as raised, without the store's delivery state and review."""
-    return {k: v for k, v in event.items() if k not in ("delivered", "review")}
+@dataclass(frozen=True)
+class SinkContext:
+    """What sinks are built with besides their config section."""
+
+    cameras: tuple[str, ...] = ()  # the enabled cameras' names (Home Assistant discovery)
+    snapshot_file: Callable[[str | None], Path | None] | None = None  # an event's snapshot name -> its file
+    tz: tzinfo | None = None  # times written for people; None: the machine's
 
 
-def encode(event: dict) -> bytes:
-    return json.dumps(payload(event), separators=(",", ":"), sort_keys=True).encode()
+@runtime_checkable
+class StatusSink(Protocol):
+    """A sink that also shows each camera's current state (MQTT: a retained message per camera), best effort."""
+
+    def ready(self) -> bool: ...
+
+    def publish_status(self, camera: str, status: dict) -> None: ...
+
+
+@runtime_checkable
+class SummarySink(Protocol):
+    """A sink that sends the daily summary (e-mail) at `daily_summary` (HH:MM in rules.timezone; None: not)."""
+
+    name: str
+    cameras: frozenset[str] | None
+    daily_summary: str | None
+
+    def send_text(self, subject: str, body: str) -> None: ...
+
+
+def payload(message: Event | dict) -> dict:
+    """The JSON sent to MQTT and webhooks: an alert as raised, without the store's delivery state and review (or
+    a camera notice as it is)."""
+    if isinstance(message, Event):
+        return message.payload()
+    return {k: v for k, v in message.items() if k not in ("delivered", "review")}
+
+
+def encode(message: Event | dict) -> bytes:
+    return json.dumps(payload(message), separators=(",", ":"), sort_keys=True).encode()
 
 
 def _local(iso_time: str, tz: tzinfo | None) -> str:
@@ -53,15 +89,15 @@ class LogSink:
     name = "log"
     cameras, camera_status = None, False
 
-    def send(self, event: dict) -> None:
+    def send(self, event: Event) -> None:
         log.warning(
             "ALERT %s camera=%s zone=%s track=%s label=%s confidence=%.2f",
-            event["time"],
-            event["camera"],
-            event["zone"],
-            event["track_id"],
-            event["label"],
-            event["confidence"] or 0,
+            event.time,
+            event.camera,
+            event.zone,
+            event.track_id,
+            event.label,
+            event.confidence or 0,
         )
 
     def close(self) -> None:

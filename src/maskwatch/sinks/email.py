@@ -12,8 +12,13 @@ from datetime import tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maskwatch.sinks.base import one_line, payload
+from maskwatch.core.records import Event
+from maskwatch.sinks.base import SinkContext, one_line
+
+if TYPE_CHECKING:
+    from maskwatch.config import EmailConfig
 
 
 class EmailSink:
@@ -32,21 +37,40 @@ class EmailSink:
         tz: tzinfo | None = None,
         name: str = "email",
         cameras=None,
+        daily_summary: str | None = None,
     ):
         self.name = name
-        self.cameras = (
-            frozenset(cameras) if cameras else None
-        )  # only these cameras' events, notices, figures; None: all
+        self.cameras = frozenset(cameras) if cameras else None  # only these cameras' events, notices, figures
         self.host, self.port, self.security = host, port, security
         self.username, self.password = username, password
         self.sender, self.to, self.timeout = sender, list(to), timeout
         self.snapshot_file = snapshot_file  # None: no attachment
         self.camera_status = camera_status  # also told when a camera goes offline and comes back (camera_notices)
         self.tz = tz
+        self.daily_summary = daily_summary  # HH:MM in tz: each day then, the day before's figures; None: not
 
-    def send(self, event: dict) -> None:
-        message = self._about(payload(event))
-        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+    @classmethod
+    def from_config(cls, e: EmailConfig, context: SinkContext, index: int = 0) -> EmailSink:
+        return cls(
+            e.host,
+            e.port,
+            e.security,
+            e.username,
+            e.password,
+            e.sender,
+            e.to,
+            e.timeout_seconds,
+            context.snapshot_file if e.snapshots else None,
+            e.camera_status,
+            context.tz,
+            name=f"email:{e.name}" if e.name else f"email{index}",
+            cameras=e.cameras,
+            daily_summary=e.daily_summary,
+        )
+
+    def send(self, event: Event) -> None:
+        message = self._about(event.payload())
+        snapshot = self.snapshot_file(event.snapshot) if self.snapshot_file else None
         if snapshot is not None:
             message.add_attachment(snapshot.read_bytes(), maintype="image", subtype="jpeg", filename=snapshot.name)
         self._deliver(message)

@@ -8,10 +8,15 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 
-from maskwatch.sinks.base import encode
+from maskwatch.core.records import Event
+from maskwatch.sinks.base import SinkContext, encode
+
+if TYPE_CHECKING:
+    from maskwatch.config import MqttConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,24 @@ class MqttSink:
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
 
+    @classmethod
+    def from_config(cls, m: MqttConfig, context: SinkContext, index: int = 0) -> MqttSink:
+        return cls(
+            m.host,
+            m.port,
+            m.username,
+            m.password,
+            m.topic_prefix,
+            m.qos,
+            m.client_id,
+            m.tls,
+            discovery=(m.discovery_prefix, list(context.cameras)) if m.home_assistant else None,
+            snapshot_file=context.snapshot_file if m.snapshots else None,
+        )
+
+    def ready(self) -> bool:
+        return self.connected.is_set()
+
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             log.warning("MQTT connection refused: %s", reason_code)
@@ -67,14 +90,14 @@ class MqttSink:
             log.warning("MQTT disconnected: %s", reason_code)
         self.connected.clear()
 
-    def send(self, event: dict) -> None:
+    def send(self, event: Event) -> None:
         if not self.connected.is_set():
             raise RuntimeError("MQTT broker not connected")
         # the snapshot first: a subscriber woken by the event finds its picture there, and a retry repeats both
-        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+        snapshot = self.snapshot_file(event.snapshot) if self.snapshot_file else None
         if snapshot is not None:
-            self._publish(f"{self.prefix}/{event['camera']}/snapshot", snapshot.read_bytes(), retain=True)
-        self._publish(f"{self.prefix}/{event['camera']}/event", encode(event))
+            self._publish(f"{self.prefix}/{event.camera}/snapshot", snapshot.read_bytes(), retain=True)
+        self._publish(f"{self.prefix}/{event.camera}/event", encode(event))
 
     def _publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=self.qos, retain=retain)
@@ -108,51 +131,8 @@ def home_assistant_discovery(
     availability = {"availability_topic": f"{prefix}/service/status"}
     for cam in cameras:
         device = {"identifiers": [f"maskwatch_{cam}"], "name": f"maskwatch {cam}", "manufacturer": "maskwatch"}
-        state = f"{prefix}/{cam}/status"
-        for key in ("faces", "masked", "unmasked"):
-            out.append(
-                (
-                    f"{discovery_prefix}/sensor/maskwatch_{cam}_{key}/config",
-                    {
-                        "name": f"{key.capitalize()} faces",
-                        "unique_id": f"maskwatch_{cam}_{key}",
-                        "state_topic": state,
-                        "value_template": f"{{{{ value_json.{key} }}}}",
-                        "state_class": "measurement",
-                        "device": device,
-                        **availability,
-                    },
-                )
-            )
-        out.append(
-            (
-                f"{discovery_prefix}/binary_sensor/maskwatch_{cam}_online/config",
-                {
-                    "name": "Camera online",
-                    "unique_id": f"maskwatch_{cam}_online",
-                    "state_topic": state,
-                    "device_class": "connectivity",
-                    "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
-                    "device": device,
-                    **availability,
-                },
-            )
-        )
-        out.append(
-            (
-                f"{discovery_prefix}/event/maskwatch_{cam}_alert/config",
-                {
-                    "name": "Mask alert",
-                    "unique_id": f"maskwatch_{cam}_alert",
-                    "state_topic": f"{prefix}/{cam}/event",
-                    "event_types": ["no_mask", "incorrect"],
-                    "device": device,
-                    **availability,
-                    "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
-                    '"confidence": {{ value_json.confidence }} }',
-                },
-            )
-        )
+        common = {"device": device, **availability}
+        out += _sensors(discovery_prefix, prefix, cam, common)
         if snapshots:
             out.append(
                 (
@@ -162,9 +142,55 @@ def home_assistant_discovery(
                         "unique_id": f"maskwatch_{cam}_snapshot",
                         "image_topic": f"{prefix}/{cam}/snapshot",
                         "content_type": "image/jpeg",
-                        "device": device,
-                        **availability,
+                        **common,
                     },
                 )
             )
+    return out
+
+
+def _sensors(discovery_prefix: str, prefix: str, cam: str, common: dict) -> list[tuple[str, dict]]:
+    """One camera's face counts, online state and alert event entity."""
+    state = f"{prefix}/{cam}/status"
+    out = [
+        (
+            f"{discovery_prefix}/sensor/maskwatch_{cam}_{key}/config",
+            {
+                "name": f"{key.capitalize()} faces",
+                "unique_id": f"maskwatch_{cam}_{key}",
+                "state_topic": state,
+                "value_template": f"{{{{ value_json.{key} }}}}",
+                "state_class": "measurement",
+                **common,
+            },
+        )
+        for key in ("faces", "masked", "unmasked")
+    ]
+    out.append(
+        (
+            f"{discovery_prefix}/binary_sensor/maskwatch_{cam}_online/config",
+            {
+                "name": "Camera online",
+                "unique_id": f"maskwatch_{cam}_online",
+                "state_topic": state,
+                "device_class": "connectivity",
+                "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
+                **common,
+            },
+        )
+    )
+    out.append(
+        (
+            f"{discovery_prefix}/event/maskwatch_{cam}_alert/config",
+            {
+                "name": "Mask alert",
+                "unique_id": f"maskwatch_{cam}_alert",
+                "state_topic": f"{prefix}/{cam}/event",
+                "event_types": ["no_mask", "incorrect"],
+                **common,
+                "value_template": '{ "event_type": "{{ value_json.label }}", "zone": "{{ value_json.zone }}", '
+                '"confidence": {{ value_json.confidence }} }',
+            },
+        )
+    )
     return out

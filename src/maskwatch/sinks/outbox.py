@@ -85,9 +85,9 @@ class Outbox:
             try:
                 sink.send(event)
             except Exception as err:
-                self._failed(sink.name, event["id"], str(err) or type(err).__name__)
+                self._failed(sink.name, event.id, str(err) or type(err).__name__)
                 return False
-            self.store.mark_delivered(event["id"], sink.name)
+            self.store.mark_delivered(event.id, sink.name)
             self.delivered[sink.name] += 1
             self._backoff[sink.name] = self.retry_start
             self.last_error[sink.name] = None

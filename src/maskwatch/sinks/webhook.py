@@ -14,8 +14,13 @@ import urllib.request
 from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maskwatch.sinks.base import encode, one_line
+from maskwatch.core.records import Event
+from maskwatch.sinks.base import SinkContext, encode, one_line
+
+if TYPE_CHECKING:
+    from maskwatch.config import WebhookConfig
 
 SIGNATURE_HEADER = "X-Maskwatch-Signature"
 
@@ -49,11 +54,27 @@ class WebhookSink:
         self.text, self.tz = text, tz  # text: {"text": "<one line>"} with times in tz (None: the machine's)
         self.cameras = frozenset(cameras) if cameras else None  # only these cameras' events and notices; None: all
 
-    def send(self, event: dict) -> None:
-        snapshot = self.snapshot_file(event.get("snapshot")) if self.snapshot_file else None
+    @classmethod
+    def from_config(cls, w: WebhookConfig, context: SinkContext, index: int = 0) -> WebhookSink:
+        return cls(
+            w.url,
+            w.secret,
+            w.timeout_seconds,
+            w.name,
+            index,
+            context.snapshot_file if w.snapshots else None,
+            w.camera_status,
+            text=w.format == "text",
+            tz=context.tz,
+            cameras=w.cameras,
+        )
+
+    def send(self, event: Event) -> None:
+        body = event.payload()
+        snapshot = self.snapshot_file(event.snapshot) if self.snapshot_file else None
         if snapshot is not None:
-            event = {**event, "snapshot_jpeg": base64.b64encode(snapshot.read_bytes()).decode()}
-        self.post(event)
+            body["snapshot_jpeg"] = base64.b64encode(snapshot.read_bytes()).decode()
+        self.post(body)
 
     def post(self, message: dict) -> None:
         """POSTs the message as signed JSON; returns once the receiver answered 2xx, else raises."""

@@ -22,14 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from maskwatch.config import ZoneConfig
 from maskwatch.core.errors import UserError
+from maskwatch.core.labels import Label
+from maskwatch.core.labels import Review as ReviewValue
+from maskwatch.core.labels import ReviewState as ReviewFilter
 from maskwatch.events import compliance_csv, events_csv
 from maskwatch.web.auth import TokenAuth, WrongTokens, clear_cookie, client_address, role_of, safe_next, session_cookie
 from maskwatch.web.live import EventHub, sse_message
 
 STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, which reads OpenAPI 3.1
-Label = Literal["mask", "no_mask", "incorrect"]
-ReviewFilter = Literal["unreviewed", "confirmed", "false_alarm"]
 Time = Annotated[str | None, Query(description="ISO 8601 time or epoch seconds")]
 Days = Annotated[
     int | None,
@@ -41,7 +42,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 class Review(BaseModel):
-    review: Literal["confirmed", "false_alarm"] | None
+    review: ReviewValue | None
 
 
 def _csv_download(text: str, filename: str) -> Response:

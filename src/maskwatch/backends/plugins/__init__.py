@@ -1,0 +1,1 @@
+"""One module per detector backend (see maskwatch.backends)."""
