@@ -94,6 +94,11 @@ class RuleEngine:
         self._prune(now)
         return alerts
 
+    def retract(self, alert: Alert) -> None:
+        """An alert that could not be kept: its track is not held back by the cooldown, it may alert again."""
+        if self._last_alert.get(alert.track_id) == alert.time:
+            del self._last_alert[alert.track_id]
+
     def count(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> list[Sighting]:
         """Tracks whose smoothed label has held `min_seconds` at `min_confidence`, each once, in all zones; a counted
         track that holds a worse label is moved to it (a -1 and a +1)."""

@@ -47,7 +47,7 @@ from maskwatch.events import (
 )
 from maskwatch.privacy import blur_faces
 from maskwatch.rules import RuleEngine, ignored, make_zones
-from maskwatch.service.motion import MotionGate, thumbnail
+from maskwatch.analysis.motion import MotionGate, thumbnail
 from maskwatch.sinks import CameraNotices, EmailSink, OutageWatch, Outbox, StatusSink, make_sinks
 from maskwatch.sinks.daily_summary import DailySummary, summary_text
 from maskwatch.sources import CameraReader, Frame, describe

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from maskwatch.service.motion import MotionGate, changed_fraction, thumbnail
+from maskwatch.analysis.motion import MotionGate, changed_fraction, thumbnail
 
 
 def _scene(shift: int = 0, noise_seed: int | None = None) -> np.ndarray:

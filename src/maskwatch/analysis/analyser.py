@@ -1,0 +1,198 @@
+"""One camera's analysis: frame → faces found → tracked → label smoothed per track → rules (alerts, people counts).
+
+`CameraAnalyser` needs no service, store, sinks or web: build it from a camera's and the app's config and a
+pipeline, feed it frames with their times (a video's own times work: nothing here reads the clock) one at a time,
+and each call returns what the live view shows for that frame. What it raises goes to an `AnalysisOutput`:
+
+    analyser = CameraAnalyser(config.camera("door"), config, make_pipeline(config.detector))
+    for seq, (image, at) in enumerate(frames_of(video), 1):
+        result = analyser.process(Frame(image, seq, at))  # result.faces, result.alerts, result.sightings
+
+The service runs one analyser per camera, with one detector call for the frames of all cameras
+(`maskwatch.analysis.finder.find_faces`, then `analyse` per camera).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from maskwatch.analysis import render
+from maskwatch.analysis.finder import FaceFinder
+from maskwatch.backends import Pipeline
+from maskwatch.config import AppConfig, CameraConfig, ZoneConfig
+from maskwatch.core.detections import Detections
+from maskwatch.core.labels import CLASSES, UNMASKED
+from maskwatch.rules import Alert, RuleEngine, Sighting, Zone, ignored, make_zones
+from maskwatch.sources import Frame
+from maskwatch.track import FaceTracker, LabelSmoother
+
+log = logging.getLogger(__name__)
+
+PRUNE_SECONDS = 1.0  # tracks' label histories unseen for long are dropped this often (in the frames' time)
+
+
+@dataclass
+class FrameResult:
+    """What one analysed frame shows: the live view draws `faces` and hides `hidden`."""
+
+    camera: str
+    seq: int
+    time: float
+    width: int
+    height: int
+    faces: Detections  # faces kept (detector.min_score, not in an ignored zone): tracked, class_probs smoothed
+    hidden: np.ndarray  # (N, 4) boxes to hide: every face found, doubtful ones (privacy.blur_min_score) included
+    alerts: list[Alert]  # raised on this frame (and handed to the output)
+    sightings: list[Sighting]  # people counted on this frame
+    detected: bool  # the detector ran on it (else nothing had moved: the last faces were kept); see FaceFinder
+
+    @property
+    def labels(self) -> list[str]:
+        return self.faces.labels
+
+    @property
+    def masked(self) -> int:
+        return sum(1 for label in self.labels if label == "mask")
+
+    @property
+    def unmasked(self) -> int:
+        return sum(1 for label in self.labels if label in UNMASKED)
+
+
+@dataclass
+class RaisedAlert:
+    """An alert with the frame it was raised on, for its snapshot."""
+
+    alert: Alert
+    image: np.ndarray
+    hidden: np.ndarray  # the boxes to hide in it
+    offender: int  # the index in `hidden` of the face that alerted
+
+
+class AnalysisOutput(Protocol):
+    """Where an analyser's records go: the service's store and sinks, a Ray shard's queue for its head, or
+    nowhere. alert() that raises is tried again on the next frame (the rules' cooldown is taken back)."""
+
+    def alert(self, raised: RaisedAlert) -> None: ...
+
+    def sightings(self, sightings: list[Sighting]) -> None: ...
+
+    def clip_frame(self, camera: str, at: float, image: np.ndarray) -> None: ...
+
+
+class NoOutput:
+    def alert(self, raised: RaisedAlert) -> None:
+        pass
+
+    def sightings(self, sightings: list[Sighting]) -> None:
+        pass
+
+    def clip_frame(self, camera: str, at: float, image: np.ndarray) -> None:
+        pass
+
+
+class CameraAnalyser:
+    """pipeline: what runs the models (needed by process(); analyse() takes faces found elsewhere); clips: render
+    each frame for the alert clips (clip_frame() on the output)."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        config: AppConfig,
+        pipeline: Pipeline | None = None,
+        output: AnalysisOutput | None = None,
+        clips: bool = False,
+    ):
+        d, t, r = config.detector, config.tracker, config.rules
+        self.camera, self.name = camera, camera.name
+        self.pipeline, self.output = pipeline, output or NoOutput()
+        self.min_score, self.tz = d.min_score, r.tzinfo
+        self.blur_method = config.privacy.blur_method
+        self.clip_width = config.clips.width if clips else None
+        self.finder = FaceFinder(
+            min(d.min_score, config.privacy.blur_min_score), d.motion_threshold, d.redetect_seconds
+        )
+        self.tracker = FaceTracker(camera.fps, t.lost_seconds, t.match_threshold, d.min_score)
+        self.smoother = LabelSmoother(t.smoothing_frames, forget_seconds=max(10.0, t.lost_seconds * 2))
+        zones = make_zones(camera.zones, r.tzinfo)
+        self.rules = RuleEngine(camera.name, zones, r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
+        self.drawn_zones: list[Zone] = zones if camera.zones else []  # the implicit whole-frame zone is not drawn
+        self.frames_analysed = 0
+        self.alerts_raised = 0  # handed to the output
+        self._pruned_at = -float("inf")
+
+    @property
+    def frames_detected(self) -> int:
+        return self.finder.frames_detected
+
+    def set_zones(self, zones: list[ZoneConfig]) -> None:
+        """Applied from the next frame on."""
+        made = make_zones(zones, self.tz)
+        self.rules.zones, self.drawn_zones = made, made if zones else []
+
+    def find_faces(self, frame: Frame) -> Detections:
+        """The detection step: the frame's faces, classified (the last ones where nothing moved since)."""
+        if self.pipeline is None:
+            raise ValueError("this analyser has no pipeline: give analyse() the faces found")
+        return self.finder.find(frame.image, frame.time, self.pipeline)
+
+    def process(self, frame: Frame) -> FrameResult:
+        return self.analyse(frame, self.find_faces(frame))
+
+    def analyse(self, frame: Frame, found: Detections) -> FrameResult:
+        """Tracks, smooths and judges the faces found in `frame`; alerts, people counts and the clip frame go to
+        the output."""
+        image, at = frame.image, frame.time
+        h, w = image.shape[:2]
+        hidden = found.xyxy.copy()
+        zones = self.rules.zones  # faces in ignored zones are hidden, and nothing else
+        kept = np.array(
+            [i for i in np.flatnonzero(found.det_scores >= self.min_score) if not ignored(found.xyxy[i], w, h, zones)],
+            np.int64,
+        )
+        tracked = self.tracker.update(found[kept])
+        faces, judged = self._smooth(tracked, at)
+        if self.clip_width is not None:
+            picture = render.clip_frame(image, hidden, faces, self.drawn_zones, at, self.clip_width, self.blur_method)
+            self.output.clip_frame(self.name, at, picture)
+        alerts = self.rules.check(judged, w, h, at)
+        sightings = self.rules.count(judged, w, h, at)
+        if sightings:
+            self.output.sightings(sightings)
+        self.frames_analysed += 1
+        raised = [a for a in alerts if self._raise(RaisedAlert(a, image, hidden, int(kept[a.face_index])))]
+        self._prune(at)
+        return FrameResult(self.name, frame.seq, at, w, h, faces, hidden, raised, sightings, self.finder.detected)
+
+    def _smooth(self, tracked: Detections, at: float) -> tuple[Detections, list]:
+        """The faces with each track's smoothed probabilities, and (index, track label, box) of the tracked ones."""
+        shown = (
+            tracked.class_probs.copy() if tracked.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
+        )
+        judged = []
+        for i, tid in enumerate(tracked.track_ids):
+            if tid < 0:
+                continue
+            label = self.smoother.update(int(tid), tracked.class_probs[i], at)
+            shown[i] = label.mean_probs
+            judged.append((i, label, tuple(tracked.xyxy[i])))
+        return Detections(tracked.xyxy, tracked.det_scores, tracked.landmarks, shown, tracked.track_ids), judged
+
+    def _raise(self, raised: RaisedAlert) -> bool:
+        try:
+            self.output.alert(raised)
+        except Exception:  # not kept: the person is not silenced by the cooldown, the next frame tries again
+            self.rules.retract(raised.alert)
+            log.exception("camera %s: an alert could not be kept", self.name)
+            return False
+        self.alerts_raised += 1
+        return True
+
+    def _prune(self, at: float) -> None:
+        if at - self._pruned_at >= PRUNE_SECONDS:
+            self._pruned_at = at
+            self.smoother.prune(at)
