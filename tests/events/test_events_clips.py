@@ -209,7 +209,9 @@ def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):  
     service.start()
     try:
         assert service.clip_encoder is not None
-        assert service._cameras["corridor"].clips is not None and service._cameras["treatment"].clips is None
+        assert set(service.clips.recorders) == {"corridor"}  # treatment records none
+        analysers = {name: cam.analyser for name, cam in service.local.cameras.items()}
+        assert analysers["corridor"].clip_width == 640 and analysers["treatment"].clip_width is None
     finally:
         service.stop()
     cfg.cameras[0].clips = None  # now no camera records clips: no encoder either

@@ -70,7 +70,7 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
         assert wait_for(clips_now, 10), "no clip within 10 s"
         clip, webm = clips[0]  # encoded on the shard; the head finds its events by track and time
         assert (alert.track_id, alert.time) in clip.keys and clip.frames == [] and webm[:4] == b"\x1a\x45\xdf\xa3"
-        assert [c["name"] for c in shard.camera_status()] == ["cam-a"] and shard.camera_status()[0]["online"]
+        assert [c.name for c in shard.camera_status()] == ["cam-a"] and shard.camera_status()[0].online
         assert shard.latest_jpeg("cam-a", True)[:2] == b"\xff\xd8"
         shard.set_zones("cam-a", [])
         assert shard.zones("cam-a") == []

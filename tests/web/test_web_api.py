@@ -87,11 +87,11 @@ def test_healthz_answers_503_when_the_analysis_stalls(client, running):
     dead = threading.Thread(target=lambda: None)  # as if the analysis loop had died
     dead.start()
     dead.join()
-    service._analyser, loop = dead, service._analyser
+    service.local.loop, loop = dead, service.local.loop
     try:
         r = client.get("/healthz")
     finally:
-        service._analyser = loop
+        service.local.loop = loop
     assert r.status_code == 503 and r.json()["status"] == "stalled"
     assert client.get("/healthz").status_code == 200
 

@@ -4,6 +4,7 @@ from maskwatch.core.labels import REVIEW_STATES, REVIEWS
 from maskwatch.events.clips import Clip, ClipEncoder, ClipRecorder, ClipTiming, clip_name
 from maskwatch.events.compliance import compliance_table, days_back, midnight
 from maskwatch.events.export import compliance_csv, events_csv
+from maskwatch.events.recording import ClipRecording
 from maskwatch.events.snapshots import (
     Retention,
     RetentionJob,
@@ -22,6 +23,7 @@ __all__ = [
     "Clip",
     "ClipEncoder",
     "ClipRecorder",
+    "ClipRecording",
     "ClipTiming",
     "EventStore",
     "Retention",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import socket
 
-from maskwatch.config import AppConfig
+from maskwatch.config import AppConfig, ZoneConfig
 from maskwatch.core.errors import UserError
+from maskwatch.core.records import CameraStatus
 from maskwatch.scale.shard import CameraShard
 
 log = logging.getLogger(__name__)
@@ -105,14 +106,14 @@ class RayCameras:
                 )
                 self._incarnation[shard] = incarnation
                 for name in self._groups[shard]:
-                    self.set_zones(name, [z.model_dump(mode="json") for z in self._config.camera(name).zones])
+                    self.set_zones(name, self._config.camera(name).zones)
             alerts += pending
             sightings += seen
             clips += recorded
         return alerts, sightings, clips
 
-    def camera_status(self) -> dict[str, dict]:
-        return {c["name"]: c for s in self.shards for c in self._call(s, "camera_status", default=[])}
+    def status(self) -> list[CameraStatus]:
+        return [c for s in self.shards for c in self._call(s, "camera_status", default=[])]
 
     def latest_jpeg(self, camera: str, annotated: bool) -> bytes | None:
         shard = self._shard_of.get(camera)
@@ -122,9 +123,9 @@ class RayCameras:
         shard = self._shard_of.get(camera)
         return self._call(shard, "result_delays", camera, since, default=[]) if shard else []
 
-    def set_zones(self, camera: str, zones: list[dict]) -> None:
+    def set_zones(self, camera: str, zones: list[ZoneConfig]) -> None:
         if camera in self._shard_of:
-            self._call(self._shard_of[camera], "set_zones", camera, zones)
+            self._call(self._shard_of[camera], "set_zones", camera, [z.model_dump(mode="json") for z in zones])
 
     def providers(self) -> list[str]:
         names: list[str] = []

@@ -1,45 +1,55 @@
-"""One camera shard: a Service over some of the cameras that keeps its alerts for the head to collect instead of
-storing and sending them. Ray runs it as an actor; it is a plain class, so it also runs (and is tested) without Ray."""
+"""One camera shard: some of the cameras read and analysed as the service does it (maskwatch.analysis), their
+records kept for the head to collect instead of stored and sent. Ray runs it as an actor; it is a plain class, so
+it also runs (and is tested) without Ray."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 
-from maskwatch.config import AppConfig, ScaleConfig, SinksConfig
-from maskwatch.service.service import Service
+import numpy as np
 
-MAX_PENDING = 10_000  # alerts kept while no head collects them; the oldest go first
+from maskwatch.analysis import LocalCameras, RaisedAlert
+from maskwatch.backends import make_pipeline
+from maskwatch.config import AppConfig, ScaleConfig, SinksConfig, ZoneConfig
+from maskwatch.core.records import CameraStatus
+from maskwatch.events import Clip, ClipRecording, SnapshotWriter
+from maskwatch.rules import Alert, Sighting
+
+MAX_QUEUED = 10_000  # alerts and sightings kept while no head collects them; the oldest go first
 
 
-class ShardService(Service):
-    def __init__(self, config: AppConfig):
-        super().__init__(config)
-        self.pending: deque = deque(maxlen=MAX_PENDING)  # (Alert, snapshot JPEG with faces hidden, or None)
-        self.sightings: deque = deque(maxlen=MAX_PENDING)
-        self.clips: deque = deque(maxlen=100)  # (Clip without its frames, WebM bytes): the head stores them
+class ShardOutput:
+    """The analysers' output on a shard: alerts (with their snapshot JPEG, faces hidden), people counts and encoded
+    clips queued for the head's next collection."""
 
-    def _start_outputs(self) -> None:
-        """The head stores and delivers the events; a shard has no store, sinks or retention of its own."""
+    def __init__(self, config: AppConfig, clip_cameras: list[str]):
+        st, pv = config.storage, config.privacy
+        self.snapshots = SnapshotWriter(st.snapshots, st.jpeg_quality, pv.blur_method, pv.snapshot_show_offender)
+        self.save_snapshots = pv.save_snapshots
+        self.pending: deque[tuple[Alert, bytes | None]] = deque(maxlen=MAX_QUEUED)
+        self.seen: deque[Sighting] = deque(maxlen=MAX_QUEUED)
+        self.recorded: deque[tuple[Clip, bytes]] = deque(maxlen=100)  # (clip without its frames, WebM)
+        self.clips = ClipRecording(config.clips, clip_cameras, self._encoded) if clip_cameras else None
 
-    def _keep(self, frame, hidden, offender, alert):
-        """Keeps the alert and its snapshot JPEG for the head, which finds the event by (track, time)."""
-        jpeg = None
-        if self.config.privacy.save_snapshots:
-            jpeg = self.snapshots.encode(frame.image, hidden, offender)
-        self.pending.append((alert, jpeg))
-        return alert.track_id, alert.time
+    def alert(self, raised: RaisedAlert) -> None:
+        a = raised.alert
+        jpeg = self.snapshots.encode(raised.image, raised.hidden, raised.offender) if self.save_snapshots else None
+        self.pending.append((a, jpeg))
+        if self.clips is not None:  # the head finds the clip's events by (track, time)
+            self.clips.trigger(a.camera, (a.track_id, a.time), a.time)
 
-    def _clip_encoded(self, clip, webm: bytes) -> None:
+    def sightings(self, sightings: list[Sighting]) -> None:
+        self.seen.extend(sightings)
+
+    def clip_frame(self, camera: str, at: float, image: np.ndarray) -> None:
+        if self.clips is not None:
+            self.clips.add(camera, at, image)
+
+    def _encoded(self, clip: Clip, webm: bytes) -> None:
         clip.frames = []
-        self.clips.append((clip, webm))
-
-    def _add_sightings(self, sightings: list) -> None:
-        self.sightings.extend(sightings)
-
-    def drain(self) -> tuple[list, list, list]:
-        """The alerts, the sightings and the clips since the last call."""
-        return _take_all(self.pending), _take_all(self.sightings), _take_all(self.clips)
+        self.recorded.append((clip, webm))
 
 
 def _take_all(queue: deque) -> list:
@@ -56,32 +66,43 @@ class CameraShard:
         cfg = AppConfig.model_validate(config)
         cfg.cameras = [c for c in cfg.cameras if c.name in cameras]
         cfg.scale, cfg.sinks = ScaleConfig(), SinksConfig(log=False)
-        self.service = ShardService(cfg)
-        self.service.start()
+        self.config = cfg
+        clip_cameras = [c.name for c in cfg.cameras if c.enabled and cfg.records_clips(c)]
+        self.output = ShardOutput(cfg, clip_cameras)
+        self.cameras = LocalCameras(cfg, make_pipeline(cfg.detector), self.output, frozenset(clip_cameras))
+        if self.output.clips is not None:
+            self.output.clips.start()
+        self.cameras.start()
         self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
     def drain(self) -> tuple[str, list, list, list]:
-        """This start's id (a change means the shard was restarted with its first zones), the pending alerts,
-        sightings and clips."""
-        return self.incarnation, *self.service.drain()
+        """This start's id (a change means the shard was restarted with its first zones), and the alerts (with
+        their snapshot JPEGs), sightings and clips since the last call."""
+        o = self.output
+        return self.incarnation, _take_all(o.pending), _take_all(o.seen), _take_all(o.recorded)
 
-    def camera_status(self) -> list[dict]:
-        return self.service.camera_status()
+    def camera_status(self) -> list[CameraStatus]:
+        return self.cameras.status()
 
     def latest_jpeg(self, camera: str, annotated: bool) -> bytes | None:
-        return self.service.latest_jpeg(camera, annotated)
+        return self.cameras.latest_jpeg(camera, annotated)
 
     def result_delays(self, camera: str, since: float) -> list[float]:
-        return self.service.result_delays(camera, since)
+        return self.cameras.result_delays(camera, since)
 
     def zones(self, camera: str) -> list[dict]:
-        return self.service.zones(camera)
+        return [z.model_dump(mode="json") for z in self.config.camera(camera).zones]
 
     def set_zones(self, camera: str, zones: list[dict]) -> None:
-        self.service.set_zones(camera, zones)
+        parsed = [ZoneConfig.model_validate(z) for z in zones]
+        self.config.camera(camera).zones = parsed
+        self.cameras.set_zones(camera, parsed)
 
     def providers(self) -> list[str]:
-        return self.service.providers()
+        return self.cameras.providers()
 
     def stop(self) -> None:
-        self.service.stop()
+        self.cameras.stop(timeout=3.0)
+        if self.output.clips is not None:
+            self.output.clips.stop(1.0)
+        self.cameras.join_readers(time.monotonic() + 0.5)
