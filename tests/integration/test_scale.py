@@ -46,7 +46,8 @@ def config(clip, tmp_path, **extra) -> AppConfig:
 
 
 def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, tmp_path):
-    shard = CameraShard(config(test_clip, tmp_path).model_dump(mode="json"), ["cam-a"])
+    cfg = config(test_clip, tmp_path, scale={"ray": {"outbox": str(tmp_path / "node")}})
+    shard = CameraShard(cfg.model_dump(mode="json"), ["cam-a"])
     try:
         seen, clips = [], []
 
@@ -59,7 +60,7 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
         alerts = wait_for(alerts_now, 30)
         assert alerts, "no alert within 30 s"
         assert ("cam-a", "door", "no_mask") in {(s.camera, s.zone, s.label) for s in seen}  # counted for the head too
-        alert, jpeg = alerts[0]
+        _, alert, jpeg = alerts[0]
         assert alert.camera == "cam-a" and alert.zone == "door" and alert.label == "no_mask"
         assert jpeg[:2] == b"\xff\xd8"  # the snapshot, faces hidden, travels as JPEG
 
@@ -133,6 +134,8 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
         assert wait_for(lambda: service.remote._incarnation[shard_b] != first, 60), "the shard did not come back"
         assert service.remote._call(shard_b, "zones", "cam-b") == [], "the current zones were not re-sent"
         assert wait_for(lambda: {c["name"]: c for c in service.camera_status()}["cam-b"]["online"], 30)
+        events = service.events(limit=1000)  # what the restarted shard handed over again is stored once
+        assert len({(e["camera"], e["track_id"], e["timestamp"]) for e in events}) == len(events)
     finally:
         service.stop()
         subscriber.loop_stop()
@@ -141,6 +144,61 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
     import ray
 
     assert not ray.is_initialized(), "the Ray instance the service started is shut down with it"
+
+
+def test_a_restarted_shard_hands_over_the_alerts_the_head_did_not_acknowledge(test_clip, tmp_path):
+    """Without Ray: a shard that stops before the head acknowledged its alerts, and one started again for the same
+    cameras, which finds them in its outbox on the node."""
+    payload = config(test_clip, tmp_path, scale={"ray": {"outbox": str(tmp_path / "node")}}).model_dump(mode="json")
+    shard = CameraShard(payload, ["cam-a"])
+    try:
+        pending = wait_for(lambda: shard.drain()[1], 30)
+        assert pending, "no alert within 30 s"
+    finally:
+        shard.stop()
+    assert [p.suffix for p in (tmp_path / "node").iterdir()] == [".db"]  # kept on the node: not acknowledged
+    again = CameraShard(payload, ["cam-a"])
+    try:
+        _, handed, _, _ = again.drain()
+        assert [(seq, a, jpeg) for seq, a, jpeg in handed[: len(pending)]] == pending
+        again.drain([seq for seq, _, _ in pending])  # the head stored them
+        assert {seq for seq, _, _ in again.drain()[1]}.isdisjoint(seq for seq, _, _ in pending)
+    finally:
+        again.stop()
+
+
+def test_alerts_survive_a_shard_actor_killed_mid_run(test_clip, tmp_path, monkeypatch):
+    """A real local Ray: the shard actor is killed while the head holds alerts it has not acknowledged; Ray restarts
+    it, and it hands them over."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    payload = config(test_clip, tmp_path, scale={"ray": {"outbox": str(tmp_path / "node")}}).model_dump(mode="json")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    try:
+        actor = ray.remote(CameraShard).options(num_cpus=1, max_restarts=-1, max_task_retries=0)
+        shard = actor.remote(payload, ["cam-a"])
+        drain = lambda *acks: ray.get(shard.drain.remote(list(acks)), timeout=30)  # noqa: E731
+        first, pending, _, _ = wait_for(lambda: (answer := drain()) and answer[1] and answer, 60)
+        assert pending, "no alert within 60 s"
+        ray.kill(shard, no_restart=False)  # mid-run: readers, analysis and the outbox are cut off at once
+
+        def restarted():
+            try:
+                return drain() if drain()[0] != first else None
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                return None  # down or restarting
+
+        incarnation, handed, _, _ = wait_for(restarted, 60, interval=0.5)
+        assert incarnation != first
+        assert [(seq, a.time, a.track_id) for seq, a, _ in handed[: len(pending)]] == [
+            (seq, a.time, a.track_id) for seq, a, _ in pending
+        ], "the alerts the head had not acknowledged were lost with the shard"
+        assert all(jpeg[:2] == b"\xff\xd8" for _, _, jpeg in handed[: len(pending)])  # with their snapshots
+        drain(*[seq for seq, _, _ in handed])
+        assert {seq for seq, _, _ in drain()[1]}.isdisjoint(seq for seq, _, _ in handed)  # acknowledged: forgotten
+        ray.get(shard.stop.remote(), timeout=30)
+    finally:
+        ray.shutdown()
 
 
 def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypatch):

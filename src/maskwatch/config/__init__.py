@@ -369,6 +369,11 @@ class RayConfig(Strict):
         "cameras, wherever Ray places them",
     )
     cpus_per_shard: float = Field(1.0, gt=0)
+    outbox: Path | None = Field(
+        None,
+        description="folder, on each node, where a shard keeps the alerts the head has not stored yet, so that "
+        "a shard restarted after a crash hands them over; unset: maskwatch-shards in the node's temporary folder",
+    )
 
 
 class ScaleConfig(Strict):

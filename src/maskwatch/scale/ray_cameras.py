@@ -3,17 +3,19 @@
 Each shard reads its cameras itself, so video never crosses the network: camera URLs (and files) must be reachable
 from every Ray node, and maskwatch must be installed on each. Ray restarts a shard that dies, on another node if
 its node is gone; until it answers again its cameras show as offline, and once it does it is sent the zones as
-they are now (it restarts with those of the start).
+they are now (it restarts with those of the start) and hands over the alerts the head had not stored yet.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+from dataclasses import dataclass
 
 from maskwatch.config import AppConfig, ZoneConfig
 from maskwatch.core.errors import UserError
 from maskwatch.core.records import CameraStatus
+from maskwatch.rules import Alert
 from maskwatch.scale.shard import CameraShard
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,16 @@ def _check_reachable(address: str | None) -> None:
         socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT).close()
     except OSError as err:
         raise UserError(f"cannot reach the Ray cluster at {address}: {err}") from None
+
+
+@dataclass
+class ShardAlert:
+    """An alert a shard raised, with its snapshot JPEG (faces hidden); acknowledge() it once stored."""
+
+    alert: Alert
+    jpeg: bytes | None
+    shard: object  # the actor that holds it until acknowledged
+    seq: int
 
 
 def _first_line(err: Exception) -> str:
@@ -69,6 +81,7 @@ class RayCameras:
         self._config = config  # the head's: zones edited since start are re-sent to a restarted shard
         self._incarnation: dict = {}
         self._down: set = set()  # shards whose last call failed
+        self._acknowledged: dict = {shard: [] for shard in self.shards}  # seqs stored, to tell at the next drain
         try:
             ray.get([s.providers.remote() for s in self.shards], timeout=START_TIMEOUT)
         except Exception as err:
@@ -95,22 +108,34 @@ class RayCameras:
             log.info("Ray shard of %s answers again", ", ".join(self._groups.get(shard, [])))
         return result
 
-    def drain(self) -> tuple[list, list, list]:
-        """The shards' alerts (with their snapshot JPEGs), sightings and clips since the last call."""
+    def drain(self) -> tuple[list[ShardAlert], list, list]:
+        """The shards' alerts not acknowledged yet (with their snapshot JPEGs), and their sightings and clips since
+        the last call. The alerts acknowledged since the last call are forgotten by their shards now."""
         alerts, sightings, clips = [], [], []
         for shard in self.shards:
-            incarnation, pending, seen, recorded = self._call(shard, "drain", default=(None, [], [], []))
-            if incarnation and self._incarnation.setdefault(shard, incarnation) != incarnation:
+            told = list(self._acknowledged[shard])
+            answer = self._call(shard, "drain", told, default=None)
+            if answer is None:  # down: told again next time
+                continue
+            del self._acknowledged[shard][: len(told)]
+            incarnation, pending, seen, recorded = answer
+            if self._incarnation.setdefault(shard, incarnation) != incarnation:
                 log.warning(
                     "Ray shard of %s was restarted: sending it the current zones", ", ".join(self._groups[shard])
                 )
                 self._incarnation[shard] = incarnation
                 for name in self._groups[shard]:
                     self.set_zones(name, self._config.camera(name).zones)
-            alerts += pending
+            alerts += [ShardAlert(alert, jpeg, shard, seq) for seq, alert, jpeg in pending]
             sightings += seen
             clips += recorded
         return alerts, sightings, clips
+
+    def acknowledge(self, stored: list[ShardAlert]) -> None:
+        """These alerts are stored: their shards may forget them (told with the next drain)."""
+        for a in stored:
+            if a.shard in self._acknowledged:
+                self._acknowledged[a.shard].append(a.seq)
 
     def status(self) -> list[CameraStatus]:
         return [c for s in self.shards for c in self._call(s, "camera_status", default=[])]

@@ -15,20 +15,21 @@ from maskwatch.backends import make_pipeline
 from maskwatch.config import AppConfig, ScaleConfig, SinksConfig, ZoneConfig
 from maskwatch.core.records import CameraStatus
 from maskwatch.events import Clip, ClipRecording, SnapshotWriter
-from maskwatch.rules import Alert, Sighting
+from maskwatch.rules import Sighting
+from maskwatch.scale.outbox import ShardOutbox, outbox_path
 
-MAX_QUEUED = 10_000  # alerts and sightings kept while no head collects them; the oldest go first
+MAX_QUEUED = 10_000  # sightings kept while no head collects them; the oldest go first
 
 
 class ShardOutput:
-    """The analysers' output on a shard: alerts (with their snapshot JPEG, faces hidden), people counts and encoded
-    clips queued for the head's next collection."""
+    """The analysers' output on a shard: alerts (with their snapshot JPEG, faces hidden) into the outbox until the
+    head acknowledges them; people counts and encoded clips queued for the head's next collection."""
 
-    def __init__(self, config: AppConfig, clip_cameras: list[str]):
+    def __init__(self, config: AppConfig, outbox: ShardOutbox, clip_cameras: list[str]):
         st, pv = config.storage, config.privacy
         self.snapshots = SnapshotWriter(st.snapshots, st.jpeg_quality, pv.blur_method, pv.snapshot_show_offender)
         self.save_snapshots = pv.save_snapshots
-        self.pending: deque[tuple[Alert, bytes | None]] = deque(maxlen=MAX_QUEUED)
+        self.outbox = outbox
         self.seen: deque[Sighting] = deque(maxlen=MAX_QUEUED)
         self.recorded: deque[tuple[Clip, bytes]] = deque(maxlen=100)  # (clip without its frames, WebM)
         self.clips = ClipRecording(config.clips, clip_cameras, self._encoded) if clip_cameras else None
@@ -36,7 +37,7 @@ class ShardOutput:
     def alert(self, raised: RaisedAlert) -> None:
         a = raised.alert
         jpeg = self.snapshots.encode(raised.image, raised.hidden, raised.offender) if self.save_snapshots else None
-        self.pending.append((a, jpeg))
+        self.outbox.put(a, jpeg)
         if self.clips is not None:  # the head finds the clip's events by (track, time)
             self.clips.trigger(a.camera, (a.track_id, a.time), a.time)
 
@@ -64,22 +65,25 @@ class CameraShard:
 
     def __init__(self, config: dict, cameras: list[str]):
         cfg = AppConfig.model_validate(config)
+        folder = cfg.scale.ray.outbox if cfg.scale.ray else None
         cfg.cameras = [c for c in cfg.cameras if c.name in cameras]
         cfg.scale, cfg.sinks = ScaleConfig(), SinksConfig(log=False)
         self.config = cfg
+        self.outbox = ShardOutbox(outbox_path(folder, cfg.storage.database, cameras))
         clip_cameras = [c.name for c in cfg.cameras if c.enabled and cfg.records_clips(c)]
-        self.output = ShardOutput(cfg, clip_cameras)
+        self.output = ShardOutput(cfg, self.outbox, clip_cameras)
         self.cameras = LocalCameras(cfg, make_pipeline(cfg.detector), self.output, frozenset(clip_cameras))
         if self.output.clips is not None:
             self.output.clips.start()
         self.cameras.start()
         self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
-    def drain(self) -> tuple[str, list, list, list]:
-        """This start's id (a change means the shard was restarted with its first zones), and the alerts (with
-        their snapshot JPEGs), sightings and clips since the last call."""
-        o = self.output
-        return self.incarnation, _take_all(o.pending), _take_all(o.seen), _take_all(o.recorded)
+    def drain(self, acknowledged: list[int] = ()) -> tuple[str, list, list, list]:
+        """Forgets the alerts the head acknowledges (it stored them); returns this start's id (a change means the
+        shard was restarted with its first zones), the alerts not acknowledged yet as (seq, alert, snapshot JPEG),
+        and the sightings and clips since the last call."""
+        alerts = self.outbox.take(list(acknowledged))
+        return self.incarnation, alerts, _take_all(self.output.seen), _take_all(self.output.recorded)
 
     def camera_status(self) -> list[CameraStatus]:
         return self.cameras.status()
@@ -106,3 +110,4 @@ class CameraShard:
         if self.output.clips is not None:
             self.output.clips.stop(1.0)
         self.cameras.join_readers(time.monotonic() + 0.5)
+        self.outbox.close()

@@ -1,5 +1,5 @@
 """Ray mode: the head's thread that collects what the shards raised (alerts with their snapshots, faces already
-hidden; people counts; clips) into the outputs."""
+hidden; people counts; clips) into the outputs, and acknowledges the alerts it stored."""
 
 from __future__ import annotations
 
@@ -47,13 +47,18 @@ class RayCollector:
             if self._stop_event.is_set():
                 return
             log.exception("recording sightings failed")
-        for alert, jpeg in alerts:
+        stored = []
+        for shard_alert in alerts:
+            alert = shard_alert.alert
             try:
-                self.outputs.record_remote_alert(alert, jpeg)
+                if self.outputs.find_event(alert) is None:  # handed over again after a restart: stored once
+                    self.outputs.record_remote_alert(alert, shard_alert.jpeg)
+                stored.append(shard_alert)
             except Exception:
                 if self._stop_event.is_set():
                     return
-                log.exception("camera %s: recording an alert failed", alert.camera)
+                log.exception("camera %s: recording an alert failed (the shard keeps it)", alert.camera)
+        self.remote.acknowledge(stored)
         for clip, webm in clips:  # their alerts came in an earlier or the same drain
             try:
                 ids = [self.outputs.require_store().find(clip.camera, track, at) for track, at in clip.keys]

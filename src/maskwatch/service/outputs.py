@@ -133,6 +133,10 @@ class EventOutputs:
                 log.exception("event listener failed")
         return event_id
 
+    def find_event(self, alert: Alert) -> int | None:
+        """The event stored for this alert already (a shard hands over again what the head had not acknowledged)."""
+        return self.require_store().find(alert.camera, alert.track_id, alert.time)
+
     def add_sightings(self, sightings: list[Sighting]) -> None:
         if sightings:
             self.require_store().add_sightings(sightings)
