@@ -221,3 +221,29 @@ def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):  
         assert service.clip_encoder is None and service.stats()["clips"] is None
     finally:
         service.stop()
+
+
+def test_a_failed_write_leaves_no_partial_file_and_retention_sweeps_stray_ones(tmp_path):
+    import errno
+
+    snaps, clips = tmp_path / "snaps", tmp_path / "clips"
+    day = snaps / "cam" / "2026-11-27"
+    day.mkdir(parents=True)
+    (day / "x.part").symlink_to("/dev/full")  # the partial file lands on a full device: ENOSPC while writing
+    try:
+        write_atomic(day / "x.jpg", b"\xff\xd8" + b"\0" * 100_000)
+    except OSError as err:
+        assert err.errno == errno.ENOSPC
+    else:
+        raise AssertionError("writing to a full device did not fail")
+    assert not (day / "x.part").exists() and not (day / "x.part").is_symlink() and not (day / "x.jpg").exists()
+    now = time.time()
+    stray = snaps / "cam" / "2026-11-27" / "101500_000_t3.part"  # left by a crash or a full disk
+    fresh = clips / "cam" / "2026-11-27" / "101600_000.part"  # being written right now
+    for part, age in ((stray, 3600), (fresh, 5)):
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(b"half a file")
+        os.utime(part, (now - age, now - age))
+    store = EventStore(tmp_path / "e.db")
+    apply_retention(store, snaps, Retention(7), now=now, clips=clips)
+    assert not stray.exists() and fresh.exists()

@@ -53,11 +53,18 @@ class SnapshotWriter:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """A reader never sees the file half written."""
+    """A reader never sees the file half written; a write that fails (disk full) leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # retention sweeps what is left (stray *.part files)
+        raise
 
 
 def resolve_in(folder: Path, rel: str | None) -> Path | None:
@@ -71,6 +78,7 @@ def resolve_in(folder: Path, rel: str | None) -> Path | None:
 
 
 PATTERNS = {"snapshot": "*.jpg", "clip": "*.webm"}  # the files of each MEDIA column
+STRAY_PART_SECONDS = 600.0  # a partial file (*.part) this old is no write in progress: a crash or a full disk left it
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ def apply_retention(
             except OSError as err:
                 log.warning("retention: cannot delete %s: %s", rel, err)
         _sweep(folder, pattern, media_cutoff)
+        _sweep(folder, "*.part", now - STRAY_PART_SECONDS)
         if cleared:
             log.info("retention: deleted %d %s file(s) older than %.1f days", len(cleared), column, days)
     return deleted

@@ -62,7 +62,7 @@ def store_metrics(store: EventStore, sinks: dict) -> Iterator[Metric]:
     yield delivered
 
 
-def media_metrics(usage: dict, clips: dict | None) -> Iterator[Metric]:
+def media_metrics(usage: dict, clips: dict | None, snapshots_failed: int) -> Iterator[Metric]:
     storage = GaugeMetricFamily(
         "maskwatch_storage_bytes", "bytes on disk (snapshots and clips as of the last minute's check)", labels=["kind"]
     )
@@ -70,6 +70,11 @@ def media_metrics(usage: dict, clips: dict | None) -> Iterator[Metric]:
         if kind != "max_media_bytes":
             storage.add_metric([kind.removesuffix("_bytes")], n)
     yield storage
+    failed = CounterMetricFamily(
+        "maskwatch_snapshots_failed", "alerts kept and sent without their snapshot (it could not be written)"
+    )
+    failed.add_metric([], snapshots_failed)
+    yield failed
     if clips is not None:
         for name, text in (
             ("written", "alert clips encoded and saved"),
@@ -94,7 +99,7 @@ class ServiceCollector:
             except Exception:  # store closed during shutdown
                 return
             yield from collected
-        yield from media_metrics(svc.storage_usage(), svc.clip_counts())
+        yield from media_metrics(svc.storage_usage(), svc.clip_counts(), svc.outputs.snapshots_failed)
         uptime = GaugeMetricFamily("maskwatch_uptime_seconds", "seconds since start")
         started = svc.started_at
         uptime.add_metric([], round(time.time() - started, 1) if started else 0.0)

@@ -1,5 +1,5 @@
-"""Where alerts go: the event store, the outbox that delivers them to the sinks, retention, camera outage notices
-and the daily summary mails."""
+"""Where alerts go: the event store (every alert is a row first, whatever happens to its snapshot), the outbox that
+delivers them to the sinks, retention, camera outage notices and the daily summary mails."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class EventOutputs:
         self.notices: CameraNotices | None = None  # camera outages, to the sinks that ask for them
         self.daily: list[DailySummary] = []  # the day before's figures, one per e-mail sink that asks
         self.listeners: list[Callable[[dict], None]] = []  # each new event's JSON (the web's live stream)
+        self.snapshots_failed = 0  # alerts kept without their snapshot, since the start
+        self._snapshot_trouble: set[str] = set()  # cameras whose last snapshot could not be written
 
     def start(self) -> None:
         cfg = self.config
@@ -110,13 +112,37 @@ class EventOutputs:
         """Stores an alert raised on this machine, with its snapshot (faces hidden) where snapshots are kept."""
         snapshot = None
         if self.config.privacy.save_snapshots:
-            snapshot = self.snapshots.write(image, hidden, offender, alert.camera, alert.track_id, alert.time)
+            write = self.snapshots.write
+            snapshot = self._snapshot(
+                alert, lambda: write(image, hidden, offender, alert.camera, alert.track_id, alert.time)
+            )
         return self.add_event(alert, snapshot)
 
     def record_remote_alert(self, alert: Alert, jpeg: bytes | None) -> int:
         """Stores an alert raised by a Ray shard, with the snapshot JPEG it sent (faces already hidden)."""
-        snapshot = self.snapshots.save(jpeg, alert.camera, alert.track_id, alert.time) if jpeg else None
+        save = self.snapshots.save
+        snapshot = self._snapshot(alert, lambda: save(jpeg, alert.camera, alert.track_id, alert.time)) if jpeg else None
         return self.add_event(alert, snapshot)
+
+    def _snapshot(self, alert: Alert, write: Callable[[], str]) -> str | None:
+        """The snapshot's name, or None when it cannot be written (folder full or unwritable): the event is kept
+        and sent without it, counted, and logged once per camera until snapshots work again."""
+        try:
+            rel = write()
+        except Exception as err:
+            self.snapshots_failed += 1
+            if alert.camera not in self._snapshot_trouble:
+                self._snapshot_trouble.add(alert.camera)
+                log.warning(
+                    "camera %s: snapshot not written (%s): its alerts are kept and sent without one until it works",
+                    alert.camera,
+                    err,
+                )
+            return None
+        if alert.camera in self._snapshot_trouble:
+            self._snapshot_trouble.discard(alert.camera)
+            log.info("camera %s: snapshots are written again", alert.camera)
+        return rel
 
     def add_event(self, alert: Alert, snapshot: str | None) -> int:
         store = self.require_store()

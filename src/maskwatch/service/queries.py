@@ -143,6 +143,7 @@ class QueryFacade:
             "sinks": self.sink_stats(counts["pending_by_sink"]),
             "storage": self.storage_usage(),
             "clips": self.clip_counts(),
+            "snapshots_failed": self.outputs.snapshots_failed,  # alerts kept without their snapshot
         }
 
     def sink_stats(self, pending: dict[str, int]) -> dict:
