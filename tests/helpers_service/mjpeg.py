@@ -10,14 +10,16 @@ import cv2
 
 
 class MjpegServer:
-    def __init__(self, clip, fps: float = 10.0):
-        cap = cv2.VideoCapture(str(clip))
-        self.jpegs = []
-        while True:
+    def __init__(self, clip=None, fps: float = 10.0, jpegs: list[bytes] | None = None):
+        """The clip's frames as JPEGs, or the `jpegs` given, looped."""
+        self.jpegs = list(jpegs or [])
+        cap = cv2.VideoCapture(str(clip)) if clip is not None else None
+        while cap is not None:
             ok, image = cap.read()
             if not ok:
                 break
             self.jpegs.append(cv2.imencode(".jpg", image)[1].tobytes())
+        self.requests = 0
         self.fps = fps
         self.closed = threading.Event()
         server = self
@@ -26,6 +28,7 @@ class MjpegServer:
             protocol_version = "HTTP/1.0"
 
             def do_GET(self):
+                server.requests += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
                 self.end_headers()

@@ -166,3 +166,64 @@ def test_probe_hints_at_a_larger_detector_input_for_small_faces():
     assert "the smallest is 20 px high in the frame, 6.7 px at the detector's scale" in lines[3]
     # 16 px (the detector's smallest anchor) / 20 px * 1920 = 1536
     assert lines[4].startswith("hint: faces under 16 px") and "detector.input_size: 1536" in lines[4]
+
+
+def test_a_camera_sending_oversized_frames_is_refused_and_the_others_go_on(test_clip, tmp_path, pipeline):
+    """Issue 18 finding 5: 16000 x 16000 JPEGs over MJPEG/HTTP (1 MB each, 768 MB decoded) are refused from their
+    header, before decoding; the camera shows why, and the camera beside it is analysed as before."""
+    import resource
+
+    from helpers_service.bombs import flat_jpeg
+    from maskwatch.config import AppConfig
+    from maskwatch.core.image_header import jpeg_size
+    from maskwatch.service import Service
+
+    huge = flat_jpeg(16000, 16000)
+    assert jpeg_size(huge) == (16000, 16000) and len(huge) < 1_100_000
+    normal, bomb = MjpegServer(test_clip, fps=10), MjpegServer(jpegs=[huge], fps=2)
+    cameras = [
+        {"name": "normal", "source": normal.url, "fps": 5},
+        {"name": "huge", "source": bomb.url, "fps": 5, "reconnect_max_seconds": 0.5},
+    ]
+    config = AppConfig.model_validate(
+        {
+            "cameras": cameras,
+            "ui": {"enabled": False},
+            "sinks": {"log": False},
+            "storage": {"database": str(tmp_path / "e.db"), "snapshots": str(tmp_path / "s")},
+        }
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB
+    service = Service(config, pipeline=pipeline)
+    service.start()
+    status = lambda: {c["name"]: c for c in service.camera_status()}  # noqa: E731
+    try:
+        assert wait_for(lambda: status()["normal"]["frames_analysed"] >= 10, 20), status()["normal"]
+        assert wait_for(lambda: bomb.requests >= 3, 10), "the camera is not tried again"  # backoff, then again
+        refused = status()["huge"]
+        assert not refused["online"] and refused["frames_decoded"] == 0
+        assert "16000x16000" in refused["last_error"] and "max_pixels (8294400)" in refused["last_error"]
+        analysed = status()["normal"]["frames_analysed"]
+        assert wait_for(lambda: status()["normal"]["frames_analysed"] >= analysed + 10, 10)
+        assert (
+            status()["normal"]["online"]
+            and status()["normal"]["frames_dropped"] <= status()["normal"]["frames_decoded"] / 2
+        )
+    finally:
+        service.stop()
+        normal.close()
+        bomb.close()
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
+    assert grown < 300, f"peak memory grew by {grown:.0f} MB: a 16000 x 16000 frame was decoded"
+
+
+def test_frames_larger_than_max_pixels_are_refused_from_any_source(test_clip):
+    reader = CameraReader("file", str(test_clip), "file", fps=5, backoff_start=0.2, backoff_max=0.5, max_pixels=100_000)
+    reader.start()
+    try:
+        assert wait_for(lambda: reader.stats.last_error, 5)
+        assert "640x360" in reader.stats.last_error and "max_pixels (100000)" in reader.stats.last_error
+        assert reader.stats.frames_decoded == 0 and not reader.stats.online
+    finally:
+        reader.stop()
+        reader.join(3)

@@ -136,6 +136,7 @@ class LocalCameras:
             cam.loop,
             backoff_max=cam.reconnect_max_seconds,
             on_frame=self._frame_ready.set,
+            max_pixels=cam.max_pixels,
         )
 
     def start(self) -> None:

@@ -81,6 +81,12 @@ class CameraConfig(Strict):
     enabled: bool = True
     zones: list[ZoneConfig] = Field(default_factory=list, description="empty: the whole frame is one restricted zone")
     clips: bool | None = Field(None, description="record alert clips of this camera; unset: clips.enabled")
+    max_pixels: int = Field(
+        3840 * 2160,
+        ge=64 * 64,
+        description="frames larger than this (width x height; default 4K) are refused, before they are decoded "
+        "where the source allows it (HTTP/MJPEG cameras): the camera shows an error and the others go on",
+    )
 
     @model_validator(mode="after")
     def _unique_zones(self):

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from maskwatch.core.errors import UserError
+from maskwatch.core.image_header import MAX_IMAGE_PIXELS, image_size
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -40,12 +41,24 @@ def collect_images(inputs: list[str | Path]) -> ImageList:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """BGR uint8 image; grey, palette, alpha and 16-bit inputs converted; UserError when unreadable."""
+    """BGR uint8 image; grey, palette, alpha and 16-bit inputs converted; UserError when unreadable or larger than
+    MAX_IMAGE_PIXELS (read from its header before anything is decoded: decompression bombs)."""
     data = np.fromfile(str(path), np.uint8) if path.is_file() else None
+    if data is not None:
+        check_pixels(path, image_size(data.tobytes()))
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
     if image is None:
         raise UserError(f"{path}: cannot be read as an image (corrupt or unsupported)")
     return image
+
+
+def check_pixels(path: Path, size: tuple[int, int] | None, limit: int = MAX_IMAGE_PIXELS) -> None:
+    """A UserError for an image or video frame of more than `limit` pixels; None (size unknown) passes."""
+    if size is not None and size[0] * size[1] > limit:
+        raise UserError(
+            f"{path}: {size[0]}x{size[1]} pixels is more than the {limit / 1e6:.0f} megapixels read at most "
+            "(refused before decoding: a decompression bomb?)"
+        )
 
 
 def is_video(path: Path) -> bool:

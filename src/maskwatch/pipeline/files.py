@@ -13,7 +13,7 @@ from maskwatch.classify.given import GivenCropClassifier
 from maskwatch.core.draw import draw_detections
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
-from maskwatch.core.media import collect_images, is_video, read_image, unique_names
+from maskwatch.core.media import check_pixels, collect_images, is_video, read_image, unique_names
 from maskwatch.pipeline import MaskPipeline
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def detect_file(src: Path, dst: Path, pipeline: MaskPipeline) -> dict:
             raise UserError(f"{dst}: cannot write an image with this extension")
         return {"frames": 1, "faces": len(dets), "labels": _count(dets.labels)}
     cap = cv2.VideoCapture(str(src))
+    check_pixels(src, (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))))
     ok, frame = cap.read()
     if not ok:
         raise UserError(f"{src}: cannot be read as a video (corrupt or unsupported)")

@@ -12,7 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskwatch.sources.http_frames import http_frame_size
+
 log = logging.getLogger(__name__)
+DEFAULT_MAX_PIXELS = 3840 * 2160  # 4K: cameras[].max_pixels
 
 
 @dataclass
@@ -104,12 +107,15 @@ class CameraReader(threading.Thread):
         backoff_start: float = 0.5,
         backoff_max: float = 10.0,
         on_frame=None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ):
         super().__init__(name=f"camera-{name}", daemon=True)
         self.camera = name
         self.source, self.kind, self.fps, self.loop = source, kind, fps, loop
         self.backoff_start, self.backoff_max = backoff_start, backoff_max
         self.slot = FrameSlot(on_frame)
+        self.max_pixels = max_pixels
+        self._cap: cv2.VideoCapture | None = None
         self.stats = SourceStats()
         self._stop_event = threading.Event()
         self._seq = 0
@@ -139,53 +145,85 @@ class CameraReader(threading.Thread):
 
     def _read_until_failure(self) -> bool:
         """Reads until the source fails; True if at least one frame came (so the backoff restarts)."""
+        self._cap = self._open()
+        if self._cap is None:
+            return False
+        try:
+            return self._read_frames()
+        finally:
+            self._cap.release()
+
+    def _open(self) -> cv2.VideoCapture | None:
+        """The opened source, or None (offline, with the reason): missing, not opening, or frames too large (an
+        HTTP camera's JPEG frames are sized from their header before any is decoded)."""
         if self.kind == "file" and not Path(str(self.source)).is_file():
             self._set_offline(f"file not found: {self.source}")
-            return False
+            return None
+        if self.kind == "http" and self._too_large(http_frame_size(str(self.source))):
+            return None
         cap = open_capture(self.source, self.kind)
-        try:
-            if not cap.isOpened():
-                self._set_offline(f"cannot open {describe(self.source)}")
-                return False
-            native = cap.get(cv2.CAP_PROP_FPS) or 0.0
-            native = native if 1 <= native <= 240 else 25.0
-            step = max(1.0, native / self.fps) if self.kind == "file" else 1.0
-            period = step / native if self.kind == "file" else 0.0
-            delivered, carry, next_due = False, 0.0, time.monotonic()
-            while not self._stop_event.is_set():
-                ok, image = cap.read()
-                if not ok or image is None:
-                    if self.kind == "file" and self.loop and delivered and Path(str(self.source)).is_file():
-                        cap.release()
-                        cap = open_capture(self.source, self.kind)  # reopen rather than seek: works for every container
-                        if cap.isOpened():
-                            continue
-                    if self.kind == "file" and not self.loop and delivered:
-                        self._set_offline("end of file")
-                        self._stop_event.set()  # a file played once is done
-                        return delivered
-                    gone = self.kind == "file" and not Path(str(self.source)).exists()
-                    self._set_offline(
-                        f"file not found: {self.source}" if gone else f"no frame from {describe(self.source)}"
-                    )
-                    return delivered
-                self._publish(image)
-                delivered = True
-                if self.kind == "file":
-                    carry += step - 1.0  # skip frames so the video plays in real time at the delivered rate
-                    while carry >= 1.0:
-                        if cap.grab():
-                            self.stats.frames_skipped += 1
-                        carry -= 1.0
-                    next_due += period
-                    delay = next_due - time.monotonic()
-                    if delay > 0:
-                        self._stop_event.wait(delay)
-                    elif delay < -1.0:
-                        next_due = time.monotonic()  # fell far behind (slow disk): do not burst to catch up
-            return delivered
-        finally:
+        if not cap.isOpened():
             cap.release()
+            self._set_offline(f"cannot open {describe(self.source)}")
+            return None
+        if self._too_large((int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))):
+            cap.release()
+            return None
+        return cap
+
+    def _too_large(self, size: tuple[int, int] | None) -> bool:
+        """Frames of more than max_pixels are refused: one camera must not take the memory and time of the others."""
+        if size is None or size[0] * size[1] <= self.max_pixels:
+            return False
+        self._set_offline(
+            f"frames of {size[0]}x{size[1]} pixels are more than cameras[].max_pixels ({self.max_pixels}): refused"
+        )
+        return True
+
+    def _read_frames(self) -> bool:
+        native = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
+        native = native if 1 <= native <= 240 else 25.0
+        step = max(1.0, native / self.fps) if self.kind == "file" else 1.0
+        period = step / native if self.kind == "file" else 0.0
+        delivered, carry, next_due = False, 0.0, time.monotonic()
+        while not self._stop_event.is_set():
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                if self._reopened(delivered):
+                    continue
+                return delivered
+            if self._too_large((image.shape[1], image.shape[0])):
+                return delivered
+            self._publish(image)
+            delivered = True
+            if self.kind == "file":
+                carry += step - 1.0  # skip frames so the video plays in real time at the delivered rate
+                while carry >= 1.0:
+                    if self._cap.grab():
+                        self.stats.frames_skipped += 1
+                    carry -= 1.0
+                next_due += period
+                delay = next_due - time.monotonic()
+                if delay > 0:
+                    self._stop_event.wait(delay)
+                elif delay < -1.0:
+                    next_due = time.monotonic()  # fell far behind (slow disk): do not burst to catch up
+        return delivered
+
+    def _reopened(self, delivered: bool) -> bool:
+        """At the end of what was read: a looping file starts again (True); otherwise the camera goes offline."""
+        if self.kind == "file" and self.loop and delivered and Path(str(self.source)).is_file():
+            self._cap.release()
+            self._cap = open_capture(self.source, self.kind)  # reopen rather than seek: works for every container
+            if self._cap.isOpened():
+                return True
+        if self.kind == "file" and not self.loop and delivered:
+            self._set_offline("end of file")
+            self._stop_event.set()  # a file played once is done
+            return False
+        gone = self.kind == "file" and not Path(str(self.source)).exists()
+        self._set_offline(f"file not found: {self.source}" if gone else f"no frame from {describe(self.source)}")
+        return False
 
     def _publish(self, image: np.ndarray) -> None:
         self._seq += 1
