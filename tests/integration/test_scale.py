@@ -96,7 +96,8 @@ def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, 
     subscriber.subscribe("maskwatch/+/status")
     subscriber.loop_start()
     sinks = {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url}], "retry_seconds": 1}
-    service = Service(config(test_clip, tmp_path, sinks=sinks, scale={"ray": {"shards": 2, "cpus_per_shard": 0.5}}))
+    ray_config = {"shards": 2, "cpus_per_shard": 0.5, "outbox": str(tmp_path / "node")}  # not the node's /tmp
+    service = Service(config(test_clip, tmp_path, sinks=sinks, scale={"ray": ray_config}))
     service.start()
     try:
         assert len(service.remote.shards) == 2
