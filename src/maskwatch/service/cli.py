@@ -113,6 +113,8 @@ def serve(
     token = cfg.ensure_token()
     ui = cfg.ui.enabled and not no_ui
     if ui:
+        if exposed := cfg.ui.exposure_warning():
+            log.warning(exposed)
         _check_port(cfg.ui.host, cfg.ui.port)
         _check_tls(cfg.ui.tls_cert, cfg.ui.tls_key)
     service = Service(cfg, config)
@@ -206,8 +208,23 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
     for cam in cfg.cameras:
         if cam.kind == "file" and not Path(str(cam.source)).is_file():
             typer.echo(f"warning: camera {cam.name}: file {cam.source} does not exist (yet)", err=True)
+    if cfg.ui.enabled and (exposed := cfg.ui.exposure_warning()):
+        typer.echo(f"warning: {exposed}", err=True)
     zones = sum(len(c.zones) for c in cfg.cameras)
     typer.echo(
         f"{file}: OK: {len(cfg.cameras)} camera(s) ({', '.join(c.name for c in cfg.cameras)}), {zones} zone(s), "
         f"sinks: {', '.join(sinks) or 'none'}"
     )
+
+
+@config_app.command("reference")
+def config_reference(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write it here (default: print it).")] = None,
+):
+    """The configuration reference (docs/configuration.md), written from the config models."""
+    from maskwatch.config.reference import reference, write_reference
+
+    if out is None:
+        typer.echo(reference(), nl=False)
+    else:
+        typer.echo(f"wrote {write_reference(out)}")

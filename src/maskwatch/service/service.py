@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from maskwatch.analysis import LocalCameras, RaisedAlert
 from maskwatch.backends import Pipeline, make_pipeline
-from maskwatch.config import AppConfig, ZoneConfig, _is_union_tag
+from maskwatch.config import AppConfig, ZoneConfig, ZoneList, _is_union_tag
 from maskwatch.config.edit import save_zones
 from maskwatch.core.errors import UserError
 from maskwatch.events import Clip, ClipRecording
@@ -58,7 +58,7 @@ class LocalOutput:
 
 def parse_zones(zones: list[dict]) -> list[ZoneConfig]:
     try:
-        parsed = TypeAdapter(list[ZoneConfig]).validate_python(zones)
+        parsed = TypeAdapter(ZoneList).validate_python(zones)
     except ValidationError as err:
         e = err.errors()[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"] if not _is_union_tag(p))

@@ -1,0 +1,60 @@
+"""`detector:` the face detector and mask classifier every camera's frames go through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from maskwatch.config.base import Strict
+
+
+class DetectorConfig(Strict):
+    """The models and where they run. One pipeline serves all cameras."""
+
+    input_size: int = Field(
+        640,
+        ge=128,
+        le=2048,
+        description="pixels: the frame's long side is scaled to this for face detection; larger finds smaller faces "
+        "and costs more time",
+    )
+    min_score: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="detector score (0..1) a face needs to be tracked, classified and alerted on",
+    )
+    providers: Literal["cpu", "cuda", "openvino"] = Field(
+        "cpu",
+        description="where the models run: cpu, cuda (an NVIDIA GPU; onnxruntime-gpu, or torch) or openvino "
+        "(onnxruntime-openvino); one that is not installed falls back to cpu with a warning",
+    )
+    backend: Literal["onnxruntime", "torch"] = Field(
+        "onnxruntime",
+        description="onnxruntime: the ONNX models, one frame at a time; torch: the PyTorch backend "
+        "(maskwatch[gpu]) that runs all cameras' frames as one batch, on the GPU with providers: cuda",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads each model may use (onnxruntime); they sleep between runs instead of spinning, which "
+        "leaves the cores to the camera decoders; unset: the machine's cores, at most 4",
+    )
+    classifier: Path | None = Field(
+        None,
+        description="an ONNX mask classifier to use instead of the shipped one (e.g. one from `maskwatch train`), "
+        "relative to the config file's folder; unset: models/mask_classifier.onnx",
+    )
+    motion_threshold: float = Field(
+        0.002,
+        ge=0,
+        le=1,
+        description="motion gating: fraction (0..1) of a small grey copy's pixels that must change since the last "
+        "detection to detect again; on still frames the last faces are kept (tracked and judged again); 0: detect "
+        "every analysed frame",
+    )
+    redetect_seconds: float = Field(
+        1.0, gt=0, description="seconds: a still camera is still detected at least this often"
+    )
