@@ -17,10 +17,10 @@ from maskwatch.core.errors import UserError
 from maskwatch.data import faces as F
 from maskwatch.data.hashing import NEAR_DUP_BITS, UPPER_FACE_BITS, UnionFind, close_pairs
 from maskwatch.data.importers import read_sources
+from maskwatch.data.manifest import MANIFEST_COLUMNS
 from maskwatch.data.records import AnnotatedImage, LabeledImage
 from maskwatch.data.split import assert_no_straddle, split_by_group
 
-MANIFEST_COLUMNS = ("path", "label", "source", "split", "group", "image", "box", "face_px", "brightness")
 _detectors: tuple = ()
 
 

@@ -13,17 +13,10 @@ import numpy as np
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
 from maskwatch.data.agreement import FacePair, agreement_summary, faces_labelled_twice
+from maskwatch.data.manifest import MANIFEST_COLUMNS, ManifestRow, read_manifest
 
 FACE_PX_BUCKETS = (0, 24, 48, 96, 192, float("inf"))
 BRIGHTNESS_BUCKETS = (0, 60, 120, 180, 256)
-
-
-def read_manifest(directory: Path) -> list[dict[str, str]]:
-    path = Path(directory) / "manifest.csv"
-    if not path.is_file():
-        raise UserError(f"{directory}: no manifest.csv (run `maskwatch data build` first)")
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def bucket_names(edges) -> list[str]:
@@ -42,29 +35,29 @@ def coverage(values: np.ndarray, labels: np.ndarray, edges) -> dict[str, dict[st
     return {name: {c: int(((idx == b) & (labels == c)).sum()) for c in CLASSES} for b, name in enumerate(names)}
 
 
-def _crosstab(rows, key: str) -> dict[str, dict[str, int]]:
+def _crosstab(rows: list[ManifestRow], key: str) -> dict[str, dict[str, int]]:
     table: dict[str, Counter] = {}
     for row in rows:
-        table.setdefault(row[key], Counter())[row["label"]] += 1
+        table.setdefault(getattr(row, key), Counter())[row.label] += 1
     return {k: {c: table[k][c] for c in CLASSES} for k in sorted(table)}
 
 
 def build_report(directory: Path, plots: bool = True) -> dict:
     """Write DIR/report/report.json (and PNG histograms when plots) for the crop dataset in DIR; returns the dict."""
     directory = Path(directory)
-    rows = read_manifest(directory)
-    labels = np.array([r["label"] for r in rows])
-    face_px = np.array([float(r["face_px"]) for r in rows])
-    brightness = np.array([float(r["brightness"]) for r in rows])
+    rows = read_manifest(directory, MANIFEST_COLUMNS)
+    labels = np.array([r.label for r in rows])
+    face_px = np.array([r.face_px for r in rows])
+    brightness = np.array([r.brightness for r in rows])
     report = {
         "crops": len(rows),
         "per_class": {c: int((labels == c).sum()) for c in CLASSES},
         "per_source": _crosstab(rows, "source"),
         "per_split": _crosstab(rows, "split"),
         "per_source_split": {
-            s: _crosstab([r for r in rows if r["source"] == s], "split") for s in sorted({r["source"] for r in rows})
+            s: _crosstab([r for r in rows if r.source == s], "split") for s in sorted({r.source for r in rows})
         },
-        "groups": len({r["group"] for r in rows}),
+        "groups": len({r.group for r in rows}),
         "face_px_coverage": coverage(face_px, labels, FACE_PX_BUCKETS),
         "brightness_coverage": coverage(brightness, labels, BRIGHTNESS_BUCKETS),
     }
@@ -87,9 +80,7 @@ def _write_conflicts(conflicts: list[FacePair], path: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(["group", "bits", "crop_a", "label_a", "image_a", "crop_b", "label_b", "image_b"])
         for p in conflicts:
-            writer.writerow(
-                [p.a["group"], p.bits, p.a["path"], p.a["label"], p.a["image"], p.b["path"], p.b["label"], p.b["image"]]
-            )
+            writer.writerow([p.a.group, p.bits, p.a.path, p.a.label, p.a.image, p.b.path, p.b.label, p.b.image])
 
 
 def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.ndarray) -> list[str]:

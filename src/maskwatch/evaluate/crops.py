@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from maskwatch.core.errors import UserError
-from maskwatch.core.labels import CLASSES, normalize_label
+from maskwatch.core.labels import CLASSES
+from maskwatch.data.manifest import read_manifest
 from maskwatch.evaluate.metrics import (
     ClassificationResult,
     PRCurve,
@@ -66,32 +66,10 @@ class CropResult:
 
 def read_val_rows(dataset_dir: Path, split: str = "val") -> list[CropRow]:
     dataset_dir = Path(dataset_dir)
-    manifest = dataset_dir / "manifest.csv"
-    if not manifest.is_file():
-        raise UserError(f"{dataset_dir}: no manifest.csv (build one with `maskwatch data build`)")
-    with manifest.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"path", "label", "source", "split"} <= set(reader.fieldnames):
-            raise UserError(f"{manifest}: needs columns path, label, source, split")
-        rows = []
-        for row in reader:
-            if row["split"] != split:
-                continue
-            label = normalize_label(row["label"])
-            if label is None:
-                raise UserError(f"{manifest}: unknown label {row['label']!r}")
-            rows.append(
-                CropRow(
-                    dataset_dir / row["path"],
-                    label,
-                    row["source"],
-                    float(row.get("face_px") or "nan"),
-                    float(row.get("brightness") or "nan"),
-                )
-            )
-    if not rows:
-        raise UserError(f"{manifest}: no rows with split == {split}")
-    return rows
+    return [
+        CropRow(dataset_dir / r.path, r.label, r.source, r.face_px, r.brightness)
+        for r in read_manifest(dataset_dir, split=split)
+    ]
 
 
 def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> PRCurve:

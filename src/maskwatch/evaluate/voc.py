@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import xml.etree.ElementTree as ET
@@ -13,6 +12,7 @@ import numpy as np
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, normalize_label
+from maskwatch.data.manifest import read_manifest
 from maskwatch.data.voc_xml import VocAnnotation, parse_voc_xml
 from maskwatch.evaluate.metrics import (
     FACE,
@@ -114,17 +114,9 @@ def _path_suffix(path: str, n: int = 3) -> tuple[str, ...]:
 
 def split_images(manifest: Path) -> dict[str, set[str]]:
     """`image` paths of the manifest's rows, per split (train, val)."""
-    manifest = Path(manifest)
-    if not manifest.is_file():
-        raise UserError(f"{manifest}: manifest not found")
-    with manifest.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"image", "split"} <= set(reader.fieldnames):
-            raise UserError(f"{manifest}: needs columns 'image' and 'split'")
-        rows = list(reader)
     split: dict[str, set[str]] = {"val": set(), "train": set()}
-    for row in rows:
-        split.setdefault(row["split"], set()).add(row["image"])
+    for row in read_manifest(manifest, ("image", "split")):
+        split.setdefault(row.split, set()).add(row.image)
     return split
 
 

@@ -6,7 +6,6 @@ same dtype, the detector's own pre-processing), so the recorded activation range
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from onnxruntime.quantization import CalibrationDataReader
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.media import read_image
+from maskwatch.data.manifest import ManifestRow, read_manifest
 
 
 class _BatchReader(CalibrationDataReader):
@@ -69,23 +69,12 @@ class PhotoCalibrationReader(_BatchReader):
                 yield {self.input_name: prepare(image)[0]}
 
 
-def _manifest_rows(dataset_dir: Path, split: str) -> list[dict]:
-    manifest = Path(dataset_dir) / "manifest.csv"
-    if not manifest.is_file():
-        raise UserError(f"{dataset_dir}: no manifest.csv (build one with `maskwatch data build`)")
-    with manifest.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("split") == split]
-    if not rows:
-        raise UserError(f"{manifest}: no rows with split == {split}")
-    return rows
-
-
 def sample_crops(dataset_dir: Path, n: int = 300, split: str = "train", seed: int = 0) -> list[np.ndarray]:
     """About n crops of `split`, the same number per class where the classes allow (a fixed random draw)."""
-    rows = _manifest_rows(dataset_dir, split)
-    by_label: dict[str, list[dict]] = {}
+    rows = read_manifest(dataset_dir, ("path", "label"), split)
+    by_label: dict[str, list[ManifestRow]] = {}
     for r in rows:
-        by_label.setdefault(r["label"], []).append(r)
+        by_label.setdefault(r.label, []).append(r)
     rng = random.Random(seed)
     per_class = max(1, n // len(by_label))
     picked = []
@@ -93,15 +82,15 @@ def sample_crops(dataset_dir: Path, n: int = 300, split: str = "train", seed: in
         group = by_label[label]
         picked += rng.sample(group, min(per_class, len(group)))
     rng.shuffle(picked)
-    return [read_image(Path(dataset_dir) / r["path"]) for r in picked[:n]]
+    return [read_image(Path(dataset_dir) / r.path) for r in picked[:n]]
 
 
 def sample_photos(
     dataset_dir: Path, n: int = 40, split: str = "train", seed: int = 0, sources: tuple[str, ...] | None = None
 ) -> list[np.ndarray]:
     """n distinct source photos whose faces are in `split` (optionally only from `sources`), a fixed random draw."""
-    rows = _manifest_rows(dataset_dir, split)
-    images = sorted({r["image"] for r in rows if sources is None or r["source"] in sources})
+    rows = read_manifest(dataset_dir, ("image", "source"), split)
+    images = sorted({r.image for r in rows if sources is None or r.source in sources})
     if not images:
         raise UserError(f"{dataset_dir}: no {split} photos from {sources}")
     chosen = random.Random(seed).sample(images, min(n, len(images)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,7 @@ import numpy as np
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
-
-REQUIRED_COLUMNS = ("path", "label", "source", "split")
+from maskwatch.data.manifest import ManifestRow
 
 
 @dataclass
@@ -32,26 +30,10 @@ class CropSet:
         return np.bincount(self.labels, minlength=len(CLASSES))
 
 
-def read_manifest(dataset_dir: Path) -> list[dict[str, str]]:
-    manifest = Path(dataset_dir) / "manifest.csv"
-    if not manifest.is_file():
-        raise UserError(f"no manifest.csv in {dataset_dir} (build one with `maskwatch data build`)")
-    with manifest.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{manifest}: missing columns {', '.join(missing)}")
-        rows = list(reader)
-    bad = sorted({r["label"] for r in rows} - set(CLASSES))
-    if bad:
-        raise UserError(f"{manifest}: unknown labels {', '.join(bad)} (expected {', '.join(CLASSES)})")
-    return rows
-
-
-def check_splits(dataset_dir: Path, rows: list[dict[str, str]]) -> None:
+def check_splits(dataset_dir: Path, rows: list[ManifestRow]) -> None:
     """Fail before any decoding when a split the training needs has no rows."""
     for split in ("train", "val"):
-        if not any(r["split"] == split for r in rows):
+        if not any(r.split == split for r in rows):
             raise UserError(f"{dataset_dir}/manifest.csv: the {split} split is empty")
 
 
@@ -65,28 +47,28 @@ def _load(path: Path, size: int) -> np.ndarray:
     return image
 
 
-def load_split(dataset_dir: Path, rows: list[dict[str, str]], split: str, size: int, threads: int = 2) -> CropSet:
+def load_split(dataset_dir: Path, rows: list[ManifestRow], split: str, size: int, threads: int = 2) -> CropSet:
     """All crops of one split resized to size x size (threads decode JPEGs; cv2 releases the GIL)."""
-    chosen = [r for r in rows if r["split"] == split]
+    chosen = [r for r in rows if r.split == split]
     if not chosen:
         raise UserError(f"{dataset_dir}/manifest.csv: the {split} split is empty")
     images = np.empty((len(chosen), size, size, 3), np.uint8)
 
     def fill(i: int) -> None:
-        images[i] = _load(Path(dataset_dir) / chosen[i]["path"], size)
+        images[i] = _load(Path(dataset_dir) / chosen[i].path, size)
 
     with ThreadPoolExecutor(max(1, threads)) as pool:
         list(pool.map(fill, range(len(chosen))))
-    labels = np.array([CLASSES.index(r["label"]) for r in chosen], np.int64)
-    return CropSet(images, labels, np.array([r["source"] for r in chosen]), [r["path"] for r in chosen])
+    labels = np.array([CLASSES.index(r.label) for r in chosen], np.int64)
+    return CropSet(images, labels, np.array([r.source for r in chosen]), [r.path for r in chosen])
 
 
-def limit_rows(rows: list[dict[str, str]], limit: int, seed: int) -> list[dict[str, str]]:
+def limit_rows(rows: list[ManifestRow], limit: int, seed: int) -> list[ManifestRow]:
     """A random subset of about `limit` rows, 80 % train and 20 % val (for smoke tests)."""
     rng = np.random.default_rng(seed)
     out = []
     for split in ("train", "val"):
-        part = [r for r in rows if r["split"] == split]
+        part = [r for r in rows if r.split == split]
         n = max(1, round(limit * (0.8 if split == "train" else 0.2)))
         if len(part) > n:
             part = [part[i] for i in sorted(rng.choice(len(part), n, replace=False))]

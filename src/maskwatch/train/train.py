@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from maskwatch.classify.crop import CROP_MARGIN
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
+from maskwatch.data.manifest import read_manifest
 from maskwatch.train.augment import AugmentConfig, augment_batch
-from maskwatch.train.dataset import CropSet, check_splits, limit_rows, load_split, read_manifest
+from maskwatch.train.dataset import CropSet, check_splits, limit_rows, load_split
 from maskwatch.train.metrics import classification_report, per_source_accuracy
 from maskwatch.train.model import MaskNet, Preprocess, count_params
 
