@@ -114,7 +114,9 @@ FRAGMENTS = [
     "yes", "service", "aaaaaaaaaaaa", '"a\\nb": 1', '"\\x00\\u2028\\r"',  # YAML escapes: real line breaks in keys
 ]  # fmt: skip
 # text with the characters that break lines, quoting and YAML's structure over-represented
-odd_text = st.one_of(st.text(max_size=12), st.text(st.sampled_from("ab_-.: \n\r\t\x00\x85\u2028#&*!'\"${}[]"), max_size=12))
+odd_text = st.one_of(
+    st.text(max_size=12), st.text(st.sampled_from("ab_-.: \n\r\t\x00\x85\u2028#&*!'\"${}[]"), max_size=12)
+)
 junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), odd_text, st.lists(st.integers()))
 
 
