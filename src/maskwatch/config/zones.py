@@ -79,7 +79,7 @@ ZoneList = Annotated[
     Field(
         max_length=MAX_ZONES_PER_CAMERA,
         description=f"up to {MAX_ZONES_PER_CAMERA} zones, each name once; empty: the whole frame is one restricted "
-        "zone",
+        "zone, called frame",
     ),
 ]
 """A camera's zones, as the config file and the zone editor (PUT /api/cameras/{name}/zones) both take them."""
