@@ -1,18 +1,17 @@
-"""Access-token check for every route but /healthz and /login, as plain ASGI middleware (covers streams and /docs).
+"""Access-token check for every route but /healthz, /login and /logout, as plain ASGI middleware (covers streams,
+static files and /docs).
 
-A request is let in with `Authorization: Bearer <token>`, the login cookie, or `?token=<token>`. On an HTML page
-`?token=` sets the cookie and redirects to the same address without the token, so it does not stay in the
-address bar or the history. The cookie holds an HMAC of the token, not the token itself: changing the token
-logs everybody out.
+A request is let in with `Authorization: Bearer <token>`, the login session's cookie, or `?token=<token>`. On an
+HTML page `?token=` opens a session and redirects to the same (local) address without the token, so it does not
+stay in the address bar or the history. Sessions: see `maskwatch.web.sessions`.
 
 Two roles: the admin token may do everything; the viewer token (ui.viewer_token, for a screen in a hallway) only
-reads: any other method than GET/HEAD is refused with 403 here, for every route present and future. The role is
-left in the ASGI scope's state for the routes to read.
+reads. The role is left in the ASGI scope's state; the routes that change something require the admin role
+(`maskwatch.web.deps.require_admin`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -21,27 +20,31 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode
+
+from maskwatch.web.sessions import LIFETIME_SECONDS, SessionStore
 
 log = logging.getLogger(__name__)
 
 COOKIE = "maskwatch_session"
-READ_METHODS = frozenset({"GET", "HEAD"})
-OPEN_PATHS = frozenset({"/healthz", "/login", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/healthz", "/login", "/logout", "/favicon.ico"})
 API_PREFIXES = ("/api/", "/metrics", "/openapi.json")
-
-
-def session_value(token: str) -> str:
-    return hmac.new(token.encode(), b"maskwatch-session-v1", hashlib.sha256).hexdigest()
+URL_SAFE = "/%:@!$&'()*+,;=-._~"  # left as they are in a path; anything else (a backslash, a tab) is %-encoded
 
 
 def token_matches(candidate: str | None, token: str) -> bool:
     return bool(candidate) and hmac.compare_digest(candidate.encode(), token.encode())
 
 
-def session_cookie(token: str, secure: bool) -> str:
+def role_of(candidate: str | None, tokens: dict[str, str | None]) -> str | None:
+    """The role ('admin', 'viewer') whose token `candidate` is, or None."""
+    return next((role for role, token in tokens.items() if token and token_matches(candidate, token)), None)
+
+
+def session_cookie(session_id: str, secure: bool) -> str:
     flags = "; Secure" if secure else ""
-    return f"{COOKIE}={session_value(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000{flags}"
+    return f"{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECONDS}{flags}"
 
 
 def clear_cookie() -> str:
@@ -49,10 +52,18 @@ def clear_cookie() -> str:
 
 
 def safe_next(path: str | None) -> str:
-    """Only a path on this site: never `//host` or a full URL (no open redirect)."""
+    """Only a path on this site: never `//host`, a full URL, or characters browsers drop (no open redirect)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in path):
+        return "/"
     return path
+
+
+def local_path(scope) -> str:
+    """The request's path as a redirect target that stays on this site (`//evil.example/x` → `/evil.example/x`)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    return "/" + quote(raw.decode("latin-1"), safe=URL_SAFE).lstrip("/")
 
 
 def cookie_value(header: str, name: str) -> str | None:
@@ -65,20 +76,16 @@ def cookie_value(header: str, name: str) -> str | None:
     return None
 
 
-def _headers(scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-def role_of(candidate: str | None, tokens: dict[str, str | None]) -> str | None:
-    """The role ('admin', 'viewer') whose token `candidate` is, or None."""
-    return next((role for role, token in tokens.items() if token and token_matches(candidate, token)), None)
+def client_address(scope) -> str:
+    """The client's address: the connection's, or the one a trusted proxy (ui.trusted_proxies) forwarded."""
+    return (scope.get("client") or ("unknown",))[0]
 
 
 class WrongTokens:
-    """Wrong tokens per client address. After `limit` of them within a minute, that address is refused (429) for
-    the rest of the minute, whatever it sends, so that a token cannot be guessed at the speed of the network. Login
-    cookies do not count: one left over from a changed token is no guess, and the page sends it with every poll.
-    Behind a reverse proxy every client has the proxy's address, so a guesser there locks everyone out for a minute."""
+    """Wrong tokens (and session cookies the server did not hand out) per client address. After `limit` of them
+    within a minute, that address is refused (429) for the rest of the minute, whatever it sends, so that a token
+    cannot be guessed at the speed of the network. Behind a reverse proxy that is not in ui.trusted_proxies every
+    client has the proxy's address, so a guesser there locks everyone out for a minute."""
 
     WINDOW = 60.0
 
@@ -115,21 +122,33 @@ class WrongTokens:
         return times
 
 
-def client_address(scope) -> str:
-    return (scope.get("client") or ("unknown",))[0]
+@dataclass
+class Credentials:
+    bearer: str | None
+    session: str | None
+    query_token: str | None
 
 
-def too_many_body(wait: int) -> bytes:
-    return json.dumps({"detail": f"too many wrong access tokens from this address: try again in {wait} s"}).encode()
+def credentials(headers: dict[str, str], query: dict[str, str]) -> Credentials:
+    bearer = headers.get("authorization", "")
+    return Credentials(
+        bearer=bearer[7:].strip() if bearer[:7].lower() == "bearer " else None,
+        session=cookie_value(headers.get("cookie", ""), COOKIE) or None,
+        query_token=query.get("token"),
+    )
+
+
+def json_body(detail: str) -> bytes:
+    return json.dumps({"detail": detail}).encode()
 
 
 class TokenAuth:
     """ASGI middleware; `get_tokens` ({role: token or None}) is read on each request so that a change applies at once."""
 
-    def __init__(self, app, get_tokens: Callable[[], dict[str, str | None]], wrong: WrongTokens):
-        self.app = app
-        self.get_tokens = get_tokens
-        self.wrong = wrong
+    def __init__(
+        self, app, get_tokens: Callable[[], dict[str, str | None]], wrong: WrongTokens, sessions: SessionStore
+    ):
+        self.app, self.get_tokens, self.wrong, self.sessions = app, get_tokens, wrong, sessions
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -137,83 +156,80 @@ class TokenAuth:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        tokens = self.get_tokens()
-        headers = _headers(scope)
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        bearer = headers.get("authorization", "")
-        bearer = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
         client = client_address(scope)
         if wait := self.wrong.wait_seconds(client):
             await self._refuse(scope, send, wait)
             return
-        session = cookie_value(headers.get("cookie", ""), COOKIE)
-        sessions = {role: session_value(token) if token else None for role, token in tokens.items()}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        given, tokens = credentials(headers, query), self.get_tokens()
+        role, guesses = self._authenticate(given, tokens, client)
+        if role is None:
+            for _ in range(guesses):
+                self.wrong.failed(client)
+            await self._reject(scope, send, headers, stale_cookie=given.session is not None)
+        elif given.query_token and role_of(given.query_token, tokens) and self._is_page(scope):
+            await self._sign_in_and_drop_token(scope, send, query, role, tokens[role] or "")
+        else:
+            scope.setdefault("state", {})["role"] = role
+            await self.app(scope, receive, send)
 
-        if role := role_of(bearer, tokens) or role_of(session, sessions):
-            await self._let_in(role, scope, receive, send)
-            return
-        if role := role_of(query.get("token"), tokens):
-            if scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"]):
-                rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-                target = scope["path"] + (f"?{rest}" if rest else "")
-                cookie = self._cookie(scope, tokens[role])
-                await self._respond(send, 303, [("location", target), ("set-cookie", cookie)], b"")
-                return
-            await self._let_in(role, scope, receive, send)
-            return
-        if bearer is not None or "token" in query:
-            self.wrong.failed(client)
-        await self._reject(scope, send, headers)
+    def _authenticate(self, given: Credentials, tokens: dict[str, str | None], client: str) -> tuple[str | None, int]:
+        """(the role of the first valid credential, or None; how many wrong ones count as guesses)."""
+        guesses = 0
+        for candidate in (given.bearer, given.query_token):
+            if candidate is not None:
+                if role := role_of(candidate, tokens):
+                    return role, 0
+                guesses += 1
+        if given.session is not None:
+            verdict = self.sessions.check(given.session, tokens, client)
+            if verdict.role:
+                return verdict.role, 0
+            guesses += verdict.guess
+        return None, guesses
+
+    def _is_page(self, scope) -> bool:
+        return scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"])
+
+    async def _sign_in_and_drop_token(self, scope, send, query: dict[str, str], role: str, token: str) -> None:
+        rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
+        target = local_path(scope) + (f"?{rest}" if rest else "")
+        cookie = session_cookie(self.sessions.open(role, token), secure=scope.get("scheme") in ("https", "wss"))
+        await _respond(send, 303, [("location", target), ("set-cookie", cookie)], b"")
 
     async def _refuse(self, scope, send, wait: int) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        await self._respond(
-            send, 429, [("content-type", "application/json"), ("retry-after", str(wait))], too_many_body(wait)
-        )
-
-    async def _let_in(self, role: str, scope, receive, send) -> None:
-        if (
-            role != "admin"
-            and scope["type"] == "http"
-            and scope["method"] not in READ_METHODS
-            and scope["path"] != "/logout"
-        ):
-            body = json.dumps({"detail": "read-only access: the viewer token cannot change anything"}).encode()
-            await self._respond(send, 403, [("content-type", "application/json")], body)
-            return
-        scope.setdefault("state", {})["role"] = role
-        await self.app(scope, receive, send)
+        body = json_body(f"too many wrong access tokens from this address: try again in {wait} s")
+        await _respond(send, 429, [("content-type", "application/json"), ("retry-after", str(wait))], body)
 
     @staticmethod
     def _is_api(path: str) -> bool:
         return path.startswith(API_PREFIXES) or path == "/api"
 
-    @staticmethod
-    def _cookie(scope, token: str) -> str:
-        return session_cookie(token, secure=scope.get("scheme") in ("https", "wss"))
-
-    async def _reject(self, scope, send, headers: dict[str, str]) -> None:
+    async def _reject(self, scope, send, headers: dict[str, str], stale_cookie: bool) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
+        forget = [("set-cookie", clear_cookie())] if stale_cookie else []
         wants_html = "text/html" in headers.get("accept", "")
         if scope["method"] == "GET" and wants_html and not self._is_api(scope["path"]):
             qs = scope.get("query_string", b"").decode("latin-1")
-            here = scope["path"] + (f"?{qs}" if qs and "token=" not in qs else "")
+            here = local_path(scope) + (f"?{qs}" if qs and "token=" not in qs else "")
             failed = "&error=1" if "token=" in qs else ""
-            await self._respond(send, 303, [("location", f"/login?next={quote(here, safe='')}{failed}")], b"")
+            await _respond(send, 303, [("location", f"/login?next={quote(here, safe='')}{failed}"), *forget], b"")
             return
-        body = json.dumps({"detail": "missing or wrong access token"}).encode()
-        await self._respond(send, 401, [("content-type", "application/json"), ("www-authenticate", "Bearer")], body)
+        headers_out = [("content-type", "application/json"), ("www-authenticate", "Bearer"), *forget]
+        await _respond(send, 401, headers_out, json_body("missing or wrong access token"))
 
-    @staticmethod
-    async def _respond(send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        raw += [(b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+
+async def _respond(send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw += [(b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 SECURITY_HEADERS = [

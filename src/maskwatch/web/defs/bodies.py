@@ -1,0 +1,59 @@
+"""Request bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from maskwatch.config import ZoneConfig
+from maskwatch.web.defs.common import Label, Review
+
+MAX_ZONES = 100  # per camera: far more than a frame has room for
+MAX_POLYGON_POINTS = 1000  # a zone drawn by hand has a handful
+MAX_HOURS = 32  # time windows per zone
+
+
+class ReviewBody(BaseModel):
+    review: Review | None = Field(description="what a person who looked at the alert said of it; null: not looked at")
+
+
+class ZoneIn(ZoneConfig):
+    """A zone as the config takes it, with caps on what a client may send."""
+
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, max_length=MAX_POLYGON_POINTS, description="corners [x, y], relative to the frame (0..1)"
+    )
+    hours: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=MAX_HOURS, description=ZoneConfig.model_fields["hours"].description
+    )
+    alert_labels: list[Label] | None = Field(
+        None, min_length=1, max_length=3, description=ZoneConfig.model_fields["alert_labels"].description
+    )
+
+
+def _a_list(value):
+    if not isinstance(value, list):
+        raise PydanticCustomError("list_type", "a list of {name, polygon: [[x, y], ...], restricted} is required")
+    return value
+
+
+class ZonesBody(BaseModel):
+    zones: Annotated[list[ZoneIn], BeforeValidator(_a_list)] = Field(
+        max_length=MAX_ZONES, description="the camera's zones, replacing those it had; empty: the whole frame"
+    )
+
+    @model_validator(mode="after")
+    def _names_unique(self):
+        names = [z.name for z in self.zones]
+        if len(names) != len(set(names)):
+            raise ValueError(f"zone names repeat: {names}")
+        return self
+
+
+class LoginForm(BaseModel):
+    """The login page's form (application/x-www-form-urlencoded)."""
+
+    token: str = Field("", max_length=1024)
+    next: str = Field("/", max_length=2048)

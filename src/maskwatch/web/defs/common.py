@@ -1,0 +1,29 @@
+"""Types used across the API: labels, review states, ids, times, camera names, and the tags that group routes."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from fastapi import Path
+
+from maskwatch.config import Label
+
+__all__ = ["MAX_INT64", "CameraName", "EventId", "Label", "Review", "ReviewState", "Role", "Tag"]
+
+Review = Literal["confirmed", "false_alarm"]  # as events.REVIEWS: what a person who looked at an alert said of it
+ReviewState = Literal["unreviewed", "confirmed", "false_alarm"]  # as events.REVIEW_STATES: filtered and counted on
+Role = Literal["admin", "viewer"]
+MAX_INT64 = 2**63 - 1  # SQLite's largest integer: ids and offsets above it are refused (422), not an overflow
+
+EventId = Annotated[int, Path(ge=1, le=MAX_INT64, description="the event's id")]
+CameraName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the camera's name in the config")]
+
+
+class Tag(str, Enum):
+    cameras = "cameras"
+    zones = "zones"
+    events = "events"
+    compliance = "compliance"
+    auth = "auth"
+    service = "service"

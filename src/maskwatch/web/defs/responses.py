@@ -1,0 +1,129 @@
+"""Responses: the JSON the API answers with, field for field (extra keys are an error, so that the OpenAPI document
+and the answers cannot drift apart)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from maskwatch.config import ZoneConfig
+from maskwatch.web.defs.common import Label, Review, Role
+
+
+class Exact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(Exact):
+    detail: str = Field(description="what is wrong, in one line")
+
+
+class Health(Exact):
+    status: Literal["ok", "stalled", "stopped"]
+    analysis_seconds_ago: float | None = Field(None, description="since the analysis loop last went round")
+
+
+class Me(Exact):
+    role: Role = Field(description="admin: everything; viewer (ui.viewer_token): read only")
+
+
+class CameraStatus(Exact):
+    name: str
+    enabled: bool
+    online: bool
+    fps_analysed: float
+    frames_decoded: int
+    frames_skipped: int
+    frames_dropped: int
+    frames_analysed: int
+    frames_detected: int
+    faces: int = Field(description="in the latest analysed frame (0 while offline)")
+    masked: int
+    unmasked: int
+    last_error: str | None
+    width: int
+    height: int
+    source: str = Field(description="file, URL (password hidden) or webcam")
+    kind: Literal["file", "rtsp", "http", "webcam"]
+    events: int = Field(description="alerts since the start")
+    state_since: str | None = Field(None, description="when it last went online or offline (running cameras only)")
+
+
+class Camera(CameraStatus):
+    zones: list[ZoneConfig]
+
+
+class CameraZones(Exact):
+    camera: str
+    zones: list[ZoneConfig]
+
+
+class Event(Exact):
+    id: int
+    time: str = Field(description="ISO 8601, UTC")
+    timestamp: float = Field(description="epoch seconds")
+    camera: str
+    zone: str | None
+    track_id: int | None
+    label: Label
+    confidence: float | None
+    snapshot: str | None = Field(description="file name of the snapshot (faces hidden), if kept")
+    clip: str | None = Field(description="file name of the clip, once recorded")
+    box: list[float] | None = Field(description="the face: x1, y1, x2, y2 in pixels")
+    delivered: dict[str, bool] = Field(description="per sink: delivered yet")
+    review: Review | None
+
+
+class ComplianceRow(Exact):
+    start: str | None = Field(description="the hour or day (ISO 8601 with offset); null: the whole span")
+    camera: str
+    zone: str | None = Field(description="null: outside every zone of a camera that has zones")
+    people: int
+    mask: int
+    no_mask: int
+    incorrect: int
+    masked_share: float | None = Field(description="mask / people")
+
+
+class SinkState(Exact):
+    delivered: int
+    failures: int
+    pending: int
+    last_error: str | None
+
+
+class StorageUsage(Exact):
+    snapshots_bytes: int
+    clips_bytes: int
+    database_bytes: int
+    max_media_bytes: int | None = Field(description="storage.max_media_mb; null: no cap")
+
+
+class ClipCounts(Exact):
+    written: int
+    dropped: int
+    waiting: int
+
+
+class Stats(Exact):
+    uptime_seconds: float
+    started_at: str | None
+    providers: list[str] = Field(description="ONNX Runtime execution providers (or torch:<device>) in use")
+    time_zone: str | None = Field(description="rules.timezone, else the machine's: zone hours are read in it")
+    alert_labels: list[Label] = Field(description="rules.alert_labels: where a zone sets none of its own")
+    events_total: int
+    events_by_label: dict[str, int]
+    events_by_camera: dict[str, int]
+    events_by_review: dict[str, int]
+    cameras: dict[str, CameraStatus]
+    cameras_online: int
+    frames_decoded: int
+    frames_dropped: int
+    frames_analysed: int
+    faces: int
+    masked: int
+    unmasked: int
+    sinks: dict[str, SinkState]
+    storage: StorageUsage
+    clips: ClipCounts | None = Field(description="null where no clips are recorded here")
