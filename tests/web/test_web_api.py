@@ -5,6 +5,7 @@ The clip shows unmasked faces, so with no zones (the whole frame restricted) no_
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from datetime import datetime
@@ -19,7 +20,7 @@ from helpers_service.servers import wait_for
 from maskwatch.config import load_config
 from maskwatch.service import Service
 from maskwatch.web import create_app
-from maskwatch.web.auth import COOKIE, session_value
+from maskwatch.web.auth import COOKIE
 
 TOKEN = "test-token-4f9c"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -126,7 +127,7 @@ def test_wrong_or_missing_token_gets_401_and_no_data(client, path, how):
     if how == "bearer":
         headers["Authorization"] = f"Bearer {wrong}"
     elif how == "cookie":
-        headers["Cookie"] = f"{COOKIE}={session_value(wrong)}"
+        headers["Cookie"] = f"{COOKIE}={secrets.token_urlsafe(32)}"  # a session this server never opened
     elif how == "query":
         params["token"] = wrong
     r = client.get(path, headers=headers, params=params)
@@ -163,9 +164,17 @@ def test_query_token_sets_httponly_cookie_and_leaves_the_address(client):
     assert client.get("/docs").status_code == 200 and client.get("/openapi.json").json()["info"]["title"] == "maskwatch"
 
 
+def session_of(client: TestClient, token: str = TOKEN) -> str:
+    """Signs in through the login form; the session id its cookie holds (the client forgets the cookie)."""
+    login = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    assert login.status_code == 303
+    client.cookies.clear()
+    return login.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+
+
 def test_cookie_among_other_apps_cookies_and_security_headers(client):
     # localhost shares cookies across ports: other apps' odd cookies must not hide ours
-    headers = {"Cookie": f'other={{"json": 1}}; a b=c; {COOKIE}={session_value(TOKEN)}; z=1'}
+    headers = {"Cookie": f'other={{"json": 1}}; a b=c; {COOKIE}={session_of(client)}; z=1'}
     r = client.get("/api/stats", headers=headers)
     assert r.status_code == 200
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
@@ -200,10 +209,13 @@ def test_an_address_sending_wrong_tokens_is_refused_for_a_minute(running):
     assert (
         client.get("/api/stats", headers={"Authorization": "Bearer guess-4"}).status_code == 401
     )  # 2 in the last minute
-    stale = {"Cookie": f"{COOKIE}={session_value('a-token-since-changed')}"}
-    for _ in range(5):  # a login cookie from before a token change is not a guess
-        assert client.get("/api/stats", headers=stale).status_code == 401
     assert client.get("/api/stats", headers=BEARER).status_code == 200
+    # a session cookie this server never handed out is a guess like a wrong token (sessions after a token change:
+    # tests/web/test_web_sessions.py)
+    unknown = {"Cookie": f"{COOKIE}={secrets.token_urlsafe(32)}"}
+    assert client.get("/api/stats", headers=unknown).status_code == 401
+    assert client.get("/api/stats", headers=unknown).status_code == 401
+    assert client.get("/api/stats", headers=BEARER).status_code == 429
 
 
 def test_login_form(client):

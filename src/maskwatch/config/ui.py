@@ -63,6 +63,22 @@ class UIConfig(Strict):
         "marked Secure; a missing file or a key that does not match is a one-line error at start",
     )
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert; set both or neither")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies (e.g. [127.0.0.1], 10.0.0.0/8) whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed, for the wrong-token limit, the log and the cookie's Secure flag; "
+        "empty: nobody's (each connection's own address counts)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for entry in proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return proxies
 
     @field_validator("token", "viewer_token")
     @classmethod

@@ -81,6 +81,7 @@ def _web_server(service, host: str, port: int, cert: Path | None, key: Path | No
             host=host,
             port=port,
             log_level="warning",
+            proxy_headers=False,  # the app believes X-Forwarded-For from ui.trusted_proxies only (not loopback's)
             timeout_graceful_shutdown=1,
             lifespan="on",
             ssl_certfile=str(cert) if cert else None,
