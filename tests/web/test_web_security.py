@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from helpers_service.servers import free_port, wait_for
-from helpers_service.web import BEARER, TOKEN, VIEWER_TOKEN, started_service
+from helpers_service.web import BEARER, TOKEN, VIEWER_TOKEN, started_service, write_config
 from maskwatch.web import create_app
 
 BIG = 2**63  # one past SQLite's largest integer
@@ -217,8 +217,13 @@ def test_huge_zone_lists_are_refused_and_nothing_is_saved(client, service):
     r = client.put(url, json=many, headers=BEARER)
     assert r.status_code == 422 and "at most 100" in r.json()["detail"]
     assert service.config.camera("door-cam").zones == before and service.config_path.read_text() == saved
+    wide = {"zones": [{"name": "a", "polygon": [[0.123, 0.456]] * 100_000}]}  # 1.4 MB
+    assert client.put(url, json=wide, headers=BEARER).status_code == 413
+    assert service.config.camera("door-cam").zones == before and service.config_path.read_text() == saved
     fine = {"zones": [{"name": f"z{i}", "polygon": [[0, 0], [1, 0], [1, 1]]} for i in range(100)]}
     assert client.put(url, json=fine, headers=BEARER).status_code == 200
+    alone = client.put(url, json=fine["zones"][:2], headers=BEARER)  # the list alone is taken too
+    assert alone.status_code == 200 and [z["name"] for z in alone.json()["zones"]] == ["z0", "z1"]
     assert client.put(url, json={"zones": []}, headers=BEARER).json() == {"camera": "door-cam", "zones": []}
 
 
@@ -243,3 +248,23 @@ def test_every_route_that_changes_something_needs_the_admin(client):
         url = path.format(name="door-cam", event_id=1)
         r = client.request(method, url, json={"zones": [], "review": None}, headers=viewer)
         assert r.status_code == 403 and "read-only" in r.json()["detail"]
+
+
+def test_trusted_proxies_must_be_addresses(tmp_path):
+    from maskwatch.config import load_config
+    from maskwatch.core.errors import UserError
+
+    path = write_config(tmp_path, trusted_proxies=["10.0.0.0/8", "::1", "127.0.0.1"])
+    assert load_config(path).ui.trusted_proxies == ["10.0.0.0/8", "::1", "127.0.0.1"]
+    with pytest.raises(UserError, match="'proxy.example' is not an IP address or network"):
+        load_config(write_config(tmp_path, trusted_proxies=["proxy.example"]))
+
+
+def test_labels_and_reviews_are_the_stores():
+    from typing import get_args
+
+    from maskwatch.core.labels import CLASSES
+    from maskwatch.events import REVIEW_STATES, REVIEWS
+    from maskwatch.web.defs.common import Label, Review, ReviewState
+
+    assert get_args(Label) == CLASSES and get_args(Review) == REVIEWS and get_args(ReviewState) == REVIEW_STATES

@@ -40,9 +40,22 @@ def _a_list(value):
 
 
 class ZonesBody(BaseModel):
+    """`{"zones": [...]}`, or the list alone."""
+
     zones: Annotated[list[ZoneIn], BeforeValidator(_a_list)] = Field(
         max_length=MAX_ZONES, description="the camera's zones, replacing those it had; empty: the whole frame"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, data):
+        return {"zones": data} if isinstance(data, list) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        wrapped = handler(core_schema)
+        zones = handler.resolve_ref_schema(wrapped)["properties"]["zones"]
+        return {"anyOf": [wrapped, {**zones, "title": "Zones alone"}]}
 
     @model_validator(mode="after")
     def _names_unique(self):
