@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from maskwatch.web.auth import json_body
 
 LOGIN_BODY_MAX = 4 * 1024  # a token and the page to go back to
-ZONES_BODY_MAX = 1024 * 1024  # a camera's zones: a few dozen polygons of a few dozen points take a few kB
+ZONES_BODY_MAX = 512 * 1024  # a camera's zones at their caps (50 zones of 64 corners) take about 150 kB
 OTHER_BODY_MAX = 4 * 1024  # a review; the rest of the API takes no body
 LIMITS = [
     (re.compile(r"^/login$"), LOGIN_BODY_MAX),

@@ -10,9 +10,10 @@ from pydantic_core import PydanticCustomError
 from maskwatch.config import ZoneConfig
 from maskwatch.web.defs.common import Label, Review
 
-MAX_ZONES = 100  # per camera: far more than a frame has room for
-MAX_POLYGON_POINTS = 1000  # a zone drawn by hand has a handful
-MAX_HOURS = 32  # time windows per zone
+# as the config's caps (config/zones.py on the config-package branch): what a client may send
+MAX_ZONES = 50  # per camera
+MAX_POLYGON_POINTS = 64  # a zone drawn by hand has a handful; a traced outline a few dozen
+MAX_HOURS = 28  # time windows per zone: four a day, every day
 
 
 class ReviewBody(BaseModel):

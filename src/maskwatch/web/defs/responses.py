@@ -127,3 +127,7 @@ class Stats(Exact):
     sinks: dict[str, SinkState]
     storage: StorageUsage
     clips: ClipCounts | None = Field(description="null where no clips are recorded here")
+    snapshots_failed: int | None = Field(
+        None,
+        description="alerts kept without their snapshot, which could not be written (where the service counts them)",
+    )

@@ -22,8 +22,8 @@ def get_zones(cam: CameraDep) -> list[ZoneConfig]:
 
 @router.put("/api/cameras/{name}/zones", dependencies=[Depends(require_admin)], responses=WRITE)
 async def put_zones(cam: CameraDep, service: ServiceDep, body: ZonesBody) -> CameraZones:
-    """Replace the camera's zones; applied at once and saved to the config file. Up to 100 zones of up to 1000
-    points, 1 MiB in all."""
+    """Replace the camera's zones; applied at once and saved to the config file. Up to 50 zones of up to 64
+    corners, 512 kB in all."""
     try:
         await run_in_threadpool(service.set_zones, cam.name, [z.model_dump(mode="json") for z in body.zones])
     except ValueError as err:
