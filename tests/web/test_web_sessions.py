@@ -152,3 +152,14 @@ def test_a_damaged_sessions_file_signs_everybody_out_and_nothing_more(tmp_path, 
     session_id = store.open("admin", TOKEN)
     assert store.check(session_id, {"admin": TOKEN}, "127.0.0.1").role == "admin"
     assert SessionStore(path).check(session_id, {"admin": TOKEN}, "127.0.0.1").role == "admin"
+
+
+def test_a_bookmarked_token_link_keeps_its_session(service):
+    client = TestClient(create_app(service))
+    first = client.get("/", params={"token": VIEWER_TOKEN}, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/" and "set-cookie" in first.headers
+    again = client.get("/", params={"token": VIEWER_TOKEN}, follow_redirects=False)  # the screen reloads the link
+    assert again.status_code == 303 and again.headers["location"] == "/" and "set-cookie" not in again.headers
+    assert client.get("/api/me").json() == {"role": "viewer"}
+    admin = client.get("/", params={"token": TOKEN}, follow_redirects=False)  # another role: a session of its own
+    assert "set-cookie" in admin.headers and client.get("/api/me").json() == {"role": "admin"}

@@ -168,8 +168,11 @@ class TokenAuth:
             for _ in range(guesses):
                 self.wrong.failed(client)
             await self._reject(scope, send, headers, stale_cookie=given.session is not None)
-        elif given.query_token and role_of(given.query_token, tokens) and self._is_page(scope):
-            await self._sign_in_and_drop_token(scope, send, query, role, tokens[role] or "")
+        elif (query_role := role_of(given.query_token, tokens)) and self._is_page(scope):
+            # a screen reloading a bookmarked ?token= link keeps its session instead of opening one each time
+            same = given.session and self.sessions.check(given.session, tokens, client).role == query_role
+            session_id = None if same else self.sessions.open(query_role, tokens[query_role] or "")
+            await self._drop_token(scope, send, query, session_id)
         else:
             scope.setdefault("state", {})["role"] = role
             await self.app(scope, receive, send)
@@ -192,11 +195,13 @@ class TokenAuth:
     def _is_page(self, scope) -> bool:
         return scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"])
 
-    async def _sign_in_and_drop_token(self, scope, send, query: dict[str, str], role: str, token: str) -> None:
+    async def _drop_token(self, scope, send, query: dict[str, str], session_id: str | None) -> None:
+        """To the same local address without the token, with the new session's cookie where one was opened."""
         rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-        target = local_path(scope) + (f"?{rest}" if rest else "")
-        cookie = session_cookie(self.sessions.open(role, token), secure=scope.get("scheme") in ("https", "wss"))
-        await _respond(send, 303, [("location", target), ("set-cookie", cookie)], b"")
+        headers = [("location", local_path(scope) + (f"?{rest}" if rest else ""))]
+        if session_id:
+            headers.append(("set-cookie", session_cookie(session_id, secure=scope.get("scheme") in ("https", "wss"))))
+        await _respond(send, 303, headers, b"")
 
     async def _refuse(self, scope, send, wait: int) -> None:
         if scope["type"] == "websocket":
