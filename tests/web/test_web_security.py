@@ -264,13 +264,3 @@ def test_trusted_proxies_must_be_addresses(tmp_path):
     assert load_config(path).ui.trusted_proxies == ["10.0.0.0/8", "::1", "127.0.0.1"]
     with pytest.raises(UserError, match="'proxy.example' is not an IP address or network"):
         load_config(write_config(tmp_path, trusted_proxies=["proxy.example"]))
-
-
-def test_labels_and_reviews_are_the_stores():
-    from typing import get_args
-
-    from maskwatch.core.labels import CLASSES
-    from maskwatch.events import REVIEW_STATES, REVIEWS
-    from maskwatch.web.defs.common import Label, Review, ReviewState
-
-    assert get_args(Label) == CLASSES and get_args(Review) == REVIEWS and get_args(ReviewState) == REVIEW_STATES

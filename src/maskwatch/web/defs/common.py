@@ -7,12 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import Path
 
-from maskwatch.config import Label
+from maskwatch.core.labels import Label, Review, ReviewState
 
 __all__ = ["MAX_INT64", "CameraName", "EventId", "Label", "Review", "ReviewState", "Role", "Tag"]
 
-Review = Literal["confirmed", "false_alarm"]  # as events.REVIEWS: what a person who looked at an alert said of it
-ReviewState = Literal["unreviewed", "confirmed", "false_alarm"]  # as events.REVIEW_STATES: filtered and counted on
 Role = Literal["admin", "viewer"]
 MAX_INT64 = 2**63 - 1  # SQLite's largest integer: ids and offsets above it are refused (422), not an overflow
 

@@ -1,5 +1,5 @@
 """Responses: the JSON the API answers with, field for field (extra keys are an error, so that the OpenAPI document
-and the answers cannot drift apart)."""
+and the answers cannot drift apart). Events and camera states are the service's own records (core.records)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from maskwatch.config import ZoneConfig
-from maskwatch.web.defs.common import Label, Review, Role
+from maskwatch.core.records import CameraStatus, Event
+from maskwatch.web.defs.common import Label, Role
+
+__all__ = ["Camera", "CameraStatus", "CameraZones", "ComplianceRow", "Event", "Health", "Me", "Problem", "Stats"]
 
 
 class Exact(BaseModel):
@@ -28,51 +31,17 @@ class Me(Exact):
     role: Role = Field(description="admin: everything; viewer (ui.viewer_token): read only")
 
 
-class CameraStatus(Exact):
-    name: str
-    enabled: bool
-    online: bool
-    fps_analysed: float
-    frames_decoded: int
-    frames_skipped: int
-    frames_dropped: int
-    frames_analysed: int
-    frames_detected: int
-    faces: int = Field(description="in the latest analysed frame (0 while offline)")
-    masked: int
-    unmasked: int
-    last_error: str | None
-    width: int
-    height: int
-    source: str = Field(description="file, URL (password hidden) or webcam")
-    kind: Literal["file", "rtsp", "http", "webcam"]
-    events: int = Field(description="alerts since the start")
-    state_since: str | None = Field(None, description="when it last went online or offline (running cameras only)")
-
-
 class Camera(CameraStatus):
+    """A camera's state with its zones."""
+
+    model_config = ConfigDict(extra="forbid")
+
     zones: list[ZoneConfig]
 
 
 class CameraZones(Exact):
     camera: str
     zones: list[ZoneConfig]
-
-
-class Event(Exact):
-    id: int
-    time: str = Field(description="ISO 8601, UTC")
-    timestamp: float = Field(description="epoch seconds")
-    camera: str
-    zone: str | None
-    track_id: int | None
-    label: Label
-    confidence: float | None
-    snapshot: str | None = Field(description="file name of the snapshot (faces hidden), if kept")
-    clip: str | None = Field(description="file name of the clip, once recorded")
-    box: list[float] | None = Field(description="the face: x1, y1, x2, y2 in pixels")
-    delivered: dict[str, bool] = Field(description="per sink: delivered yet")
-    review: Review | None
 
 
 class ComplianceRow(Exact):
