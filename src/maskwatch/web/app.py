@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from maskwatch.config import _is_union_tag, one_line
 from maskwatch.core.errors import UserError
 from maskwatch.web.auth import TokenAuth, WrongTokens
 from maskwatch.web.deps import WebService
@@ -94,9 +95,4 @@ def describe_error(error: dict) -> str:
         loc = loc[1:]
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{where or 'body'}: {message}"
-
-
-def _is_union_tag(part) -> bool:
-    """pydantic names the member of a union it tried (`list[...]`, `function-after[...]`): not a place in the data."""
-    return isinstance(part, str) and ("[" in part or part.startswith(("function-", "tagged-union")))
+    return one_line(f"{where or 'body'}: {message}")

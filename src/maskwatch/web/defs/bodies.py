@@ -7,13 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from maskwatch.config import ZoneConfig
+from maskwatch.config import MAX_HOURS_PER_ZONE, MAX_ZONES_PER_CAMERA, ZoneConfig
 from maskwatch.web.defs.common import Label, Review
-
-# as the config's caps (config/zones.py on the config-package branch): what a client may send
-MAX_ZONES = 50  # per camera
-MAX_POLYGON_POINTS = 64  # a zone drawn by hand has a handful; a traced outline a few dozen
-MAX_HOURS = 28  # time windows per zone: four a day, every day
 
 
 class ReviewBody(BaseModel):
@@ -21,13 +16,11 @@ class ReviewBody(BaseModel):
 
 
 class ZoneIn(ZoneConfig):
-    """A zone as the config takes it, with caps on what a client may send."""
+    """A zone as the config takes it (with its caps on corners and windows); what a client sends is capped a
+    little further, since it is written into the config file."""
 
-    polygon: list[tuple[float, float]] = Field(
-        min_length=3, max_length=MAX_POLYGON_POINTS, description="corners [x, y], relative to the frame (0..1)"
-    )
     hours: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=MAX_HOURS, description=ZoneConfig.model_fields["hours"].description
+        default_factory=list, max_length=MAX_HOURS_PER_ZONE, description=ZoneConfig.model_fields["hours"].description
     )
     alert_labels: list[Label] | None = Field(
         None, min_length=1, max_length=3, description=ZoneConfig.model_fields["alert_labels"].description
@@ -44,7 +37,8 @@ class ZonesBody(BaseModel):
     """`{"zones": [...]}`, or the list alone."""
 
     zones: Annotated[list[ZoneIn], BeforeValidator(_a_list)] = Field(
-        max_length=MAX_ZONES, description="the camera's zones, replacing those it had; empty: the whole frame"
+        max_length=MAX_ZONES_PER_CAMERA,
+        description="the camera's zones, replacing those it had; empty: the whole frame",
     )
 
     @model_validator(mode="before")
