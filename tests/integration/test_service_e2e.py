@@ -102,7 +102,7 @@ def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
                     "retry_seconds": 1.0,
                 },
                 "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
-                "clips": {"enabled": True},
+                "clips": {"enabled": True, "max_seconds": 12},  # short clips: each alert's clip is written soon
             },
             sort_keys=False,
         )
@@ -255,8 +255,9 @@ def test_snapshots_show_no_face(world, faces_shown):
 
 def test_alerts_get_a_clip_with_every_face_hidden(world, faces_shown):
     service = world["service"]
-    events = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 30)
-    assert events, "no alert got a clip within 30 s"
+    # a clip is written after_seconds past its last alert, then encoded on a thread of its own: slow on a busy machine
+    events = wait_for(lambda: [e for e in service.events(limit=1000) if e["clip"]], 90)
+    assert events, "no alert got a clip within 90 s"
     by_clip: dict[str, list[dict]] = {}
     for e in events:
         by_clip.setdefault(e["clip"], []).append(e)
@@ -266,13 +267,13 @@ def test_alerts_get_a_clip_with_every_face_hidden(world, faces_shown):
             frames = [(float(f.time), f.to_ndarray(format="bgr24")) for f in container.decode(stream)]
         assert stream.codec_context.name == "vp8" and (stream.width, stream.height) == (640, 360)
         span = frames[-1][0] - frames[0][0]
-        # 3 s before the first alert (fewer at the service's start), until 5 s after the last (at most 30 s long)
-        assert 5.0 - 0.5 <= span <= 30.0 + 0.5 and len(frames) >= 4 * span, (rel, span, len(frames))
+        # 3 s before the first alert (fewer at the service's start), until 5 s after the last (at most 12 s long)
+        assert 5.0 - 0.5 <= span <= 12.0 + 0.5 and len(frames) >= 4 * span, (rel, span, len(frames))
         for _, image in frames[::4]:
             assert len(faces_shown(image)) == 0, f"clip {rel}: faces found at {faces_shown(image)}"
     assert wait_for(
-        lambda: all(e["clip"] for e in service.events(limit=1000) if e["timestamp"] < time.time() - 10), 10
-    ), "an alert older than 10 s has no clip"
+        lambda: all(e["clip"] for e in service.events(limit=1000) if e["timestamp"] < time.time() - 15), 30
+    ), "an alert older than 15 s has no clip"
     counts = service.stats()["clips"]
     assert counts["written"] >= len(by_clip) and counts["dropped"] == 0
 
