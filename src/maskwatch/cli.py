@@ -43,6 +43,7 @@ EXTRAS = {
     "prometheus_client": "serve",
     "av": "serve",
     "ray": "scale",
+    "apprise": "serve",
 }
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]

@@ -14,7 +14,7 @@ from maskwatch.config.loader import _is_union_tag, dump_config, load_config, one
 from maskwatch.config.privacy import PrivacyConfig
 from maskwatch.config.rules import RulesConfig
 from maskwatch.config.scale import RayConfig, ScaleConfig
-from maskwatch.config.sinks import EmailConfig, MqttConfig, SinksConfig, WebhookConfig
+from maskwatch.config.sinks import AppriseConfig, EmailConfig, MqttConfig, SinksConfig, WebhookConfig
 from maskwatch.config.storage import StorageConfig
 from maskwatch.config.tracker import TrackerConfig
 from maskwatch.config.ui import UIConfig
@@ -27,6 +27,7 @@ __all__ = [
     "MAX_ZONES_PER_CAMERA",
     "RESERVED_CAMERA_NAMES",
     "AppConfig",
+    "AppriseConfig",
     "CameraConfig",
     "ClipsConfig",
     "DetectorConfig",

@@ -44,7 +44,8 @@ class AppConfig(Strict):
         names = [c.name for c in self.cameras]
         if len(names) != len(set(names)):
             raise ValueError(f"camera names repeat: {names}")
-        for kind, routes in (("webhooks", self.sinks.webhooks), ("email", self.sinks.email)):
+        sinks = self.sinks
+        for kind, routes in (("webhooks", sinks.webhooks), ("email", sinks.email), ("apprise", sinks.apprise)):
             for i, route in enumerate(routes):
                 unknown = sorted(set(route.cameras or ()) - set(names))
                 if unknown:

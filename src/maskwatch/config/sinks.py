@@ -1,4 +1,5 @@
-"""`sinks:` where alerts and camera notices go: the log, MQTT, webhooks and e-mail, retried until delivered."""
+"""`sinks:` where alerts and camera notices go: the log, MQTT, webhooks, e-mail and Apprise push, retried until
+delivered."""
 
 from __future__ import annotations
 
@@ -103,6 +104,45 @@ class EmailConfig(Strict):
     )
 
 
+class AppriseConfig(Strict):
+    """A phone push or chat target through Apprise (ntfy, Telegram, Pushover, Signal, Teams, Slack, ...)."""
+
+    url: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://",
+        description="the target as an Apprise URL, e.g. ntfy://ntfy.sh/ward-3 or tgram://<bot token>/<chat id>; "
+        "write ${VARIABLE} for its tokens to keep them out of the file",
+    )
+    name: Name | None = Field(
+        None,
+        description="names this target in the delivery record and the log, so that reordering the list keeps "
+        "what was delivered; unset: its place in the list (apprise0, apprise1, ...)",
+    )
+    snapshots: bool = Field(
+        True, description="attach the alert's snapshot (faces hidden) where the service takes attachments"
+    )
+    camera_status: bool = Field(
+        False,
+        description="also notify when a camera has been offline for sinks.camera_offline_seconds, and when it is back",
+    )
+    cameras: list[Name] | None = Field(
+        None, min_length=1, description="only these cameras' alerts and notices; unset: all"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _apprise_knows_it(cls, url):
+        try:
+            import apprise
+        except ImportError:  # without the serve extra the URL is checked when the service starts
+            return url
+        if apprise.Apprise.instantiate(url) is None:
+            raise ValueError(
+                f"Apprise cannot use this {url.split('://', 1)[0]}:// URL (an unknown service, or a token in the "
+                "wrong form); see the Apprise wiki for each service's URL"
+            )
+        return url
+
+
 class SinksConfig(Strict):
     """Every alert is written to the event database first, then delivered to each sink, retried until it is."""
 
@@ -117,18 +157,22 @@ class SinksConfig(Strict):
     email: list[EmailConfig] = Field(
         default_factory=list, description="one mapping, or a list of them (say one per ward, each with its cameras)"
     )
+    apprise: list[AppriseConfig] = Field(
+        default_factory=list,
+        description="phone push and chat through Apprise (about a hundred services): one mapping, or a list of them",
+    )
     retry_seconds: float = Field(
         30.0, gt=0, description="seconds: longest wait between retries of an undelivered event"
     )
 
-    @field_validator("email", mode="before")
+    @field_validator("email", "apprise", mode="before")
     @classmethod
     def _one_or_more(cls, value):
         return [value] if isinstance(value, dict) else [] if value is None else value
 
     @model_validator(mode="after")
     def _names_once(self):
-        for kind, entries in (("webhooks", self.webhooks), ("email", self.email)):
+        for kind, entries in (("webhooks", self.webhooks), ("email", self.email), ("apprise", self.apprise)):
             names = [e.name for e in entries if e.name]
             if len(names) != len(set(names)):
                 raise ValueError(f"{kind}: names repeat ({', '.join(names)}): each keeps its own delivery record")

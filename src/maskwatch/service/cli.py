@@ -205,6 +205,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
         + (["mqtt"] if s.mqtt else [])
         + [f"webhook {w.url}" for w in s.webhooks]
         + [f"email to {', '.join(e.to)}" for e in s.email]
+        + [f"apprise {a.url.split('://', 1)[0]}://" for a in s.apprise]  # its tokens stay off the screen
     )
     for cam in cfg.cameras:
         if cam.kind == "file" and not Path(str(cam.source)).is_file():

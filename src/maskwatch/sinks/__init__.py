@@ -1,14 +1,16 @@
-"""Alert sinks (log, MQTT, webhooks, e-mail) and the outbox that retries them until delivered."""
+"""Alert sinks (log, MQTT, webhooks, e-mail, Apprise push) and the outbox that retries them until delivered."""
 
 from maskwatch.sinks.base import LogSink, Sink, SinkContext, StatusSink, SummarySink, encode, payload
 from maskwatch.sinks.camera_notices import CameraNotices, OutageWatch
 from maskwatch.sinks.email import EmailSink
 from maskwatch.sinks.mqtt import MqttSink
 from maskwatch.sinks.outbox import Outbox
+from maskwatch.sinks.push import AppriseSink
 from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "AppriseSink",
     "SINK_TYPES",
     "CameraNotices",
     "EmailSink",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 # sinks.<field> in the config -> the sink class built from each entry (a mapping, a list of them, or unset)
-SINK_TYPES = {"mqtt": MqttSink, "webhooks": WebhookSink, "email": EmailSink}
+SINK_TYPES = {"mqtt": MqttSink, "webhooks": WebhookSink, "email": EmailSink, "apprise": AppriseSink}
 
 
 def make_sinks(config, cameras=(), snapshot_file=None, tz=None) -> list:
