@@ -119,3 +119,30 @@ def test_an_alert_the_output_cannot_keep_is_raised_again(pipeline, test_clip):
     assert len(out.alerts) == 1 and raised == [[out.alerts[0].alert]] and analyser.alerts_raised == 1
     first_try = next(i for i, r in enumerate(results) if r.time >= 0.5 and len(r.faces))
     assert out.alerts[0].alert.time <= results[first_try].time + 0.5  # a frame or two later, not 60 s later
+
+
+def test_clip_frames_mark_the_offender_before_and_after_the_alert(pipeline, test_clip):
+    """The unmasked face in the door is outlined in red as its label holds, when it alerts and after; the face in
+    the open hall is dimmed and not outlined; the alert says how long the label held."""
+    from helpers_service.pixels import off_red, outline_pixels, region
+
+    cfg = door_config()
+    pictures: list = []
+    out = Collected()
+    out.clip_frame = lambda camera, at, image: pictures.append(image)
+    analyser = CameraAnalyser(cfg.camera("door-cam"), cfg, pipeline, out, clips=True)
+    frames = video_frames(test_clip)[:32]
+    results = [analyser.process(frame) for frame in frames]
+    (raised,) = out.alerts
+    assert 0.5 <= raised.alert.held_seconds < 1.0  # rules.min_seconds here
+    alerted = next(i for i, r in enumerate(results) if r.alerts)
+    for i in (alerted - 2, alerted, alerted + 3):  # about to alert, alerting, alerted
+        faces = results[i].faces
+        left, right = faces.xyxy[np.argmin(faces.xyxy[:, 0])], faces.xyxy[np.argmax(faces.xyxy[:, 0])]
+        assert np.median(off_red(outline_pixels(pictures[i], left))) < 30, i
+        assert np.median(off_red(outline_pixels(pictures[i], right))) > 60, i
+        assert region(pictures[i], right).mean() < 0.5 * region(frames[i].image, right).mean(), i
+    masked = results[31].faces  # the second photo: a masked face on the left, in the door, not marked
+    left = masked.xyxy[np.argmin(masked.xyxy[:, 0])]
+    assert masked.labels[np.argmin(masked.xyxy[:, 0])] == "mask"
+    assert np.median(off_red(outline_pixels(pictures[31], left))) > 60

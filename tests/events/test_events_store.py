@@ -65,7 +65,9 @@ def test_event_store_adds_the_review_and_clip_columns_to_an_older_database(tmp_p
         )
     store = EventStore(path, ["log"])
     (kept,) = store.query()
-    assert (kept.camera, kept.track_id, kept.review, kept.clip) == ("door", 3, None, None)
+    assert (kept.camera, kept.track_id, kept.review, kept.clip, kept.held_seconds) == ("door", 3, None, None, None)
+    new = store.get(store.add(2.0, "door", "z", 4, "no_mask", 0.8, None, held_seconds=1.234))
+    assert (new.zone, new.confidence, new.held_seconds) == ("z", 0.8, 1.23)
     store.set_clip([kept.id], "door/2026-11-27/101500_000.webm")
     assert store.set_review(kept.id, "false_alarm").review == "false_alarm"
     with pytest.raises(ValueError, match="review must be one of confirmed, false_alarm"):

@@ -38,3 +38,14 @@ def test_the_oldest_go_first_past_the_cap(tmp_path):
     for t in range(5):
         outbox.put(alert(t, float(t)), None)
     assert [a.track_id for _, a, _ in outbox.take()] == [2, 3, 4] and outbox.pending() == 3
+
+
+def test_an_alert_written_before_held_seconds_reads_back():
+    """An outbox left by an older shard (alerts without held_seconds) is handed over after an upgrade."""
+    from maskwatch.scale.outbox import _decode, _encode
+
+    old = '["door", "z", 3, "no_mask", 0.9, [1, 2, 3, 4], 0, 12.5]'
+    assert _decode(old).held_seconds == 0.0 and _decode(old).box == (1, 2, 3, 4)
+    alert = _decode(old)
+    alert.held_seconds = 1.5
+    assert _decode(_encode(alert)) == alert

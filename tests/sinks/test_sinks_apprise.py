@@ -108,7 +108,9 @@ def test_apprise_config_errors_are_one_line():
     with pytest.raises(UserError, match=r":6: sinks.apprise\[0\].url: Apprise cannot use this nosuch:// URL"):
         parse_config(_config("nosuch://x"))
     with pytest.raises(UserError, match=r"sinks.apprise\[0\].cameras: no camera named lobby"):
-        parse_config("cameras: [{name: c, source: 0}]\nsinks: {apprise: [{url: 'ntfy://n.example/t', cameras: [lobby]}]}")
+        parse_config(
+            "cameras: [{name: c, source: 0}]\nsinks: {apprise: [{url: 'ntfy://n.example/t', cameras: [lobby]}]}"
+        )
     with pytest.raises(UserError, match=r"apprise: names repeat \(a, a\)"):
         parse_config(
             "cameras: [{name: c, source: 0}]\nsinks: {apprise: [{url: 'ntfy://n/t', name: a}, {url: 'ntfy://n/u', name: a}]}"

@@ -326,6 +326,7 @@ def test_events_export_as_csv(client):
             e["confidence"],
         )
         assert [float(row[k]) for k in ("x1", "y1", "x2", "y2")] == e["box"] and row["snapshot"] == e["snapshot"]
+        assert float(row["held_seconds"]) == e["held_seconds"] >= 0.5  # rules.min_seconds: the label held that long
         assert row["clip"] in ("", e["clip"])  # a clip may have been finished between the two requests
     assert [int(row["id"]) for row in rows] == sorted((int(row["id"]) for row in rows), reverse=True)
     assert client.get("/api/events.csv", params={"since": "2999-01-01"}, headers=BEARER).text.strip().count("\n") == 0

@@ -113,6 +113,8 @@ class CameraAnalyser:
         self.min_score, self.tz = d.min_score, r.tzinfo
         self.blur_method = config.privacy.blur_method
         self.clip_width = config.clips.width if clips else None
+        self.clip_seconds = config.clips.max_seconds
+        self._alerted: dict[int, float] = {}  # track id -> when it last alerted (clips mark it)
         self.finder = FaceFinder(
             min(d.min_score, config.privacy.blur_min_score), d.motion_threshold, d.redetect_seconds
         )
@@ -156,15 +158,18 @@ class CameraAnalyser:
         )
         tracked = self.tracker.update(found[kept])
         faces, judged = self._smooth(tracked, at)
-        if self.clip_width is not None:
-            picture = render.clip_frame(image, hidden, faces, self.drawn_zones, at, self.clip_width, self.blur_method)
-            self.output.clip_frame(self.name, at, picture)
         alerts = self.rules.check(judged, w, h, at)
         sightings = self.rules.count(judged, w, h, at)
         if sightings:
             self.output.sightings(sightings)
         self.frames_analysed += 1
         raised = [a for a in alerts if self._raise(RaisedAlert(a, image, hidden, int(kept[a.face_index])))]
+        if self.clip_width is not None:
+            marked = self._marked(judged, w, h, at, raised)
+            picture = render.clip_frame(
+                image, hidden, faces, self.drawn_zones, at, self.clip_width, self.blur_method, marked
+            )
+            self.output.clip_frame(self.name, at, picture)
         self._prune(at)
         return FrameResult(self.name, frame.seq, at, w, h, faces, hidden, raised, sightings, self.finder.detected)
 
@@ -181,6 +186,16 @@ class CameraAnalyser:
             shown[i] = label.mean_probs
             judged.append((i, label, tuple(tracked.xyxy[i])))
         return Detections(tracked.xyxy, tracked.det_scores, tracked.landmarks, shown, tracked.track_ids), judged
+
+    def _marked(self, judged: list, w: int, h: int, at: float, raised: list[Alert]) -> set[int]:
+        """The tracks a clip marks as offenders on this frame: those that alerted (for as long as a clip may run,
+        while they still show an unmasked label) and those about to (an alerting label in a restricted zone, not
+        held long enough yet)."""
+        for alert in raised:
+            self._alerted[alert.track_id] = at
+        self._alerted = {t: when for t, when in self._alerted.items() if at - when <= self.clip_seconds}
+        unmasked = {tl.track_id for _, tl, _ in judged if tl.label in UNMASKED}
+        return (set(self._alerted) & unmasked) | self.rules.offending(judged, w, h, at)
 
     def _raise(self, raised: RaisedAlert) -> bool:
         try:

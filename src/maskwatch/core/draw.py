@@ -1,4 +1,7 @@
-"""Drawing classified (and tracked) faces and zones onto frames."""
+"""Drawing classified (and tracked) faces, the face an alert is about, and zones onto frames.
+
+Labels are sized by the frame, not by the face, so that they stay readable on small faces, and are placed so that
+they do not cover each other."""
 
 from __future__ import annotations
 
@@ -6,29 +9,114 @@ import cv2
 import numpy as np
 
 from maskwatch.core.detections import Detections
+from maskwatch.core.labels import DISPLAY
 
 COLORS = {"mask": (80, 200, 60), "no_mask": (40, 40, 230), "incorrect": (0, 160, 255), None: (200, 200, 200)}
+SHORT = {"mask": "mask", "no_mask": "no mask", "incorrect": "incorrect", None: "face"}
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+DIM = 0.35  # the brightness left to faces an alert is not about
+
+
+def text_size(image: np.ndarray) -> tuple[float, int]:
+    """Font scale and stroke for labels on this frame: about 12 px high on a 640-px frame, 20 px at 1080p."""
+    scale = float(np.clip(max(image.shape[:2]) / 1900, 0.42, 1.4))
+    return scale, 1 if scale < 0.9 else 2
+
+
+def line_width(image: np.ndarray) -> int:
+    return max(1, round(max(image.shape[:2]) / 500))
+
+
+def _ink(color) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on `color` (BGR)."""
+    b, g, r = color
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 150 else (255, 255, 255)
+
+
+class LabelPlacer:
+    """Puts each label just above its box (else below it), moved down past labels already placed, inside the frame."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self.scale, self.stroke = text_size(image)
+        self.placed: list[tuple[int, int, int, int]] = []
+
+    def draw(self, text: str, box, color) -> None:
+        h, w = self.image.shape[:2]
+        (tw, th), base = cv2.getTextSize(text, FONT, self.scale, self.stroke)
+        lw, lh = tw + 6, th + base + 6
+        x1, y1, _, y2 = (round(float(v)) for v in box)
+        x = int(np.clip(x1, 0, max(0, w - lw)))
+        y = y1 - lh if y1 - lh >= 0 else y2  # the label's top
+        for _ in range(len(self.placed) + 1):
+            hit = next((p for p in self.placed if _overlap((x, y, x + lw, y + lh), p)), None)
+            if hit is None:
+                break
+            y = hit[3] + 1
+        y = int(np.clip(y, 0, max(0, h - lh)))
+        self.placed.append((x, y, x + lw, y + lh))
+        cv2.rectangle(self.image, (x, y), (x + lw, y + lh), color, -1)
+        cv2.putText(self.image, text, (x + 3, y + 3 + th), FONT, self.scale, _ink(color), self.stroke, cv2.LINE_AA)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True) -> np.ndarray:
     out = image.copy() if copy else image
     labels = dets.labels if dets.class_probs is not None else [None] * len(dets)
-    scores = dets.scores
-    thickness = max(1, round(max(image.shape[:2]) / 500))
-    for i, (box, label) in enumerate(zip(dets.xyxy.astype(int), labels)):
-        color = COLORS[label]
-        cv2.rectangle(out, (box[0], box[1]), (box[2], box[3]), color, thickness)
-        text = f"{label or 'face'} {scores[i]:.2f}"
+    scores, thickness = dets.scores, line_width(out)
+    for box, label in zip(dets.xyxy.astype(int), labels):
+        cv2.rectangle(out, (box[0], box[1]), (box[2], box[3]), COLORS[label], thickness)
+    placer = LabelPlacer(out)
+    for i in np.argsort(dets.xyxy[:, 1], kind="stable") if len(dets) else []:  # top to bottom: lower ones move down
+        text = f"{SHORT[labels[i]]} {scores[i]:.2f}"
         if dets.track_ids is not None and dets.track_ids[i] >= 0:
             text = f"#{dets.track_ids[i]} " + text
-        scale = 0.4 * thickness
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        y = max(box[1], th + base + 2)
-        cv2.rectangle(out, (box[0], y - th - base - 2), (box[0] + tw + 2, y), color, -1)
-        cv2.putText(
-            out, text, (box[0] + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
-        )
+        placer.draw(text, dets.xyxy[i], COLORS[labels[i]])
     return out
+
+
+def grown(box, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box grown by `margin` of its size on each side (the region privacy hides), inside the frame."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    mw, mh = (x2 - x1) * margin, (y2 - y1) * margin
+    return (
+        max(0, int(x1 - mw)),
+        max(0, int(y1 - mh)),
+        min(width, int(np.ceil(x2 + mw))),
+        min(height, int(np.ceil(y2 + mh))),
+    )
+
+
+def offender_text(label: str, confidence: float | None, track_id: int | None = None) -> str:
+    text = DISPLAY.get(label, label) + (f" {confidence:.0%}" if confidence is not None else "")
+    return f"#{track_id} {text}" if track_id is not None and track_id >= 0 else text
+
+
+def mark_offenders(image: np.ndarray, boxes, offenders: dict[int, tuple[str, str]], margin: float) -> np.ndarray:
+    """The faces an alert is about (`offenders`: index in `boxes` -> (label, text)) outlined in their label's colour
+    around the hidden region, with the text beside them; every other face in `boxes` dimmed. Faces stay as hidden
+    as they were: only pixels around the marked faces and inside the others change. Changes `image` in place."""
+    h, w = image.shape[:2]
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    marked = [grown(boxes[i], margin, w, h) for i in offenders]
+    for i, box in enumerate(boxes):
+        if i in offenders:
+            continue
+        x1, y1, x2, y2 = grown(box, margin, w, h)
+        if x2 > x1 and y2 > y1:
+            image[y1:y2, x1:x2] = (image[y1:y2, x1:x2] * DIM).astype(image.dtype)
+    thickness = max(2, round(max(h, w) / 300))
+    for (x1, y1, x2, y2), (label, _) in zip(marked, offenders.values()):  # outside the hidden region
+        cv2.rectangle(
+            image, (x1 - thickness, y1 - thickness), (x2 + thickness - 1, y2 + thickness - 1), COLORS[label], thickness
+        )
+    placer = LabelPlacer(image)
+    for (x1, y1, x2, y2), (label, text) in zip(marked, offenders.values()):
+        placer.draw(text, (x1 - thickness, y1 - 2 * thickness, x2, y2 + 2 * thickness), COLORS[label])
+    return image
 
 
 def draw_zone(image: np.ndarray, polygon_rel, name: str, restricted: bool, ignore: bool = False) -> np.ndarray:

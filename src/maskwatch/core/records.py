@@ -22,7 +22,10 @@ class Event(BaseModel):
     zone: str | None
     track_id: int | None
     label: Label
-    confidence: float | None
+    confidence: float | None = Field(description="the smoothed label's probability when it alerted")
+    held_seconds: float | None = Field(
+        None, description="how long the label had held (rules.min_seconds or more) when it alerted; null: not known"
+    )
     snapshot: str | None = Field(description="the frame with faces hidden, relative to storage.snapshots; null: none")
     clip: str | None = Field(description="the clip around it, relative to storage.clips; null: none (yet)")
     box: list[float] | None = Field(description="the face: x1 y1 x2 y2 in pixels")

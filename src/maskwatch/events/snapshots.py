@@ -13,8 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskwatch.core.draw import mark_offenders, offender_text
 from maskwatch.events.store import EventStore
-from maskwatch.privacy import blur_faces
+from maskwatch.privacy import MARGIN, blur_faces
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,29 @@ class SnapshotWriter:
         self.folder = Path(folder)
         self.quality, self.method, self.show_offender = quality, method, show_offender
 
-    def write(self, image: np.ndarray, boxes, offender: int, camera: str, track_id: int, ts: float) -> str:
+    def write(
+        self,
+        image: np.ndarray,
+        boxes,
+        offender: int,
+        camera: str,
+        track_id: int,
+        ts: float,
+        label: str | None = None,
+        confidence: float | None = None,
+    ) -> str:
         """Writes the frame with faces hidden; returns the path relative to the snapshot folder."""
-        return self.save(self.encode(image, boxes, offender), camera, track_id, ts)
+        return self.save(self.encode(image, boxes, offender, label, confidence), camera, track_id, ts)
 
-    def encode(self, image: np.ndarray, boxes, offender: int) -> bytes:
-        """The frame with faces hidden, as JPEG."""
+    def encode(
+        self, image: np.ndarray, boxes, offender: int, label: str | None = None, confidence: float | None = None
+    ) -> bytes:
+        """The frame with faces hidden, as JPEG; with the alert's `label`, its face (the `offender`-th box) is
+        outlined and labelled and the others are dimmed, so that a reviewer sees whom the alert is about."""
         keep = offender if self.show_offender else None
         hidden = blur_faces(image, boxes, method=self.method, keep=keep)
+        if label is not None and 0 <= offender < len(boxes):
+            mark_offenders(hidden, boxes, {offender: (label, offender_text(label, confidence))}, MARGIN)
         ok, data = cv2.imencode(".jpg", hidden, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")

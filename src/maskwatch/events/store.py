@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS sightings (
 
 
 # columns added after the first release: added to an older database at open, its rows kept
-ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT"}
+ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT", "held_seconds": "REAL"}
 MEDIA = ("snapshot", "clip")  # columns naming an event's files; a clip may be shared by the alerts it shows
 
 
@@ -121,13 +121,17 @@ class EventStore:
         confidence: float,
         snapshot: str | None,
         box=None,
+        held_seconds: float | None = None,
     ) -> int:
+        """held_seconds: how long the label had held when it alerted (None: not known)."""
         box_text = " ".join(f"{v:.1f}" for v in box) if box is not None else None
+        held = None if held_seconds is None else float(held_seconds)
         with self._lock:
             self._db.execute("BEGIN")
             cur = self._db.execute(
-                "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box) VALUES (?,?,?,?,?,?,?,?)",
-                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text),
+                "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box, held_seconds) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text, held),
             )
             event_id = cur.lastrowid
             self._db.executemany(
@@ -147,6 +151,7 @@ class EventStore:
             track_id=row["track_id"],
             label=row["label"],
             confidence=round(row["confidence"], 4) if row["confidence"] is not None else None,
+            held_seconds=round(row["held_seconds"], 2) if row["held_seconds"] is not None else None,
             snapshot=row["snapshot"],
             clip=row["clip"],
             box=[float(v) for v in row["box"].split()] if row["box"] else None,

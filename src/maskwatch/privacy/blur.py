@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+MARGIN = 0.25  # each face box is grown by this much of its size on every side before it is hidden
+
 
 def _expand(box, width: int, height: int, margin: float) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = (float(v) for v in box)
@@ -32,7 +34,12 @@ def hide_region(region: np.ndarray, method: str = "pixelate") -> np.ndarray:
 
 
 def blur_faces(
-    image: np.ndarray, boxes, method: str = "pixelate", keep: int | None = None, margin: float = 0.25, copy: bool = True
+    image: np.ndarray,
+    boxes,
+    method: str = "pixelate",
+    keep: int | None = None,
+    margin: float = MARGIN,
+    copy: bool = True,
 ) -> np.ndarray:
     """Every face box hidden except the one at index `keep` (if given)."""
     out = image.copy() if copy else image

@@ -23,6 +23,7 @@ class Alert:
     box: tuple[float, float, float, float]
     face_index: int  # index of the face in the frame's detections (for the snapshot)
     time: float
+    held_seconds: float = 0.0  # how long the smoothed label had held when it alerted
 
 
 SEVERITY = {"mask": 0, "incorrect": 1, "no_mask": 2}  # a counted face moves only to a worse label
@@ -89,10 +90,25 @@ class RuleEngine:
                     tuple(float(v) for v in box),
                     index,
                     now,
+                    round(float(tl.stable_seconds), 2),
                 )
             )
         self._prune(now)
         return alerts
+
+    def offending(self, faces: list[tuple[int, TrackLabel, tuple]], width: int, height: int, now: float) -> set[int]:
+        """Track ids of the faces that would alert once their label has held (clips mark them): an alerting label
+        at rules.min_confidence, in a restricted zone in force, whatever the hold time and cooldown."""
+        out = set()
+        for _, tl, box in faces:
+            if tl.confidence < self.min_confidence or ignored(box, width, height, self.zones):
+                continue
+            zone = zone_of(box, width, height, self.zones)
+            if zone is None or not zone.restricted_at(now):
+                continue
+            if tl.label in (self.alert_labels if zone.alert_labels is None else zone.alert_labels):
+                out.add(tl.track_id)
+        return out
 
     def retract(self, alert: Alert) -> None:
         """An alert that could not be kept: its track is not held back by the cooldown, it may alert again."""

@@ -44,13 +44,14 @@ def _encode(alert: Alert) -> str:
             alert.box,
             alert.face_index,
             alert.time,
+            alert.held_seconds,
         ]
     )
 
 
 def _decode(text: str) -> Alert:
-    camera, zone, track_id, label, confidence, box, face_index, at = json.loads(text)
-    return Alert(camera, zone, track_id, label, confidence, tuple(box), face_index, at)
+    camera, zone, track_id, label, confidence, box, face_index, at, *held = json.loads(text)  # older: no held
+    return Alert(camera, zone, track_id, label, confidence, tuple(box), face_index, at, *held)
 
 
 class ShardOutbox:

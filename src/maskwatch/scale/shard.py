@@ -36,7 +36,9 @@ class ShardOutput:
 
     def alert(self, raised: RaisedAlert) -> None:
         a = raised.alert
-        jpeg = self.snapshots.encode(raised.image, raised.hidden, raised.offender) if self.save_snapshots else None
+        jpeg = None
+        if self.save_snapshots:
+            jpeg = self.snapshots.encode(raised.image, raised.hidden, raised.offender, a.label, a.confidence)
         self.outbox.put(a, jpeg)
         if self.clips is not None:  # the head finds the clip's events by (track, time)
             self.clips.trigger(a.camera, (a.track_id, a.time), a.time)

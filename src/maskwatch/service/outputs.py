@@ -112,9 +112,9 @@ class EventOutputs:
         """Stores an alert raised on this machine, with its snapshot (faces hidden) where snapshots are kept."""
         snapshot = None
         if self.config.privacy.save_snapshots:
-            write = self.snapshots.write
+            a, write = alert, self.snapshots.write
             snapshot = self._snapshot(
-                alert, lambda: write(image, hidden, offender, alert.camera, alert.track_id, alert.time)
+                a, lambda: write(image, hidden, offender, a.camera, a.track_id, a.time, a.label, a.confidence)
             )
         return self.add_event(alert, snapshot)
 
@@ -146,8 +146,9 @@ class EventOutputs:
 
     def add_event(self, alert: Alert, snapshot: str | None) -> int:
         store = self.require_store()
+        a = alert
         event_id = store.add(
-            alert.time, alert.camera, alert.zone, alert.track_id, alert.label, alert.confidence, snapshot, alert.box
+            a.time, a.camera, a.zone, a.track_id, a.label, a.confidence, snapshot, a.box, held_seconds=a.held_seconds
         )
         if self.outbox:
             self.outbox.notify()

@@ -10,8 +10,8 @@ from maskwatch.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
 
 __all__ = [
     "SIGNATURE_HEADER",
-    "AppriseSink",
     "SINK_TYPES",
+    "AppriseSink",
     "CameraNotices",
     "EmailSink",
     "LogSink",
