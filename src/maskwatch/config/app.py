@@ -100,6 +100,9 @@ class AppConfig(Strict):
                         ZoneConfig(
                             name="hall", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)], restricted=False
                         ),
+                        ZoneConfig(  # a cartoon face in one photo's website watermark: no person to alert on
+                            name="watermark", polygon=[(0.0, 0.0), (0.15, 0.0), (0.15, 0.12), (0.0, 0.12)], ignore=True
+                        ),
                     ],
                 )
             ],

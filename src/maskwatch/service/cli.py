@@ -21,18 +21,23 @@ log = logging.getLogger("maskwatch.serve")
 
 
 def _load(config: Path | None):
-    from maskwatch.config import DEMO_VIDEO, AppConfig, load_config
+    """The config and the file zone edits are saved into: the one given, or the demo's own (written once)."""
+    from maskwatch.config import DEMO_VIDEO, load_config
 
     if config is not None:
-        return load_config(config)
-    cfg = AppConfig.default_demo()
-    if not DEMO_VIDEO.is_file():
-        from maskwatch.service.demo import demo_photo_paths, make_demo_video
+        return load_config(config), config
+    from maskwatch.service.demo import demo_config_file, demo_photo_paths, make_demo_video
 
+    if not DEMO_VIDEO.is_file():
         demo_photo_paths()
         typer.echo(f"building the demo video {DEMO_VIDEO} ...", err=True)
         make_demo_video(DEMO_VIDEO)
-    return cfg
+    path, written = demo_config_file()
+    typer.echo(
+        f"maskwatch: demo config {'written to' if written else 'read from'} {path}: zones drawn in the UI are saved "
+        "there (delete it to start over; serve --config FILE for your own cameras)"
+    )
+    return load_config(path), path
 
 
 def _check_port(host: str, port: int) -> None:
@@ -105,7 +110,7 @@ def serve(
     from maskwatch.service import Service
 
     logging.getLogger("maskwatch").setLevel(logging.INFO)  # cameras going on/offline, sinks, start/stop
-    cfg = _load(config)
+    cfg, config = _load(config)
     if host:
         cfg.ui.host = host
     if port is not None:

@@ -1,4 +1,5 @@
-"""The demo video `make run` plays: built from CC0 street photos of ../shared/data/andrewmvd, never committed."""
+"""The demo `make run` serves: its video, built from CC0 street photos of ../shared/data/andrewmvd (never
+committed), and its config file, written once into the data folder so that zones drawn in the UI are kept."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+import yaml
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.paths import SHARED_DATA as DATA_DIR
@@ -59,3 +62,34 @@ def make_demo_video(
             writer.write(cv2.warpAffine(image, m, size, borderMode=cv2.BORDER_CONSTANT, borderValue=(30, 30, 30)))
     writer.release()
     return out
+
+
+DEMO_CONFIG = Path("maskwatch-data") / "demo.yaml"  # relative to where `serve` starts, beside the demo's data
+
+_HEADER = """\
+# The demo's config. `maskwatch serve` without --config wrote it and reads it at each start; zones drawn in the
+# web UI are saved here. Delete this file to get the demo's own zones back. For your cameras, write a config of
+# your own (see examples/maskwatch.yaml) and run `maskwatch serve --config FILE`.
+"""
+
+
+def demo_config_file(path: Path = DEMO_CONFIG) -> tuple[Path, bool]:
+    """The demo's config file, written from AppConfig.default_demo() where it is not there yet (storage beside
+    it); returns its absolute path and whether it was written now."""
+    from maskwatch.config import AppConfig
+
+    path = path.absolute()
+    if path.is_file():
+        return path, False
+    demo = AppConfig.default_demo().model_dump(mode="json", exclude_defaults=True)
+    demo["storage"].update(database="events.db", snapshots="snapshots")  # relative to this file
+    demo["storage"].pop("clips", None)  # beside the snapshots
+    for camera in demo["cameras"]:
+        for zone in camera.get("zones", []):
+            zone["polygon"] = [[round(x, 4), round(y, 4)] for x, y in zone["polygon"]]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_HEADER + yaml.safe_dump(demo, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"cannot write the demo's config {path}: {err.strerror or err}") from None
+    return path, True
