@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -18,8 +17,35 @@ from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
 
+# --help lists the commands by how often people use them, not by when they were registered
+USE_ORDER = (
+    "serve",
+    "predict",
+    "detect",
+    "probe",
+    "classify",
+    "config",
+    "health",
+    "evaluate",
+    "data",
+    "train",
+    "calibrate-boxes",
+    "calibrate-operating-point",
+    "optimize",
+)
+
+
+class ByUse(typer.core.TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        known = [name for name in USE_ORDER if name in self.commands]
+        return known + [name for name in self.commands if name not in USE_ORDER]
+
+
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Face-mask compliance from images, videos and camera feeds."
+    cls=ByUse,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Face-mask compliance from images, videos and camera feeds.",
 )
 
 app.add_typer(data_app, name="data", help="Import, clean and crop face-mask datasets; data report.")
@@ -47,7 +73,7 @@ EXTRAS = {
 }
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
-Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON.")]
+Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON; - for the standard output.")]
 
 
 def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: Path | None):
@@ -63,14 +89,20 @@ def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: P
     )
 
 
-def _finish(batch, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(batch.results, indent=1))
+def _finish(batch, out: Path, summary) -> None:
+    """Writes the JSON (none when nothing could be processed), then says what was skipped and `summary()`."""
+    from maskwatch.pipeline.report import write_json
+
+    if not batch.results and len(batch.skipped) == 1:  # one reason: said once, as the error
+        raise UserError(f"nothing could be processed: {batch.skipped[0]}")
     for message in batch.skipped:
         typer.echo(f"skipped: {message}", err=True)
-    typer.echo(f"wrote {out} ({len(batch.results)} images, {len(batch.skipped)} skipped)", err=True)
     if not batch.results:
         raise UserError("nothing could be processed")
+    write_json(batch.results, out)
+    summary()
+    where = "" if str(out) == "-" else f"wrote {out}: "
+    typer.echo(f"{where}{len(batch.results)} image(s), {len(batch.skipped)} skipped", err=True)
 
 
 @app.command()
@@ -86,8 +118,14 @@ def predict(
 ):
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
     from maskwatch.pipeline.files import predict_images
+    from maskwatch.pipeline.report import OPERATING_SCORE, check_json_output, label_table, predicted_counts
 
-    _finish(predict_images(inputs, _pipeline(mode, input_size, min_score, classifier), min_score), out)
+    check_json_output(out)
+    batch = predict_images(inputs, _pipeline(mode, input_size, min_score, classifier), min_score)
+    bar = max(OPERATING_SCORE, min_score)
+    _finish(
+        batch, out, lambda: label_table(predicted_counts(batch.results, bar), f"faces of score >= {bar:g}, by label")
+    )
 
 
 @app.command()
@@ -102,8 +140,11 @@ def classify(
     """Face crops → {file: {label, scores}}."""
     from maskwatch.classify.given import GivenCropClassifier
     from maskwatch.pipeline.files import classify_crops
+    from maskwatch.pipeline.report import check_json_output, classified_counts, label_table
 
-    _finish(classify_crops(inputs, GivenCropClassifier.from_model(classifier, find_face)), out)
+    check_json_output(out)
+    batch = classify_crops(inputs, GivenCropClassifier.from_model(classifier, find_face))
+    _finish(batch, out, lambda: label_table(classified_counts(batch.results), "crops by label", "crops"))
 
 
 @app.command()
@@ -112,14 +153,20 @@ def detect(
     out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
     mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px).")] = "accurate",
     input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
-    min_score: Annotated[float, typer.Option(help="Lowest face confidence drawn.")] = 0.5,
+    min_score: Annotated[
+        float, typer.Option(help="Lowest score drawn (face confidence x label probability, as predict's score).")
+    ] = 0.5,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
 ):
-    """Draw boxes and mask labels onto an image or a video."""
+    """Draw boxes and mask labels onto an image or a video (image in, image out; video in, video out)."""
     from maskwatch.pipeline.files import detect_file
+    from maskwatch.pipeline.report import check_detect_paths, label_table
 
-    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier))
-    typer.echo(f"wrote {out}: {summary['frames']} frame(s), {summary['faces']} face(s) {summary['labels']}")
+    check_detect_paths(input, out)
+    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier), min_score)
+    frames = summary["frames"]
+    unit = "faces" if frames == 1 else "faces (all frames)"
+    label_table(summary["labels"], f"wrote {out}: {frames} frame(s), faces of score >= {min_score:g}", unit)
 
 
 @app.command()

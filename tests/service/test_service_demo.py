@@ -57,9 +57,8 @@ def test_the_demo_alerts_on_real_faces_only(tmp_path, pipeline, andrewmvd):
         if seq % 3:  # the demo camera's 5 fps of a 15 fps video
             continue
         result = analyser.process(Frame(image, seq, seq / 15))
-        h, w = image.shape[:2]
 
-        def inside(box):
+        def inside(box, h=image.shape[0], w=image.shape[1]):
             cx, cy = (box[0] + box[2]) / 2 / w, (box[1] + box[3]) / 2 / h
             return x0 <= cx <= x1 and y0 <= cy <= y1
 

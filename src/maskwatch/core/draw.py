@@ -34,33 +34,57 @@ def _ink(color) -> tuple[int, int, int]:
 
 
 class LabelPlacer:
-    """Puts each label just above its box (else below it), moved down past labels already placed, inside the frame."""
+    """Puts each label beside its box (above, below, then further off, left- or right-aligned) where it covers no
+    label already placed and no other face (`faces`); where there is no such spot, the short text is tried, and
+    then the label is left out (the box's colour still gives the label) unless it is `required`."""
 
-    def __init__(self, image: np.ndarray):
+    def __init__(self, image: np.ndarray, faces=()):
         self.image = image
         self.scale, self.stroke = text_size(image)
         self.placed: list[tuple[int, int, int, int]] = []
+        self.faces = [tuple(round(float(v)) for v in box) for box in faces]
 
-    def draw(self, text: str, box, color) -> None:
+    def draw(self, text: str, box, color, short: str | None = None, required: bool = False) -> bool:
+        for candidate in (text, short) if short else (text,):
+            spot = self._spot(candidate, box)
+            if spot is not None:
+                self._put(candidate, spot, color)
+                return True
+        if required:
+            self._put(text, self._spots(text, box)[0], color)
+        return required
+
+    def _spots(self, text: str, box) -> list[tuple[int, int, int, int]]:
         h, w = self.image.shape[:2]
         (tw, th), base = cv2.getTextSize(text, FONT, self.scale, self.stroke)
         lw, lh = tw + 6, th + base + 6
-        x1, y1, _, y2 = (round(float(v)) for v in box)
-        x = int(np.clip(x1, 0, max(0, w - lw)))
-        y = y1 - lh if y1 - lh >= 0 else y2  # the label's top
-        for _ in range(len(self.placed) + 1):
-            hit = next((p for p in self.placed if _overlap((x, y, x + lw, y + lh), p)), None)
-            if hit is None:
-                break
-            y = hit[3] + 1
-        y = int(np.clip(y, 0, max(0, h - lh)))
-        self.placed.append((x, y, x + lw, y + lh))
-        cv2.rectangle(self.image, (x, y), (x + lw, y + lh), color, -1)
-        cv2.putText(self.image, text, (x + 3, y + 3 + th), FONT, self.scale, _ink(color), self.stroke, cv2.LINE_AA)
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
+        xs = [int(np.clip(x, 0, max(0, w - lw))) for x in (x1, x2 - lw)]
+        ys = [y1 - lh - 1, y2 + 1, y1 - 2 * lh - 4, y2 + lh + 4, y1 - 3 * lh - 7, y2 + 2 * lh + 7]
+        inside = [y for y in ys if 0 <= y <= h - lh] or [int(np.clip(ys[0], 0, max(0, h - lh)))]
+        return [(x, y, x + lw, y + lh) for y in inside for x in xs]
+
+    def _spot(self, text: str, box) -> tuple[int, int, int, int] | None:
+        own = tuple(round(float(v)) for v in box)
+        for rect in self._spots(text, box):
+            if any(_overlap(rect, p) for p in self.placed):
+                continue
+            if any(_overlap(rect, f, gap=0) for f in self.faces if f != own):
+                continue
+            return rect
+        return None
+
+    def _put(self, text: str, rect: tuple[int, int, int, int], color) -> None:
+        x, y, x2, y2 = rect
+        self.placed.append(rect)
+        cv2.rectangle(self.image, (x, y), (x2, y2), color, -1)
+        base = cv2.getTextSize(text, FONT, self.scale, self.stroke)[1]
+        cv2.putText(self.image, text, (x + 3, y2 - 3 - base), FONT, self.scale, _ink(color), self.stroke, cv2.LINE_AA)
 
 
-def _overlap(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _overlap(a, b, gap: int = 2) -> bool:
+    """Two rectangles closer than `gap` pixels."""
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
 def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True) -> np.ndarray:
@@ -69,12 +93,13 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True) -> n
     scores, thickness = dets.scores, line_width(out)
     for box, label in zip(dets.xyxy.astype(int), labels):
         cv2.rectangle(out, (box[0], box[1]), (box[2], box[3]), COLORS[label], thickness)
-    placer = LabelPlacer(out)
-    for i in np.argsort(dets.xyxy[:, 1], kind="stable") if len(dets) else []:  # top to bottom: lower ones move down
+    placer = LabelPlacer(out, dets.xyxy)
+    area = (dets.xyxy[:, 2] - dets.xyxy[:, 0]) * (dets.xyxy[:, 3] - dets.xyxy[:, 1])
+    for i in np.argsort(-area, kind="stable"):  # the largest faces get their labels first
         text = f"{SHORT[labels[i]]} {scores[i]:.2f}"
         if dets.track_ids is not None and dets.track_ids[i] >= 0:
             text = f"#{dets.track_ids[i]} " + text
-        placer.draw(text, dets.xyxy[i], COLORS[labels[i]])
+        placer.draw(text, dets.xyxy[i], COLORS[labels[i]], short=f"{scores[i]:.2f}")
     return out
 
 
@@ -113,9 +138,10 @@ def mark_offenders(image: np.ndarray, boxes, offenders: dict[int, tuple[str, str
         cv2.rectangle(
             image, (x1 - thickness, y1 - thickness), (x2 + thickness - 1, y2 + thickness - 1), COLORS[label], thickness
         )
-    placer = LabelPlacer(image)
+    placer = LabelPlacer(image, boxes)  # beside the outline, over no other face where there is room
     for (x1, y1, x2, y2), (label, text) in zip(marked, offenders.values()):
-        placer.draw(text, (x1 - thickness, y1 - 2 * thickness, x2, y2 + 2 * thickness), COLORS[label])
+        grown_box = (x1 - thickness, y1 - 2 * thickness, x2, y2 + 2 * thickness)
+        placer.draw(text, grown_box, COLORS[label], required=True)
     return image
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from maskwatch.classify.given import GivenCropClassifier
 from maskwatch.core.draw import draw_detections
@@ -15,6 +16,7 @@ from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
 from maskwatch.core.media import check_pixels, collect_images, is_video, read_image, unique_names
 from maskwatch.pipeline import MaskPipeline
+from maskwatch.pipeline.report import check_detect_paths, stderr
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,9 @@ class BatchResult:
 
 def _over_images(inputs, fn) -> BatchResult:
     images = collect_images(inputs)
+    for raw in inputs:  # a folder that gave nothing
+        if Path(raw).is_dir() and not any(Path(raw) in p.parents for p in images.paths):
+            images.skipped.append(f"no images in {raw}")
     out = BatchResult(skipped=list(images.skipped))
     names = unique_names(images.paths)
     for path in images.paths:
@@ -65,15 +70,17 @@ def classify_crops(inputs, classifier: GivenCropClassifier) -> BatchResult:
     return _over_images(inputs, one)
 
 
-def detect_file(src: Path, dst: Path, pipeline: MaskPipeline) -> dict:
-    """Draw classified faces onto an image or every frame of a video; returns a summary."""
-    if not src.exists():
-        raise UserError(f"{src}: no such file or directory")
+def detect_file(src: Path, dst: Path, pipeline: MaskPipeline, min_score: float = 0.0) -> dict:
+    """Draw classified faces of score >= min_score (as predict's) onto an image or every frame of a video, with a
+    progress bar on stderr for videos; returns a summary."""
+    check_detect_paths(src, dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if not is_video(src):
-        dets = pipeline.analyze(read_image(src))
-        if not cv2.imwrite(str(dst), draw_detections(read_image(src), dets, copy=False)):
-            raise UserError(f"{dst}: cannot write an image with this extension")
+        image = read_image(src)
+        dets = pipeline.analyze(image)
+        dets = dets[dets.scores >= min_score]
+        if not cv2.imwrite(str(dst), draw_detections(image, dets, copy=False)):
+            raise UserError(f"{dst}: cannot write an image there")
         return {"frames": 1, "faces": len(dets), "labels": _count(dets.labels)}
     cap = cv2.VideoCapture(str(src))
     check_pixels(src, (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))))
@@ -85,12 +92,18 @@ def detect_file(src: Path, dst: Path, pipeline: MaskPipeline) -> dict:
     if not writer.isOpened():
         raise UserError(f"{dst}: cannot write a video there (use .mp4 or .avi)")
     frames, faces, labels = 0, 0, []
-    while ok:
-        dets = pipeline.analyze(frame)
-        writer.write(draw_detections(frame, dets, copy=False))
-        frames, faces = frames + 1, faces + len(dets)
-        labels += dets.labels
-        ok, frame = cap.read()
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr) as progress:
+        task = progress.add_task(f"detect {src.name}", total=total)
+        while ok:
+            dets = pipeline.analyze(frame)
+            dets = dets[dets.scores >= min_score]
+            writer.write(draw_detections(frame, dets, copy=False))
+            frames, faces = frames + 1, faces + len(dets)
+            labels += dets.labels
+            progress.update(task, advance=1, total=max(total or 0, frames))
+            ok, frame = cap.read()
     writer.release()
     cap.release()
     return {"frames": frames, "faces": faces, "labels": _count(labels)}
