@@ -140,3 +140,37 @@ def test_snapshots_can_go_sooner_than_their_events(tmp_path):
     assert apply_retention(store, tmp_path / "snaps", Retention(7, snapshot_days=2), now=now) == 0  # no event goes
     assert store.get(three_days_old).snapshot is None and not (tmp_path / "snaps" / rels[0]).exists()
     assert store.get(fresh).snapshot == rels[1] and (tmp_path / "snaps" / rels[1]).is_file()
+
+
+def test_review_counts_per_camera_and_zone_give_the_false_alarm_rate(tmp_path):
+    from maskwatch.events import review_table
+
+    store = EventStore(tmp_path / "e.db")
+    ids = [store.add(1000.0 + i, "door-cam", "door", i, "no_mask", 0.9, None) for i in range(4)]
+    hall = store.add(5000.0, "door-cam", None, 9, "incorrect", 0.8, None)
+    store.set_review(ids[0], "false_alarm")
+    store.set_review(ids[1], "confirmed")
+    store.set_review(ids[2], "confirmed")
+    rows = review_table(store.review_counts())
+    assert rows == [
+        {
+            "camera": "door-cam",
+            "zone": None,
+            "alerts": 1,
+            "confirmed": 0,
+            "false_alarm": 0,
+            "unreviewed": 1,
+            "false_alarm_rate": None,
+        },
+        {
+            "camera": "door-cam",
+            "zone": "door",
+            "alerts": 4,
+            "confirmed": 2,
+            "false_alarm": 1,
+            "unreviewed": 1,
+            "false_alarm_rate": 0.3333,
+        },
+    ]
+    assert review_table(store.review_counts(since=2000.0)) == [rows[0]] and hall
+    store.close()

@@ -364,7 +364,12 @@ def test_events_reviewed_as_confirmed_or_false_alarm(client):
     assert rows == {first["id"]: "false_alarm"}
     stats = client.get("/api/stats", headers=BEARER).json()["events_by_review"]
     assert stats["false_alarm"] == 1 and stats["confirmed"] == 1 and sum(stats.values()) >= 2
-    assert 'maskwatch_events_reviewed{review="false_alarm"} 1.0' in client.get("/metrics", headers=BEARER).text
+    metrics = client.get("/metrics", headers=BEARER).text
+    assert 'maskwatch_events_reviewed{review="false_alarm"} 1.0' in metrics
+    zone = first["zone"] or ""  # per camera and zone: the false-alarm rate among the reviewed, as an operator tunes
+    assert f'maskwatch_alerts_reviewed{{camera="door-cam",review="false_alarm",zone="{zone}"}} 1.0' in metrics
+    if second["zone"] == first["zone"]:
+        assert f'maskwatch_false_alarm_ratio{{camera="door-cam",zone="{zone}"}} 0.5' in metrics
     # taken back, refused values, unknown events
     assert review(first["id"], None).json()["review"] is None and ids(review="false_alarm") == set()
     assert review(first["id"], "maybe").status_code == 422

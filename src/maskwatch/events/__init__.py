@@ -2,7 +2,7 @@
 
 from maskwatch.core.labels import REVIEW_STATES, REVIEWS
 from maskwatch.events.clips import Clip, ClipEncoder, ClipRecorder, ClipTiming, clip_name
-from maskwatch.events.compliance import compliance_table, days_back, midnight
+from maskwatch.events.compliance import compliance_table, days_back, midnight, review_table
 from maskwatch.events.export import compliance_csv, events_csv
 from maskwatch.events.recording import ClipRecording
 from maskwatch.events.snapshots import (
@@ -40,6 +40,7 @@ __all__ = [
     "media_usage",
     "midnight",
     "resolve_in",
+    "review_table",
     "to_timestamp",
     "write_atomic",
 ]

@@ -43,3 +43,20 @@ def compliance_table(rows: list[dict], bucket: str = "day", tz: tzinfo | None = 
     for entry in table.values():
         entry["masked_share"] = round(entry["mask"] / entry["people"], 4) if entry["people"] else None
     return sorted(table.values(), key=lambda e: (e["start"] or "", e["camera"], e["zone"] or ""))
+
+
+def review_table(counts: list[tuple[str, str, str, int]]) -> list[dict]:
+    """Per camera and zone (None: no zone): alerts, how many people confirmed or called false alarms, how many wait,
+    and the false-alarm rate among the reviewed (None until one is reviewed): the figure an operator tunes on."""
+    rows: dict[tuple[str, str], dict] = {}
+    for camera, zone, review, n in counts:
+        row = rows.setdefault(
+            (camera, zone),
+            {"camera": camera, "zone": zone or None, "alerts": 0, "confirmed": 0, "false_alarm": 0, "unreviewed": 0},
+        )
+        row[review] += n
+        row["alerts"] += n
+    for row in rows.values():
+        reviewed = row["confirmed"] + row["false_alarm"]
+        row["false_alarm_rate"] = round(row["false_alarm"] / reviewed, 4) if reviewed else None
+    return [rows[key] for key in sorted(rows)]

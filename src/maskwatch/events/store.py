@@ -276,6 +276,18 @@ class EventStore:
             "pending_by_sink": pending,
         }
 
+    def review_counts(self, since=None) -> list[tuple[str, str, str, int]]:
+        """(camera, zone or '', review state, alerts) of the alerts since `since` (None: all kept), review state
+        'unreviewed', 'confirmed' or 'false_alarm'."""
+        where, args = _span(since, None, after="time >= ?", before="time < ?")
+        sql = (
+            "SELECT camera, COALESCE(zone, ''), COALESCE(review, 'unreviewed'), COUNT(*) FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY camera, zone, review ORDER BY camera, zone"
+        )
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(sql, args).fetchall()]
+
     def people_totals(self) -> list[tuple[str, str, str, int]]:
         """(camera, zone or '', label, people) over all the kept hours."""
         with self._lock:

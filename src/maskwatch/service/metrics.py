@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from maskwatch.core.labels import REVIEW_STATES
 from maskwatch.core.records import CameraStatus
-from maskwatch.events import EventStore
+from maskwatch.events import EventStore, review_table
 
 
 def camera_metrics(cams: list[CameraStatus]) -> Iterator[Metric]:
@@ -45,6 +45,7 @@ def store_metrics(store: EventStore, sinks: dict) -> Iterator[Metric]:
     for review in REVIEW_STATES:
         reviewed.add_metric([review], counts["by_review"].get(review, 0))
     yield reviewed
+    yield from review_metrics(review_table(store.review_counts()))
     people = GaugeMetricFamily(
         "maskwatch_people_seen",
         "tracked faces counted once under their label, in the store (within retention)",
@@ -60,6 +61,28 @@ def store_metrics(store: EventStore, sinks: dict) -> Iterator[Metric]:
         delivered.add_metric([name], s["delivered"])
     yield pending
     yield delivered
+
+
+def review_metrics(rows: list[dict]) -> Iterator[Metric]:
+    """What people said of the alerts per camera and zone, and the false-alarm rate among those they reviewed."""
+    by_review = GaugeMetricFamily(
+        "maskwatch_alerts_reviewed",
+        "alert events in the store per camera and zone by review (unreviewed, confirmed, false_alarm)",
+        labels=["camera", "zone", "review"],
+    )
+    rate = GaugeMetricFamily(
+        "maskwatch_false_alarm_ratio",
+        "false alarms among the reviewed alert events in the store, per camera and zone (none until one is reviewed)",
+        labels=["camera", "zone"],
+    )
+    for row in rows:
+        zone = row["zone"] or ""
+        for review in REVIEW_STATES:
+            by_review.add_metric([row["camera"], zone, review], row[review])
+        if row["false_alarm_rate"] is not None:
+            rate.add_metric([row["camera"], zone], row["false_alarm_rate"])
+    yield by_review
+    yield rate
 
 
 def media_metrics(usage: dict, clips: dict | None, snapshots_failed: int) -> Iterator[Metric]:

@@ -13,7 +13,7 @@ from maskwatch.config import AppConfig
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, REVIEW_STATES
 from maskwatch.core.records import CameraStatus
-from maskwatch.events import ClipRecording, compliance_table, days_back, iso, resolve_in
+from maskwatch.events import ClipRecording, compliance_table, days_back, iso, resolve_in, review_table
 from maskwatch.service.outputs import EventOutputs, daily_summary
 from maskwatch.sources import describe
 
@@ -101,6 +101,12 @@ class QueryFacade:
             return compliance_table(rows, bucket, tz)
         except ValueError as err:
             raise UserError(f"bad filter: {err}") from None
+
+    def reviews(self, days: int | None = None) -> list[dict]:
+        """Alerts per camera and zone with what people said of them and the false-alarm rate among those reviewed;
+        `days`: from midnight `days - 1` days ago (rules.timezone), None: all kept. See events.review_table."""
+        since = days_back(days, self.config.rules.tzinfo) if days else None
+        return review_table(self.outputs.require_store().review_counts(since))
 
     def daily_summary(self, day: date, cameras: frozenset[str] | None = None) -> tuple[str, str]:
         """(subject, body) of the summary mail for `day` (in rules.timezone), of `cameras` only where given."""

@@ -5,13 +5,17 @@ const LABELS = { mask: "Mask", no_mask: "No mask", incorrect: "Mask worn incorre
 const REVIEWS = { confirmed: "confirmed", false_alarm: "false alarm" };
 const MJPEG_MAX_CAMERAS = 3;  // browsers open ~6 connections per host; past this, views poll frame.jpg instead
 const EVENTS_PAGE = 50;
+const BANNER_SECONDS = 60;  // the red banner shows an alert this long at most (by the alert's own time)
+const REFRESH_MS = 1000;  // one poll of the cameras feeds the header's counts and the cameras' panels alike
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const state = {
   cameras: [],
   cameraNames: "",
   eventsOffset: 0,
-  banner: { timer: null, extra: 0 },
+  dialogAt: -1,  // the open alert's place in the list
+  banner: { event: null, extra: 0 },
+  events: new Map(),  // the listed events by id (the dialog steps through them)
   zone: { camera: "", points: [], zones: [], imageLoaded: false },
 };
 
@@ -122,7 +126,18 @@ async function refreshCameras() {
     const card = grid.querySelector(`.camera[data-camera="${CSS.escape(c.name)}"]`);
     if (card) updateCameraCard(card, c);
   }
+  showCounts(cameras);
   if (!state.zone.points.length) renderZoneList();
+}
+
+// The header's counts are the sums of the cameras' panels, from the same answer, so that they always agree.
+function showCounts(cameras) {
+  const online = cameras.filter((c) => c.online).length, total = cameras.length;
+  const sum = (key) => cameras.reduce((n, c) => n + (c[key] || 0), 0);
+  const chip = $("#sum-cameras");
+  chip.textContent = `${online}/${total} cameras online`;
+  chip.className = "chip " + (online === total ? "good" : "bad");
+  $("#sum-faces").textContent = `${plural(sum("faces"), "face")} · ${sum("unmasked")} unmasked`;
 }
 
 function fillCameraSelects(cameras) {
@@ -146,11 +161,6 @@ document.addEventListener("visibilitychange", () => {
 async function refreshStats() {
   let s;
   try { s = await api("/api/stats"); } catch (err) { return; }
-  const total = Object.keys(s.cameras).length;
-  const cams = $("#sum-cameras");
-  cams.textContent = `${s.cameras_online}/${total} cameras online`;
-  cams.className = "chip " + (s.cameras_online === total ? "good" : "bad");
-  $("#sum-faces").textContent = `${plural(s.faces, "face")} · ${s.unmasked} unmasked`;
   $("#sum-events").textContent = plural(s.events_total, "event");
   $("#sum-uptime").textContent = fmtUptime(s.uptime_seconds);
   $("#zone-hours-zone").textContent = s.time_zone;
@@ -183,21 +193,34 @@ async function refreshCompliance() {
 
 // --- events --------------------------------------------------------------------------------------------------
 
+const where = (e) => e.camera + (e.zone ? " / " + e.zone : "");
+const percent = (p) => (p === null || p === undefined ? "–" : `${Math.round(p * 100)} %`);
+
+// What the dialog says of an alert: what, where, how sure, how long the label held, who (a track), when.
+function eventCaption(e) {
+  const held = e.held_seconds === null || e.held_seconds === undefined ? "" : ` · held ${e.held_seconds.toFixed(1)} s`;
+  return `${LABELS[e.label] || e.label} · ${e.camera}${e.zone ? ", zone " + e.zone : ""} · ${percent(e.confidence)}` +
+    `${held} · track #${e.track_id} · ${fmtDate(e.time)}`;
+}
+
+// The whole row opens the alert (click, or Enter / Space when focused).
 function eventItem(e, fresh = false) {
-  const caption = `${LABELS[e.label] || e.label} · ${e.camera}${e.zone ? " / " + e.zone : ""} · track #${e.track_id} · ${fmtDate(e.time)}`;
+  state.events.set(e.id, e);
   const thumb = e.snapshot
-    ? el("img", { class: "thumb", src: `/api/events/${e.id}/snapshot`, loading: "lazy", alt: "snapshot, faces blurred",
-                  onclick: () => openEvent(e, caption) })
-    : el("div", { class: "thumb none", text: "no snapshot", onclick: () => openEvent(e, caption) });
+    ? el("img", { class: "thumb", src: `/api/events/${e.id}/snapshot`, loading: "lazy", alt: "snapshot, faces blurred" })
+    : el("div", { class: "thumb none", text: "no snapshot" });
+  const open = () => openEvent(state.events.get(e.id) || e);
   return el("li", { class: "event" + (fresh ? " fresh" : ""), "data-id": e.id, "data-label": e.label,
-                    "data-review": e.review || "" },
+                    "data-review": e.review || "", tabindex: 0, role: "button",
+                    "aria-label": `open the ${LABELS[e.label] || e.label} alert at ${where(e)}`,
+                    onclick: open, onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(); } } },
     thumb,
     el("div", { class: "event-body" },
       el("div", { class: "event-line" },
         el("span", { class: `tag ${e.label}`, text: LABELS[e.label] || e.label }),
-        el("span", { class: "event-where", text: e.camera + (e.zone ? " / " + e.zone : "") })),
+        el("span", { class: "event-where", text: where(e) })),
       el("div", { class: "event-meta" },
-        el("span", { text: `${fmtTime(e.time)} · track #${e.track_id} · ${Math.round(e.confidence * 100)}%` }),
+        el("span", { text: `${fmtTime(e.time)} · track #${e.track_id} · ${percent(e.confidence)}` }),
         el("span", { class: `review ${e.review || ""}`, text: REVIEWS[e.review] || "" }))));
 }
 
@@ -207,6 +230,13 @@ function eventFilters() {
   if ($("#filter-label").value) q.set("label", $("#filter-label").value);
   if ($("#filter-review").value) q.set("review", $("#filter-review").value);
   return q;
+}
+
+// An empty list says why: nothing happened yet, or nothing matches the filters.
+function showEmpty() {
+  const empty = $("#events-empty");
+  empty.hidden = $("#event-list").children.length > 0;
+  empty.textContent = [...eventFilters().keys()].length ? "No events match these filters." : "No events yet.";
 }
 
 async function loadEvents(append = false) {
@@ -221,7 +251,7 @@ async function loadEvents(append = false) {
   for (const e of events) if (!list.querySelector(`[data-id="${e.id}"]`)) list.append(eventItem(e));
   state.eventsOffset = (append ? state.eventsOffset : 0) + events.length;
   $("#events-more").hidden = events.length < EVENTS_PAGE;
-  $("#events-empty").hidden = list.children.length > 0;
+  showEmpty();
 }
 
 function matchesFilters(e) {
@@ -235,28 +265,39 @@ function onNewEvent(e) {
   if (matchesFilters(e) && !list.querySelector(`[data-id="${e.id}"]`)) {
     list.prepend(eventItem(e, true));
     state.eventsOffset += 1;
-    $("#events-empty").hidden = true;
+    showEmpty();
   }
   showBanner(e);
   refreshStats();
 }
 
+// --- the red banner: the newest alert while it is fresh and nobody has acknowledged it -------------------------
+
+const ageSeconds = (e) => Date.now() / 1000 - e.timestamp;
+
 function showBanner(e) {
+  if (e.review || ageSeconds(e) > BANNER_SECONDS) return;  // a replayed or already reviewed alert is no news
   const banner = $("#alert-banner");
   state.banner.extra = banner.hidden ? 0 : state.banner.extra + 1;
+  state.banner.event = e;
   banner.className = "banner " + e.label;
   $("#alert-text").textContent = `${LABELS[e.label] || e.label} — camera ${e.camera}` +
     `${e.zone ? ", zone " + e.zone : ""}, track #${e.track_id} at ${fmtTime(e.time)}`;
   $("#alert-more").textContent = state.banner.extra ? `(+${state.banner.extra} more)` : "";
   banner.hidden = false;
   banner.dataset.eventId = e.id;
-  clearTimeout(state.banner.timer);
-  state.banner.timer = setTimeout(hideBanner, 15000);
 }
 
 function hideBanner() {
   $("#alert-banner").hidden = true;
   state.banner.extra = 0;
+  state.banner.event = null;
+}
+
+// Checked each second against the alert's own time, so a tab that slept does not keep an old alert up.
+function bannerTick() {
+  const e = state.banner.event;
+  if (e && ageSeconds(e) > BANNER_SECONDS) hideBanner();
 }
 
 function connectLive() {
@@ -273,17 +314,24 @@ function connectLive() {
   });
 }
 
+// --- the event dialog: snapshot, clip, review; keys C (confirm), F (false alarm), N / P (next / previous) ----
+
 // The event's snapshot, and its clip once recorded (a few seconds after the alert: the event is read again).
-async function openEvent(e, caption) {
+async function openEvent(e) {
   const dialog = $("#snapshot-dialog");
   dialog.dataset.eventId = e.id;
-  $("#snapshot-caption").textContent = caption;
+  state.dialogAt = [...document.querySelectorAll("#event-list li.event")].findIndex((li) => li.dataset.id == e.id);
+  $("#snapshot-caption").textContent = eventCaption(e);
+  setDialogNote("");
   showReview(e.review);
   showMedia(e, false);
-  dialog.showModal();
+  if (!dialog.open) dialog.showModal();
   try { e = await api(`/api/events/${e.id}`); } catch (err) { return; }
+  state.events.set(e.id, e);
+  if (!dialog.open || dialog.dataset.eventId != e.id) return;
+  $("#snapshot-caption").textContent = eventCaption(e);
   // a clip already playing (the list knew of it) is left alone
-  if (dialog.open && dialog.dataset.eventId == e.id && $("#clip-video").hidden) showMedia(e, !e.snapshot && !!e.clip);
+  if ($("#clip-video").hidden) showMedia(e, !e.snapshot && !!e.clip);
 }
 
 function showMedia(e, clip) {
@@ -311,19 +359,60 @@ function showReview(review) {
   for (const b of document.querySelectorAll(".review-buttons button")) b.setAttribute("aria-pressed", b.dataset.review === review);
 }
 
-// A pressed button pressed again takes the review back.
+function setDialogNote(text) {
+  $("#dialog-note").textContent = text;
+}
+
+// A pressed button pressed again takes the review back; a key sets it.
 async function reviewEvent(button) {
+  await setReview(button.getAttribute("aria-pressed") === "true" ? null : button.dataset.review);
+}
+
+async function setReview(review) {
   const id = $("#snapshot-dialog").dataset.eventId;
-  const review = button.getAttribute("aria-pressed") === "true" ? null : button.dataset.review;
   let e;
   try {
     e = await api(`/api/events/${id}/review`, {
       method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ review }) });
-  } catch (err) { return; }
-  showReview(e.review);
+  } catch (err) { setDialogNote(err.message); return; }
+  state.events.set(e.id, e);
+  if ($("#snapshot-dialog").dataset.eventId == e.id) showReview(e.review);
+  if (e.review && state.banner.event && state.banner.event.id === e.id) hideBanner();  // acknowledged
   const item = $(`#event-list li[data-id="${e.id}"]`);
   if (item && matchesFilters(e)) item.replaceWith(eventItem(e));
   else if (item) item.remove();  // no longer in the list's review filter
+  showEmpty();
+}
+
+// The next (older) or previous (newer) alert of the list; past its end, the next page is loaded first.
+async function stepEvent(direction) {
+  const id = $("#snapshot-dialog").dataset.eventId;
+  const items = [...document.querySelectorAll("#event-list li.event")];
+  let at = items.findIndex((li) => li.dataset.id === id);
+  if (at < 0 && state.dialogAt >= 0) at = state.dialogAt - (direction > 0 ? 1 : 0);  // reviewed out of the list
+  else if (at < 0) at = direction > 0 ? -1 : items.length;  // opened from the banner: from the list's top
+  if (direction > 0 && at + 1 >= items.length && !$("#events-more").hidden) {
+    await loadEvents(true);
+    return stepEvent(direction);
+  }
+  const target = items[at + direction];
+  if (!target) return setDialogNote(direction > 0 ? "That was the last alert in the list." : "That was the newest alert.");
+  target.scrollIntoView({ block: "nearest" });
+  openEvent(state.events.get(Number(target.dataset.id)));
+}
+
+function dialogKeys(ev) {
+  const dialog = $("#snapshot-dialog");
+  if (!dialog.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const admin = !document.body.classList.contains("viewer");
+  const key = ev.key.toLowerCase();
+  if (admin && key === "c") setReview("confirmed");
+  else if (admin && key === "f") setReview("false_alarm");
+  else if (admin && key === "u") setReview(null);
+  else if (key === "n" || ev.key === "ArrowRight" || ev.key === "ArrowDown") stepEvent(1);
+  else if (key === "p" || ev.key === "ArrowLeft" || ev.key === "ArrowUp") stepEvent(-1);
+  else return;
+  ev.preventDefault();
 }
 
 // --- zone editor ---------------------------------------------------------------------------------------------
@@ -411,18 +500,62 @@ function zoneKind(zone) {
   return ["restricted", ...(zone.hours || []), ...alerts].join(" · ");
 }
 
+// Whether point [x, y] lies in the polygon (boundary included, as the service's own test).
+function insidePolygon([x, y], polygon) {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const [xi, yi] = polygon[i], [xj, yj] = polygon[j];
+    if (onSegment([x, y], [xi, yi], [xj, yj])) return true;
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function onSegment([x, y], [x1, y1], [x2, y2]) {
+  const cross = (x - x1) * (y2 - y1) - (y - y1) * (x2 - x1);
+  return Math.abs(cross) < 1e-9 && Math.min(x1, x2) - 1e-9 <= x && x <= Math.max(x1, x2) + 1e-9 &&
+    Math.min(y1, y2) - 1e-9 <= y && y <= Math.max(y1, y2) + 1e-9;
+}
+
+// A face belongs to the first zone that holds its centre: a zone wholly inside an earlier one never gets a face.
+// Ignored zones apply wherever they are, so they neither shadow nor are shadowed. Returns {zone name: earlier zone}.
+function shadowedZones(zones) {
+  const out = {};
+  zones.forEach((zone, i) => {
+    if (zone.ignore) return;
+    const cover = zones.slice(0, i).find((earlier) => !earlier.ignore &&
+      zone.polygon.every((p) => insidePolygon(p, earlier.polygon)));
+    if (cover) out[zone.name] = cover;
+  });
+  return out;
+}
+
 function renderZoneList() {
   const list = $("#zone-list");
   const zones = currentZones();
-  list.replaceChildren(...zones.map((zone) => el("li", { "data-zone": zone.name },
-    el("span", { class: "swatch", style: `background:${zoneColor(zone)}` }),
-    el("span", { class: "name", text: zone.name }),
-    el("span", { class: "kind", text: zoneKind(zone),
-                 title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
-    el("button", { type: "button", class: "secondary small", text: "Edit", "aria-label": `edit zone ${zone.name}`,
-                   onclick: () => editZone(zone) }),
-    el("button", { type: "button", class: "secondary small", text: "Delete", "aria-label": `delete zone ${zone.name}`,
-                   onclick: () => deleteZone(zone.name) }))));
+  const shadowed = shadowedZones(zones);
+  list.replaceChildren(...zones.map((zone, i) => {
+    const cover = shadowed[zone.name];
+    const warning = cover && el("span", { class: "warn",
+      text: `Never applies: it lies inside “${cover.name}”, which comes first (a face counts in the first zone that ` +
+            `holds its centre).${zone.restricted ? " It will never alert." : ""} Move it up.` });
+    return el("li", { "data-zone": zone.name, class: cover ? "shadowed" : null },
+      el("span", { class: "swatch", style: `background:${zoneColor(zone)}` }),
+      el("span", { class: "name", text: zone.name }),
+      el("span", { class: "zone-buttons" },
+        el("button", { type: "button", class: "secondary small", text: "↑", title: "move up (earlier zones win)",
+                       "aria-label": `move zone ${zone.name} up`, disabled: i === 0, onclick: () => moveZone(zone.name, -1) }),
+        el("button", { type: "button", class: "secondary small", text: "↓", title: "move down",
+                       "aria-label": `move zone ${zone.name} down`, disabled: i === zones.length - 1,
+                       onclick: () => moveZone(zone.name, 1) }),
+        el("button", { type: "button", class: "secondary small", text: "Edit", "aria-label": `edit zone ${zone.name}`,
+                       onclick: () => editZone(zone) }),
+        el("button", { type: "button", class: "secondary small", text: "Delete", "aria-label": `delete zone ${zone.name}`,
+                       onclick: () => deleteZone(zone.name) })),
+      el("span", { class: "kind", text: zoneKind(zone),
+                   title: zone.restricted && zone.hours && zone.hours.length ? `in force at these hours (${$("#zone-hours-zone").textContent})` : "" }),
+      warning);
+  }));
   if (!zones.length) list.append(el("li", { class: "none", text: "None: the whole frame is one restricted zone." }));
   drawZones();
 }
@@ -457,7 +590,8 @@ async function addZone(event) {
   if (pts.length < 3) return setZoneMessage("Click at least 3 points on the frame.", "error");
   if (!name) return setZoneMessage("Give the zone a name.", "error");
   let zones;
-  try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
+  // a copy: a zone the server refuses must not stay in the page's list
+  try { zones = [...await freshZones()]; } catch (err) { return setZoneMessage(err.message, "error"); }
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
   const alerts = $("#zone-alerts").value;
@@ -499,9 +633,20 @@ function editZone(zone) {
 }
 
 async function deleteZone(name) {
+  if (!confirm(`Delete zone “${name}” of camera ${state.zone.camera}?`)) return;
   let zones;
   try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
   saveZones(zones.filter((z) => z.name !== name), `Zone “${name}” deleted.`);
+}
+
+// Order matters (the first zone that holds a face's centre is its zone): one place up or down.
+async function moveZone(name, step) {
+  let zones;
+  try { zones = [...await freshZones()]; } catch (err) { return setZoneMessage(err.message, "error"); }
+  const at = zones.findIndex((z) => z.name === name), to = at + step;
+  if (at < 0 || to < 0 || to >= zones.length) return;
+  [zones[at], zones[to]] = [zones[to], zones[at]];
+  saveZones(zones, `Zone “${name}” moved ${step < 0 ? "up" : "down"}.`);
 }
 
 // Edits start from the server's zones, not the page's last poll: someone else may have changed them meanwhile.
@@ -548,6 +693,8 @@ document.addEventListener("DOMContentLoaded", () => {
   api("/api/me").then((me) => document.body.classList.toggle("viewer", me.role !== "admin"), () => {});
   setupZoneEditor();
   $("#alert-close").addEventListener("click", hideBanner);
+  $("#alert-text").addEventListener("click", () => { if (state.banner.event) openEvent(state.banner.event); });
+  document.addEventListener("keydown", dialogKeys);
   $("#snapshot-close").addEventListener("click", () => $("#snapshot-dialog").close());
   $("#snapshot-dialog").addEventListener("close", stopClip);
   $("#filter-camera").addEventListener("change", () => loadEvents());
@@ -560,7 +707,8 @@ document.addEventListener("DOMContentLoaded", () => {
   refreshCompliance();
   loadEvents();
   connectLive();
-  setInterval(refreshCameras, 2000);
+  setInterval(refreshCameras, REFRESH_MS);
   setInterval(refreshStats, 5000);
+  setInterval(bannerTick, 1000);
   setInterval(refreshCompliance, 15000);
 });
