@@ -127,6 +127,17 @@ def test_keys_review_and_step_through_the_alerts(page, live):
     sync_api.expect(page.locator(f'#event-list li[data-id="{second}"]')).to_have_attribute("data-review", "confirmed")
 
 
+def test_the_compliance_panel_counts_the_reviews_and_the_false_alarm_rate(page, live):
+    """After the keys above: one false alarm and one confirmed alert in the door zone."""
+    rows = {(r["camera"], r["zone"]): r for r in live["api"].get("/api/reviews", params={"days": 7}).json()}
+    door = rows[("door-cam", "door")]
+    assert (door["confirmed"], door["false_alarm"], door["false_alarm_rate"]) == (1, 1, 0.5)
+    row = page.locator('#compliance-rows tr[data-camera="door-cam"][data-zone="door"]')
+    sync_api.expect(row.locator("td.false-alarms")).to_have_text("1 (50 %)")
+    sync_api.expect(row.locator("td.reviewed")).to_contain_text("2 of ")
+    assert int(row.locator("td.alerts").inner_text()) >= 2
+
+
 def test_an_empty_filter_says_nothing_matches_and_no_label_filter_can_never_match(page):
     labels = page.locator("#filter-label option").evaluate_all("options => options.map(o => o.value)")
     assert labels == ["", "no_mask", "incorrect"]  # no event has the label mask

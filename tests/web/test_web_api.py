@@ -370,6 +370,10 @@ def test_events_reviewed_as_confirmed_or_false_alarm(client):
     assert f'maskwatch_alerts_reviewed{{camera="door-cam",review="false_alarm",zone="{zone}"}} 1.0' in metrics
     if second["zone"] == first["zone"]:
         assert f'maskwatch_false_alarm_ratio{{camera="door-cam",zone="{zone}"}} 0.5' in metrics
+        (row,) = [r for r in client.get("/api/reviews", headers=BEARER).json() if (r["zone"] or "") == zone]
+        assert (row["confirmed"], row["false_alarm"], row["false_alarm_rate"]) == (1, 1, 0.5)
+        assert row["alerts"] == row["confirmed"] + row["false_alarm"] + row["unreviewed"] >= 2
+    assert client.get("/api/reviews", params={"days": 0}, headers=BEARER).status_code == 422
     # taken back, refused values, unknown events
     assert review(first["id"], None).json()["review"] is None and ids(review="false_alarm") == set()
     assert review(first["id"], "maybe").status_code == 422

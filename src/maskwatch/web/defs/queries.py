@@ -48,6 +48,15 @@ class ComplianceQuery(BaseModel):
     bucket: Bucket = Field("day", description="rows per hour, per day, or one over the whole span")
 
 
+class ReviewQuery(BaseModel):
+    days: int | None = Field(
+        7,
+        ge=1,
+        le=3660,
+        description="alerts from midnight days - 1 days ago (1: today), in rules.timezone; unset: all kept",
+    )
+
+
 class FrameQuery(BaseModel):
     annotated: bool = Field(True, description="boxes, labels, track ids and zones drawn")
 

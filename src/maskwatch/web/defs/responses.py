@@ -11,7 +11,18 @@ from maskwatch.config import ZoneConfig
 from maskwatch.core.records import CameraStatus, Event
 from maskwatch.web.defs.common import Label, Role
 
-__all__ = ["Camera", "CameraStatus", "CameraZones", "ComplianceRow", "Event", "Health", "Me", "Problem", "Stats"]
+__all__ = [
+    "Camera",
+    "CameraStatus",
+    "CameraZones",
+    "ComplianceRow",
+    "Event",
+    "Health",
+    "Me",
+    "Problem",
+    "ReviewRow",
+    "Stats",
+]
 
 
 class Exact(BaseModel):
@@ -53,6 +64,18 @@ class ComplianceRow(Exact):
     no_mask: int
     incorrect: int
     masked_share: float | None = Field(description="mask / people")
+
+
+class ReviewRow(Exact):
+    camera: str
+    zone: str | None = Field(description="null: outside every zone of a camera that has zones")
+    alerts: int = Field(description="alert events in the span")
+    confirmed: int = Field(description="of them, confirmed by a person")
+    false_alarm: int = Field(description="of them, called a false alarm by a person")
+    unreviewed: int = Field(description="of them, not looked at yet")
+    false_alarm_rate: float | None = Field(
+        description="false_alarm / (confirmed + false_alarm): the figure to tune zones and rules on; null: none reviewed"
+    )
 
 
 class SinkState(Exact):

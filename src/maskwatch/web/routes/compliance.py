@@ -1,4 +1,5 @@
-"""Compliance figures: people seen per label, camera and zone, by hour, day or over the whole span."""
+"""Compliance figures: people seen per label, camera and zone, by hour, day or over the whole span; and what people
+said of the alerts per camera and zone (the false-alarm rate)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from maskwatch.events import compliance_csv
 from maskwatch.web.defs.common import Tag
-from maskwatch.web.defs.queries import ComplianceQuery
-from maskwatch.web.defs.responses import ComplianceRow
+from maskwatch.web.defs.queries import ComplianceQuery, ReviewQuery
+from maskwatch.web.defs.responses import ComplianceRow, ReviewRow
 from maskwatch.web.deps import READ, ServiceDep, WebService, current_role
 from maskwatch.web.routes.events import CSV, csv_download
 
@@ -33,3 +34,10 @@ def compliance(service: ServiceDep, query: Annotated[ComplianceQuery, Query()]) 
 def compliance_export(service: ServiceDep, query: Annotated[ComplianceQuery, Query()]) -> Response:
     """The same figures as a CSV file, for reports in a spreadsheet."""
     return csv_download(compliance_csv(rows(service, query)), "maskwatch-compliance.csv")
+
+
+@router.get("/api/reviews")
+def reviews(service: ServiceDep, query: Annotated[ReviewQuery, Query()]) -> list[ReviewRow]:
+    """Alerts per camera and zone with what people said of them (confirmed, false alarm, not yet) and the
+    false-alarm rate among those reviewed; the last 7 days unless days says otherwise."""
+    return [ReviewRow(**r) for r in service.reviews(query.days)]

@@ -172,22 +172,33 @@ const alertsText = (labels) => labels.map((l) => SHORT_LABELS[l] || l).join(" or
 
 // --- compliance ----------------------------------------------------------------------------------------------
 
+// People seen today and in 7 days, and the alerts of those 7 days with their reviews, per camera and zone.
 async function refreshCompliance() {
-  let today, week;
+  let today, week, reviews;
   try {
-    [today, week] = await Promise.all([api("/api/compliance?days=1&bucket=all"), api("/api/compliance?days=7&bucket=all")]);
+    [today, week, reviews] = await Promise.all([api("/api/compliance?days=1&bucket=all"),
+      api("/api/compliance?days=7&bucket=all"), api("/api/reviews?days=7")]);
   } catch (err) { return; }
   const key = (r) => `${r.camera}\u0000${r.zone ?? ""}`;
   const todays = new Map(today.map((r) => [key(r), r]));
+  const weeks = new Map(week.map((r) => [key(r), r]));
+  const reviewed = new Map(reviews.map((r) => [key(r), r]));
+  const keys = [...new Set([...weeks.keys(), ...reviewed.keys()])].sort();
   const share = (r) => (r && r.people ? `${Math.round(r.masked_share * 100)} %` : "–");
-  const rows = week.map((r) => {
-    const t = todays.get(key(r));
-    return el("tr", { "data-camera": r.camera, "data-zone": r.zone ?? "" },
-      el("td", { text: r.camera }), el("td", { text: r.zone ?? "(no zone)" }),
+  const rows = keys.map((k) => {
+    const [camera, zone] = k.split("\u0000");
+    const t = todays.get(k), w = weeks.get(k), a = reviewed.get(k);
+    const done = a ? a.confirmed + a.false_alarm : 0;
+    const rate = a && a.false_alarm_rate !== null ? `${a.false_alarm} (${Math.round(a.false_alarm_rate * 100)} %)` : "–";
+    return el("tr", { "data-camera": camera, "data-zone": zone },
+      el("td", { text: camera }), el("td", { text: zone || "(no zone)" }),
       el("td", { class: "num today-people", text: t ? t.people : 0 }), el("td", { class: "num today-masked", text: share(t) }),
-      el("td", { class: "num week-people", text: r.people }), el("td", { class: "num week-masked", text: share(r) }));
+      el("td", { class: "num week-people", text: w ? w.people : 0 }), el("td", { class: "num week-masked", text: share(w) }),
+      el("td", { class: "num alerts", text: a ? a.alerts : 0 }),
+      el("td", { class: "num reviewed", text: a ? `${done} of ${a.alerts}` : "–" }),
+      el("td", { class: "num false-alarms", text: rate }));
   });
-  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 6, class: "empty", text: "Nobody counted yet." })));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 9, class: "empty", text: "Nobody counted yet." })));
   $("#compliance-rows").replaceChildren(...rows);
 }
 
@@ -378,6 +389,7 @@ async function setReview(review) {
   state.events.set(e.id, e);
   if ($("#snapshot-dialog").dataset.eventId == e.id) showReview(e.review);
   if (e.review && state.banner.event && state.banner.event.id === e.id) hideBanner();  // acknowledged
+  refreshCompliance();  // its review counts
   const item = $(`#event-list li[data-id="${e.id}"]`);
   if (item && matchesFilters(e)) item.replaceWith(eventItem(e));
   else if (item) item.remove();  // no longer in the list's review filter
