@@ -119,3 +119,17 @@ def test_apprise_config_errors_are_one_line():
     assert [(a.url, a.snapshots, a.cameras) for a in one.sinks.apprise] == [
         ("ntfy://ntfy.example.org/ward-3", True, None)
     ]
+
+
+def test_config_check_names_apprise_targets_without_their_tokens(tmp_path):
+    from typer.testing import CliRunner
+
+    from maskwatch.cli import app
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "cameras: [{name: c, source: 0}]\nsinks: {apprise: [{url: 'tgram://123456789:abcdefg_hijklmnop/12315544/'}]}\n"
+    )
+    result = CliRunner().invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "sinks: log, apprise tgram://" in result.output and "abcdefg" not in result.output
