@@ -1,6 +1,7 @@
 """How many 720p cameras one GPU holds with the PyTorch backend (frames of all cameras batched).
 
-    PYTHONPATH=src python benchmarks/gpu.py --video build/live/cam0.mp4 [--device cuda] [--input-size 640] [--half] [--profile]
+    PYTHONPATH=src python benchmarks/gpu.py --video build/live/cam0.mp4 [--device cuda] [--input-size 640] \
+        [--half] [--profile]
 
 Prints one JSON line: per batch size, frames analysed per second end to end (upload, resize, detect,
 decode, NMS, crop, classify) and the cameras that rate holds at 5 and 15 analysed fps; CPU decode

@@ -1,4 +1,5 @@
-"""Live capacity: N looping 720p H.264 cameras at 15 fps through the real service (decode, detect, classify, track, rules).
+"""Live capacity: N looping 720p H.264 cameras at 15 fps through the real service (decode, detect, classify, track,
+rules).
 
     python benchmarks/live.py --cameras 4 [--seconds 60] [--warmup 8] [--set detector.input_size=480 ...]
     python benchmarks/live.py --find-max [--counts 1,2,4,6,8] [--seconds 60] [--clip zoom|still]
@@ -243,7 +244,8 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
         finally:
             service.stop()
     cpu = (times1.user - times0.user) + (times1.system - times0.system)
-    # frames_skipped: decoded (grab) but not delivered for analysis, beyond the camera's `fps` (absent before it existed)
+    # frames_skipped: decoded (grab) but not delivered for analysis, beyond the camera's `fps` (absent before it
+    # existed)
     decoded = sum(
         s1[c]["frames_decoded"]
         + s1[c].get("frames_skipped", 0)

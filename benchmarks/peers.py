@@ -9,8 +9,8 @@ the AIZOO SSD and the chandrikadeb7 pipeline. The peers run as worker processes 
 OpenCV 4's Caffe importer and TensorFlow); maskwatch runs in this process. Images go round-robin: each image
 through every system before the next image, so a change in machine load hits all systems alike. The clock
 covers a decoded BGR image in, labelled boxes out; model loading, image decoding and one warm-up image per
-system are not timed. Each image is timed --repeat times (systems interleaved) and its median kept. Every system is held to one thread (ONNX Runtime intra-op threads 1, cv2.setNumThreads(1),
-TensorFlow intra/inter-op threads 1).
+system are not timed. Each image is timed --repeat times (systems interleaved) and its median kept. Every system is
+held to one thread (ONNX Runtime intra-op threads 1, cv2.setNumThreads(1), TensorFlow intra/inter-op threads 1).
 
 Scoring: maskwatch.evaluate.score_predictions over (mask, no_mask), VOC AP@0.5; faces worn incorrectly are
 scored as no_mask (the peers have no such class, and such a face is non-compliant), and maskwatch's `incorrect`
@@ -32,19 +32,19 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv  # noqa: E402
-from maskwatch.classify.classifier import DEFAULT_MODEL as FP32_CLASSIFIER  # noqa: E402
-from maskwatch.pipeline import MODES  # noqa: E402
+from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv
+from maskwatch.classify.classifier import DEFAULT_MODEL as FP32_CLASSIFIER
+from maskwatch.pipeline import MODES
 
 AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
 WORKER = Path(__file__).resolve().parent / "_peers" / "worker.py"
 MIN_SCORE = 0.05  # lowest score kept, so the PR curves reach high recall
-# The modes of `maskwatch predict --mode` (maskwatch.pipeline.mask_pipeline.MODES); the fast one was chosen from a --sweep
-# on the val photos, see docs/performance.md.
+# The modes of `maskwatch predict --mode` (maskwatch.pipeline.mask_pipeline.MODES); the fast one was chosen from a
+# --sweep on the val photos, see docs/performance.md.
 FAST_SIZE = MODES["fast"].input_size
 FAST_MIN_SCORE = MODES["fast"].face_min_score
 DEFAULT_MANIFEST = REPO / "build" / "crops" / "manifest.csv"
@@ -255,7 +255,7 @@ def main() -> None:
     times = {s.name: [] for s in systems}
     load_before = os.getloadavg()
     t_start = time.perf_counter()
-    for ann, path in zip(annotations, paths):
+    for ann, path in zip(annotations, paths, strict=True):
         per_image = {s.name: [] for s in systems}
         for r in range(args.repeat):
             for s in systems:

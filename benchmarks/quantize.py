@@ -25,20 +25,20 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from maskwatch.classify import MaskClassifier  # noqa: E402
-from maskwatch.classify.classifier import DEFAULT_MODEL as CLASSIFIER_FP32  # noqa: E402
-from maskwatch.core.media import read_image  # noqa: E402
-from maskwatch.core.paths import REPO_ROOT  # noqa: E402
-from maskwatch.detect import RetinaFaceDetector  # noqa: E402
-from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_FP32  # noqa: E402
-from maskwatch.evaluate import evaluate_crops, load_annotations, score_predictions  # noqa: E402
-from maskwatch.evaluate.crops import read_val_rows  # noqa: E402
-from maskwatch.evaluate.voc import pipeline_predictions  # noqa: E402
-from maskwatch.optimize import quantize_classifier, quantize_detector, sample_crops, sample_photos  # noqa: E402
-from maskwatch.pipeline import MaskPipeline  # noqa: E402
+from maskwatch.classify import MaskClassifier
+from maskwatch.classify.classifier import DEFAULT_MODEL as CLASSIFIER_FP32
+from maskwatch.core.media import read_image
+from maskwatch.core.paths import REPO_ROOT
+from maskwatch.detect import RetinaFaceDetector
+from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_FP32
+from maskwatch.evaluate import evaluate_crops, load_annotations, score_predictions
+from maskwatch.evaluate.crops import read_val_rows
+from maskwatch.evaluate.voc import pipeline_predictions
+from maskwatch.optimize import quantize_classifier, quantize_detector, sample_crops, sample_photos
+from maskwatch.pipeline import MaskPipeline
 
 FORMATS = ("qdq", "qoperator")
 BAR = {"min_speedup": 1.5, "max_crop_accuracy_loss_pt": 0.5, "max_map_loss": 0.01}

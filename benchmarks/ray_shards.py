@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from live import ANALYSED_FPS, camera_files, make_config, percentile  # noqa: E402
+from live import ANALYSED_FPS, camera_files, make_config, percentile
 
 
 def machine_busy_seconds() -> float:

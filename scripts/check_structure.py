@@ -62,7 +62,7 @@ def package_imports(root: Path = ROOT) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:  # relative: from the module's own package
-                    base = ".".join(package[: len(package) - node.level + (f.name == "__init__.py")] + [base])
+                    base = ".".join([*package[: len(package) - node.level + (f.name == "__init__.py")], base])
                 names = [base] + [f"{base}.{a.name}" for a in node.names]
             else:
                 continue

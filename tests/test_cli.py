@@ -23,7 +23,12 @@ PHOTOS = [
 
 def run_cli(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "maskwatch", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
 
 
@@ -70,14 +75,7 @@ def test_predict_end_to_end_boxes_match_annotations(photos, shared_data, classif
 
 def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
     """A JPEG whose EXIF says how to turn the stored pixels for display (6: 90 degrees clockwise), as phones write."""
-    tiff = (
-        b"MM\0\x2a\0\0\0\x08"
-        + b"\0\x01"
-        + b"\x01\x12\0\x03\0\0\0\x01"
-        + orientation.to_bytes(2, "big")
-        + b"\0\0"
-        + b"\0" * 4
-    )
+    tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01" + orientation.to_bytes(2, "big") + b"\0\0" + b"\0" * 4
     app1 = b"Exif\0\0" + tiff
     jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
     return jpeg[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + jpeg[2:]
@@ -228,15 +226,15 @@ def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_pat
 
     import onnx
 
-    from maskwatch.classify import classifier as C
+    from maskwatch.classify import classifier
 
-    int8 = onnx.load(str(C.DEFAULT_MODEL))  # stands in for a quantised copy: only its metadata is read here
-    int8.metadata_props.add(key="fp32_sha256", value=hashlib.sha256(C.DEFAULT_MODEL.read_bytes()).hexdigest())
-    monkeypatch.setattr(C, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
-    assert C.default_model() == C.DEFAULT_MODEL  # none made
-    onnx.save(int8, str(C.INT8_MODEL))
-    assert C.default_model() == C.INT8_MODEL
+    int8 = onnx.load(str(classifier.DEFAULT_MODEL))  # stands in for a quantised copy: only its metadata is read here
+    int8.metadata_props.add(key="fp32_sha256", value=hashlib.sha256(classifier.DEFAULT_MODEL.read_bytes()).hexdigest())
+    monkeypatch.setattr(classifier, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
+    assert classifier.default_model() == classifier.DEFAULT_MODEL  # none made
+    onnx.save(int8, str(classifier.INT8_MODEL))
+    assert classifier.default_model() == classifier.INT8_MODEL
     retrained = tmp_path / "mask_classifier.onnx"
-    retrained.write_bytes(C.DEFAULT_MODEL.read_bytes() + b"\x00")  # any other FP32 file
-    monkeypatch.setattr(C, "DEFAULT_MODEL", retrained)
-    assert C.default_model() == retrained
+    retrained.write_bytes(classifier.DEFAULT_MODEL.read_bytes() + b"\x00")  # any other FP32 file
+    monkeypatch.setattr(classifier, "DEFAULT_MODEL", retrained)
+    assert classifier.default_model() == retrained

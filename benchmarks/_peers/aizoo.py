@@ -21,7 +21,7 @@ LABELS = ("mask", "no_mask")  # class 0 Mask, 1 NoMask
 def anchors() -> np.ndarray:
     """(5972, 4) normalised x1, y1, x2, y2: per cell each size at ratio 1, then the other ratios at the first size."""
     out = []
-    for fm, sizes in zip(FEATURE_MAPS, SIZES):
+    for fm, sizes in zip(FEATURE_MAPS, SIZES, strict=True):
         centres = (np.arange(fm, dtype=np.float32) + 0.5) / fm
         cx, cy = np.meshgrid(centres, centres)  # row-major over (y, x), as the published generator
         shapes = [(s, 1.0) for s in sizes] + [(sizes[0], r) for r in RATIOS[1:]]

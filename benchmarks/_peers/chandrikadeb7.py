@@ -58,5 +58,5 @@ class Chandrikadeb7Pipeline:
                 "label": "mask" if p[0] > p[1] else "no_mask",
                 "score": round(float(p.max()), 4),
             }
-            for box, p in zip(boxes, probs)
+            for box, p in zip(boxes, probs, strict=True)
         ]

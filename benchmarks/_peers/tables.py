@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+EMPTY_CELL = "\u2013"  # an en dash: no verdict for this model
 
 
 def peers_table(d: dict) -> str:
@@ -15,7 +18,10 @@ def peers_table(d: dict) -> str:
         f"{d['loadavg_1min_before_after'][0]}→{d['loadavg_1min_before_after'][1]} on {d['cpu_count']} cores\n\n"
     )
     rows = [
-        "| system | detector input | median ms | p90 ms | images/s | mAP@0.5 | AP mask | AP no_mask | unmasked recall | masked false alarms |",
+        (
+            "| system | detector input | median ms | p90 ms | images/s | mAP@0.5 | AP mask | AP no_mask "
+            "| unmasked recall | masked false alarms |"
+        ),
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, v in d["systems"].items():
@@ -41,7 +47,10 @@ def quantize_tables(d: dict) -> str:
     fmts = [k for k in d["classifier_crop_accuracy_pct"] if k != "fp32"]
     out = [
         f"Classifier ({d['n_val_crops']} val crops; {d['calibration']['crops']} calibration crops from train):\n",
-        "| model | crop accuracy % | ms / batch of 1 | ms / batch of 16 | speed-up (16) | pipeline mAP @1024 | passes bar |",
+        (
+            "| model | crop accuracy % | ms / batch of 1 | ms / batch of 16 | speed-up (16) | pipeline mAP @1024 "
+            "| passes bar |"
+        ),
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     base_map = d["pipeline_map_with_int8_detector"][str(max(map(int, d["detector_median_ms"])))]["fp32"]
@@ -51,13 +60,15 @@ def quantize_tables(d: dict) -> str:
         out.append(
             f"| {k} | {d['classifier_crop_accuracy_pct'][k]:.2f} | {d['classifier_median_ms']['batch1'][k]:.3f} | "
             f"{d['classifier_median_ms']['batch16'][k]:.3f} | {v.get('speedup_batch16', 1.0):.2f} | {cmap:.4f} | "
-            f"{v.get('passes_bar', '–')} |"
+            f"{v.get('passes_bar', EMPTY_CELL)} |"
         )
     sizes = list(d["detector_median_ms"])
     out += [
         "",
-        f"Face detector ({d['n_val_photos']} val photos for mAP, FP32 classifier; {d['calibration']['photos']} "
-        f"calibration photos from train at {d['calibration']['photo_sizes']} px):\n",
+        (
+            f"Face detector ({d['n_val_photos']} val photos for mAP, FP32 classifier; {d['calibration']['photos']} "
+            f"calibration photos from train at {d['calibration']['photo_sizes']} px):\n"
+        ),
         "| model | " + " | ".join(f"ms @{s} | mAP @{s}" for s in sizes) + " | passes bar |",
         "| --- | " + " | ".join("---: | ---:" for _ in sizes) + " | --- |",
     ]
@@ -65,7 +76,7 @@ def quantize_tables(d: dict) -> str:
         cells = " | ".join(
             f"{d['detector_median_ms'][s][k]:.2f} | {d['pipeline_map_with_int8_detector'][s][k]:.4f}" for s in sizes
         )
-        out.append(f"| {k} | {cells} | {d['verdict']['detector'].get(k, {}).get('passes_bar', '–')} |")
+        out.append(f"| {k} | {cells} | {d['verdict']['detector'].get(k, {}).get('passes_bar', EMPTY_CELL)} |")
     out += [
         "",
         "Both INT8 (pipeline mAP): "
@@ -79,7 +90,7 @@ def quantize_tables(d: dict) -> str:
 
 def main() -> None:
     for path in sys.argv[1:]:
-        d = json.loads(open(path).read().strip().splitlines()[-1])
+        d = json.loads(Path(path).read_text().strip().splitlines()[-1])
         print(peers_table(d) if d.get("benchmark") == "peers" else quantize_tables(d))
         print()
 

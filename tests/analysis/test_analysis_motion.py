@@ -33,7 +33,7 @@ def test_gate_detects_after_motion_or_after_redetect_seconds():
     assert not MotionGate(threshold=0.0).still(a, 0.0)  # 0: always detect
 
 
-def test_service_keeps_the_last_faces_of_a_still_camera_and_detects_a_moving_one(tmp_path, pipeline):  # noqa: F811
+def test_service_keeps_the_last_faces_of_a_still_camera_and_detects_a_moving_one(tmp_path, pipeline):
     from helpers_service.clips import face_tile
     from helpers_service.fixtures import NO_MASK_LEFT, NO_MASK_RIGHT
     from helpers_service.servers import wait_for

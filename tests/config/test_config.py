@@ -58,7 +58,7 @@ def test_clips_go_beside_the_snapshots_unless_told(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, line, fragment",
+    ("text", "line", "fragment"),
     [
         (GOOD.replace("fps: 4", "fps: -4"), 4, "cameras[0].fps: Input should be greater than 0"),
         (GOOD.replace("[0.5, 1]]", "[0.5, 1.7]]"), 7, "cameras[0].zones[0].polygon: point (0.5, 1.7) is outside 0..1"),
@@ -236,7 +236,9 @@ def test_secrets_from_the_environment_stay_out_of_the_file(tmp_path, monkeypatch
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_config_check_cli(tmp_path):

@@ -41,7 +41,7 @@ def _refused_in_one_line(result: subprocess.CompletedProcess, fragment: str) -> 
 
 
 @pytest.mark.parametrize(
-    "text, first, line, key",
+    ("text", "first", "line", "key"),
     [
         ("cameras: [{name: a, source: 0}]\nui: {port: 1}\ncameras: [{name: b, source: 1}]\n", 1, 3, "cameras"),
         ("cameras:\n  - name: a\n    source: 0\n    fps: 3\n    fps: 4\n", 4, 5, "fps"),
@@ -118,7 +118,7 @@ def test_anchors_that_repeat_a_little_are_still_fine():
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("cameras: " + "[" * 3000 + "]" * 3000 + "\n", "cfg.yaml:1: nested more than 50 levels deep"),
         (
@@ -147,7 +147,7 @@ def test_a_camera_may_not_take_the_services_own_mqtt_topic():
 
 @pytest.mark.parametrize("key", ["token", "viewer_token"])
 @pytest.mark.parametrize(
-    "token, why",
+    ("token", "why"),
     [
         ("aaaaaaaaaaaaaaaaaaaa", "at least 6 different characters"),
         ("abcabcabcabcabc", "at least 6 different characters"),

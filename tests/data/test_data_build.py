@@ -18,7 +18,7 @@ from maskwatch.data.cli import app
 from maskwatch.data.report import build_report
 from maskwatch.data.split import assert_no_straddle
 from maskwatch.detect.anchors import box_iou, greedy_match
-from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
+from synthetic_images import scene, voc_xml, write_jpeg
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(
@@ -50,7 +50,7 @@ def small_sources(tmp_path_factory) -> Path:
         for img in sorted((DATA / "chandrikadeb7" / cls).glob("*.jpg"))[:6]:
             _mkdir(folders / cls)
             shutil.copy(img, folders / cls / img.name)
-    first = sorted((folders / "without_mask").glob("*.jpg"))[0]
+    first = min((folders / "without_mask").glob("*.jpg"))
     shutil.copy(first, folders / "without_mask" / "copy_of_first.jpg")
     write_jpeg(folders / "with_mask" / "no_face.jpg", scene(160, 160, 99))
     (folders / "with_mask" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
@@ -67,7 +67,7 @@ def _mkdir(path: Path) -> Path:
 def test_build_on_real_faces(small_sources, tmp_path):
     out = tmp_path / "ds"
     summary = build_dataset([small_sources], out, val_fraction=0.3, seed=0, workers=1, progress=False)
-    rows = list(csv.DictReader(open(out / "manifest.csv")))
+    rows = list(csv.DictReader((out / "manifest.csv").read_text().splitlines()))
     assert list(rows[0]) == ["path", "label", "source", "split", "group", "image", "box", "face_px", "brightness"]
     assert len(rows) == summary.crops >= 15
     cleaning = json.loads((out / "cleaning.json").read_text())
@@ -110,7 +110,9 @@ def test_masked_and_unmasked_version_share_a_group(tmp_path):
     for k, other in enumerate(sorted(src.glob("*.jpg"))[10:14]):
         shutil.copy(other, _mkdir(tmp_path / "src" / "without_mask") / f"o{k}.jpg")
     build_dataset([tmp_path / "src"], tmp_path / "ds", workers=1, progress=False)
-    rows = {Path(r["image"]).name: r for r in csv.DictReader(open(tmp_path / "ds" / "manifest.csv"))}
+    rows = {
+        Path(r["image"]).name: r for r in csv.DictReader((tmp_path / "ds" / "manifest.csv").read_text().splitlines())
+    }
     assert rows["a.jpg"]["group"] == rows["b.jpg"]["group"]
     assert len({r["group"] for r in rows.values()}) >= 4
 
@@ -154,7 +156,7 @@ def test_cli_build_and_report_voc(tmp_path):
         app, ["build", str(src), "--out", str(tmp_path / "ds"), "--val-fraction", "0.25", "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(open(tmp_path / "ds" / "manifest.csv")))
+    rows = list(csv.DictReader((tmp_path / "ds" / "manifest.csv").read_text().splitlines()))
     assert len(rows) == 8  # the second box of each image is 8 px after clipping to the image: dropped
     assert json.loads((tmp_path / "ds" / "cleaning.json").read_text())["syn"]["tiny_box"] == 8
     assert sum(r["split"] == "val" for r in rows) == 2
@@ -185,7 +187,7 @@ def test_report_counts_faces_labelled_twice_and_lists_their_conflicts(tmp_path):
             writer.writerow([f"crops/{name}.jpg", label, "web", "train", group, image, "0 0 10 10", "10", "100"])
     report = build_report(ds, plots=False)
     assert report["labelled_twice"] == {"all": [1, 2], "web+web": [1, 2]}
-    conflicts = list(csv.DictReader(open(ds / "report" / "label_conflicts.csv")))
+    conflicts = list(csv.DictReader((ds / "report" / "label_conflicts.csv").read_text().splitlines()))
     assert [(c["crop_a"], c["label_a"], c["crop_b"], c["label_b"]) for c in conflicts] == [
         ("crops/a1.jpg", "mask", "crops/a2.jpg", "no_mask")
     ]

@@ -10,11 +10,11 @@ import numpy as np
 from maskwatch.data.build import group_images
 from maskwatch.data.hashing import NEAR_DUP_BITS, byte_hash, close_pairs, phash
 from maskwatch.data.split import assert_no_straddle, split_by_group
-from synthetic_images import scene  # noqa: E402
+from synthetic_images import scene
 
 
 def reencode(image: np.ndarray, quality: int) -> np.ndarray:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
@@ -33,7 +33,7 @@ def test_phash_near_copy_close_different_far():
 
 def test_grouping_exact_near_and_different():
     original = scene(320, 240, 21)
-    ok, data = cv2.imencode(".jpg", original)
+    _ok, data = cv2.imencode(".jpg", original)
     copy = bytes(data)  # exact copy: same bytes
     assert byte_hash(bytes(data)) == byte_hash(copy)
     near = reencode(cv2.resize(original, (160, 120), interpolation=cv2.INTER_AREA), 50)

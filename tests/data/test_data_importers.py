@@ -11,7 +11,7 @@ from maskwatch.core.errors import UserError
 from maskwatch.data import detect_layout, find_sources, read_source, read_sources
 from maskwatch.data.faces import process_image
 from maskwatch.data.records import AnnotatedImage, LabeledImage
-from synthetic_images import scene, voc_xml, write_jpeg  # noqa: E402
+from synthetic_images import scene, voc_xml, write_jpeg
 
 
 def make_voc(root: Path) -> Path:
@@ -137,7 +137,7 @@ def test_bad_input_is_a_user_error(tmp_path):
 
 
 def _object(name: str, box: tuple, extra: str = "") -> str:
-    coords = "".join(f"<{k}>{v}</{k}>" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box))
+    coords = "".join(f"<{k}>{v}</{k}>" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True))
     return f"<object><name>{name}</name>{extra}<bndbox>{coords}</bndbox></object>"
 
 

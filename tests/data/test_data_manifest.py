@@ -72,7 +72,7 @@ def test_label_aliases_are_read_as_the_classes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    ("change", "message"),
     [
         ({"label": "helmet"}, r"manifest.csv:2: unknown label 'helmet' \(expected mask, no_mask, incorrect\)"),
         ({"face_px": "big"}, r"manifest.csv:2: face_px 'big' is not a number"),
@@ -87,7 +87,7 @@ def test_bad_rows_are_one_line_errors_with_their_line(tmp_path, change, message)
 def test_missing_manifest_or_split(tmp_path):
     with pytest.raises(UserError, match=r"no manifest.csv \(build one with `maskwatch data build`\)"):
         read_manifest(tmp_path)
-    with pytest.raises(UserError, match="other.csv: manifest not found"):
+    with pytest.raises(UserError, match=r"other\.csv: manifest not found"):
         read_manifest(tmp_path / "other.csv")
     write(tmp_path / "manifest.csv", ROWS[:1])
     with pytest.raises(UserError, match="no rows with split == val"):

@@ -55,7 +55,7 @@ def test_scores_from_probabilities_by_hand():
 
 
 def test_missing_manifest_or_val_rows_is_user_error(tmp_path):
-    with pytest.raises(UserError, match="manifest.csv"):
+    with pytest.raises(UserError, match=r"manifest\.csv"):
         read_val_rows(tmp_path)
     (tmp_path / "manifest.csv").write_text(HEADER + "crops/mask/1.jpg,mask,a,train,g,i.jpg,0 0 1 1,1,1\n")
     with pytest.raises(UserError, match="split == val"):
@@ -68,7 +68,7 @@ def test_real_classifier_on_crops_of_real_faces(tmp_path, shared_data, classifie
     lines = [HEADER]
     for k, ann in enumerate(anns):
         image = cv2.imread(ann.path)
-        for j, (box, label) in enumerate(zip(ann.boxes, ann.labels)):
+        for j, (box, label) in enumerate(zip(ann.boxes, ann.labels, strict=True)):
             rel = f"crops/{label}/{k}_{j}.jpg"
             (tmp_path / "crops" / label).mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(tmp_path / rel), face_crop(image, box))

@@ -18,7 +18,8 @@ def _xml(filename, objects, width=400, height=300):
         f"<xmax>{b[2]}</xmax><ymax>{b[3]}</ymax></bndbox></object>"
         for name, b, hard in objects
     )
-    return f"<annotation><filename>{filename}</filename><size><width>{width}</width><height>{height}</height><depth>3</depth></size>{objs}</annotation>"
+    size = f"<size><width>{width}</width><height>{height}</height><depth>3</depth></size>"
+    return f"<annotation><filename>{filename}</filename>{size}{objs}</annotation>"
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_reader_skips_boxes_outside_and_keeps_unclipped_without_a_size(tmp_path)
 
 
 @pytest.mark.parametrize(
-    "box, message",
+    ("box", "message"),
     [((1, 2, "x", 40), "a box coordinate is not a number"), ((1, 2, "", 40), "a box lacks a coordinate")],
 )
 def test_reader_bad_coordinates_are_user_errors(tmp_path, box, message):
@@ -116,9 +117,9 @@ def test_reader_bad_coordinates_are_user_errors(tmp_path, box, message):
 def test_reader_unreadable_file_is_a_user_error(tmp_path):
     xml = tmp_path / "broken.xml"
     xml.write_text("<annotation><filename>broken.jpg")
-    with pytest.raises(UserError, match="broken.xml: not a readable VOC annotation"):
+    with pytest.raises(UserError, match=r"broken\.xml: not a readable VOC annotation"):
         read_voc_xml(xml)
-    with pytest.raises(UserError, match="missing.xml: not a readable VOC annotation"):
+    with pytest.raises(UserError, match=r"missing\.xml: not a readable VOC annotation"):
         read_voc_xml(tmp_path / "missing.xml")
 
 
@@ -171,7 +172,7 @@ def test_cli_voc_with_predictions_writes_report(voc_folder, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make_args, message",
+    ("make_args", "message"),
     [
         (lambda d, t: ["voc", str(t / "missing")], "no such folder"),
         (lambda d, t: ["voc", str(d), "--preds", str(t / "nope.json")], "not found"),

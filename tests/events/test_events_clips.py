@@ -9,8 +9,8 @@ import time
 import av
 import cv2
 import numpy as np
+import pytest
 
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
 from maskwatch.events import EventStore, Retention, apply_retention, clip_name, enforce_quota, media_usage, write_atomic
 from maskwatch.events.clips import ClipRecorder, ClipTiming, encode_webm
 
@@ -189,7 +189,7 @@ def test_clips_the_encoder_cannot_keep_up_with_are_dropped_and_counted():
     assert [k for k, _ in saved] == [[0], [1], [2]] and {w for _, w in saved} == {b"\x1a\x45\xdf\xa3"}
 
 
-def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):  # noqa: F811
+def test_clips_can_be_on_for_some_cameras_only(pipeline, test_clip, tmp_path):
     from maskwatch.config import AppConfig
     from maskwatch.service import Service
 
@@ -230,12 +230,9 @@ def test_a_failed_write_leaves_no_partial_file_and_retention_sweeps_stray_ones(t
     day = snaps / "cam" / "2026-11-27"
     day.mkdir(parents=True)
     (day / "x.part").symlink_to("/dev/full")  # the partial file lands on a full device: ENOSPC while writing
-    try:
+    with pytest.raises(OSError, match="No space left on device") as failed:
         write_atomic(day / "x.jpg", b"\xff\xd8" + b"\0" * 100_000)
-    except OSError as err:
-        assert err.errno == errno.ENOSPC
-    else:
-        raise AssertionError("writing to a full device did not fail")
+    assert failed.value.errno == errno.ENOSPC
     assert not (day / "x.part").exists() and not (day / "x.part").is_symlink() and not (day / "x.jpg").exists()
     now = time.time()
     stray = snaps / "cam" / "2026-11-27" / "101500_000_t3.part"  # left by a crash or a full disk

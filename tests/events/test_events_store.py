@@ -85,7 +85,10 @@ def test_compliance_per_hour_day_and_zone_in_the_configured_time_zone(tmp_path):
     from maskwatch.rules import Sighting
 
     berlin = ZoneInfo("Europe/Berlin")
-    at = lambda text: datetime.fromisoformat(text).replace(tzinfo=berlin).timestamp()
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=berlin).timestamp()
+
     store = EventStore(tmp_path / "e.db")
     store.add_sightings(
         [

@@ -159,7 +159,7 @@ class SmtpReceiver:
         receiver = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd calls it by this name)
                 receiver.attempts += 1
                 if receiver.attempts <= fail_first:
                     return "451 busy, try again later"

@@ -88,7 +88,7 @@ def test_alerts_are_kept_and_sent_when_snapshots_cannot_be_written(
         assert metrics >= len(events)
         said = [r for r in caplog.records if "snapshot not written" in r.getMessage()]
         assert len(said) == 1 and said[0].levelno == logging.WARNING  # once, not once per alert
-        assert not [p for p in tmp_path.rglob("*.part")], "a partial snapshot was left behind"
+        assert not list(tmp_path.rglob("*.part")), "a partial snapshot was left behind"
 
         filler.unlink()  # room again (or the folder's way cleared)
         last = service.events(limit=1)[0]["id"]

@@ -95,7 +95,7 @@ def fp32_model(tmp_path_factory) -> Path:
     return tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny.onnx")
 
 
-@pytest.mark.parametrize("fmt, marker", [("qdq", "QuantizeLinear"), ("qoperator", "QLinearConv")])
+@pytest.mark.parametrize(("fmt", "marker"), [("qdq", "QuantizeLinear"), ("qoperator", "QLinearConv")])
 def test_quantized_classifier_keeps_contract_and_predictions(fp32_model, tmp_path, fmt, marker):
     out = quantize_classifier(fp32_model, tmp_path / f"int8_{fmt}.onnx", crops(64, seed=1), fmt=fmt)
     model = onnx.load(str(out))
@@ -134,7 +134,7 @@ def test_input_normalisation_becomes_an_exact_float_conv(tmp_path, scaled):
     assert np.abs(a - b).max() < 1e-5
     # in the INT8 model it stays float: the quantised graph starts Transpose -> Conv, then QuantizeLinear
     int8 = onnx.load(str(quantize_classifier(fp32_model, tmp_path / "q.onnx", crops(16, seed=6))))
-    first = [n.op_type for n in int8.graph.node if n.op_type not in ("DequantizeLinear",)][:3]
+    first = [n.op_type for n in int8.graph.node if n.op_type != "DequantizeLinear"][:3]
     assert first == ["Transpose", "Conv", "QuantizeLinear"]
 
 

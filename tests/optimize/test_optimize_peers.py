@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "_peers"))
-from aizoo import anchors, decode  # noqa: E402
+from aizoo import anchors, decode
 
 
 def test_anchor_count_order_and_shapes():

@@ -108,7 +108,10 @@ def test_zone_hours_in_the_configured_time_zone():
 
     berlin = RulesConfig(timezone="Europe/Berlin").tzinfo
     lab = [ZoneConfig(name="lab", polygon=[(0, 0), (1, 0), (1, 1)], hours=["mon-fri 08:00-18:00"])]
-    utc = lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+    def utc(text):
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
     (in_berlin,), (in_utc,) = make_zones(lab, berlin), make_zones(lab, UTC)
     # Berlin is UTC+1 in winter and UTC+2 in summer
     assert in_berlin.restricted_at(utc("2026-11-27 07:30")) and not in_utc.restricted_at(utc("2026-11-27 07:30"))

@@ -48,7 +48,7 @@ PROTECTED_GETS = [
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+def running(tmp_path_factory, pipeline, test_clip):
     tmp = tmp_path_factory.mktemp("web_api")
     config_path = tmp / "maskwatch.yaml"
     config_path.write_text(
@@ -506,7 +506,7 @@ def test_zones_validated_applied_and_saved(client, running):
     assert fresh and {e["zone"] for e in fresh} == {"door"}
 
 
-def test_service_not_running_is_503(pipeline, tmp_path, test_clip):  # noqa: F811
+def test_service_not_running_is_503(pipeline, tmp_path, test_clip):
     config_path = tmp_path / "m.yaml"
     config_path.write_text(
         yaml.safe_dump(

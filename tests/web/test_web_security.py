@@ -262,5 +262,5 @@ def test_trusted_proxies_must_be_addresses(tmp_path):
 
     path = write_config(tmp_path, trusted_proxies=["10.0.0.0/8", "::1", "127.0.0.1"])
     assert load_config(path).ui.trusted_proxies == ["10.0.0.0/8", "::1", "127.0.0.1"]
-    with pytest.raises(UserError, match="'proxy.example' is not an IP address or network"):
+    with pytest.raises(UserError, match=r"'proxy\.example' is not an IP address or network"):
         load_config(write_config(tmp_path, trusted_proxies=["proxy.example"]))
