@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
 from maskwatch.classify.crop import CROP_MARGIN, CROP_SIZE, face_crops
 from maskwatch.core.detections import Detections
@@ -33,7 +34,7 @@ def onnx_metadata(path: Path) -> dict[str, str]:
     return make_session(path).get_modelmeta().custom_metadata_map
 
 
-def _check_contract(session, model_path: Path) -> None:
+def _check_contract(session: ort.InferenceSession, model_path: Path) -> None:
     """One NHWC image input and per-class scores out, as `maskwatch train` exports; anything else (the face
     detector's file given by mistake, say) is refused here rather than failing on the first crop."""
     inputs, outputs = session.get_inputs(), session.get_outputs()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import BoxLike
+
 CROP_MARGIN = 0.2
 CROP_SIZE = 112
 
 
-def square_box(box, margin: float = CROP_MARGIN) -> np.ndarray:
+def square_box(box: BoxLike, margin: float = CROP_MARGIN) -> np.ndarray:
     """The square (x1, y1, x2, y2) a face crop is taken from."""
     x1, y1, x2, y2 = (float(v) for v in box[:4])
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -22,9 +24,9 @@ def square_box(box, margin: float = CROP_MARGIN) -> np.ndarray:
     return np.array([cx - half, cy - half, cx + half, cy + half], np.float32)
 
 
-def face_crop(image: np.ndarray, box, size: int = CROP_SIZE, margin: float = CROP_MARGIN) -> np.ndarray:
+def face_crop(image: np.ndarray, box: BoxLike, size: int = CROP_SIZE, margin: float = CROP_MARGIN) -> np.ndarray:
     """Crop the face in `box` (pixel x1, y1, x2, y2) out of a BGR image as a size x size BGR image."""
-    sx1, sy1, sx2, sy2 = square_box(box, margin)
+    sx1, sy1, sx2, _ = square_box(box, margin)
     scale = size / max(sx2 - sx1, 1e-6)
     # One affine warp crops, pads and resizes at once, without copying the whole frame.
     m = np.array([[scale, 0, -sx1 * scale], [0, scale, -sy1 * scale]], np.float32)

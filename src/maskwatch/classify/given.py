@@ -10,6 +10,8 @@ cut at their box / with a 0.2 margin and 99.0 / 99.5 % on the class-folder image
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from maskwatch.classify.classifier import MaskClassifier
@@ -23,7 +25,7 @@ class GivenCropClassifier:
         self.attempts = attempt_detectors(threads) if find_face else None
 
     @classmethod
-    def from_model(cls, model_path=None, find_face: bool = True) -> GivenCropClassifier:
+    def from_model(cls, model_path: Path | None = None, find_face: bool = True) -> GivenCropClassifier:
         """Over the classifier at model_path (the shipped model when None)."""
         return cls(MaskClassifier(model_path), find_face)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 from pydantic import Field, model_validator
 
@@ -14,7 +16,7 @@ from maskwatch.config.detector import DetectorConfig
 from maskwatch.config.privacy import PrivacyConfig
 from maskwatch.config.rules import RulesConfig
 from maskwatch.config.scale import ScaleConfig
-from maskwatch.config.sinks import SinksConfig
+from maskwatch.config.sinks import AppriseConfig, EmailConfig, SinksConfig, WebhookConfig
 from maskwatch.config.storage import StorageConfig
 from maskwatch.config.tracker import TrackerConfig
 from maskwatch.config.ui import UIConfig
@@ -40,12 +42,17 @@ class AppConfig(Strict):
     scale: ScaleConfig = Field(default_factory=ScaleConfig, description="analysing cameras on other machines")
 
     @model_validator(mode="after")
-    def _unique_cameras(self):
+    def _unique_cameras(self) -> Self:
         names = [c.name for c in self.cameras]
         if len(names) != len(set(names)):
             raise ValueError(f"camera names repeat: {names}")
         sinks = self.sinks
-        for kind, routes in (("webhooks", sinks.webhooks), ("email", sinks.email), ("apprise", sinks.apprise)):
+        routed: tuple[tuple[str, Sequence[WebhookConfig | EmailConfig | AppriseConfig]], ...] = (
+            ("webhooks", sinks.webhooks),
+            ("email", sinks.email),
+            ("apprise", sinks.apprise),
+        )
+        for kind, routes in routed:
             for i, route in enumerate(routes):
                 unknown = sorted(set(route.cameras or ()) - set(names))
                 if unknown:
@@ -74,7 +81,7 @@ class AppConfig(Strict):
 
         self.storage.database = fix(self.storage.database)
         self.storage.snapshots = fix(self.storage.snapshots)
-        self.storage.clips = fix(self.storage.clips)
+        self.storage.clips = fix(self.storage.clips_folder)
         if self.detector.classifier:
             self.detector.classifier = fix(self.detector.classifier)
         if self.ui.tls_cert and self.ui.tls_key:

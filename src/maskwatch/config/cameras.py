@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import Field, field_validator, model_validator
 
 from maskwatch.config.base import Name, Strict
@@ -60,7 +62,7 @@ class CameraConfig(Strict):
         return name
 
     @model_validator(mode="after")
-    def _unique_zones(self):
+    def _unique_zones(self) -> Self:
         names = [z.name for z in self.zones]
         if len(names) != len(set(names)):
             raise ValueError(f"zone names repeat: {names}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import Field, model_validator
 
 from maskwatch.config.base import Strict
@@ -28,7 +30,7 @@ class ClipsConfig(Strict):
     kbps: int = Field(500, ge=50, le=20000, description="VP8 bit rate in kilobits per second")
 
     @model_validator(mode="after")
-    def _room_for_one_alert(self):
+    def _room_for_one_alert(self) -> Self:
         if self.max_seconds < self.before_seconds + self.after_seconds:
             raise ValueError("max_seconds must be at least before_seconds + after_seconds")
         return self

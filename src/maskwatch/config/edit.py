@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,14 +25,14 @@ class _Polygon(list):
 
 
 class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         return super().increase_indent(flow, False)  # list items indented under their key
 
 
 _Dumper.add_representer(_Polygon, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
-def _dump(data) -> str:
+def _dump(data: object) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True)
 
 
@@ -76,7 +77,7 @@ def save_zones(path: Path, camera: str, zones: list[ZoneConfig]) -> None:
         raise UserError(f"cannot save zones into {path}: {err.strerror or err}") from None
 
 
-def _loads(text: str):
+def _loads(text: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:  # e.g. an anchor that lived in the replaced zones and is used elsewhere
@@ -86,6 +87,8 @@ def _loads(text: str):
 def _replace_zones_text(text: str, camera: str, zones: list[dict]) -> str | None:
     """The text with this camera's zones entry replaced or added, or None where the layout does not allow it."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return None
     cameras = next((v for k, v in root.value if k.value == "cameras"), None)
     if not isinstance(cameras, yaml.SequenceNode):
         return None

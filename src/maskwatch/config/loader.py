@@ -25,7 +25,7 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
         raise UserError(f"{source}:1: the config must be a mapping with at least 'cameras:'")
     try:
         data = _expand_env(data)
-    except _UnsetVariable as err:
+    except _UnsetVariableError as err:
         raise UserError(_at(source, root, err.loc, f"environment variable {err.name} is not set")) from None
     try:
         return AppConfig.model_validate(data)
@@ -61,15 +61,16 @@ def _read(text: str, source: str) -> tuple[yaml.Node | None, object]:
     try:
         return read_yaml(text)
     except ConfigYAMLError as err:
-        raise UserError(f"{source}:{err.problem_mark.line + 1}: {one_line(err.problem)}") from None
+        line = f":{err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise UserError(f"{source}{line}: {one_line(err.problem or str(err))}") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark else ""
         raise UserError(f"{source}{line}: YAML syntax error: {one_line(err.problem or str(err))}") from None
     except yaml.reader.ReaderError as err:  # a character YAML does not allow; it knows the offset, not the line
-        line = text.count("\n", 0, err.position) + 1
+        line_number = text.count("\n", 0, err.position) + 1
         code = err.character if isinstance(err.character, int) else ord(err.character)
-        raise UserError(f"{source}:{line}: YAML error: character #x{code:04x} is not allowed") from None
+        raise UserError(f"{source}:{line_number}: YAML error: character #x{code:04x} is not allowed") from None
     except yaml.YAMLError as err:
         raise UserError(f"{source}: YAML error: {one_line(str(err))}") from None
     except RecursionError:  # StrictLoader stops nesting long before this; kept so that no traceback can get out
@@ -79,19 +80,19 @@ def _read(text: str, source: str) -> tuple[yaml.Node | None, object]:
 # --- ${VAR} ----------------------------------------------------------------------------------------------------
 
 
-class _UnsetVariable(Exception):
-    def __init__(self, loc: tuple, name: str):
+class _UnsetVariableError(Exception):
+    def __init__(self, loc: tuple[str | int, ...], name: str):
         self.loc, self.name = loc, name
 
 
-def _expand_env(value, loc: tuple = ()):
+def _expand_env(value: object, loc: tuple[str | int, ...] = ()) -> object:
     """`${NAME}` in any string value takes NAME's value from the environment, so that secrets (passwords, tokens)
     can stay out of the file. Zones saved from the UI rewrite the file, never these values."""
     if isinstance(value, str):
 
-        def lookup(match):
+        def lookup(match: re.Match[str]) -> str:
             if match[1] not in os.environ:
-                raise _UnsetVariable(loc, match[1])
+                raise _UnsetVariableError(loc, match[1])
             return os.environ[match[1]]
 
         return _ENV_REF.sub(lookup, value)
@@ -139,6 +140,6 @@ def _dotted(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _is_union_tag(part) -> bool:
+def _is_union_tag(part: object) -> bool:
     """pydantic puts the union member tried into the error location ('str', 'int', 'function-after[...]')."""
     return isinstance(part, str) and (part in {"str", "int", "float", "bool", "none"} or "[" in part)

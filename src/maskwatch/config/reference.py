@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import inspect
 import types
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 import yaml
@@ -74,7 +75,7 @@ def undescribed_fields(model: type[BaseModel] = AppConfig, path: str = "") -> li
     return missing
 
 
-def _sections(model: type[BaseModel], path: str):
+def _sections(model: type[BaseModel], path: str) -> Iterator[tuple[str, type[BaseModel]]]:
     """(path, model) of this section and every section below it, depth first in the order of the fields."""
     yield path, model
     for name, field in model.model_fields.items():
@@ -83,7 +84,7 @@ def _sections(model: type[BaseModel], path: str):
             yield from _sections(nested, _key(path, name) + ("[]" if repeated else ""))
 
 
-def _nested_model(annotation) -> tuple[type[BaseModel] | None, bool]:
+def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     """The section model a field holds (directly, optionally or as a list), and whether it is a list of them."""
     for arg in _union_members(annotation):
         if inspect.isclass(arg) and issubclass(arg, BaseModel):
@@ -137,22 +138,22 @@ def _anchor(heading: str) -> str:
 _NAMES = {str: "string", int: "integer", float: "number", bool: "true/false", Path: "path"}
 
 
-def _union_members(annotation) -> list:
+def _union_members(annotation: Any) -> list[Any]:
     if get_origin(annotation) in (Union, types.UnionType):
         return [a for a in get_args(annotation) if a is not type(None)]
     return [annotation]
 
 
-def _strip_annotated(annotation):
+def _strip_annotated(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
-def _type_text(annotation) -> str:
+def _type_text(annotation: Any) -> str:
     members = _union_members(annotation)
     return " or ".join(_one_type(m) for m in members)
 
 
-def _one_type(annotation) -> str:
+def _one_type(annotation: Any) -> str:
     item_limits = ""
     if get_origin(annotation) is Annotated:
         base, *extra = get_args(annotation)
@@ -176,7 +177,7 @@ def _one_type(annotation) -> str:
 def _default_text(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
-    value = field.default_factory() if field.default_factory is not None else field.default
+    value = field.get_default(call_default_factory=True)
     if value is None or value is PydanticUndefined:
         return "default: unset"
     if isinstance(value, BaseModel):
@@ -184,7 +185,7 @@ def _default_text(field: FieldInfo) -> str:
     return f"default `{_yaml(value)}`"
 
 
-def _yaml(value) -> str:
+def _yaml(value: object) -> str:
     if isinstance(value, Path):
         value = str(value)
     return yaml.safe_dump(value, default_flow_style=True, width=1000).removesuffix("\n...\n").strip()
@@ -193,7 +194,7 @@ def _yaml(value) -> str:
 _BOUNDS = ((at.Gt, "gt", ">"), (at.Ge, "ge", "≥"), (at.Lt, "lt", "<"), (at.Le, "le", "≤"))
 
 
-def _limits(metadata: list, annotation) -> str:
+def _limits(metadata: list[Any], annotation: Any) -> str:
     unit = "items" if any(get_origin(m) is list for m in _union_members(annotation)) else "characters"
     out = []
     for item in metadata:

@@ -9,12 +9,14 @@ from pydantic import Field, field_validator
 from maskwatch.config.base import Label, Strict
 from maskwatch.rules.hours import time_zone
 
+DEFAULT_ALERT_LABELS: tuple[Label, ...] = ("no_mask", "incorrect")
+
 
 class RulesConfig(Strict):
     """Alerts: which labels, how sure and for how long, how often, and the clock the zones' hours use."""
 
     alert_labels: list[Label] = Field(
-        default_factory=lambda: ["no_mask", "incorrect"],
+        default_factory=lambda: list(DEFAULT_ALERT_LABELS),
         description="the labels that alert in restricted zones (mask, no_mask, incorrect); zones may set their own",
     )
     min_seconds: float = Field(
@@ -34,7 +36,7 @@ class RulesConfig(Strict):
 
     @field_validator("timezone")
     @classmethod
-    def _known_timezone(cls, name):
+    def _known_timezone(cls, name: str | None) -> str | None:
         if name is not None:
             time_zone(name)
         return name
@@ -46,4 +48,4 @@ class RulesConfig(Strict):
     @property
     def tzname(self) -> str:
         """The time zone's name for people: the configured one, else the machine's (e.g. 'UTC')."""
-        return self.timezone or datetime.now().astimezone().tzname()
+        return self.timezone or datetime.now().astimezone().tzname() or "local time"

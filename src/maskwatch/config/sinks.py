@@ -3,7 +3,7 @@ delivered."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -65,7 +65,7 @@ class WebhookConfig(Strict):
     )
 
     @model_validator(mode="after")
-    def _snapshots_need_json(self):
+    def _snapshots_need_json(self) -> Self:
         if self.snapshots and self.format == "text":
             raise ValueError("snapshots go in JSON bodies only: set format: json, or snapshots: false")
         return self
@@ -130,7 +130,7 @@ class AppriseConfig(Strict):
 
     @field_validator("url")
     @classmethod
-    def _apprise_knows_it(cls, url):
+    def _apprise_knows_it(cls, url: str) -> str:
         try:
             import apprise
         except ImportError:  # without the serve extra the URL is checked when the service starts
@@ -167,11 +167,11 @@ class SinksConfig(Strict):
 
     @field_validator("email", "apprise", mode="before")
     @classmethod
-    def _one_or_more(cls, value):
+    def _one_or_more(cls, value: object) -> object:
         return [value] if isinstance(value, dict) else [] if value is None else value
 
     @model_validator(mode="after")
-    def _names_once(self):
+    def _names_once(self) -> Self:
         for kind, entries in (("webhooks", self.webhooks), ("email", self.email), ("apprise", self.apprise)):
             names = [e.name for e in entries if e.name]
             if len(names) != len(set(names)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from pydantic import Field, model_validator
 
@@ -48,7 +49,12 @@ class StorageConfig(Strict):
     )
 
     @model_validator(mode="after")
-    def _clips_beside_snapshots(self):
+    def _clips_beside_snapshots(self) -> Self:
         if self.clips is None:
             self.clips = self.snapshots.parent / "clips"
         return self
+
+    @property
+    def clips_folder(self) -> Path:
+        """`clips`, which the config sets beside the snapshots where it is not given."""
+        return self.clips if self.clips is not None else self.snapshots.parent / "clips"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -86,7 +87,7 @@ class UIConfig(Strict):
         return check_token(token)
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> Self:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("set both tls_cert and tls_key, or neither")
         if self.viewer_token and self.viewer_token == self.token:

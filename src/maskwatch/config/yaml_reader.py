@@ -6,6 +6,8 @@ Anchors and aliases stay allowed (`zones: *shared`, `<<: *defaults`): only what 
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -17,7 +19,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 class ConfigYAMLError(yaml.MarkedYAMLError):
     """YAML that parses but that a config refuses; `problem` says why, `problem_mark` where."""
 
-    def __init__(self, problem: str, mark):
+    def __init__(self, problem: str, mark: Any):  # a yaml.error.Mark, or its C twin from yaml._yaml
         super().__init__(problem=problem, problem_mark=mark)
 
 
@@ -25,14 +27,14 @@ class StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys at any depth, recursive aliases, aliases that expand past
     ALIAS_BUDGET nodes, and nesting deeper than MAX_DEPTH (counted with the aliases expanded)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str):
         super().__init__(stream)
         self._open_anchors: set[str] = set()
         self._expanded: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, depth) with its aliases expanded
         self._aliased_nodes = 0
         self._depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open_anchors:
@@ -58,7 +60,8 @@ class StrictLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
             self._open_anchors.discard(anchor)
-        self._measure(node)
+        if node is not None:
+            self._measure(node)
         return node
 
     def _measure(self, node: Node) -> None:
@@ -74,7 +77,7 @@ class StrictLoader(yaml.SafeLoader):
             raise ConfigYAMLError(f"nested more than {MAX_DEPTH} levels deep (aliases expanded)", node.start_mark)
         self._expanded[id(node)] = (nodes, depth)
 
-    def compose_mapping_node(self, anchor):
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         node = super().compose_mapping_node(anchor)
         seen: dict[object, ScalarNode] = {}
         for key, _ in node.value:
@@ -93,12 +96,12 @@ class StrictLoader(yaml.SafeLoader):
                 )
         return node
 
-    def construct_object(self, node, deep=False):
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
             # PyYAML's constructors fail with these on odd input: `!!int abc`, `!!bool maybe`, `2001-02-30`, ...
-            shown = node.value if isinstance(node, ScalarNode) else node.id
+            shown = node.value if isinstance(node, ScalarNode) else getattr(node, "id", "node")
             tag = node.tag.removeprefix("tag:yaml.org,2002:")
             raise ConfigYAMLError(f"cannot read {_short(shown)!r} as {tag}", node.start_mark) from None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -51,7 +51,7 @@ class ZoneConfig(Strict):
     )
 
     @model_validator(mode="after")
-    def _ignored_is_all_it_is(self):
+    def _ignored_is_all_it_is(self) -> Self:
         if self.ignore:
             if self.hours or self.alert_labels:
                 raise ValueError("an ignored zone takes no hours or alert_labels")
@@ -60,14 +60,14 @@ class ZoneConfig(Strict):
 
     @field_validator("hours")
     @classmethod
-    def _valid_hours(cls, hours):
+    def _valid_hours(cls, hours: list[str]) -> list[str]:
         for entry in hours:
             parse_window(entry)
         return hours
 
     @field_validator("polygon")
     @classmethod
-    def _inside_frame(cls, polygon):
+    def _inside_frame(cls, polygon: list[Point]) -> list[Point]:
         for x, y in polygon:
             if not (0 <= x <= 1 and 0 <= y <= 1):
                 raise ValueError(f"point ({x}, {y}) is outside 0..1 (coordinates are relative to the frame)")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 
 from maskwatch.core.labels import CLASSES
+
+# One face box (x1, y1, x2, y2) in pixels: a row of Detections.xyxy, or plain numbers.
+BoxLike: TypeAlias = np.ndarray | Sequence[float]
 
 
 @dataclass
@@ -32,8 +37,8 @@ class Detections:
     def __len__(self) -> int:
         return len(self.xyxy)
 
-    def __getitem__(self, index) -> Detections:
-        def pick(a):
+    def __getitem__(self, index: int | slice | np.ndarray | list[int]) -> Detections:
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[index]
 
         return Detections(
@@ -47,9 +52,9 @@ class Detections:
 
     def scaled(self, sx: float, sy: float) -> Detections:
         """The same faces in an image resized by (sx, sy)."""
-        lm = None if self.landmarks is None else self.landmarks * np.float32([sx, sy])
+        lm = None if self.landmarks is None else self.landmarks * np.array([sx, sy], np.float32)
         return Detections(
-            self.xyxy * np.float32([sx, sy, sx, sy]),
+            self.xyxy * np.array([sx, sy, sx, sy], np.float32),
             self.det_scores,
             lm,
             self.class_probs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ class ImageList:
     skipped: list[str] = field(default_factory=list)  # one message per input that was not an image
 
 
-def collect_images(inputs: list[str | Path]) -> ImageList:
+def collect_images(inputs: Sequence[str | Path]) -> ImageList:
     """Expand files and folders into image paths; anything else becomes a skip message."""
     found = ImageList()
     for raw in inputs:

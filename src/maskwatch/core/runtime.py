@@ -46,7 +46,7 @@ def make_session(
         session = ort.InferenceSession(
             model if isinstance(model, bytes) else where, sess_options=opts, providers=resolve_providers(providers)
         )
-    except Exception as err:  # onnxruntime raises its own types (InvalidProtobuf, NoSuchFile, Fail, ...)
+    except Exception as err:  # noqa: BLE001 (onnxruntime raises its own types: InvalidProtobuf, NoSuchFile, Fail, ...)
         raise UserError(f"{where}: not a usable ONNX model ({' '.join(str(err).split())[:200]})") from None
     log.info("ONNX session %s on %s", Path(where).name, session.get_providers()[0])
     return session

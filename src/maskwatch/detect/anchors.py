@@ -13,7 +13,7 @@ def prior_boxes(height: int, width: int, steps: tuple[int, ...], min_sizes: tupl
     """(N, 4) priors as (cx, cy, w, h) relative to the input size, in the order the network emits them:
     per feature map, row by row, cell by cell, one prior per min size."""
     out = []
-    for step, sizes in zip(steps, min_sizes):
+    for step, sizes in zip(steps, min_sizes, strict=True):
         rows, cols = math.ceil(height / step), math.ceil(width / step)
         cy, cx = np.meshgrid(
             (np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij"

@@ -43,7 +43,7 @@ class BoxCalibration:
         data = json.loads(Path(path).read_text())
         return cls(tuple(data["offsets"]), int(data.get("pairs", 0)))
 
-    def save(self, path: Path, **provenance) -> None:
+    def save(self, path: Path, **provenance: object) -> None:
         Path(path).write_text(
             json.dumps({"offsets": [round(v, 4) for v in self.offsets], "pairs": self.pairs, **provenance}, indent=1)
         )
@@ -66,4 +66,5 @@ def fit_calibration(detected: np.ndarray, annotated: np.ndarray, groups: np.ndar
         offsets = np.median(rel, axis=0)
     else:
         offsets = np.mean([np.median(rel[groups == g], axis=0) for g in np.unique(groups)], axis=0)
-    return BoxCalibration(tuple(float(v) for v in offsets), len(rel))
+    dx1, dy1, dx2, dy2 = (float(v) for v in offsets)
+    return BoxCalibration((dx1, dy1, dx2, dy2), len(rel))

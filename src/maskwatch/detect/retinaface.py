@@ -67,10 +67,20 @@ class RetinaFaceDetector:
         score = self.min_score if min_score is None else min_score
         return [
             self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
-            for i, ((_, scale), im) in enumerate(zip(prepared, images))
+            for i, ((_, scale), im) in enumerate(zip(prepared, images, strict=True))
         ]
 
-    def postprocess(self, loc, conf, landms, in_h, in_w, scale, image_shape, min_score) -> Detections:
+    def postprocess(
+        self,
+        loc: np.ndarray,
+        conf: np.ndarray,
+        landms: np.ndarray,
+        in_h: int,
+        in_w: int,
+        scale: float,
+        image_shape: tuple[int, ...],
+        min_score: float,
+    ) -> Detections:
         scores = conf[:, 1]
         idx = np.flatnonzero(scores >= min_score)
         if idx.size == 0:

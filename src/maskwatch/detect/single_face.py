@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from maskwatch.detect.retinaface import RetinaFaceDetector
 
 MIN_SCORE = 0.3
 PAD = 0.5  # replicated border added around the picture, per side, as a fraction of the side
@@ -14,7 +20,9 @@ PAD = 0.5  # replicated border added around the picture, per side, as a fraction
 ATTEMPTS = ((PAD, 320), (PAD, 640), (0.0, 320))
 
 
-def attempt_detectors(threads: int | None = None, attempts=ATTEMPTS) -> list[tuple[float, object]]:
+def attempt_detectors(
+    threads: int | None = None, attempts: Sequence[tuple[float, int]] = ATTEMPTS
+) -> list[tuple[float, RetinaFaceDetector]]:
     """(padding, RetinaFaceDetector) per attempt, one detector per input size."""
     from maskwatch.detect.retinaface import RetinaFaceDetector
 
@@ -22,7 +30,9 @@ def attempt_detectors(threads: int | None = None, attempts=ATTEMPTS) -> list[tup
     return [(pad, by_size[size]) for pad, size in attempts]
 
 
-def most_confident_face(image: np.ndarray, attempts) -> tuple[np.ndarray, int] | None:
+def most_confident_face(
+    image: np.ndarray, attempts: Sequence[tuple[float, RetinaFaceDetector]]
+) -> tuple[np.ndarray, int] | None:
     """Box of the most confident face (unpadded image coordinates, may extend outside it) and the index of the
     attempt that found it; attempts are (padding fraction, detector) tried in order until one finds a face."""
     h, w = image.shape[:2]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
+
+from maskwatch.core.detections import BoxLike
 
 MARGIN = 0.25  # each face box is grown by this much of its size on every side before it is hidden
 
 
-def _expand(box, width: int, height: int, margin: float) -> tuple[int, int, int, int]:
+def _expand(box: BoxLike, width: int, height: int, margin: float) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = (float(v) for v in box)
     mw, mh = (x2 - x1) * margin, (y2 - y1) * margin
     return (
@@ -35,7 +39,7 @@ def hide_region(region: np.ndarray, method: str = "pixelate") -> np.ndarray:
 
 def blur_faces(
     image: np.ndarray,
-    boxes,
+    boxes: np.ndarray | Sequence[BoxLike],
     method: str = "pixelate",
     keep: int | None = None,
     margin: float = MARGIN,

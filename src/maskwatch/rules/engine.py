@@ -7,6 +7,7 @@ is moved to it, in the hour and zone it was first counted in, so that the figure
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from maskwatch.core.detections import TrackLabel
@@ -51,7 +52,7 @@ class RuleEngine:
         self,
         camera: str,
         zones: list[Zone],
-        alert_labels,
+        alert_labels: Iterable[str],
         min_seconds: float,
         min_confidence: float,
         cooldown_seconds: float,
@@ -87,7 +88,7 @@ class RuleEngine:
                     tl.track_id,
                     tl.label,
                     tl.confidence,
-                    tuple(float(v) for v in box),
+                    (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
                     index,
                     now,
                     round(float(tl.stable_seconds), 2),

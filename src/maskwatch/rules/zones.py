@@ -7,15 +7,35 @@ borders drawn at head height as often as not, while the centre is where the head
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import BoxLike
 from maskwatch.rules.hours import Window, in_force, parse_window
 
 WHOLE_FRAME = "frame"
+
+
+class ZoneSettings(Protocol):
+    """A zone as the config gives it (maskwatch.config.ZoneConfig)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def polygon(self) -> Sequence[tuple[float, float]]: ...
+    @property
+    def restricted(self) -> bool: ...
+    @property
+    def hours(self) -> Sequence[str]: ...
+    @property
+    def alert_labels(self) -> Sequence[str] | None: ...
+    @property
+    def ignore(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +55,7 @@ class Zone:
         return cv2.pointPolygonTest(self.polygon.reshape(-1, 1, 2), (float(x_rel), float(y_rel)), False) >= 0
 
 
-def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
+def make_zones(zone_configs: Sequence[ZoneSettings], tz: tzinfo | None = None) -> list[Zone]:
     """From config zones, their hours read in `tz`; no zones at all means the whole frame is one restricted zone."""
     if not zone_configs:
         return [Zone(WHOLE_FRAME, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32), True)]
@@ -53,17 +73,17 @@ def make_zones(zone_configs, tz: tzinfo | None = None) -> list[Zone]:
     ]
 
 
-def _centre(box, width: int, height: int) -> tuple[float, float]:
+def _centre(box: BoxLike, width: int, height: int) -> tuple[float, float]:
     return (box[0] + box[2]) / 2 / width, (box[1] + box[3]) / 2 / height
 
 
-def zone_of(box, width: int, height: int, zones: list[Zone]) -> Zone | None:
+def zone_of(box: BoxLike, width: int, height: int, zones: list[Zone]) -> Zone | None:
     """The first zone (in config order) that is not ignored and contains the face box's centre, or None."""
     x, y = _centre(box, width, height)
     return next((z for z in zones if not z.ignore and z.contains(x, y)), None)
 
 
-def ignored(box, width: int, height: int, zones: list[Zone]) -> bool:
+def ignored(box: BoxLike, width: int, height: int, zones: list[Zone]) -> bool:
     """Whether an ignored zone contains the face box's centre."""
     x, y = _centre(box, width, height)
     return any(z.ignore and z.contains(x, y) for z in zones)

@@ -23,7 +23,7 @@ def _opener(url: str) -> tuple[urllib.request.OpenerDirector, str]:
     handlers: list = [urllib.request.HTTPSHandler(context=context)]
     if parts.username is not None:
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-        bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+        bare = urlunsplit(parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")))
         passwords.add_password(None, bare, unquote(parts.username), unquote(parts.password or ""))
         handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
         url = bare

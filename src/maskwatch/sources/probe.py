@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from maskwatch.core.detections import Detections
 from maskwatch.core.errors import UserError
-from maskwatch.detect.retinaface import MIN_SIZES
+from maskwatch.detect.retinaface import MIN_SIZES, RetinaFaceDetector
 from maskwatch.sources.reader import describe, open_capture
+
+if TYPE_CHECKING:
+    from maskwatch.pipeline import MaskPipeline
 
 SMALLEST_ANCHOR = MIN_SIZES[0][0]  # px at the detector's input scale: smaller faces are often missed
 WHY_NOT_OPEN = {
@@ -84,8 +88,11 @@ class ProbeReport:
         return int(min(2048, -(-needed // 32) * 32))
 
 
-def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, timeout_ms: int = 5000) -> ProbeReport:
-    """Opens `source`, reads it for `seconds` (a file: up to that many seconds of its frames), and analyses the last frame."""
+def probe_source(
+    source: str | int, kind: str, pipeline: MaskPipeline, seconds: float = 3.0, timeout_ms: int = 5000
+) -> ProbeReport:
+    """Opens `source`, reads it for `seconds` (a file: up to that many seconds of its frames), and analyses the last
+    frame."""
     started = time.monotonic()
     cap = open_capture(source, kind, timeout_ms)
     try:
@@ -94,7 +101,8 @@ def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, t
         opened = time.monotonic() - started
         stated = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         limit = int(seconds * stated) if kind == "file" and stated > 0 else None
-        arrivals, last, t0 = [], None, time.monotonic()
+        arrivals: list[float] = []
+        last, t0 = None, time.monotonic()
         while time.monotonic() - t0 < seconds and (limit is None or len(arrivals) < limit):
             ok, image = cap.read()
             if not ok:
@@ -108,6 +116,8 @@ def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, t
         raise UserError(f"{describe(source)} opened but delivered no frame")
     late = [t for t in arrivals if t >= read / 2]
     steady = (len(late) - 1) / (late[-1] - late[0]) if len(late) > 1 and late[-1] > late[0] else 0.0
+    detector = pipeline.detector
+    assert isinstance(detector, RetinaFaceDetector)  # the report's advice is in RetinaFace input sizes
     return ProbeReport(
         describe(source),
         kind,
@@ -118,7 +128,7 @@ def probe_source(source: str | int, kind: str, pipeline, seconds: float = 3.0, t
         len(arrivals),
         read,
         steady,
-        pipeline.detector.input_size,
+        detector.input_size,
         last,
         pipeline.analyze(last),
     )

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class Frame:
 class FrameSlot:
     """A 1-slot buffer: put() overwrites; a frame overwritten before anyone took it counts as dropped."""
 
-    def __init__(self, on_put=None):
+    def __init__(self, on_put: Callable[[], None] | None = None):
         self._lock = threading.Lock()
         self._frame: Frame | None = None
         self._taken = True
@@ -106,7 +107,7 @@ class CameraReader(threading.Thread):
         loop: bool = True,
         backoff_start: float = 0.5,
         backoff_max: float = 10.0,
-        on_frame=None,
+        on_frame: Callable[[], None] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ):
         super().__init__(name=f"camera-{name}", daemon=True)
@@ -133,7 +134,7 @@ class CameraReader(threading.Thread):
         while not self._stop_event.is_set():
             try:
                 delivered = self._read_until_failure()
-            except Exception as err:  # a broken decoder must not end the thread
+            except Exception as err:  # noqa: BLE001 (a broken decoder must not end the thread)
                 delivered = False
                 self._set_offline(f"{type(err).__name__}: {err}")
             if self._stop_event.is_set():
@@ -180,14 +181,20 @@ class CameraReader(threading.Thread):
         )
         return True
 
+    @property
+    def _capture(self) -> cv2.VideoCapture:
+        """The source being read (set while _read_until_failure runs)."""
+        assert self._cap is not None
+        return self._cap
+
     def _read_frames(self) -> bool:
-        native = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
+        native = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
         native = native if 1 <= native <= 240 else 25.0
         step = max(1.0, native / self.fps) if self.kind == "file" else 1.0
         period = step / native if self.kind == "file" else 0.0
         delivered, carry, next_due = False, 0.0, time.monotonic()
         while not self._stop_event.is_set():
-            ok, image = self._cap.read()
+            ok, image = self._capture.read()
             if not ok or image is None:
                 if self._reopened(delivered):
                     continue
@@ -199,7 +206,7 @@ class CameraReader(threading.Thread):
             if self.kind == "file":
                 carry += step - 1.0  # skip frames so the video plays in real time at the delivered rate
                 while carry >= 1.0:
-                    if self._cap.grab():
+                    if self._capture.grab():
                         self.stats.frames_skipped += 1
                     carry -= 1.0
                 next_due += period
@@ -213,9 +220,9 @@ class CameraReader(threading.Thread):
     def _reopened(self, delivered: bool) -> bool:
         """At the end of what was read: a looping file starts again (True); otherwise the camera goes offline."""
         if self.kind == "file" and self.loop and delivered and Path(str(self.source)).is_file():
-            self._cap.release()
+            self._capture.release()
             self._cap = open_capture(self.source, self.kind)  # reopen rather than seek: works for every container
-            if self._cap.isOpened():
+            if self._capture.isOpened():
                 return True
         if self.kind == "file" and not self.loop and delivered:
             self._set_offline("end of file")

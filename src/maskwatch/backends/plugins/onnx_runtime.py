@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from maskwatch.backends import DetectorBackend, Pipeline
+
+if TYPE_CHECKING:
+    from maskwatch.config import DetectorConfig
 
 
 class OnnxRuntimeBackend(DetectorBackend):
     key = "onnxruntime"
 
     @staticmethod
-    def build(detector) -> Pipeline:
+    def build(detector: DetectorConfig) -> Pipeline:
         from maskwatch.pipeline import MaskPipeline
 
         # Threads named explicitly sleep between runs (see maskwatch.core.runtime): ONNX Runtime's default pool
@@ -25,7 +29,7 @@ class OnnxRuntimeBackend(DetectorBackend):
         )
 
     @staticmethod
-    def providers(pipeline) -> list[str]:
+    def providers(pipeline: Pipeline) -> list[str]:
         names: list[str] = []
         for part in (getattr(pipeline, "detector", None), getattr(pipeline, "classifier", None)):
             session = getattr(part, "session", None)

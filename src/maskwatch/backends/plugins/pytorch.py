@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from maskwatch.backends import DetectorBackend, Pipeline
+
+if TYPE_CHECKING:
+    from maskwatch.config import DetectorConfig
 
 
 class TorchBackend(DetectorBackend):
     key = "torch"
 
     @staticmethod
-    def build(detector) -> Pipeline:
+    def build(detector: DetectorConfig) -> Pipeline:
         from maskwatch.accel import TorchBatchPipeline
+        from maskwatch.classify.classifier import DEFAULT_MODEL
 
         return TorchBatchPipeline(
             device="cuda" if detector.providers == "cuda" else "cpu",
             input_size=detector.input_size,
             min_score=detector.min_score,
-            **({"classifier_path": detector.classifier} if detector.classifier else {}),
+            classifier_path=detector.classifier or DEFAULT_MODEL,
         )
 
     @staticmethod
-    def providers(pipeline) -> list[str]:
+    def providers(pipeline: Pipeline) -> list[str]:
+        from maskwatch.accel import TorchBatchPipeline
+
+        assert isinstance(pipeline, TorchBatchPipeline)
         return [f"torch:{pipeline.device}"]
