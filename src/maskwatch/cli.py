@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +17,12 @@ from maskwatch.evaluate.cli import app as evaluate_app
 from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
+
+if TYPE_CHECKING:
+    from typer._click.core import Context
+
+    from maskwatch.pipeline import MaskPipeline
+    from maskwatch.pipeline.files import BatchResult
 
 # --help lists the commands by how often people use them, not by when they were registered
 USE_ORDER = (
@@ -36,7 +43,7 @@ USE_ORDER = (
 
 
 class ByUse(typer.core.TyperGroup):
-    def list_commands(self, ctx) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         known = [name for name in USE_ORDER if name in self.commands]
         return known + [name for name in self.commands if name not in USE_ORDER]
 
@@ -76,7 +83,7 @@ Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON; - for the standard output.")]
 
 
-def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: Path | None):
+def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: Path | None) -> MaskPipeline:
     from maskwatch.pipeline import MODES, MaskPipeline
 
     if mode not in MODES:
@@ -89,7 +96,7 @@ def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: P
     )
 
 
-def _finish(batch, out: Path, summary) -> None:
+def _finish(batch: BatchResult, out: Path, summary: Callable[[], None]) -> None:
     """Writes the JSON (none when nothing could be processed), then says what was skipped and `summary()`."""
     from maskwatch.pipeline.report import write_json
 
@@ -115,7 +122,7 @@ def predict(
     ] = "accurate",
     input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
-):
+) -> None:
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
     from maskwatch.pipeline.files import predict_images
     from maskwatch.pipeline.report import OPERATING_SCORE, check_json_output, label_table, predicted_counts
@@ -136,7 +143,7 @@ def classify(
     find_face: Annotated[
         bool, typer.Option(help="Also score each crop re-cut around the face found in it, and average.")
     ] = True,
-):
+) -> None:
     """Face crops → {file: {label, scores}}."""
     from maskwatch.classify.given import GivenCropClassifier
     from maskwatch.pipeline.files import classify_crops
@@ -149,7 +156,7 @@ def classify(
 
 @app.command()
 def detect(
-    input: Annotated[Path, typer.Argument(help="An image or a video file.")],
+    input: Annotated[Path, typer.Argument(help="An image or a video file.")],  # noqa: A002 (typer shows it as INPUT)
     out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
     mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px).")] = "accurate",
     input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
@@ -157,7 +164,7 @@ def detect(
         float, typer.Option(help="Lowest score drawn (face confidence x label probability, as predict's score).")
     ] = 0.5,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
-):
+) -> None:
     """Draw boxes and mask labels onto an image or a video (image in, image out; video in, video out)."""
     from maskwatch.pipeline.files import detect_file
     from maskwatch.pipeline.report import check_detect_paths, label_table
@@ -181,7 +188,7 @@ def probe(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")
     ] = None,
-):
+) -> None:
     """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""
     from maskwatch.config import CameraConfig
     from maskwatch.core.draw import draw_detections
@@ -210,7 +217,7 @@ def calibrate_boxes(
     folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
     manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its train images are used.")],
     out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/box_calibration.json"),
-):
+) -> None:
     """Fit the shift from detector boxes to the annotation convention on the training split."""
     from maskwatch.train.box_calibration import fit_boxes
 
@@ -226,7 +233,7 @@ def calibrate_operating_point(
     folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
     manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its val images are used.")],
     out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/operating_point.json"),
-):
+) -> None:
     """Choose the shift toward the unmasked labels that clears the recall and false-alarm bars by the widest margin."""
     import json
 
@@ -244,9 +251,10 @@ def calibrate_operating_point(
             {
                 "unmasked_bias": bias,
                 "why": (
-                    "Log-odds added to no_mask and incorrect before the label is chosen: the shift at which every validation "
-                    f"photo set clears both bars, >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces flagged (score >= 0.5) and < "
-                    f"{MAX_MASKED_FALSE_ALARM:.0%} of masked faces wrongly flagged, by the most standard errors "
+                    "Log-odds added to no_mask and incorrect before the label is chosen: the shift at which every "
+                    f"validation photo set clears both bars, >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces flagged "
+                    f"(score >= 0.5) and < {MAX_MASKED_FALSE_ALARM:.0%} of masked faces wrongly flagged, by the most "
+                    "standard errors "
                     "(maskwatch calibrate-operating-point)."
                 ),
                 "manifest": str(manifest),

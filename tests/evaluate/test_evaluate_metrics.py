@@ -23,8 +23,9 @@ def sq(x, y=0, side=100):
 
 
 def gt(name, boxes, labels, difficult=None):
+    boxes = np.array(boxes, float).reshape(-1, 4)
     return ImageAnnotation(
-        name, np.array(boxes, float).reshape(-1, 4), labels, None if difficult is None else np.array(difficult, bool)
+        name, boxes, labels, np.zeros(len(boxes), bool) if difficult is None else np.array(difficult, bool)
     )
 
 

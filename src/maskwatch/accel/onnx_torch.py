@@ -7,73 +7,81 @@ an unknown operator fails at load time with its name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
 from onnx import numpy_helper
+from torch import Tensor
 
 
-def _attrs(node) -> dict:
+def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _pads(a: dict, dims: int) -> list[int]:
+def _pads(a: dict[str, Any], dims: int) -> list[int]:
     p = a.get("pads", [0] * 2 * dims)
     return [v for i in reversed(range(dims)) for v in (p[i], p[i + dims])]  # ONNX begin..end → F.pad order
 
 
-def _conv(x, w, b=None, **a):
+def _conv(x: Tensor, w: Tensor, b: Tensor | None = None, **a: Any) -> Tensor:
     pads = a.get("pads", [0, 0, 0, 0])
     if pads[:2] != pads[2:]:
         x, pads = F.pad(x, _pads(a, 2)), [0, 0]
     return F.conv2d(x, w, b, a.get("strides", 1), pads[:2], a.get("dilations", 1), a.get("group", 1))
 
 
-def _pool(fn, x, **a):
+def _pool(fn: Callable[..., Tensor], x: Tensor, **a: Any) -> Tensor:
     x = F.pad(x, _pads(a, 2), value=-float("inf") if fn is F.max_pool2d else 0.0) if any(a.get("pads", [0])) else x
     return fn(x, a["kernel_shape"], a.get("strides", a["kernel_shape"]), ceil_mode=bool(a.get("ceil_mode", 0)))
 
 
-def _resize(x, roi=None, scales=None, sizes=None, **a):
+def _resize(
+    x: Tensor, roi: Tensor | None = None, scales: Tensor | None = None, sizes: Tensor | None = None, **a: Any
+) -> Tensor:
     mode = a.get("mode", b"nearest").decode()
     if sizes is not None and sizes.numel():
         size = [int(v) for v in sizes.tolist()[2:]]
         return F.interpolate(x, size=size, mode="nearest" if mode == "nearest" else "bilinear")
+    assert scales is not None  # Resize gives sizes or scales
     factor = [float(v) for v in scales.tolist()[2:]]
     return F.interpolate(x, scale_factor=factor, mode="nearest" if mode == "nearest" else "bilinear")
 
 
-def _slice(x, starts, ends, axes=None, steps=None, **a):
-    axes = axes.tolist() if axes is not None else list(range(len(starts)))
-    steps = steps.tolist() if steps is not None else [1] * len(starts)
+def _slice(
+    x: Tensor, starts: Tensor, ends: Tensor, axes: Tensor | None = None, steps: Tensor | None = None, **a: Any
+) -> Tensor:
+    axis_list = axes.tolist() if axes is not None else list(range(len(starts)))
+    step_list = steps.tolist() if steps is not None else [1] * len(starts)
     index = [slice(None)] * x.dim()
-    for s, e, ax, st in zip(starts.tolist(), ends.tolist(), axes, steps):
+    for s, e, ax, st in zip(starts.tolist(), ends.tolist(), axis_list, step_list, strict=True):
         index[ax] = slice(s, min(e, x.shape[ax]), st)
     return x[tuple(index)]
 
 
-def _axes(ax_input, a: dict) -> list[int]:
+def _axes(ax_input: Tensor | None, a: dict[str, Any]) -> list[int]:
     """Axes come as an input tensor from opset 13 on, as an attribute before."""
     return ax_input.tolist() if ax_input is not None else list(a.get("axes", []))
 
 
-def _unsqueeze_many(x, axes):
+def _unsqueeze_many(x: Tensor, axes: list[int]) -> Tensor:
     for ax in sorted(axes):
         x = x.unsqueeze(ax)
     return x
 
 
-def _gemm(a_, b_, c=None, **a):
+def _gemm(a_: Tensor, b_: Tensor, c: Tensor | None = None, **a: Any) -> Tensor:
     a_ = a_.T if a.get("transA") else a_
     b_ = b_.T if a.get("transB") else b_
     y = a.get("alpha", 1.0) * (a_ @ b_)
     return y + a.get("beta", 1.0) * c if c is not None else y
 
 
-OPS = {
+OPS: dict[str, Callable[..., Tensor]] = {
     "Conv": _conv,
     "Relu": lambda x, **a: F.relu(x),
     "LeakyRelu": lambda x, **a: F.leaky_relu(x, a.get("alpha", 0.01)),
@@ -146,7 +154,7 @@ class OnnxModule(torch.nn.Module):
         self.inputs = [i.name for i in graph.input if i.name not in self.names and i.name not in self.int_consts]
         self.outputs = [o.name for o in graph.output]
 
-    def _store(self, name: str, array: np.ndarray, key) -> None:
+    def _store(self, name: str, array: np.ndarray, key: int | str) -> None:
         if array.dtype.kind in "iu":
             self.int_consts[name] = torch.from_numpy(np.array(array, np.int64))
             return
@@ -154,9 +162,9 @@ class OnnxModule(torch.nn.Module):
         self.register_buffer(buffer, torch.from_numpy(np.array(array)), persistent=False)
         self.names[name] = buffer
 
-    def forward(self, *args):
+    def forward(self, *args: Tensor) -> Tensor | tuple[Tensor, ...]:
         values = {n: getattr(self, b) for n, b in self.names.items()} | self.int_consts
-        values.update(zip(self.inputs, args))
+        values.update(zip(self.inputs, args, strict=True))
         for op, inputs, outputs, a in self.nodes:
             if op == "Constant":
                 continue

@@ -35,8 +35,8 @@ class TorchBatchPipeline:
         input_size: int = 1024,
         min_score: float = 0.5,
         nms_iou: float = 0.4,
-        detector_path=DETECTOR_MODEL,
-        classifier_path=CLASSIFIER_MODEL,
+        detector_path: str | Path = DETECTOR_MODEL,
+        classifier_path: str | Path = CLASSIFIER_MODEL,
         half: bool = False,
         crop_margin: float = 0.2,
     ):
@@ -62,7 +62,7 @@ class TorchBatchPipeline:
             sizes.setdefault(frame.shape[:2], []).append(i)
         out: list[Detections] = [None] * len(frames)  # type: ignore[list-item]
         for indices in sizes.values():
-            for i, dets in zip(indices, self._analyze_same_size([frames[i] for i in indices], min_score)):
+            for i, dets in zip(indices, self._analyze_same_size([frames[i] for i in indices], min_score), strict=True):
                 out[i] = dets
         return out
 
@@ -83,9 +83,9 @@ class TorchBatchPipeline:
         scores = conf[..., 1].float()
         keep = scores >= (self.min_score if min_score is None else min_score)
         frame_idx, prior_idx = keep.nonzero(as_tuple=True)
-        l, p = loc[frame_idx, prior_idx].float(), priors[prior_idx]
-        centre = p[:, :2] + l[:, :2] * 0.1 * p[:, 2:]
-        size = p[:, 2:] * torch.exp(l[:, 2:] * 0.2)
+        delta, p = loc[frame_idx, prior_idx].float(), priors[prior_idx]
+        centre = p[:, :2] + delta[:, :2] * 0.1 * p[:, 2:]
+        size = p[:, 2:] * torch.exp(delta[:, 2:] * 0.2)
         boxes = (
             torch.cat([centre - size / 2, centre + size / 2], 1)
             * torch.tensor([pw, ph, pw, ph], device=self.device)
@@ -101,7 +101,7 @@ class TorchBatchPipeline:
         probs = apply_bias(self._classify(images, boxes_np, counts, h, w), self.unmasked_bias)
         calibrated = self.calibration.apply(boxes_np, (h, w))
         parts = (np.split(a, np.cumsum(counts)[:-1]) for a in (boxes_np, calibrated, scores_np, probs))
-        return [Detections(xyxy, s, None, p, data={"raw_xyxy": b}) for b, xyxy, s, p in zip(*parts)]
+        return [Detections(xyxy, s, None, p, data={"raw_xyxy": b}) for b, xyxy, s, p in zip(*parts, strict=True)]
 
     def _upload(self, frames: list[np.ndarray]) -> torch.Tensor:
         """The frames as one N, H, W, 3 uint8 tensor on the device: copied once into a host buffer kept per frame
@@ -144,7 +144,7 @@ class TorchBatchPipeline:
         # Translation chosen so output pixel i samples source index x1 + i / scale, as cv2.warpAffine does.
         theta[rows, 0, 0], theta[rows, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
         theta[rows, 1, 1], theta[rows, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
-        grid = F.affine_grid(theta, (n * most, 3, s, s), align_corners=False).reshape(n, most * s, s, 2)
+        grid = F.affine_grid(theta, [n * most, 3, s, s], align_corners=False).reshape(n, most * s, s, 2)
         crops = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
         crops = crops.unflatten(2, (most, s)).transpose(1, 2).flatten(0, 1)[rows]  # faces, 3, S, S (BGR)
         batch = F.interpolate(crops, size=(self.crop_size, self.crop_size), mode="area")

@@ -179,9 +179,11 @@ class CameraAnalyser:
             tracked.class_probs.copy() if tracked.class_probs is not None else np.zeros((0, len(CLASSES)), np.float32)
         )
         judged = []
+        assert tracked.track_ids is not None  # set by the tracker
         for i, tid in enumerate(tracked.track_ids):
             if tid < 0:
                 continue
+            assert tracked.class_probs is not None  # a tracked face has been classified
             label = self.smoother.update(int(tid), tracked.class_probs[i], at)
             shown[i] = label.mean_probs
             judged.append((i, label, tuple(tracked.xyxy[i])))

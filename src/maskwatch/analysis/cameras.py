@@ -17,7 +17,7 @@ from maskwatch.analysis.finder import find_faces
 from maskwatch.backends import Pipeline, backend
 from maskwatch.config import AppConfig, CameraConfig, ZoneConfig
 from maskwatch.core.records import CameraStatus
-from maskwatch.events.store import iso
+from maskwatch.events.times import iso
 from maskwatch.sources import CameraReader, Frame, describe
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class LocalCameras:
                 log.exception("analysis failed")
                 time.sleep(0.5)
                 continue
-            for (cam, frame), faces in zip(batch, found):
+            for (cam, frame), faces in zip(batch, found, strict=True):
                 try:
                     cam.analysed(frame, cam.analyser.analyse(frame, faces))
                 except Exception:

@@ -69,7 +69,7 @@ def find_faces(frames: list[tuple[FaceFinder, np.ndarray, float]], pipeline: Pip
     images = [image for plan in plans for image in plan.images]
     found = pipeline.analyze_batch(images, min_score=frames[0][0].min_score) if images else []
     out, start = [], 0
-    for (finder, _, _), plan in zip(frames, plans):
+    for (finder, _, _), plan in zip(frames, plans, strict=True):
         out.append(finder.merge(plan, found[start : start + len(plan.images)]))
         start += len(plan.images)
     return out

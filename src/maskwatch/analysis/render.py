@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import cv2
 import numpy as np
 
-from maskwatch.core.detections import Detections
+from maskwatch.core.detections import BoxLike, Detections
 from maskwatch.core.draw import draw_detections, draw_zone, mark_offenders, offender_text
 from maskwatch.privacy import MARGIN, blur_faces
 from maskwatch.rules import Zone
@@ -28,7 +30,7 @@ def clip_frame(
     at: float,
     width: int,
     blur_method: str,
-    marked: set[int] = frozenset(),
+    marked: AbstractSet[int] = frozenset(),
 ) -> np.ndarray:
     """The frame as clips show it: at most `width` wide, every face hidden (snapshot_show_offender or not), zones
     drawn; the faces of the `marked` tracks (the alerts' offenders) outlined and labelled, every other face dimmed."""
@@ -37,13 +39,15 @@ def clip_frame(
     size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))  # VP8 wants even sides
     out = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if size != (w, h) else image.copy()
     sx, sy = size[0] / w, size[1] / h
-    boxes = hidden * np.float32([sx, sy, sx, sy])
+    boxes = hidden * np.array([sx, sy, sx, sy], np.float32)
     blur_faces(out, boxes, method=blur_method, copy=False)
     annotate(out, zones, None, at)
     return mark_offenders(out, *offenders(boxes, faces.scaled(sx, sy), marked), MARGIN)
 
 
-def offenders(hidden: np.ndarray, faces: Detections, marked: set[int]) -> tuple[np.ndarray, dict]:
+def offenders(
+    hidden: np.ndarray, faces: Detections, marked: AbstractSet[int]
+) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
     """The boxes to mark on: every hidden box, and the marked tracks' faces (each matched to its hidden box, or
     added) as {index: (label, text)}."""
     boxes = [np.asarray(b, np.float32) for b in np.asarray(hidden, np.float32).reshape(-1, 4)]
@@ -60,7 +64,7 @@ def offenders(hidden: np.ndarray, faces: Detections, marked: set[int]) -> tuple[
     return np.asarray(boxes, np.float32).reshape(-1, 4), marks
 
 
-def _iou(a, b) -> float:
+def _iou(a: BoxLike, b: BoxLike) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy

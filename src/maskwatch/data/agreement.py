@@ -37,7 +37,7 @@ def faces_labelled_twice(directory: Path, rows: list[ManifestRow]) -> list[FaceP
             continue
         hashes = [int(phash(read_image(Path(directory) / r.path))) for r in members]
         close = sorted(
-            (bin(hashes[i] ^ hashes[j]).count("1"), i, j)
+            ((hashes[i] ^ hashes[j]).bit_count(), i, j)
             for i in range(len(members))
             for j in range(i + 1, len(members))
             if members[i].image != members[j].image

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -15,9 +17,13 @@ from maskwatch.data.records import MIN_IMAGE_PX, AnnotatedImage, LabeledImage
 from maskwatch.detect.anchors import greedy_match
 from maskwatch.detect.single_face import most_confident_face
 
+if TYPE_CHECKING:
+    from maskwatch.detect.retinaface import RetinaFaceDetector
+
 SCENE_INPUT_SIZE = 1024
 MIN_SCORE = 0.3  # of the scene detector; class-folder images are searched with single_face's settings
 MATCH_IOU = 0.4
+NO_HASH = np.uint64(0)  # a hash not computed: dropped images, and the upper-face hash of scene images
 JPEG_QUALITY = 95
 
 
@@ -37,10 +43,10 @@ class ImageResult:
     index: int
     status: str  # "ok" or the reason the image was dropped
     sha1: str = ""
-    phash: np.uint64 = np.uint64(0)
+    phash: np.uint64 = NO_HASH
     # Class-folder images are tight face photos: a mask pasted onto one leaves the upper part of the frame as it
     # was, while the detector's box (and so the crop) can shift with the mask. 0 for scene images.
-    upper_phash: np.uint64 = np.uint64(0)
+    upper_phash: np.uint64 = NO_HASH
     faces: list[FaceRecord] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
 
@@ -62,7 +68,9 @@ def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: 
     )
 
 
-def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Counter) -> list[FaceRecord]:
+def scene_faces(
+    image: np.ndarray, item: AnnotatedImage, detector: RetinaFaceDetector, counts: Counter[str]
+) -> list[FaceRecord]:
     """One crop per annotated box, from the matched detection's box, else from the annotated box."""
     h, w = image.shape[:2]
     boxes = item.boxes
@@ -70,7 +78,7 @@ def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Count
         counts["size_mismatch"] += 1
         boxes, keep = clip_boxes(boxes, w, h)
         counts["tiny_box"] += int((~keep).sum())
-        labels = [lab for lab, k in zip(item.labels, keep) if k]
+        labels = [lab for lab, k in zip(item.labels, keep, strict=True) if k]
         boxes = boxes[keep]
     else:
         labels = item.labels
@@ -79,14 +87,16 @@ def scene_faces(image: np.ndarray, item: AnnotatedImage, detector, counts: Count
     detections = detector.detect(image)
     match = greedy_match(boxes, detections.xyxy, MATCH_IOU)
     faces = []
-    for box, label, j in zip(boxes, labels, match):
+    for box, label, j in zip(boxes, labels, match, strict=True):
         if j < 0:
             counts["box_fallback"] += 1
         faces.append(_face_record(image, detections.xyxy[j] if j >= 0 else box, label, j >= 0))
     return faces
 
 
-def folder_face(image: np.ndarray, item: LabeledImage, attempts, counts: Counter) -> list[FaceRecord]:
+def folder_face(
+    image: np.ndarray, item: LabeledImage, attempts: Sequence[tuple[float, RetinaFaceDetector]], counts: Counter[str]
+) -> list[FaceRecord]:
     """The most confident face of a class-folder image, found with context added by a replicated border."""
     found = most_confident_face(image, attempts)
     if found is None:
@@ -98,7 +108,12 @@ def folder_face(image: np.ndarray, item: LabeledImage, attempts, counts: Counter
     return [_face_record(image, box, item.label, True)]
 
 
-def process_image(index: int, item: AnnotatedImage | LabeledImage, scene_detector, crop_attempts) -> ImageResult:
+def process_image(
+    index: int,
+    item: AnnotatedImage | LabeledImage,
+    scene_detector: RetinaFaceDetector,
+    crop_attempts: Sequence[tuple[float, RetinaFaceDetector]],
+) -> ImageResult:
     """Read, check, hash and crop one image. Never raises for bad image data: the reason goes in status.
     crop_attempts: (padding fraction, detector) pairs for class-folder images, see single_face.ATTEMPTS."""
     try:

@@ -64,7 +64,9 @@ def _finish_boxes(
         labels.append(label)
     clipped, keep = clip_boxes(np.array(boxes, np.float32), width, height)
     dropped["tiny_box"] += int((~keep).sum())
-    return AnnotatedImage(path, width, height, clipped[keep], [lab for lab, k in zip(labels, keep) if k], source)
+    return AnnotatedImage(
+        path, width, height, clipped[keep], [lab for lab, k in zip(labels, keep, strict=True) if k], source
+    )
 
 
 def read_voc(folder: Path, source: str | None = None) -> SourceScan:
@@ -144,7 +146,7 @@ def read_yolo(folder: Path, source: str | None = None) -> SourceScan:
     names = read_yolo_names(folder)
     if names is None:
         raise UserError(f"{folder}: YOLO labels found but no class names (data.yaml names:, classes.txt or obj.names)")
-    by_name, by_stem = _image_index(folder)
+    _, by_stem = _image_index(folder)
     scan = SourceScan(source, "yolo", [])
     for txt in _yolo_label_files(folder):
         rel = txt.relative_to(folder)

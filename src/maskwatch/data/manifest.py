@@ -11,6 +11,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, normalize_label
@@ -67,7 +68,7 @@ def read_manifest(
 
 
 def _row(path: Path, line: int, record: dict[str, str], known: list[str]) -> ManifestRow:
-    values: dict[str, object] = {c: record[c] or "" for c in known}
+    values: dict[str, Any] = {c: record[c] or "" for c in known}  # strings, then a label and numbers
     if "label" in values:
         label = normalize_label(str(values["label"]))
         if label is None:

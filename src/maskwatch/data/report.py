@@ -4,9 +4,12 @@ labelled twice got two different labels."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,20 +18,23 @@ from maskwatch.core.labels import CLASSES
 from maskwatch.data.agreement import FacePair, agreement_summary, faces_labelled_twice
 from maskwatch.data.manifest import MANIFEST_COLUMNS, ManifestRow, read_manifest
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 FACE_PX_BUCKETS = (0, 24, 48, 96, 192, float("inf"))
 BRIGHTNESS_BUCKETS = (0, 60, 120, 180, 256)
 
 
-def bucket_names(edges) -> list[str]:
-    return [f"{lo:g}-{hi:g}" if hi != float("inf") else f">={lo:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+def bucket_names(edges: Sequence[float]) -> list[str]:
+    return [f"{lo:g}-{hi:g}" if hi != float("inf") else f">={lo:g}" for lo, hi in itertools.pairwise(edges)]
 
 
-def bucket_index(values: np.ndarray, edges) -> np.ndarray:
+def bucket_index(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     """Index of each value's bucket between consecutive edges (lower bound inclusive)."""
     return np.clip(np.searchsorted(np.asarray(edges[1:-1], float), values, side="right"), 0, len(edges) - 2)
 
 
-def coverage(values: np.ndarray, labels: np.ndarray, edges) -> dict[str, dict[str, int]]:
+def coverage(values: np.ndarray, labels: np.ndarray, edges: Sequence[float]) -> dict[str, dict[str, int]]:
     """{bucket: {class: count}} for values cut at edges (lower bound inclusive)."""
     names = bucket_names(edges)
     idx = bucket_index(values, edges)
@@ -85,9 +91,9 @@ def _write_conflicts(conflicts: list[FacePair], path: Path) -> None:
 
 def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.ndarray) -> list[str]:
     try:
-        import matplotlib
+        import matplotlib as mpl
 
-        matplotlib.use("Agg")
+        mpl.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise UserError("the data report needs matplotlib: pip install 'maskwatch[plots]'") from exc
@@ -100,7 +106,11 @@ def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.nd
         for c in CLASSES:
             if (labels == c).any():
                 ax.hist(
-                    values[labels == c], bins=bins, histtype="step", linewidth=1.5, label=f"{c} ({(labels == c).sum()})"
+                    values[labels == c],
+                    bins=bins.tolist(),
+                    histtype="step",
+                    linewidth=1.5,
+                    label=f"{c} ({(labels == c).sum()})",
                 )
         if log:
             ax.set_xscale("log")
@@ -114,7 +124,7 @@ def _plots(out: Path, labels: np.ndarray, face_px: np.ndarray, brightness: np.nd
     return written
 
 
-def print_report(report: dict, console=None) -> None:
+def print_report(report: dict, console: Console | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 

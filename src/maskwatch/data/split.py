@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
-def split_by_group(groups, strata, val_fraction: float = 0.15, seed: int = 0) -> np.ndarray:
+def split_by_group(
+    groups: np.ndarray | Sequence[int], strata: Sequence[str], val_fraction: float = 0.15, seed: int = 0
+) -> np.ndarray:
     """'train'/'val' per item. Whole groups, in random order, go to val while they mostly fill unmet val quotas
     of their strata; quotas are val_fraction of each stratum's item count.
 
@@ -14,9 +18,8 @@ def split_by_group(groups, strata, val_fraction: float = 0.15, seed: int = 0) ->
     if not 0 <= val_fraction < 1:
         raise ValueError("val_fraction must be in [0, 1)")
     groups = np.asarray(groups)
-    strata = np.asarray(strata)
     group_ids, group_of = np.unique(groups, return_inverse=True)
-    stratum_ids, stratum_of = np.unique(strata, return_inverse=True)
+    stratum_ids, stratum_of = np.unique(np.asarray(strata), return_inverse=True)
     counts = np.zeros((len(group_ids), len(stratum_ids)), np.int64)
     np.add.at(counts, (group_of, stratum_of), 1)
     quota = val_fraction * counts.sum(axis=0)
@@ -35,7 +38,7 @@ def split_by_group(groups, strata, val_fraction: float = 0.15, seed: int = 0) ->
     return splits
 
 
-def assert_no_straddle(groups, splits) -> None:
+def assert_no_straddle(groups: np.ndarray | Sequence[int], splits: np.ndarray | Sequence[str]) -> None:
     groups, splits = np.asarray(groups), np.asarray(splits)
     val_groups = set(groups[splits == "val"].tolist())
     train_groups = set(groups[splits == "train"].tolist())

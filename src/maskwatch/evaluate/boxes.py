@@ -8,22 +8,27 @@ square); this scores the classifier on those, through the same GivenCropClassifi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import BoxLike
 from maskwatch.core.errors import UserError
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
+
+if TYPE_CHECKING:
+    from maskwatch.classify.given import GivenCropClassifier
 from maskwatch.evaluate.voc import load_annotations
 
 
-def cut_box(image: np.ndarray, box, margin: float = 0.0) -> np.ndarray:
+def cut_box(image: np.ndarray, box: BoxLike, margin: float = 0.0) -> np.ndarray:
     """The pixels of `box` (x1, y1, x2, y2), widened by `margin` of its width / height per side, within the image."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box[:4])
     dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    left, top = max(0, int(round(x1 - dx))), max(0, int(round(y1 - dy)))
-    right, bottom = min(w, int(round(x2 + dx))), min(h, int(round(y2 + dy)))
+    left, top = max(0, round(x1 - dx)), max(0, round(y1 - dy))
+    right, bottom = min(w, round(x2 + dx)), min(h, round(y2 + dy))
     if right <= left or bottom <= top:
         raise UserError(f"box {[x1, y1, x2, y2]} lies outside the {w}x{h} image")
     return image[top:bottom, left:right]
@@ -33,7 +38,7 @@ def evaluate_boxes(
     folders: list[Path],
     manifest: Path | None = None,
     margin: float = 0.0,
-    classifier=None,
+    classifier: GivenCropClassifier | None = None,
     model_path: Path | None = None,
     find_face: bool = True,
 ) -> CropResult:
@@ -53,7 +58,7 @@ def evaluate_boxes(
         annotations, _ = load_annotations([folder], manifest)
         source = folder.resolve().name
         for ann in annotations:
-            image = read_image(Path(ann.path))
+            image = read_image(ann.image_file)
             for k in np.flatnonzero(~ann.difficult):
                 crops.append(cut_box(image, ann.boxes[k], margin))
                 labels.append(ann.labels[k])

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from maskwatch.core.errors import UserError
+
+if TYPE_CHECKING:
+    from maskwatch.evaluate.crops import CropResult
+    from maskwatch.evaluate.voc import VocResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Score the classifier or the whole pipeline.")
 
@@ -19,7 +23,7 @@ VocFolders = Annotated[
 ]
 
 
-def _report(result, out: Path, predictions: dict | None = None) -> None:
+def _report(result: VocResult | CropResult, out: Path, predictions: dict | None = None) -> None:
     """Print the result's table, write its files and say where."""
     from maskwatch.evaluate.report import print_result, write_report
 
@@ -35,7 +39,7 @@ def crops(
     ],
     model: Model = None,
     out: Out = Path("runs/eval_crops"),
-):
+) -> None:
     """The classifier on the val split of a crop dataset: accuracy, per-class P/R/F1, per-source accuracy, and the
     misclassified crops (mistakes.csv, mistakes.jpg)."""
     from maskwatch.evaluate.crops import evaluate_crops
@@ -56,7 +60,7 @@ def boxes(
         bool, typer.Option(help="As `classify`: also score each crop re-cut around the face found in it.")
     ] = True,
     out: Out = Path("runs/eval_boxes"),
-):
+) -> None:
     """The classifier on faces cut from the annotated boxes as they are (the crops `maskwatch classify` is given):
     accuracy, per-class P/R/F1, per-folder accuracy, and the misclassified faces."""
     from maskwatch.evaluate.boxes import evaluate_boxes
@@ -79,7 +83,7 @@ def folders(
         bool, typer.Option(help="As `classify`: also score each image re-cut around the face found in it.")
     ] = True,
     out: Out = Path("runs/eval_folders"),
-):
+) -> None:
     """The classifier on labelled images given as they are, as `maskwatch classify` scores them: accuracy,
     per-class P/R/F1, per-folder accuracy, and the misclassified images."""
     from maskwatch.evaluate.folders import evaluate_folders
@@ -105,7 +109,7 @@ def voc(
         str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")
     ] = "cpu",
     out: Out = Path("runs/eval_voc"),
-):
+) -> None:
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
     from maskwatch.evaluate.voc import INCORRECT_MODES, evaluate_voc, load_predictions
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,9 @@ from maskwatch.evaluate.metrics import (
     classification_metrics,
     confusion_matrix,
 )
+
+if TYPE_CHECKING:
+    from maskwatch.classify import MaskClassifier
 
 BATCH = 256
 
@@ -83,7 +88,9 @@ def one_vs_rest_curve(label: str, is_label: np.ndarray, scores: np.ndarray) -> P
     return PRCurve(label, ap, n_gt, len(scores), int(hit.sum()), recall, precision, scores[order])
 
 
-def accuracy_by_bucket(correct: np.ndarray, values, edges) -> dict[str, dict]:
+def accuracy_by_bucket(
+    correct: np.ndarray, values: np.ndarray | Sequence[float] | None, edges: Sequence[float]
+) -> dict[str, dict]:
     """{bucket: {"n", "accuracy"}} over the data report's buckets (`edges`), for crops whose value is known."""
     from maskwatch.data.report import bucket_index, bucket_names
 
@@ -106,8 +113,8 @@ def score_crop_predictions(
     probs: np.ndarray,
     paths: list | None = None,
     crops: list[np.ndarray] | None = None,
-    face_px=None,
-    brightness=None,
+    face_px: np.ndarray | Sequence[float] | None = None,
+    brightness: np.ndarray | Sequence[float] | None = None,
 ) -> CropResult:
     """Metrics for (N, 3) probabilities over CLASSES against true labels; with paths (names of the crops), the
     misclassified crops too, with their pixels where `crops` gives them; with face_px (the face's long side in its
@@ -153,7 +160,9 @@ def score_crop_predictions(
     )
 
 
-def evaluate_crops(dataset_dir: Path, classifier=None, model_path: Path | None = None) -> CropResult:
+def evaluate_crops(
+    dataset_dir: Path, classifier: MaskClassifier | None = None, model_path: Path | None = None
+) -> CropResult:
     """Score a MaskClassifier (given, or loaded from model_path / the shipped model) on DIR's val split."""
     from maskwatch.core.media import read_image
 

@@ -4,17 +4,21 @@ user hands crops to `maskwatch classify`: through the same GivenCropClassifier."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from maskwatch.core.errors import UserError
 from maskwatch.evaluate.crops import BATCH, CropResult, score_crop_predictions
 
+if TYPE_CHECKING:
+    from maskwatch.classify.given import GivenCropClassifier
+
 
 def evaluate_folders(
     folders: list[Path],
     manifest: Path | None = None,
-    classifier=None,
+    classifier: GivenCropClassifier | None = None,
     model_path: Path | None = None,
     find_face: bool = True,
 ) -> CropResult:
@@ -23,13 +27,14 @@ def evaluate_folders(
     source = folder name. Images that cannot be read are left out, and a note says how many."""
     from maskwatch.core.media import read_image
     from maskwatch.data.importers import read_class_folders
+    from maskwatch.data.records import LabeledImage
     from maskwatch.evaluate.voc import paths_in_split
 
-    items = []
+    items: list[LabeledImage] = []
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise UserError(f"{folder}: no such folder")
-        items += read_class_folders(folder).items
+        items += [it for it in read_class_folders(folder).items if isinstance(it, LabeledImage)]
     if manifest is not None and items:
         kept, _ = paths_in_split([str(it.path) for it in items], manifest)
         items = [items[i] for i in kept]

@@ -3,16 +3,18 @@
 Detection follows PASCAL VOC 2010+: per class, predictions are ranked by score over all images; each one is
 matched to the ground-truth box it overlaps most (IoU >= 0.5) in its image. A first match is a true positive,
 a second match of the same box a false positive (duplicate), a match of a `difficult` box (of any class: a face
-too small or unclear to judge) is ignored, and no match is a false positive. AP is the area under the precision envelope (all-point interpolation). IoU is on
-continuous pixel coordinates (no VOC "+1").
+too small or unclear to judge) is ignored, and no match is a false positive. AP is the area under the precision
+envelope (all-point interpolation). IoU is on continuous pixel coordinates (no VOC "+1").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, UNMASKED
 from maskwatch.detect.anchors import box_iou
 
@@ -34,7 +36,14 @@ class ImageAnnotation:
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, np.float64).reshape(-1, 4)
-        self.difficult = np.zeros(len(self.boxes), bool) if self.difficult is None else np.asarray(self.difficult, bool)
+        self.difficult = np.asarray(self.difficult, bool).reshape(len(self.boxes))
+
+    @property
+    def image_file(self) -> Path:
+        """The annotated image's file (annotations read from VOC folders know it)."""
+        if self.path is None:
+            raise UserError(f"{self.name}: the annotation names no image file")
+        return Path(self.path)
 
 
 @dataclass
@@ -198,10 +207,10 @@ def classification_metrics(confusion: np.ndarray, classes: tuple[str, ...] = CLA
         classes=tuple(classes),
         confusion=np.asarray(confusion, np.int64),
         accuracy=float(tp.sum() / total) if total else float("nan"),
-        precision=dict(zip(classes, map(float, precision))),
-        recall=dict(zip(classes, map(float, recall))),
-        f1=dict(zip(classes, map(float, f1))),
-        support=dict(zip(classes, map(int, true_n))),
+        precision=dict(zip(classes, map(float, precision), strict=True)),
+        recall=dict(zip(classes, map(float, recall), strict=True)),
+        f1=dict(zip(classes, map(float, f1), strict=True)),
+        support=dict(zip(classes, map(int, true_n), strict=True)),
         macro_f1=float(f1[present].mean()) if present.any() else float("nan"),
     )
 
@@ -284,11 +293,11 @@ def compliance(
         pred = predictions.get(ann.name) or ImagePredictions.empty()
         keep = pred.scores >= threshold
         boxes, scores = pred.boxes[keep], pred.scores[keep]
-        labels = [lab for lab, k in zip(pred.labels, keep) if k]
+        labels = [lab for lab, k in zip(pred.labels, keep, strict=True) if k]
         owner = match_one_to_one(ann.boxes, boxes, scores, iou_threshold)
         matched_preds = set(owner[owner >= 0].tolist())
         false_det += len(boxes) - len(matched_preds)
-        for j, (truth, hard) in enumerate(zip(ann.labels, ann.difficult)):
+        for j, (truth, hard) in enumerate(zip(ann.labels, ann.difficult, strict=True)):
             if hard:
                 continue
             said = labels[owner[j]] if owner[j] >= 0 else None

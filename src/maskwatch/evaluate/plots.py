@@ -5,25 +5,30 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from maskwatch.core.errors import UserError
 from maskwatch.evaluate.metrics import PRCurve
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _pyplot():
+
+def _pyplot() -> ModuleType:
     try:
-        import matplotlib
+        import matplotlib as mpl
     except ImportError:
         raise UserError("plots need matplotlib: pip install 'maskwatch[plots]'") from None
-    matplotlib.use("Agg")  # files only, never a window
+    mpl.use("Agg")  # files only, never a window
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def _save(plt, fig, path: Path) -> Path:
+def _save(plt: ModuleType, fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

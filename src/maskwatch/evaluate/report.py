@@ -18,7 +18,7 @@ from maskwatch.evaluate.plots import mistakes_sheet, plot_confusion, plot_pr_cur
 from maskwatch.evaluate.voc import VocResult
 
 
-def _json_safe(value):
+def _json_safe(value: object) -> object:
     """NaN (an undefined metric) becomes null, numpy scalars plain numbers."""
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
@@ -82,8 +82,8 @@ def _write_mistakes(mistakes: list[Mistake], path: Path) -> Path:
     return path
 
 
-def _f(value: float, pct: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _f(value: float | None, pct: bool = False) -> str:
+    if value is None or math.isnan(value):
         return "-"
     return f"{value:.1%}" if pct else f"{value:.3f}"
 
@@ -106,18 +106,21 @@ def _print_voc(r: VocResult, console: Console) -> None:
     table.add_row("mAP mask,no_mask", "", "", _f(r.map_primary), style="bold")
     table.add_row("mAP all three", "", "", _f(r.map_all), style="bold")
     console.print(table)
-    c = r.compliance
-    comp = Table(title=f"Compliance at score >= {c.threshold:g}")
+    rates = r.compliance
+    comp = Table(title=f"Compliance at score >= {rates.threshold:g}")
     comp.add_column("measure")
     comp.add_column("value", justify="right")
-    comp.add_row("unmasked recall", f"{_f(c.unmasked_recall, True)} ({c.n_unmasked_caught}/{c.n_unmasked})")
-    comp.add_row("unmasked missed: not detected", str(c.n_unmasked_undetected))
-    comp.add_row("unmasked missed: called mask", str(c.n_unmasked_called_mask))
+    comp.add_row(
+        "unmasked recall",
+        f"{_f(rates.unmasked_recall, True)} ({rates.n_unmasked_caught}/{rates.n_unmasked})",
+    )
+    comp.add_row("unmasked missed: not detected", str(rates.n_unmasked_undetected))
+    comp.add_row("unmasked missed: called mask", str(rates.n_unmasked_called_mask))
     comp.add_row(
         "masked false-alarm rate",
-        f"{_f(c.masked_false_alarm_rate, True)} ({c.n_masked_false_alarm}/{c.n_masked_detected})",
+        f"{_f(rates.masked_false_alarm_rate, True)} ({rates.n_masked_false_alarm}/{rates.n_masked_detected})",
     )
-    comp.add_row("detections matching no face", str(c.n_false_detections))
+    comp.add_row("detections matching no face", str(rates.n_false_detections))
     console.print(comp)
     _print_notes(r.notes, console)
 

@@ -7,6 +7,7 @@ import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from maskwatch.evaluate.metrics import (
     mean_ap,
     pr_curve,
 )
+
+if TYPE_CHECKING:
+    from maskwatch.pipeline import MaskPipeline
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +241,9 @@ class VocResult:
         }
 
 
-def _fold_incorrect(annotations: list[ImageAnnotation], preds: dict[str, ImagePredictions], mode: str):
+def _fold_incorrect(
+    annotations: list[ImageAnnotation], preds: dict[str, ImagePredictions], mode: str
+) -> tuple[list[ImageAnnotation], dict[str, ImagePredictions]]:
     """For models without an `incorrect` class: score incorrect faces as no_mask, or leave them out (difficult)."""
     if mode == "keep":
         return annotations, preds
@@ -247,7 +253,7 @@ def _fold_incorrect(annotations: list[ImageAnnotation], preds: dict[str, ImagePr
     for a in annotations:
         inc = np.array([lab == "incorrect" for lab in a.labels], bool)
         if mode == "no_mask":
-            folded.append(replace(a, labels=["no_mask" if i else lab for lab, i in zip(a.labels, inc)]))
+            folded.append(replace(a, labels=["no_mask" if i else lab for lab, i in zip(a.labels, inc, strict=True)]))
         else:
             folded.append(replace(a, difficult=a.difficult | inc))
     if mode == "no_mask":
@@ -305,7 +311,7 @@ def score_predictions(
     return result
 
 
-def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score: float = 0.05) -> dict:
+def pipeline_predictions(annotations: list[ImageAnnotation], pipeline: MaskPipeline, min_score: float = 0.05) -> dict:
     """Run a MaskPipeline over the annotated images → predictions in the JSON format (keyed by file name).
 
     min_score is low so the PR curves reach high recall; the compliance view applies its own threshold.
@@ -314,7 +320,7 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline, min_score
     from maskwatch.pipeline.files import prediction_entries
 
     return {
-        ann.name: prediction_entries(pipeline.analyze(read_image(Path(ann.path)), min_score=min_score), min_score)
+        ann.name: prediction_entries(pipeline.analyze(read_image(ann.image_file), min_score=min_score), min_score)
         for ann in annotations
     }
 
@@ -334,7 +340,7 @@ def evaluate_voc(
     folders: list[Path],
     manifest: Path | None = None,
     preds: dict | None = None,
-    pipeline=None,
+    pipeline: MaskPipeline | None = None,
     threshold: float = 0.5,
     classes: tuple[str, ...] = PRIMARY_CLASSES,
     incorrect: str = "keep",

@@ -15,7 +15,8 @@ from maskwatch.events.snapshots import (
     resolve_in,
     write_atomic,
 )
-from maskwatch.events.store import EventStore, iso, to_timestamp
+from maskwatch.events.store import EventStore
+from maskwatch.events.times import iso, to_timestamp
 
 __all__ = [
     "REVIEWS",

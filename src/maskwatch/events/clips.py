@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import cv2
@@ -102,7 +102,10 @@ def encode_webm(frames: list[tuple[float, bytes]], kbps: int) -> bytes:
     import av  # PyAV (the serve extra); only the service records clips
 
     def image(jpeg: bytes) -> np.ndarray:  # one at a time: a 30 s clip decoded at once would hold 100 MB
-        return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise ValueError("a clip frame is not a readable JPEG")
+        return decoded
 
     h, w = image(frames[0][1]).shape[:2]
     out_buf = io.BytesIO()
@@ -122,7 +125,7 @@ def encode_webm(frames: list[tuple[float, bytes]], kbps: int) -> bytes:
 
 def clip_name(camera: str, start: float) -> str:
     """Where a clip goes, relative to the clip folder: <camera>/<UTC date>/<UTC time>_<ms>.webm."""
-    t = datetime.fromtimestamp(start, timezone.utc)
+    t = datetime.fromtimestamp(start, UTC)
     return f"{camera}/{t:%Y-%m-%d}/{t:%H%M%S}_{int(start * 1000) % 1000:03d}.webm"
 
 
@@ -156,7 +159,7 @@ class ClipEncoder(threading.Thread):
             try:
                 self.encoded(clip, encode_webm(clip.frames, self.kbps))
                 self.written += 1
-            except Exception as err:  # one bad clip must not end the others
+            except Exception as err:  # noqa: BLE001 (one bad clip must not end the others)
                 log.warning("camera %s: clip of %d frame(s) not saved: %s", clip.camera, len(clip.frames), err)
 
     def stop(self, timeout: float) -> None:

@@ -12,8 +12,8 @@ BUCKETS = ("hour", "day", "all")
 
 def midnight(day: date, tz: tzinfo | None = None) -> float:
     """Epoch seconds of the day's start in `tz` (None: the machine's local time)."""
-    start = datetime(day.year, day.month, day.day)  # wall time, given its offset below
-    return (start.replace(tzinfo=tz) if tz else start.astimezone()).timestamp()
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)  # naive (local wall time) where tz is None
+    return (start if tz else start.astimezone()).timestamp()
 
 
 def days_back(days: int, tz: tzinfo | None = None, now: float | None = None) -> float:

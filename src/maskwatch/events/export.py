@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 
 COLUMNS = [
     "id",
@@ -53,7 +54,7 @@ def compliance_csv(rows: list[dict]) -> str:
     return _csv(COMPLIANCE_COLUMNS, ([r[c] if r[c] is not None else "" for c in COMPLIANCE_COLUMNS] for r in rows))
 
 
-def _csv(header: list[str], rows) -> str:
+def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -28,7 +29,7 @@ class SnapshotWriter:
     def write(
         self,
         image: np.ndarray,
-        boxes,
+        boxes: np.ndarray,
         offender: int,
         camera: str,
         track_id: int,
@@ -40,7 +41,12 @@ class SnapshotWriter:
         return self.save(self.encode(image, boxes, offender, label, confidence), camera, track_id, ts)
 
     def encode(
-        self, image: np.ndarray, boxes, offender: int, label: str | None = None, confidence: float | None = None
+        self,
+        image: np.ndarray,
+        boxes: np.ndarray,
+        offender: int,
+        label: str | None = None,
+        confidence: float | None = None,
     ) -> bytes:
         """The frame with faces hidden, as JPEG; with the alert's `label`, its face (the `offender`-th box) is
         outlined and labelled and the others are dimmed, so that a reviewer sees whom the alert is about."""
@@ -55,7 +61,7 @@ class SnapshotWriter:
 
     def save(self, jpeg: bytes, camera: str, track_id: int, ts: float) -> str:
         """Stores an encoded snapshot; returns the path relative to the snapshot folder."""
-        day = datetime.fromtimestamp(ts, timezone.utc)
+        day = datetime.fromtimestamp(ts, UTC)
         rel = (
             Path(camera)
             / day.strftime("%Y-%m-%d")
@@ -76,10 +82,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):  # retention sweeps what is left (stray *.part files)
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # retention sweeps what is left (stray *.part files)
         raise
 
 
@@ -147,10 +151,8 @@ def _sweep(folder: Path, pattern: str, cutoff: float) -> None:
         except OSError:
             pass
     for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
+        with contextlib.suppress(OSError):
             sub.rmdir()  # only succeeds when empty
-        except OSError:
-            pass
 
 
 def media_usage(folders: dict[str, Path]) -> dict[str, int]:
@@ -232,7 +234,7 @@ class RetentionJob(threading.Thread):
                 if self.max_media_bytes is not None:
                     enforce_quota(self.store, self.folders, self.max_media_bytes)
                 self.usage = media_usage(self.folders)
-            except Exception as err:  # the job must outlive a bad run
+            except Exception as err:  # noqa: BLE001 (the job must outlive a bad run)
                 log.warning("retention job failed: %s", err)
             self._stop_event.wait(self.check)
 

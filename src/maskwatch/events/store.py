@@ -5,11 +5,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from maskwatch.core.detections import BoxLike
 from maskwatch.core.labels import REVIEWS
 from maskwatch.core.records import Event
+from maskwatch.events.times import TimeLike, iso, span_clauses
+
+if TYPE_CHECKING:
+    from maskwatch.rules import Sighting
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -52,41 +58,10 @@ ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT", "held_
 MEDIA = ("snapshot", "clip")  # columns naming an event's files; a clip may be shared by the alerts it shows
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def to_timestamp(since) -> float | None:
-    """since: None, epoch seconds, a datetime or an ISO 8601 string."""
-    if since is None or since == "":
-        return None
-    if isinstance(since, (int, float)):
-        return float(since)
-    if isinstance(since, datetime):
-        return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).timestamp()
-    text = str(since).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def _span(since, until, after: str, before: str) -> tuple[list[str], list]:
-    """WHERE clauses and their values for a time span; either end may be None (open)."""
-    where, args = [], []
-    for value, clause in ((since, after), (until, before)):
-        if (t := to_timestamp(value)) is not None:
-            where.append(clause)
-            args.append(t)
-    return where, args
-
-
 class EventStore:
     """Thread-safe: one connection guarded by a lock (writes are few: one per alert)."""
 
-    def __init__(self, path: Path, sinks: list[str] | dict[str, frozenset[str] | None] = ()):
+    def __init__(self, path: Path, sinks: Sequence[str] | Mapping[str, frozenset[str] | None] = ()):
         """sinks: their names, or {name: the cameras whose events go to it (None: all)}."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +77,9 @@ class EventStore:
             if column not in have:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
         self._db.execute("CREATE INDEX IF NOT EXISTS events_clip ON events(clip)")
-        self.routes = dict(sinks) if isinstance(sinks, dict) else dict.fromkeys(sinks)
+        self.routes: dict[str, frozenset[str] | None] = (
+            dict(sinks) if isinstance(sinks, Mapping) else dict.fromkeys(sinks)
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -120,7 +97,7 @@ class EventStore:
         label: str,
         confidence: float,
         snapshot: str | None,
-        box=None,
+        box: BoxLike | None = None,
         held_seconds: float | None = None,
     ) -> int:
         """held_seconds: how long the label had held when it alerted (None: not known)."""
@@ -134,6 +111,7 @@ class EventStore:
                 (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text, held),
             )
             event_id = cur.lastrowid
+            assert event_id is not None  # set by the INSERT
             self._db.executemany(
                 "INSERT INTO deliveries(event_id, sink) VALUES (?, ?)",
                 [(event_id, s) for s, cams in self.routes.items() if cams is None or camera in cams],
@@ -172,17 +150,18 @@ class EventStore:
 
     def query(
         self,
-        camera=None,
-        label=None,
-        zone=None,
-        since=None,
-        until=None,
+        camera: str | None = None,
+        label: str | None = None,
+        zone: str | None = None,
+        since: TimeLike = None,
+        until: TimeLike = None,
         limit: int = 100,
         offset: int = 0,
         review: str | None = None,
     ) -> list[Event]:
         """review: 'unreviewed', or one of REVIEWS."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         for column, value in (("camera", camera), ("label", label), ("zone", zone)):
             if value:
                 where.append(f"{column} = ?")
@@ -192,7 +171,7 @@ class EventStore:
         elif review:
             where.append("review = ?")
             args.append(review)
-        span, values = _span(since, until, after="time >= ?", before="time < ?")
+        span, values = span_clauses(since, until, after="time >= ?", before="time < ?")
         where, args = where + span, args + values
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
@@ -276,10 +255,10 @@ class EventStore:
             "pending_by_sink": pending,
         }
 
-    def review_counts(self, since=None) -> list[tuple[str, str, str, int]]:
+    def review_counts(self, since: TimeLike = None) -> list[tuple[str, str, str, int]]:
         """(camera, zone or '', review state, alerts) of the alerts since `since` (None: all kept), review state
         'unreviewed', 'confirmed' or 'false_alarm'."""
-        where, args = _span(since, None, after="time >= ?", before="time < ?")
+        where, args = span_clauses(since, None, after="time >= ?", before="time < ?")
         sql = (
             "SELECT camera, COALESCE(zone, ''), COALESCE(review, 'unreviewed'), COUNT(*) FROM events"
             + (" WHERE " + " AND ".join(where) if where else "")
@@ -298,7 +277,7 @@ class EventStore:
                 ).fetchall()
             ]
 
-    def add_sightings(self, sightings) -> None:
+    def add_sightings(self, sightings: Iterable[Sighting]) -> None:
         """Adds each sighting's people (+1, or -1 for a face moved to another label) to its UTC hour's count; zone
         None is stored as ''."""
         rows = [(s.time // 3600 * 3600, s.camera, s.zone or "", s.label, s.people) for s in sightings]
@@ -317,9 +296,10 @@ class EventStore:
             )
             self._db.execute("COMMIT")
 
-    def sightings(self, since=None, until=None, camera: str | None = None) -> list[dict]:
+    def sightings(self, since: TimeLike = None, until: TimeLike = None, camera: str | None = None) -> list[dict]:
         """Hourly counts, oldest first: {hour (epoch seconds), camera, zone, label, people}."""
-        where, args = _span(since, until, after="hour + 3600 > ?", before="hour < ?")  # hours that overlap the span
+        # the hours that overlap the span
+        where, args = span_clauses(since, until, after="hour + 3600 > ?", before="hour < ?")
         if camera:
             where.append("camera = ?")
             args.append(camera)

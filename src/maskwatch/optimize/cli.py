@@ -30,7 +30,7 @@ def quantize(
         Path | None,
         typer.Option("--out", "-o", help="INT8 ONNX to write (default: build/int8/<model>_int8_<format>.onnx)."),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="qdq | qoperator")] = "qdq",
+    quant_format: Annotated[str, typer.Option("--format", help="qdq | qoperator")] = "qdq",
     calib: Annotated[
         int, typer.Option(help="Calibration crops (classifier) or photos (detector) from the train split.")
     ] = 0,
@@ -39,7 +39,7 @@ def quantize(
     method: Annotated[
         str, typer.Option(help="Calibration: minmax | percentile | entropy (classifier only).")
     ] = "minmax",
-):
+) -> None:
     """Write an INT8 copy of the classifier or the face detector, calibrated on the crop set's train split."""
     try:
         from maskwatch.optimize import FORMATS, quantize_classifier, quantize_detector, sample_crops, sample_photos
@@ -48,8 +48,8 @@ def quantize(
 
     if kind not in KINDS:
         raise UserError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if format.lower() not in FORMATS:
-        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if quant_format.lower() not in FORMATS:
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {quant_format!r}")
     if calib < 0:
         raise UserError(f"--calib must be positive, got {calib}")
     if kind == "classifier":
@@ -59,10 +59,10 @@ def quantize(
     model = model or DEFAULT_MODEL
     if not model.is_file():
         raise UserError(f"model not found: {model}")
-    out = out or Path("build/int8") / f"{model.stem}_int8_{format.lower()}.onnx"
+    out = out or Path("build/int8") / f"{model.stem}_int8_{quant_format.lower()}.onnx"
     if kind == "classifier":
         written = quantize_classifier(
-            model, out, sample_crops(crops, calib or 300, "train", seed), format, method=method
+            model, out, sample_crops(crops, calib or 300, "train", seed), quant_format, method=method
         )
     else:
         try:
@@ -72,6 +72,6 @@ def quantize(
         if not input_sizes or min(input_sizes) < 32:
             raise UserError(f"--sizes must list detector sizes of at least 32, got {sizes!r}")
         written = quantize_detector(
-            model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, format, method=method
+            model, out, sample_photos(crops, calib or 40, "train", seed), input_sizes, quant_format, method=method
         )
     typer.echo(str(written))

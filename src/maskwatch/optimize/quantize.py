@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper, version_converter
-from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from maskwatch.core.errors import UserError
@@ -121,7 +121,7 @@ def _format(name: str) -> QuantFormat:
 def _quantize(
     model_in: Path,
     model_out: Path,
-    reader,
+    reader: CalibrationDataReader,
     fmt: str,
     per_channel: bool,
     method: str = "minmax",

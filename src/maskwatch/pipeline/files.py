@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from maskwatch.classify.given import GivenCropClassifier
+from maskwatch.core.detections import Detections
 from maskwatch.core.draw import draw_detections
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
@@ -27,7 +29,7 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def _over_images(inputs, fn) -> BatchResult:
+def _over_images(inputs: Sequence[str | Path], fn: Callable[[np.ndarray], object]) -> BatchResult:
     images = collect_images(inputs)
     for raw in inputs:  # a folder that gave nothing
         if Path(raw).is_dir() and not any(Path(raw) in p.parents for p in images.paths):
@@ -42,29 +44,29 @@ def _over_images(inputs, fn) -> BatchResult:
     return out
 
 
-def prediction_entries(dets, min_score: float) -> list[dict]:
+def prediction_entries(dets: Detections, min_score: float) -> list[dict]:
     """Detections as the entries of `maskwatch predict`'s JSON: [{box, label, score}], score >= min_score."""
     dets = dets[dets.scores >= min_score]
     return [
         {"box": [round(float(v), 1) for v in box], "label": label, "score": round(float(score), 4)}
-        for box, label, score in zip(dets.xyxy, dets.labels, dets.scores)
+        for box, label, score in zip(dets.xyxy, dets.labels, dets.scores, strict=True)
     ]
 
 
-def predict_images(inputs, pipeline: MaskPipeline, min_score: float = 0.05) -> BatchResult:
+def predict_images(inputs: Sequence[str | Path], pipeline: MaskPipeline, min_score: float = 0.05) -> BatchResult:
     """{file name: [{box, label, score}]} for every readable image; faces as the pipeline's detector keeps them,
     entries down to min_score."""
     return _over_images(inputs, lambda image: prediction_entries(pipeline.analyze(image), min_score))
 
 
-def classify_crops(inputs, classifier: GivenCropClassifier) -> BatchResult:
+def classify_crops(inputs: Sequence[str | Path], classifier: GivenCropClassifier) -> BatchResult:
     """{file name: {label, scores}} for face crops as their maker cut them."""
 
-    def one(image):
+    def one(image: np.ndarray) -> dict[str, object]:
         probs = classifier.predict([image])[0]
         return {
             "label": CLASSES[int(np.argmax(probs))],
-            "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs)},
+            "scores": {c: round(float(p), 4) for c, p in zip(CLASSES, probs, strict=True)},
         }
 
     return _over_images(inputs, one)
@@ -88,7 +90,7 @@ def detect_file(src: Path, dst: Path, pipeline: MaskPipeline, min_score: float =
     if not ok:
         raise UserError(f"{src}: cannot be read as a video (corrupt or unsupported)")
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
     if not writer.isOpened():
         raise UserError(f"{dst}: cannot write a video there (use .mp4 or .avi)")
     frames, faces, labels = 0, 0, []

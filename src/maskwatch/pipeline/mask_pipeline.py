@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class Mode:
 MODES = {"accurate": Mode(1024, 0.05), "fast": Mode(320, 0.4)}
 
 
-def load_unmasked_bias(path=OPERATING_POINT) -> float:
+def load_unmasked_bias(path: Path = OPERATING_POINT) -> float:
     """Log-odds added to no_mask and incorrect before the label is chosen (see models/operating_point.json)."""
     return float(json.loads(path.read_text())["unmasked_bias"]) if path.is_file() else 0.0
 
@@ -53,7 +54,7 @@ class MaskPipeline:
         min_score: float = 0.5,
         providers: str = "cpu",
         threads: int | None = None,
-        classifier_path=None,
+        classifier_path: Path | None = None,
     ) -> MaskPipeline:
         detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
         classifier = MaskClassifier(classifier_path, providers, threads)
@@ -63,21 +64,22 @@ class MaskPipeline:
         return self.analyze_batch([image], min_score)[0]
 
     def analyze_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
-        """Detect (frames of one size in one detector run), then classify every face of every image in one classifier call.
+        """Detect (frames of one size in one detector run), then classify every face of every image in one
+        classifier call.
 
         Crops come from the raw detector boxes (as in training); the boxes returned are calibrated
         to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
         Class probabilities carry the operating point's unmasked bias.
         """
         dets = self.detector.detect_batch(images, min_score)
-        crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets)]
+        crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets, strict=True)]
         probs = (
             apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias)
             if sum(len(c) for c in crops)
             else None
         )
         start = 0
-        for d, image in zip(dets, images):
+        for d, image in zip(dets, images, strict=True):
             d.class_probs = probs[start : start + len(d)] if probs is not None else np.zeros((0, 3), np.float32)
             start += len(d)
             d.data["raw_xyxy"] = d.xyxy

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from maskwatch.rules import Alert
@@ -69,10 +70,11 @@ class ShardOutbox:
     def put(self, alert: Alert, jpeg: bytes | None) -> int:
         with self._lock:
             seq = self._db.execute("INSERT INTO alerts(alert, jpeg) VALUES (?, ?)", (_encode(alert), jpeg)).lastrowid
+            assert seq is not None  # set by the INSERT
             self._db.execute("DELETE FROM alerts WHERE seq <= ?", (seq - self.max_pending,))
         return seq
 
-    def take(self, acknowledged: list[int] = (), limit: int = 200) -> list[tuple[int, Alert, bytes | None]]:
+    def take(self, acknowledged: Sequence[int] = (), limit: int = 200) -> list[tuple[int, Alert, bytes | None]]:
         """Forgets the acknowledged alerts; returns (seq, alert, snapshot JPEG) of the oldest not acknowledged."""
         with self._lock:
             self._db.executemany("DELETE FROM alerts WHERE seq = ?", [(int(s),) for s in acknowledged])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from maskwatch.config import AppConfig, ZoneConfig
 from maskwatch.core.errors import UserError
@@ -60,12 +61,13 @@ class RayCameras:
             raise UserError("scale.ray needs Ray on this machine: pip install 'maskwatch[scale]'") from None
         self._ray = ray
         rc = config.scale.ray
+        assert rc is not None  # made only for a config with scale.ray
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             _check_reachable(rc.address)
             try:
                 ray.init(address=rc.address, include_dashboard=False, logging_level=logging.WARNING)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 (Ray raises many types here; each becomes one line)
                 raise UserError(
                     f"cannot {'reach the Ray cluster at ' + rc.address if rc.address else 'start Ray'}: "
                     f"{_first_line(err)}"
@@ -75,25 +77,26 @@ class RayCameras:
         groups = [names[i::k] for i in range(k)]
         actor = ray.remote(CameraShard).options(num_cpus=rc.cpus_per_shard, max_restarts=-1, max_task_retries=0)
         payload = config.model_dump(mode="json")
-        self.shards = [actor.remote(payload, group) for group in groups]
-        self._groups = dict(zip(self.shards, groups))
-        self._shard_of = {name: shard for group, shard in zip(groups, self.shards) for name in group}
+        # Ray actor handles: Any, as Ray's types do not give the actor's methods their .remote()
+        self.shards: list[Any] = [actor.remote(payload, group) for group in groups]
+        self._groups = dict(zip(self.shards, groups, strict=True))
+        self._shard_of = {name: shard for group, shard in zip(groups, self.shards, strict=True) for name in group}
         self._config = config  # the head's: zones edited since start are re-sent to a restarted shard
         self._incarnation: dict = {}
         self._down: set = set()  # shards whose last call failed
         self._acknowledged: dict = {shard: [] for shard in self.shards}  # seqs stored, to tell at the next drain
         try:
             ray.get([s.providers.remote() for s in self.shards], timeout=START_TIMEOUT)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 (any failure to start is reported in one line)
             self.stop()
             raise UserError(f"the Ray camera shards did not start: {_first_line(err)}") from None
         log.info("Ray: %d camera(s) on %d shard(s)", len(names), len(self.shards))
 
-    def _call(self, shard, method: str, *args, default=None):
+    def _call(self, shard: Any, method: str, *args: object, default: object = None) -> Any:
         """One call to one shard; a shard that is down or restarting gives `default` (logged once per outage)."""
         try:
             result = self._ray.get(getattr(shard, method).remote(*args), timeout=CALL_TIMEOUT)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 (any failure means the shard is down)
             if shard not in self._down:
                 self._down.add(shard)
                 log.warning(

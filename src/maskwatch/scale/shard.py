@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class CameraShard:
         self.cameras.start()
         self.incarnation = uuid.uuid4().hex  # new each time Ray (re)starts the actor
 
-    def drain(self, acknowledged: list[int] = ()) -> tuple[str, list, list, list]:
+    def drain(self, acknowledged: Sequence[int] = ()) -> tuple[str, list, list, list]:
         """Forgets the alerts the head acknowledges (it stored them); returns this start's id (a change means the
         shard was restarted with its first zones), the alerts not acknowledged yet as (seq, alert, snapshot JPEG),
         and the sightings and clips since the last call."""

@@ -76,7 +76,8 @@ def one_line(message: dict, tz: tzinfo | None = None) -> str:
     if message.get("type") == "camera_status":
         since = _local(message["offline_since"], tz)
         if message["online"]:
-            return f"Camera {message['camera']} is back online after {message['offline_seconds']:.0f} s (offline since {since})"
+            offline = f"{message['offline_seconds']:.0f} s"
+            return f"Camera {message['camera']} is back online after {offline} (offline since {since})"
         return f"Camera {message['camera']} is offline since {since}: {message['last_error']}"
     return (
         f"{DISPLAY.get(message['label'], message['label'])} at camera {message['camera']}, zone {message['zone']}, "
@@ -87,7 +88,8 @@ def one_line(message: dict, tz: tzinfo | None = None) -> str:
 
 class LogSink:
     name = "log"
-    cameras, camera_status = None, False
+    cameras: frozenset[str] | None = None
+    camera_status = False
 
     def send(self, event: Event) -> None:
         log.warning(

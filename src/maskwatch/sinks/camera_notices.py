@@ -29,7 +29,7 @@ class OutageWatch:
     def update(self, camera: str, online: bool, now: float) -> dict | None:
         if online:
             since = self._offline_since.pop(camera, None)
-            if camera not in self._reported:
+            if since is None or camera not in self._reported:
                 return None
             self._reported.discard(camera)
             return {"online": True, "offline_since": iso(since), "offline_seconds": round(now - since, 1)}
@@ -62,7 +62,7 @@ class CameraNotices:
 
     def post(self, camera: str, body: dict) -> None:
         with self._cond:
-            for receiver, pending in zip(self.receivers, self._pending):
+            for receiver, pending in zip(self.receivers, self._pending, strict=True):
                 if receiver.cameras is None or camera in receiver.cameras:
                     pending[camera] = body
             self._cond.notify_all()
@@ -88,7 +88,7 @@ class CameraNotices:
                 camera, body = next(iter(pending.items()))
             try:
                 receiver.post(body)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 (a receiver may fail in any way; retried)
                 if str(err) != last_error:
                     log.warning("%s: camera notice for %s not delivered: %s (will retry)", receiver.name, camera, err)
                 last_error = str(err)

@@ -22,8 +22,8 @@ def next_run(now: float, at: str, tz: tzinfo | None) -> float:
     hour, minute = map(int, at.split(":"))
     day = datetime.fromtimestamp(now, tz).date()
     while True:
-        wall = datetime(day.year, day.month, day.day, hour, minute)
-        due = (wall.replace(tzinfo=tz) if tz else wall.astimezone()).timestamp()
+        wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)  # naive (local) where tz is None
+        due = (wall if tz else wall.astimezone()).timestamp()
         if due >= now:
             return due
         day += timedelta(days=1)
@@ -36,8 +36,10 @@ def summary_text(day: date, table: list[dict], alerts: list[dict], tz_name: str)
     share = f"{masked / people:.1%} masked" if people else "no one seen"
     subject = f"maskwatch: {day.isoformat()}: {people} people seen, {share}, {len(alerts)} alerts"
     lines = [
-        f"People seen on {day.strftime('%A %Y-%m-%d')} ({tz_name}), each tracked face once under the worst "
-        "label it held:",
+        (
+            f"People seen on {day.strftime('%A %Y-%m-%d')} ({tz_name}), each tracked face once under the worst "
+            "label it held:"
+        ),
         "",
     ]
     header = ("camera", "zone", "people", *(DISPLAY[c].lower() for c in CLASSES), "masked")
@@ -54,7 +56,7 @@ def summary_text(day: date, table: list[dict], alerts: list[dict], tz_name: str)
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines += (
         [
-            "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+            "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
             for row in (header, *rows)
         ]
         if rows
@@ -105,7 +107,7 @@ class DailySummary:
             following = next_run(self._due + 60, self.at, self.tz)
             try:
                 self.send(*self.compose(day))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 (any failure to send is retried)
                 if time.time() + backoff < following:
                     log.warning("daily summary for %s not sent: %s (will retry)", day, err)
                     self._stop_event.wait(backoff)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -36,7 +36,7 @@ class EmailSink:
         camera_status: bool = False,
         tz: tzinfo | None = None,
         name: str = "email",
-        cameras=None,
+        cameras: Iterable[str] | None = None,
         daily_summary: str | None = None,
     ):
         self.name = name
@@ -96,6 +96,7 @@ class EmailSink:
     def _deliver(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()
         try:
+            smtp: smtplib.SMTP
             if self.security == "tls":
                 smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             else:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from maskwatch.core.records import Event
 from maskwatch.sinks.base import SinkContext, encode
@@ -23,7 +25,8 @@ log = logging.getLogger(__name__)
 
 class MqttSink:
     name = "mqtt"
-    cameras, camera_status = None, False  # camera states go on their own retained topic
+    cameras: frozenset[str] | None = None
+    camera_status = False  # camera states go on their own retained topic
 
     def __init__(
         self,
@@ -73,7 +76,14 @@ class MqttSink:
     def ready(self) -> bool:
         return self.connected.is_set()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties):
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             log.warning("MQTT connection refused: %s", reason_code)
             return
@@ -85,7 +95,14 @@ class MqttSink:
             for topic, config in home_assistant_discovery(prefix, self.prefix, cameras, self.snapshot_file is not None):
                 client.publish(topic, json.dumps(config), qos=1, retain=True)
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if self.connected.is_set():
             log.warning("MQTT disconnected: %s", reason_code)
         self.connected.clear()
@@ -117,7 +134,7 @@ class MqttSink:
             if self.connected.is_set():
                 self.client.publish(f"{self.prefix}/service/status", "offline", qos=1, retain=True).wait_for_publish(1)
             self.client.disconnect()
-        except Exception:  # closing must never raise
+        except Exception:  # noqa: BLE001 (closing must never raise)
             pass
         self.client.loop_stop()
 

@@ -12,6 +12,7 @@ import threading
 import time
 
 from maskwatch.events import EventStore
+from maskwatch.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Outbox:
     def is_alive(self) -> bool:
         return any(t.is_alive() for t in self._threads.values())
 
-    def _run(self, sink) -> None:
+    def _run(self, sink: Sink) -> None:
         wake = self._wake[sink.name]
         while not self._stop_event.is_set():
             wake.clear()
@@ -72,7 +73,7 @@ class Outbox:
             if thread is None or not thread.is_alive():
                 self._flush_sink(sink, deadline)
 
-    def _flush_sink(self, sink, deadline: float | None = None, batch: int = 50) -> bool:
+    def _flush_sink(self, sink: Sink, deadline: float | None = None, batch: int = 50) -> bool:
         """Sends the sink's pending events oldest first, stopping at the first failure; True if more may wait."""
         if time.monotonic() < self._next_try[sink.name]:
             return False
@@ -84,7 +85,7 @@ class Outbox:
                 return False
             try:
                 sink.send(event)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 (a sink raises whatever its transport raises; retried)
                 self._failed(sink.name, event.id, str(err) or type(err).__name__)
                 return False
             self.store.mark_delivered(event.id, sink.name)

@@ -4,10 +4,10 @@ hidden). Delivered means Apprise reports the service accepted it; anything else 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import DISPLAY
@@ -15,10 +15,12 @@ from maskwatch.core.records import Event
 from maskwatch.sinks.base import SinkContext, one_line
 
 if TYPE_CHECKING:
+    from apprise import NotifyBase
+
     from maskwatch.config import AppriseConfig
 
 
-def apprise_service(url: str):
+def apprise_service(url: str) -> NotifyBase:
     """The Apprise plugin instance for `url`; a UserError naming only the URL's scheme (its tokens stay out of
     logs) when Apprise cannot use it."""
     import apprise
@@ -48,7 +50,7 @@ class AppriseSink:
         snapshot_file: Callable[[str | None], Path | None] | None = None,
         camera_status: bool = False,
         tz: tzinfo | None = None,
-        cameras=None,
+        cameras: Iterable[str] | None = None,
     ):
         import apprise
 
@@ -93,7 +95,7 @@ class AppriseSink:
         pass
 
 
-def _why(result) -> str:
+def _why(result: Any) -> str:
     """Apprise's last warning or error for a notification that was not delivered (Apprise 2 keeps them in its
     result); its messages name the host, never the URL's tokens."""
     said = [

@@ -11,7 +11,7 @@ import hmac
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,7 @@ class WebhookSink:
         camera_status: bool = False,
         text: bool = False,
         tz: tzinfo | None = None,
-        cameras=None,
+        cameras: Iterable[str] | None = None,
     ):
         self.url, self.secret, self.timeout = url, secret, timeout
         self.name = f"webhook:{name}" if name else f"webhook{index}"

@@ -90,7 +90,7 @@ def low_resolution(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> t
     if not chosen.any():
         return x
     size = x.shape[-1]
-    small = max(8, int(round(size * float(_uniform(1, cfg.lowres_min, 0.8, g)))))
+    small = max(8, round(size * float(_uniform(1, cfg.lowres_min, 0.8, g))))
     sub = F.interpolate(x[chosen], size=(small, small), mode="area")
     x = x.clone()
     x[chosen] = F.interpolate(sub, size=(size, size), mode="bilinear", align_corners=False)

@@ -20,8 +20,8 @@ def fit_boxes(folders: list[Path], manifest: Path, input_size: int = 1024, min_s
     det_boxes, ann_boxes, groups = [], [], []
     for ann in track(annotations, description="matching detector boxes"):
         keep = ~ann.difficult
-        d, a = matched_pairs(detector.detect(read_image(Path(ann.path))).xyxy, ann.boxes[keep])
+        d, a = matched_pairs(detector.detect(read_image(ann.image_file)).xyxy, ann.boxes[keep])
         det_boxes.append(d)
         ann_boxes.append(a)
-        groups += [Path(ann.path).parts[-3]] * len(d)
+        groups += [ann.image_file.parts[-3]] * len(d)
     return fit_calibration(np.concatenate(det_boxes), np.concatenate(ann_boxes), np.array(groups))

@@ -38,7 +38,7 @@ def train_command(
     repeat_source: Annotated[
         list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")
     ] = None,
-):
+) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig

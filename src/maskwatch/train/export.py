@@ -15,7 +15,8 @@ PARITY_TOLERANCE = 1e-4
 
 
 def export_onnx(net: MaskNet, path: Path, input_size: int, opset: int = 17) -> Path:
-    """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes/input_size/crop_margin."""
+    """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes, input_size and
+    crop_margin."""
     import onnx
 
     model = ExportModel(net).eval()
@@ -58,7 +59,7 @@ def parity_check(net: MaskNet, onnx_path: Path, images: np.ndarray, batch_size: 
         max_diff = max(max_diff, float(np.abs(ref - got).max()))
         argmax_equal &= bool((ref.argmax(1) == got.argmax(1)).all())
     return {
-        "n": int(len(images)),
+        "n": len(images),
         "max_abs_diff": max_diff,
         "argmax_equal": argmax_equal,
         "tolerance": PARITY_TOLERANCE,

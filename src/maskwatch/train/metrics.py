@@ -25,13 +25,13 @@ def classification_report(labels: np.ndarray, preds: np.ndarray) -> dict:
     flagged_pred = np.isin(preds, UNMASKED_IDX)
     masked = ~flagged_true
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "accuracy": float((labels == preds).mean()) if len(labels) else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "precision": dict(zip(CLASSES, precision.round(4).tolist())),
-        "recall": dict(zip(CLASSES, recall.round(4).tolist())),
-        "f1": dict(zip(CLASSES, f1.round(4).tolist())),
-        "support": dict(zip(CLASSES, cm.sum(1).tolist())),
+        "precision": dict(zip(CLASSES, precision.round(4).tolist(), strict=True)),
+        "recall": dict(zip(CLASSES, recall.round(4).tolist(), strict=True)),
+        "f1": dict(zip(CLASSES, f1.round(4).tolist(), strict=True)),
+        "support": dict(zip(CLASSES, cm.sum(1).tolist(), strict=True)),
         "confusion": cm.tolist(),
         # The compliance system's view: a face is flagged when predicted no_mask or incorrect.
         "unmasked_flag_recall": float(flagged_pred[flagged_true].mean()) if flagged_true.any() else None,

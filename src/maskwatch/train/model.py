@@ -45,10 +45,12 @@ class MaskNet(nn.Module):
     def __init__(self, num_classes: int = 3, dropout: float = 0.2, backbone: Path = DETECTOR_MODEL):
         super().__init__()
         layers: list[nn.Module] = []
+        c_out = 0  # channels of the last convolution, the head's input
         for weight, bias, stride, groups in detector_backbone(backbone):
             c_out, c_in_per_group, k, _ = weight.shape
             conv = nn.Conv2d(c_in_per_group * groups, c_out, k, stride, k // 2, groups=groups)
             conv.weight.data.copy_(torch.from_numpy(weight.copy()))  # onnx arrays are read-only
+            assert conv.bias is not None  # made with a bias
             conv.bias.data.copy_(torch.from_numpy(bias.copy()))
             layers += [conv, nn.LeakyReLU(0.1, inplace=True)]
         self.features = nn.Sequential(*layers)
@@ -64,7 +66,9 @@ class Preprocess(nn.Module):
     """[N, S, S, 3] BGR 0..255 float → [N, 3, S, S] minus the detector's mean, the input its backbone weights
     expect; used in training and baked into the ONNX graph, so callers only cast raw crops to float32."""
 
-    def __init__(self):
+    mean: torch.Tensor
+
+    def __init__(self) -> None:
         super().__init__()
         self.register_buffer("mean", torch.from_numpy(DETECTOR_MEAN.copy()).view(1, 3, 1, 1))
 

@@ -1,7 +1,7 @@
 """Choosing the operating point (models/operating_point.json) on the validation photos.
 
-The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatch.pipeline.mask_pipeline.apply_bias). It is
-set against two bars, as compliance systems are: flag at least the target share of unmasked faces, and wrongly
+The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatch.pipeline.mask_pipeline.apply_bias).
+It is set against two bars, as compliance systems are: flag at least the target share of unmasked faces, and wrongly
 flag fewer than the limit of masked ones. The val photo sets are small (79 unmasked street faces: one face is 1.3
 points), so the shift that only just meets a bar on them fails it on new photos about half the time. The chosen
 shift is the one with the widest margin to both bars on every set, counted in standard errors of the rates.
@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.progress import track
 
+from maskwatch.core.detections import Detections
 from maskwatch.core.errors import UserError
 from maskwatch.core.media import read_image
+from maskwatch.evaluate.metrics import ImageAnnotation
 from maskwatch.evaluate.voc import load_annotations, score_predictions
 from maskwatch.pipeline import MODES, MaskPipeline, apply_bias
 from maskwatch.pipeline.files import prediction_entries
@@ -26,7 +29,7 @@ TARGET_UNMASKED_RECALL = 0.85  # issue 2's bar, at the compliance view's score t
 MAX_MASKED_FALSE_ALARM = 0.10
 
 
-def sweep_biases(folders: list[Path], manifest: Path, biases=BIASES) -> dict[str, dict[float, dict]]:
+def sweep_biases(folders: list[Path], manifest: Path, biases: Sequence[float] = BIASES) -> dict[str, dict[float, dict]]:
     """{folder name: {bias: scores}} on the val photos of each folder, from one run of the accurate pipeline."""
     mode = MODES["accurate"]
     pipeline = MaskPipeline.from_defaults(input_size=mode.input_size, min_score=mode.face_min_score)
@@ -37,17 +40,18 @@ def sweep_biases(folders: list[Path], manifest: Path, biases=BIASES) -> dict[str
         if not annotations:
             raise UserError(f"{folder}: the manifest lists none of its images under val")
         dets = {
-            a.name: pipeline.analyze(read_image(Path(a.path)))
+            a.name: pipeline.analyze(read_image(a.image_file))
             for a in track(annotations, description=Path(folder).name)
         }
         table[Path(folder).name] = {b: _scores(dets, annotations, b) for b in biases}
     return table
 
 
-def _scores(dets: dict, annotations, bias: float) -> dict:
+def _scores(dets: dict[str, Detections], annotations: list[ImageAnnotation], bias: float) -> dict:
     preds = {}
     for name, d in dets.items():
         shifted = copy.copy(d)
+        assert d.class_probs is not None  # the pipeline classifies every face it finds
         shifted.class_probs = apply_bias(d.class_probs, bias)
         preds[name] = prediction_entries(shifted, MODES["accurate"].face_min_score)
     result = score_predictions(preds, annotations)
