@@ -9,18 +9,24 @@ import ssl
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from maskwatch.core.errors import UserError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from maskwatch.config import AppConfig, UIConfig
+    from maskwatch.service import Service
 
 config_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Configuration files.")
 
 log = logging.getLogger("maskwatch.serve")
 
 
-def _load(config: Path | None):
+def _load(config: Path | None) -> tuple[AppConfig, Path]:
     """The config and the file zone edits are saved into: the one given, or the demo's own (written once)."""
     from maskwatch.config import DEMO_VIDEO, load_config
 
@@ -65,13 +71,15 @@ def _check_tls(cert: Path | None, key: Path | None) -> None:
         raise UserError(f"cannot use {cert} with {key} for HTTPS: {why}") from None
 
 
-def _ui_url(ui, path: str = "/", local: bool = False) -> str:
+def _ui_url(ui: UIConfig, path: str = "/", local: bool = False) -> str:
     """The UI's address as the config gives it; `local`: reached from this machine (a wildcard host → loopback)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(ui.host, ui.host) if local else ui.host
     return f"{'https' if ui.tls_cert else 'http'}://{f'[{host}]' if ':' in host else host}:{ui.port}{path}"
 
 
-def _web_server(service, host: str, port: int, cert: Path | None, key: Path | None):
+def _web_server(
+    service: Service, host: str, port: int, cert: Path | None, key: Path | None
+) -> tuple[uvicorn.Server | None, threading.Thread | None]:
     """uvicorn running the web app in a thread, or None when the web package is not there."""
     try:
         import uvicorn
@@ -105,7 +113,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Override ui.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Override ui.port.")] = None,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Run without the web UI.")] = False,
-):
+) -> None:
     """Run the cameras, rules, alerts and web UI until SIGINT/SIGTERM."""
     from maskwatch.service import Service
 
@@ -150,7 +158,7 @@ def serve(
             if thread is not None and not thread.is_alive():
                 raise UserError(f"the web server stopped (is {cfg.ui.host}:{cfg.ui.port} already in use?)")
     finally:
-        if server is not None:
+        if server is not None and thread is not None:
             # endless MJPEG/SSE responses are cut after timeout_graceful_shutdown; that is expected, not an error
             logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
             service.closing.set()
@@ -165,7 +173,7 @@ def health(
         Path, typer.Option("--config", "-c", help="The config `serve` runs with (ui.host, ui.port, TLS).")
     ],
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 4.0,
-):
+) -> None:
     """Ask a running service's /healthz; exit 0 when it answers ok, 1 when not (container and monitoring checks)."""
     import json
     import urllib.error
@@ -199,7 +207,7 @@ def health(
 
 
 @config_app.command("check")
-def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to validate.")]):
+def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to validate.")]) -> None:
     """Validate a config file without starting anything."""
     from maskwatch.config import load_config
 
@@ -227,7 +235,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="The YAML config to v
 @config_app.command("reference")
 def config_reference(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write it here (default: print it).")] = None,
-):
+) -> None:
     """The configuration reference (docs/configuration.md), written from the config models."""
     from maskwatch.config.reference import reference, write_reference
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from maskwatch.service.outputs import EventOutputs
+
+if TYPE_CHECKING:
+    from maskwatch.scale import RayCameras
 
 log = logging.getLogger(__name__)
 
 
 class RayCollector:
-    def __init__(self, remote, outputs: EventOutputs, every: float = 0.2):
+    def __init__(self, remote: RayCameras, outputs: EventOutputs, every: float = 0.2):
         self.remote, self.outputs, self.every = remote, outputs, every
         self._stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="collector", daemon=True)

@@ -3,6 +3,7 @@ committed), and its config file, written once into the data folder so that zones
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -24,7 +25,9 @@ DEMO_PHOTOS = (
 )
 
 
-def demo_photo_paths(photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photos=DEMO_PHOTOS) -> list[Path]:
+def demo_photo_paths(
+    photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photos: Sequence[str] = DEMO_PHOTOS
+) -> list[Path]:
     """The photos the demo is made of; a UserError saying what to do instead where they are not there."""
     paths = [photos_dir / p for p in photos]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -39,8 +42,8 @@ def demo_photo_paths(photos_dir: Path = DATA_DIR / "andrewmvd" / "images", photo
 def make_demo_video(
     out: Path,
     photos_dir: Path = DATA_DIR / "andrewmvd" / "images",
-    photos=DEMO_PHOTOS,
-    size=(960, 540),
+    photos: Sequence[str] = DEMO_PHOTOS,
+    size: tuple[int, int] = (960, 540),
     fps: int = 15,
     seconds_each: float = 2.5,
 ) -> Path:
@@ -48,10 +51,12 @@ def make_demo_video(
     paths = demo_photo_paths(photos_dir, photos)
     out.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     n = int(fps * seconds_each)
     for path in paths:
         image = cv2.imread(str(path))
+        if image is None:
+            raise UserError(f"the demo video cannot be made: {path} is not a readable image")
         base = min(w / image.shape[1], h / image.shape[0])
         for i in range(n):
             zoom = base * (1 + 0.15 * i / n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -11,6 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from maskwatch.core.labels import REVIEW_STATES
 from maskwatch.core.records import CameraStatus
 from maskwatch.events import EventStore, review_table
+
+if TYPE_CHECKING:
+    from maskwatch.service.service import Service
 
 
 def camera_metrics(cams: list[CameraStatus]) -> Iterator[Metric]:
@@ -109,7 +113,7 @@ def media_metrics(usage: dict, clips: dict | None, snapshots_failed: int) -> Ite
 
 
 class ServiceCollector:
-    def __init__(self, service):
+    def __init__(self, service: Service) -> None:
         self.service = service
 
     def collect(self) -> Iterator[Metric]:
@@ -119,7 +123,7 @@ class ServiceCollector:
         if store is not None:
             try:
                 collected = list(store_metrics(store, svc.sink_stats(store.counts()["pending_by_sink"])))
-            except Exception:  # store closed during shutdown
+            except Exception:  # noqa: BLE001 (store closed during shutdown)
                 return
             yield from collected
         yield from media_metrics(svc.storage_usage(), svc.clip_counts(), svc.outputs.snapshots_failed)
@@ -129,7 +133,7 @@ class ServiceCollector:
         yield uptime
 
 
-def make_registry(service) -> CollectorRegistry:
+def make_registry(service: Service) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ServiceCollector(service))
     return registry

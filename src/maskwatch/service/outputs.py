@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import numpy as np
+
 from maskwatch.config import AppConfig
 from maskwatch.core.errors import UserError
 from maskwatch.core.records import Event
@@ -71,14 +73,14 @@ class EventOutputs:
             self.notices.start()
         for sink in self.sinks:
             if isinstance(sink, SummarySink) and sink.daily_summary:
-                self.daily.append(self._summary_mail(sink))
+                self.daily.append(self._summary_mail(sink, sink.daily_summary))
                 self.daily[-1].start()
 
-    def _summary_mail(self, sink: SummarySink) -> DailySummary:
+    def _summary_mail(self, sink: SummarySink, at: str) -> DailySummary:
         def compose(day: date) -> tuple[str, str]:
             return daily_summary(self.require_store(), self.config, day, sink.cameras)
 
-        return DailySummary(sink.send_text, compose, sink.daily_summary, self.config.rules.tzinfo)
+        return DailySummary(sink.send_text, compose, at, self.config.rules.tzinfo)
 
     def stop(self, deadline: float) -> None:
         """Gives the sinks a last short chance, stops the threads and closes the store (flushed)."""
@@ -108,7 +110,7 @@ class EventOutputs:
 
     # --- recording ---------------------------------------------------------------------------------------------
 
-    def record_frame_alert(self, alert: Alert, image, hidden, offender: int) -> int:
+    def record_frame_alert(self, alert: Alert, image: np.ndarray, hidden: np.ndarray, offender: int) -> int:
         """Stores an alert raised on this machine, with its snapshot (faces hidden) where snapshots are kept."""
         snapshot = None
         if self.config.privacy.save_snapshots:
@@ -129,7 +131,7 @@ class EventOutputs:
         and sent without it, counted, and logged once per camera until snapshots work again."""
         try:
             rel = write()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 (the event is kept without its snapshot, whatever failed)
             self.snapshots_failed += 1
             if alert.camera not in self._snapshot_trouble:
                 self._snapshot_trouble.add(alert.camera)
@@ -153,6 +155,7 @@ class EventOutputs:
         if self.outbox:
             self.outbox.notify()
         event = store.get(event_id)
+        assert event is not None  # just stored
         for fn in list(self.listeners):
             try:
                 fn(event.to_json())
@@ -170,7 +173,7 @@ class EventOutputs:
 
     def save_clip(self, clip: Clip, webm: bytes, event_ids: list[int]) -> None:
         rel = clip_name(clip.camera, clip.start)
-        write_atomic(self.config.storage.clips / rel, webm)
+        write_atomic(self.config.storage.clips_folder / rel, webm)
         self.require_store().set_clip(event_ids, rel)
 
     def event(self, event_id: int) -> Event | None:

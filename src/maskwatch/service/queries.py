@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from maskwatch.analysis import CameraGroup
 from maskwatch.backends import Pipeline, backend
@@ -14,11 +15,12 @@ from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, REVIEW_STATES
 from maskwatch.core.records import CameraStatus
 from maskwatch.events import ClipRecording, compliance_table, days_back, iso, resolve_in, review_table
+from maskwatch.events.times import TimeLike
 from maskwatch.service.outputs import EventOutputs, daily_summary
 from maskwatch.sources import describe
 
 STALL_SECONDS = 30.0  # an analysis loop that has not gone round for this long makes /healthz answer 503
-NO_COUNTS = {"total": 0, "by_label": {}, "by_camera": {}, "by_review": {}, "pending_by_sink": {}}
+NO_COUNTS: dict[str, Any] = {"total": 0, "by_label": {}, "by_camera": {}, "by_review": {}, "pending_by_sink": {}}
 
 
 class QueryFacade:
@@ -78,7 +80,16 @@ class QueryFacade:
     def latest_jpeg(self, camera: str, annotated: bool = True) -> bytes | None:
         return self.cameras.latest_jpeg(camera, annotated) if self.cameras else None
 
-    def events(self, camera=None, label=None, zone=None, since=None, limit: int = 100, offset: int = 0, review=None):
+    def events(
+        self,
+        camera: str | None = None,
+        label: str | None = None,
+        zone: str | None = None,
+        since: TimeLike = None,
+        limit: int = 100,
+        offset: int = 0,
+        review: str | None = None,
+    ) -> list[dict]:
         store = self.outputs.require_store()
         try:
             found = store.query(camera, label, zone, since, limit=limit, offset=offset, review=review)
@@ -91,7 +102,12 @@ class QueryFacade:
         return found.to_json() if found else None
 
     def compliance(
-        self, since=None, until=None, camera=None, bucket: str = "day", days: int | None = None
+        self,
+        since: TimeLike = None,
+        until: TimeLike = None,
+        camera: str | None = None,
+        bucket: str = "day",
+        days: int | None = None,
     ) -> list[dict]:
         """People seen per label, camera and zone, by hour, by day or in all (days in rules.timezone); `days`
         instead of `since`: from midnight `days - 1` days ago. See events.compliance."""
@@ -118,7 +134,7 @@ class QueryFacade:
 
     def clip_path(self, event_id: int) -> Path | None:
         found = self.outputs.event(event_id)
-        return resolve_in(self.config.storage.clips, found.clip) if found else None
+        return resolve_in(self.config.storage.clips_folder, found.clip) if found else None
 
     def zones(self, camera: str) -> list[dict]:
         return [z.model_dump(mode="json") for z in self.config.camera(camera).zones]

@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
@@ -32,6 +34,9 @@ from maskwatch.service.collector import RayCollector
 from maskwatch.service.outputs import EventOutputs
 from maskwatch.service.publisher import StatusPublisher
 from maskwatch.service.queries import QueryFacade
+
+if TYPE_CHECKING:
+    from maskwatch.scale import RayCameras
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ class Service(QueryFacade):
         self.outputs = EventOutputs(config, self.camera_names())
         self.cameras = None  # LocalCameras, or RayCameras with scale.ray (then also self.remote)
         self.local: LocalCameras | None = None
-        self.remote = None
+        self.remote: RayCameras | None = None
         self.collector: RayCollector | None = None
         self.clips: ClipRecording | None = None
         self.publisher: StatusPublisher | None = None
@@ -139,6 +144,7 @@ class Service(QueryFacade):
             self.clips = ClipRecording(cfg.clips, recorded, self._clip_encoded)
             self.clips.start()
         output = LocalOutput(self.outputs, self.clips)
+        assert self.pipeline is not None  # made in start()
         self.cameras = self.local = LocalCameras(cfg, self.pipeline, output, frozenset(recorded))
 
     def _start_remote(self) -> None:
@@ -148,7 +154,7 @@ class Service(QueryFacade):
         self.collector = RayCollector(self.remote, self.outputs)
 
     def _clip_encoded(self, clip: Clip, webm: bytes) -> None:
-        self.outputs.save_clip(clip, webm, clip.keys)
+        self.outputs.save_clip(clip, webm, [k for k in clip.keys if isinstance(k, int)])  # here: event ids
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stops readers and analysis, gives the sinks a last short chance, and closes the store (flushed)."""
@@ -199,10 +205,10 @@ class Service(QueryFacade):
 
     # --- what the web may change -------------------------------------------------------------------------------
 
-    def add_event_listener(self, fn) -> None:
+    def add_event_listener(self, fn: Callable[[dict], None]) -> None:
         self.outputs.listeners.append(fn)
 
-    def remove_event_listener(self, fn) -> None:
+    def remove_event_listener(self, fn: Callable[[dict], None]) -> None:
         if fn in self.outputs.listeners:
             self.outputs.listeners.remove(fn)
 

@@ -7,6 +7,7 @@ The middleware, outermost first: forwarded headers (trusted proxies only) → bo
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -40,7 +41,7 @@ def create_app(service: WebService) -> FastAPI:
     service.config.ensure_token()
 
     @asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         app.state.closing.clear()
         yield
         app.state.closing.set()  # endless streams end instead of holding the shutdown up

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from maskwatch.web.sessions import LIFETIME_SECONDS, SessionStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ URL_SAFE = "/%:@!$&'()*+,;=-._~"  # left as they are in a path; anything else (a
 
 
 def token_matches(candidate: str | None, token: str) -> bool:
-    return bool(candidate) and hmac.compare_digest(candidate.encode(), token.encode())
+    return candidate is not None and bool(candidate) and hmac.compare_digest(candidate.encode(), token.encode())
 
 
 def role_of(candidate: str | None, tokens: dict[str, str | None]) -> str | None:
@@ -60,7 +62,7 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-def local_path(scope) -> str:
+def local_path(scope: Scope) -> str:
     """The request's path as a redirect target that stays on this site (`//evil.example/x` → `/evil.example/x`)."""
     raw = scope.get("raw_path") or scope["path"].encode("utf-8")
     return "/" + quote(raw.decode("latin-1"), safe=URL_SAFE).lstrip("/")
@@ -76,7 +78,7 @@ def cookie_value(header: str, name: str) -> str | None:
     return None
 
 
-def client_address(scope) -> str:
+def client_address(scope: Scope) -> str:
     """The client's address: the connection's, or the one a trusted proxy (ui.trusted_proxies) forwarded."""
     return (scope.get("client") or ("unknown",))[0]
 
@@ -143,14 +145,15 @@ def json_body(detail: str) -> bytes:
 
 
 class TokenAuth:
-    """ASGI middleware; `get_tokens` ({role: token or None}) is read on each request so that a change applies at once."""
+    """ASGI middleware; `get_tokens` ({role: token or None}) is read on each request so that a change applies at
+    once."""
 
     def __init__(
-        self, app, get_tokens: Callable[[], dict[str, str | None]], wrong: WrongTokens, sessions: SessionStore
+        self, app: ASGIApp, get_tokens: Callable[[], dict[str, str | None]], wrong: WrongTokens, sessions: SessionStore
     ):
         self.app, self.get_tokens, self.wrong, self.sessions = app, get_tokens, wrong, sessions
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             send = _with_security_headers(send, scope["path"])
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
@@ -192,10 +195,10 @@ class TokenAuth:
             guesses += verdict.guess
         return None, guesses
 
-    def _is_page(self, scope) -> bool:
+    def _is_page(self, scope: Scope) -> bool:
         return scope["type"] == "http" and scope["method"] == "GET" and not self._is_api(scope["path"])
 
-    async def _drop_token(self, scope, send, query: dict[str, str], session_id: str | None) -> None:
+    async def _drop_token(self, scope: Scope, send: Send, query: dict[str, str], session_id: str | None) -> None:
         """To the same local address without the token, with the new session's cookie where one was opened."""
         rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
         headers = [("location", local_path(scope) + (f"?{rest}" if rest else ""))]
@@ -203,7 +206,7 @@ class TokenAuth:
             headers.append(("set-cookie", session_cookie(session_id, secure=scope.get("scheme") in ("https", "wss"))))
         await _respond(send, 303, headers, b"")
 
-    async def _refuse(self, scope, send, wait: int) -> None:
+    async def _refuse(self, scope: Scope, send: Send, wait: int) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
@@ -214,7 +217,7 @@ class TokenAuth:
     def _is_api(path: str) -> bool:
         return path.startswith(API_PREFIXES) or path == "/api"
 
-    async def _reject(self, scope, send, headers: dict[str, str], stale_cookie: bool) -> None:
+    async def _reject(self, scope: Scope, send: Send, headers: dict[str, str], stale_cookie: bool) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
@@ -230,7 +233,7 @@ class TokenAuth:
         await _respond(send, 401, headers_out, json_body("missing or wrong access token"))
 
 
-async def _respond(send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+async def _respond(send: Send, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
     raw += [(b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -242,17 +245,18 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 ]
-# the page and the login form use only their own files; /docs (Swagger UI's page has an inline script) is left without it
+# the page and the login form use only their own files; /docs (Swagger UI's page has an inline script) is left
+# without it
 PAGE_CSP = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
 )
 
 
-def _with_security_headers(send, path: str):
+def _with_security_headers(send: Send, path: str) -> Send:
     extra = SECURITY_HEADERS + ([(b"content-security-policy", PAGE_CSP)] if path in ("/", "/login") else [])
 
-    async def wrapped(message):
+    async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": list(message.get("headers", [])) + extra}
         await send(message)

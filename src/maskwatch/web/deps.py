@@ -3,6 +3,7 @@ answers each kind of route documents."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -10,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
 from maskwatch.config import AppConfig, CameraConfig
+from maskwatch.events.times import TimeLike
 from maskwatch.web.auth import COOKIE
 from maskwatch.web.defs.common import CameraName, Role
 from maskwatch.web.defs.responses import Problem
@@ -20,21 +22,39 @@ class WebService(Protocol):
 
     config: AppConfig
     metrics_registry: Any
-    running: bool
+
+    @property
+    def running(self) -> bool: ...
 
     def health(self) -> dict: ...
     def camera_status(self) -> list[dict]: ...
     def latest_jpeg(self, camera: str, annotated: bool = True) -> bytes | None: ...
-    def events(self, **filters) -> list[dict]: ...
+    def events(
+        self,
+        camera: str | None = None,
+        label: str | None = None,
+        zone: str | None = None,
+        since: TimeLike = None,
+        limit: int = 100,
+        offset: int = 0,
+        review: str | None = None,
+    ) -> list[dict]: ...
     def event(self, event_id: int) -> dict | None: ...
     def review_event(self, event_id: int, review: str | None) -> dict | None: ...
     def snapshot_path(self, event_id: int) -> Path | None: ...
     def clip_path(self, event_id: int) -> Path | None: ...
-    def compliance(self, **filters) -> list[dict]: ...
+    def compliance(
+        self,
+        since: TimeLike = None,
+        until: TimeLike = None,
+        camera: str | None = None,
+        bucket: str = "day",
+        days: int | None = None,
+    ) -> list[dict]: ...
     def reviews(self, days: int | None = None) -> list[dict]: ...
     def stats(self) -> dict: ...
     def set_zones(self, camera: str, zones: list[dict]) -> None: ...
-    def add_event_listener(self, fn) -> None: ...
+    def add_event_listener(self, fn: Callable[[dict], None]) -> None: ...
 
 
 def get_service(request: Request) -> WebService:

@@ -5,8 +5,10 @@ pass the limit."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maskwatch.web.auth import json_body
 
@@ -36,10 +38,10 @@ def too_large_detail(limit: int) -> str:
 
 
 class BodyLimit:
-    def __init__(self, app, limit_of=body_limit):
+    def __init__(self, app: ASGIApp, limit_of: Callable[[str], int] = body_limit):
         self.app, self.limit_of = app, limit_of
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -51,7 +53,7 @@ class BodyLimit:
         received = 0
         started = False
 
-        async def counted_receive():
+        async def counted_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -60,7 +62,7 @@ class BodyLimit:
                     raise TooLarge(limit)
             return message
 
-        async def tracked_send(message):
+        async def tracked_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -73,15 +75,15 @@ class BodyLimit:
             await _too_large(send, limit)
 
 
-def _content_length(scope) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             return int(value) if value.isdigit() and len(value) < 19 else 2**63
     return None
 
 
-async def _too_large(send, limit: int) -> None:
+async def _too_large(send: Send, limit: int) -> None:
     body = json_body(too_large_detail(limit))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers + [(b"connection", b"close")]})
+    await send({"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

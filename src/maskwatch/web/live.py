@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 
@@ -10,7 +11,7 @@ QUEUE_SIZE = 200
 
 
 class EventHub:
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = []
 
@@ -19,10 +20,8 @@ class EventHub:
         with self._lock:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop; its subscriber goes at unsubscribe
                 loop.call_soon_threadsafe(_put_dropping_oldest, queue, event)
-            except RuntimeError:  # that loop is closed; its subscriber goes at unsubscribe
-                pass
 
     def subscribe(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from maskwatch.config import MAX_HOURS_PER_ZONE, MAX_ZONES_PER_CAMERA, ZoneConfig
 from maskwatch.web.defs.common import Label, Review
@@ -27,7 +28,7 @@ class ZoneIn(ZoneConfig):
     )
 
 
-def _a_list(value):
+def _a_list(value: object) -> list[Any]:
     if not isinstance(value, list):
         raise PydanticCustomError("list_type", "a list of {name, polygon: [[x, y], ...], restricted} is required")
     return value
@@ -43,17 +44,17 @@ class ZonesBody(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _bare_list(cls, data):
+    def _bare_list(cls, data: object) -> object:
         return {"zones": data} if isinstance(data, list) else data
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema, handler):
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         wrapped = handler(core_schema)
         zones = handler.resolve_ref_schema(wrapped)["properties"]["zones"]
         return {"anyOf": [wrapped, {**zones, "title": "Zones alone"}]}
 
     @model_validator(mode="after")
-    def _names_unique(self):
+    def _names_unique(self) -> Self:
         names = [z.name for z in self.zones]
         if len(names) != len(set(names)):
             raise ValueError(f"zone names repeat: {names}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import Path
@@ -18,7 +18,7 @@ EventId = Annotated[int, Path(ge=1, le=MAX_INT64, description="the event's id")]
 CameraName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the camera's name in the config")]
 
 
-class Tag(str, Enum):
+class Tag(StrEnum):
     cameras = "cameras"
     zones = "zones"
     events = "events"

@@ -74,7 +74,9 @@ class ReviewRow(Exact):
     false_alarm: int = Field(description="of them, called a false alarm by a person")
     unreviewed: int = Field(description="of them, not looked at yet")
     false_alarm_rate: float | None = Field(
-        description="false_alarm / (confirmed + false_alarm): the figure to tune zones and rules on; null: none reviewed"
+        description=(
+            "false_alarm / (confirmed + false_alarm): the figure to tune zones and rules on; null: none reviewed"
+        )
     )
 
 

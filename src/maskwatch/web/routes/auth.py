@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -23,12 +23,12 @@ router = APIRouter(tags=[Tag.auth])
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(next: str = "/", error: str | None = None):
-    return login_html(next, "Wrong access token." if error else "")
+def login_page(next_page: Annotated[str, Query(alias="next")] = "/", error: str | None = None) -> HTMLResponse:
+    return HTMLResponse(login_html(next_page, "Wrong access token." if error else ""))
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request):
+async def login(request: Request) -> Response:
     """The form's token opens a session (a cookie) and goes on to `next`; wrong tokens count toward the limit."""
     try:
         form = LoginForm.model_validate(dict(parse_qsl((await request.body()).decode("utf-8", "replace"))))
@@ -51,7 +51,7 @@ async def login(request: Request):
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request):
+def logout(request: Request) -> RedirectResponse:
     """Ends the session of the cookie sent (if any) and drops the cookie."""
     request.app.state.sessions.close(cookie_value(request.headers.get("cookie", ""), COOKIE))
     response = RedirectResponse("/login", status_code=303)

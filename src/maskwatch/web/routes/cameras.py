@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -37,7 +38,7 @@ def cameras(service: ServiceDep) -> list[Camera]:
         **errors(404),
     },
 )
-def frame(cam: CameraDep, service: ServiceDep, query: Annotated[FrameQuery, Query()]):
+def frame(cam: CameraDep, service: ServiceDep, query: Annotated[FrameQuery, Query()]) -> Response:
     """The latest analysed frame: boxes, labels, track ids and zones drawn; faces blurred when privacy.blur_live.
     503 while the camera has no frame yet (offline)."""
     jpeg = service.latest_jpeg(cam.name, annotated=query.annotated)
@@ -51,14 +52,16 @@ def frame(cam: CameraDep, service: ServiceDep, query: Annotated[FrameQuery, Quer
     response_class=StreamingResponse,
     responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}, **errors(404)},
 )
-async def stream(cam: CameraDep, service: ServiceDep, request: Request, query: Annotated[StreamQuery, Query()]):
+async def stream(
+    cam: CameraDep, service: ServiceDep, request: Request, query: Annotated[StreamQuery, Query()]
+) -> StreamingResponse:
     """MJPEG of the latest frames (for an <img> tag); only new frames are sent."""
     headers = {**NO_STORE, "X-Accel-Buffering": "no"}
     parts = _mjpeg(request, service, cam.name, query)
     return StreamingResponse(parts, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=headers)
 
 
-async def _mjpeg(request: Request, service: WebService, name: str, query: StreamQuery):
+async def _mjpeg(request: Request, service: WebService, name: str, query: StreamQuery) -> AsyncIterator[bytes]:
     yield f"--{BOUNDARY}\r\n".encode()
     last, last_sent = None, 0.0
     while not shutting_down(request):

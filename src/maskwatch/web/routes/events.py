@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse
@@ -16,8 +16,8 @@ from maskwatch.web.defs.responses import Event
 from maskwatch.web.deps import READ, WRITE, ServiceDep, current_role, errors, require_admin
 
 MEDIA_CACHE = {"Cache-Control": "private, max-age=86400"}
-PART = {206: {"description": "the part asked for with Range (for seeking)"}}
-CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+PART: dict[int | str, dict[str, Any]] = {206: {"description": "the part asked for with Range (for seeking)"}}
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 router = APIRouter(tags=[Tag.events], dependencies=[Depends(current_role)], responses=READ)
 
@@ -72,7 +72,7 @@ def review(event_id: EventId, body: ReviewBody, service: ServiceDep) -> Event:
         **errors(404),
     },
 )
-def snapshot(event_id: EventId, service: ServiceDep):
+def snapshot(event_id: EventId, service: ServiceDep) -> FileResponse:
     """The event's frame with faces blurred (as stored by the service)."""
     path = service.snapshot_path(event_id)
     if path is None or not Path(path).is_file():
@@ -89,7 +89,7 @@ def snapshot(event_id: EventId, service: ServiceDep):
         **errors(404),
     },
 )
-def clip(event_id: EventId, service: ServiceDep):
+def clip(event_id: EventId, service: ServiceDep) -> FileResponse:
     """A few seconds around the alert, faces hidden in every frame, boxes drawn (WebM, VP8). Alerts on one camera
     close together share a clip; it is ready clips.after_seconds after the last of them."""
     path = service.clip_path(event_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -33,7 +34,7 @@ async def live(
     service: ServiceDep,
     query: Annotated[LiveEvents, Query()],
     last_event_id: LastEventId = None,
-):
+) -> StreamingResponse:
     """Server-Sent Events: one `alert` message per new event (JSON as in /api/events). Resumes after
     `Last-Event-ID` (sent by EventSource on reconnect) or `?after=<id>`."""
     after = last_event_id if last_event_id is not None else query.after
@@ -41,7 +42,7 @@ async def live(
     return StreamingResponse(_messages(request, service, after), media_type="text/event-stream", headers=headers)
 
 
-async def _messages(request: Request, service: WebService, after: int | None):
+async def _messages(request: Request, service: WebService, after: int | None) -> AsyncIterator[bytes]:
     hub = request.app.state.hub
     queue = hub.subscribe()
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from maskwatch.web.defs.common import Tag
@@ -46,18 +46,18 @@ def stats(service: ServiceDep) -> Stats:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}, **READ},
 )
-def metrics(service: ServiceDep):
+def metrics(service: ServiceDep) -> Response:
     """Prometheus text format."""
     return Response(generate_latest(service.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/", include_in_schema=False)
-def index():
+def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers=NO_STORE)
 
 
 @router.get("/docs", include_in_schema=False)
-def api_docs(request: Request):
+def api_docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=request.app.openapi_url,
         title="maskwatch API",
