@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import multiprocessing as mp
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,23 +24,34 @@ from maskwatch.data.manifest import MANIFEST_COLUMNS
 from maskwatch.data.records import AnnotatedImage, LabeledImage
 from maskwatch.data.split import assert_no_straddle, split_by_group
 
-_detectors: tuple = ()
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
+
+    from maskwatch.detect import RetinaFaceDetector
+
+Item = AnnotatedImage | LabeledImage
+FaceRef = tuple[int, int, F.FaceRecord]  # (index in the kept images, index among its faces, the face)
 
 
-def _init_worker() -> None:
-    global _detectors
+@functools.cache
+def _worker_detectors() -> tuple[RetinaFaceDetector, list[tuple[float, RetinaFaceDetector]]]:
+    """This process's detectors, made once: the scene detector and the single-face attempts."""
     from maskwatch.detect import RetinaFaceDetector
     from maskwatch.detect.single_face import attempt_detectors
 
     # One ONNX thread per worker process: on a shared small machine processes scale better than threads.
-    _detectors = (
+    return (
         RetinaFaceDetector(input_size=F.SCENE_INPUT_SIZE, min_score=F.MIN_SCORE, threads=1),
         attempt_detectors(threads=1),
     )
 
 
-def _work(job: tuple[int, AnnotatedImage | LabeledImage]) -> F.ImageResult:
-    return F.process_image(job[0], job[1], *_detectors)
+def _init_worker() -> None:
+    _worker_detectors()
+
+
+def _work(job: tuple[int, Item]) -> F.ImageResult:
+    return F.process_image(job[0], job[1], *_worker_detectors())
 
 
 @dataclass
@@ -92,12 +106,13 @@ class BuildSummary:
     stats: dict = field(default_factory=dict)
 
 
-def _process_all(items: list, workers: int, progress: bool) -> list[F.ImageResult]:
+def _process_all(items: list[Item], workers: int, progress: bool) -> list[F.ImageResult]:
     jobs = list(enumerate(items))
+    results: Iterable[F.ImageResult]
+    pool: Pool | None = None
     if workers <= 1:
         _init_worker()
         results = map(_work, jobs)
-        pool = None
     else:
         pool = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork").Pool(
             workers, initializer=_init_worker
@@ -113,6 +128,18 @@ def _process_all(items: list, workers: int, progress: bool) -> list[F.ImageResul
         if pool is not None:
             pool.close()
             pool.join()
+
+
+@dataclass
+class _Tally:
+    """What the build left out and noted, per source; and the class-folder images' outcomes per label."""
+
+    dropped: dict[str, Counter[str]]
+    notes: dict[str, Counter[str]]
+    # Class-folder images per source, label and outcome: a reason that hits one class more is a dataset bias.
+    per_class: dict[str, dict[str, Counter[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Counter))
+    )
 
 
 def build_dataset(
@@ -131,47 +158,14 @@ def build_dataset(
     if not scans:
         raise UserError("no sources left to build from")
     items = [item for scan in scans for item in scan.items]
-    dropped: dict[str, Counter] = {scan.name: Counter(scan.dropped) for scan in scans}
-    notes: dict[str, Counter] = {scan.name: Counter() for scan in scans}
+    tally = _Tally({scan.name: Counter(scan.dropped) for scan in scans}, {scan.name: Counter() for scan in scans})
     results = _process_all(items, workers, progress)
     t_crop = time.perf_counter()
 
-    # Exact duplicates: keep the first copy; copies filed under different labels are ambiguous, drop them all.
-    by_hash: dict[str, list[int]] = defaultdict(list)
-    # Class-folder images per source, label and outcome: a reason that hits one class more is a dataset bias.
-    per_class: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for r in results:
-        src = items[r.index].source
-        if isinstance(items[r.index], LabeledImage):
-            per_class[src][items[r.index].label].update({"images": 1, r.status: 1, **r.counts})
-        if r.status != "ok":
-            dropped[src][r.status] += 1
-            continue
-        by_hash[r.sha1].append(r.index)
-        for reason, n in r.counts.items():
-            (dropped if reason in ("no_face", "tiny_box") else notes)[src][reason] += n
-    kept: list[F.ImageResult] = []
-    for members in by_hash.values():
-        labels = {items[i].label for i in members if isinstance(items[i], LabeledImage)}
-        if len(labels) > 1:
-            for i in members:
-                dropped[items[i].source]["label_conflict"] += 1
-            continue
-        for i in members[1:]:
-            dropped[items[i].source]["exact_duplicate"] += 1
-            if isinstance(items[i], LabeledImage):
-                per_class[items[i].source][items[i].label]["exact_duplicate"] += 1
-        kept.append(results[members[0]])
-    kept = [r for r in sorted(kept, key=lambda r: r.index) if r.faces]
-
+    kept = _keep_unique(results, items, tally)
     faces = [(k, n, f) for k, r in enumerate(kept) for n, f in enumerate(r.faces)]
     if not faces:
-        why = "; ".join(
-            f"{src}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
-            for src, reasons in dropped.items()
-            if any(reasons.values())
-        )
-        raise UserError(f"no face crops could be made from the given sources{f' (dropped: {why})' if why else ''}")
+        raise UserError(f"no face crops could be made from the given sources{_why_none(tally.dropped)}")
     groups = group_images(
         np.array([r.phash for r in kept], np.uint64),
         np.array([f.upper_hash for _, _, f in faces], np.uint64),
@@ -181,15 +175,78 @@ def build_dataset(
     face_group = groups.group_of_image[[k for k, _, _ in faces]]
     face_source = [items[kept[k].index].source for k, _, _ in faces]
     splits = split_by_group(
-        face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces)], val_fraction, seed
+        face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces, strict=True)], val_fraction, seed
     )
     assert_no_straddle(face_group, splits)
 
     out = Path(out)
+    rows = _write_crops(out, faces, face_group, splits, kept, items)
+    _write_tables(out, rows, faces, kept, tally.dropped)
+    stats = {
+        **_build_stats(items, kept, rows, groups, tally),
+        "unknown_label_names": {scan.name: dict(scan.unknown_names) for scan in scans if scan.unknown_names},
+        "seconds_cropping": round(t_crop - started, 1),
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "val_fraction": val_fraction,
+        "seed": seed,
+    }
+    (out / "build.json").write_text(json.dumps(stats, indent=2) + "\n")
+    return BuildSummary(out, len(rows), tally.dropped, stats)
+
+
+def _keep_unique(results: list[F.ImageResult], items: list[Item], tally: _Tally) -> list[F.ImageResult]:
+    """The images cropped, each once, in their order, with faces; what was dropped or noted goes in `tally`.
+    Exact duplicates: the first copy is kept; copies filed under different labels are ambiguous, all dropped."""
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for r in results:
+        item = items[r.index]
+        if isinstance(item, LabeledImage):
+            tally.per_class[item.source][item.label].update({"images": 1, r.status: 1, **r.counts})
+        if r.status != "ok":
+            tally.dropped[item.source][r.status] += 1
+            continue
+        by_hash[r.sha1].append(r.index)
+        for reason, n in r.counts.items():
+            (tally.dropped if reason in ("no_face", "tiny_box") else tally.notes)[item.source][reason] += n
+    kept: list[F.ImageResult] = []
+    for members in by_hash.values():
+        copies = [items[i] for i in members]
+        labels = {copy.label for copy in copies if isinstance(copy, LabeledImage)}
+        if len(labels) > 1:
+            for i in members:
+                tally.dropped[items[i].source]["label_conflict"] += 1
+            continue
+        for i in members[1:]:
+            item = items[i]
+            tally.dropped[item.source]["exact_duplicate"] += 1
+            if isinstance(item, LabeledImage):
+                tally.per_class[item.source][item.label]["exact_duplicate"] += 1
+        kept.append(results[members[0]])
+    return [r for r in sorted(kept, key=lambda r: r.index) if r.faces]
+
+
+def _why_none(dropped: dict[str, Counter[str]]) -> str:
+    why = "; ".join(
+        f"{src}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()) if v)
+        for src, reasons in dropped.items()
+        if any(reasons.values())
+    )
+    return f" (dropped: {why})" if why else ""
+
+
+def _write_crops(
+    out: Path,
+    faces: list[FaceRef],
+    face_group: np.ndarray,
+    splits: np.ndarray,
+    kept: list[F.ImageResult],
+    items: list[Item],
+) -> list[dict[str, str]]:
+    """Each face's crop under out/crops/<label>/ (the folder is made anew); its manifest row."""
     if (out / "crops").exists():
         shutil.rmtree(out / "crops")
     rows = []
-    for (k, n, face), group, split in zip(faces, face_group, splits):
+    for (k, n, face), group, split in zip(faces, face_group, splits, strict=True):
         result = kept[k]
         item = items[result.index]
         rel = Path("crops") / face.label / f"{item.source}-{result.sha1[:16]}-{n}.jpg"
@@ -208,6 +265,17 @@ def build_dataset(
                 "brightness": f"{face.brightness:.1f}",
             }
         )
+    return rows
+
+
+def _write_tables(
+    out: Path,
+    rows: list[dict[str, str]],
+    faces: list[FaceRef],
+    kept: list[F.ImageResult],
+    dropped: dict[str, Counter[str]],
+) -> None:
+    """manifest.csv, hashes.npz and cleaning.json."""
     with open(out / "manifest.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, MANIFEST_COLUMNS)
         writer.writeheader()
@@ -223,8 +291,14 @@ def build_dataset(
     cleaning = {src: {k: v for k, v in sorted(c.items()) if v} for src, c in dropped.items()}
     (out / "cleaning.json").write_text(json.dumps(cleaning, indent=2) + "\n")
 
+
+def _build_stats(
+    items: list[Item], kept: list[F.ImageResult], rows: list[dict[str, str]], groups: ImageGroups, tally: _Tally
+) -> dict[str, object]:
+    """build.json's counts: images, crops, duplicate groups and what was noted per source and class."""
     sizes = Counter(groups.group_of_image.tolist())
-    stats = {
+    per_class = tally.per_class
+    return {
         "images_in": len(items),
         "images_kept": len(kept),
         "crops": len(rows),
@@ -237,7 +311,7 @@ def build_dataset(
         "images_joined_by_upper_face_only": _joined_only_by_upper(groups),
         "near_dup_bits": NEAR_DUP_BITS,
         "upper_face_bits": UPPER_FACE_BITS,
-        "notes": {src: dict(c) for src, c in notes.items()},
+        "notes": {src: dict(c) for src, c in tally.notes.items()},
         "class_folder_outcomes": {
             src: {lab: dict(sorted(c.items())) for lab, c in sorted(labs.items())} for src, labs in per_class.items()
         },
@@ -245,11 +319,4 @@ def build_dataset(
             src: {lab: round(c["no_face"] / max(c["ok"], 1), 4) for lab, c in sorted(labs.items())}
             for src, labs in per_class.items()
         },
-        "unknown_label_names": {scan.name: dict(scan.unknown_names) for scan in scans if scan.unknown_names},
-        "seconds_cropping": round(t_crop - started, 1),
-        "seconds_total": round(time.perf_counter() - started, 1),
-        "val_fraction": val_fraction,
-        "seed": seed,
     }
-    (out / "build.json").write_text(json.dumps(stats, indent=2) + "\n")
-    return BuildSummary(out, len(rows), dropped, stats)

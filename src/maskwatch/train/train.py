@@ -6,21 +6,26 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from maskwatch.classify.crop import CROP_MARGIN
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
 from maskwatch.data.manifest import read_manifest
-from maskwatch.train.augment import AugmentConfig, augment_batch
+from maskwatch.train.augment import AugmentConfig
 from maskwatch.train.dataset import CropSet, check_splits, limit_rows, load_split
+from maskwatch.train.epoch import epoch_indices, evaluate, predict_probs, train_one_epoch
 from maskwatch.train.metrics import classification_report, per_source_accuracy
-from maskwatch.train.model import MaskNet, Preprocess, count_params
+from maskwatch.train.model import MaskNet, count_params
+
+if TYPE_CHECKING:
+    from torch.optim.swa_utils import AveragedModel
 
 
 @dataclass
@@ -76,145 +81,117 @@ def class_weights(counts: np.ndarray, power: float) -> torch.Tensor:
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)  # mean weight per sample = 1
 
 
-@torch.no_grad()
-def predict_probs(net: MaskNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    net.eval()
-    device = next(net.parameters()).device
-    pre = Preprocess().to(device)
-    out = [
-        torch.softmax(net(pre(torch.from_numpy(images[i : i + batch_size]).to(device).float())), 1).cpu()
-        for i in range(0, len(images), batch_size)
-    ]
-    return torch.cat(out).numpy()
-
-
-class _EpochBar:
-    """A rich progress bar for one epoch (rich is already a dependency of the CLI); silent when disabled."""
-
-    def __init__(self, total: int, desc: str, enabled: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[stats]}"),
-            disable=not enabled,
-            transient=True,
-        )
-        self.task = self.progress.add_task(desc, total=total, stats="")
-
-    def __enter__(self) -> "_EpochBar":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
-
-    def advance(self, stats: str) -> None:
-        self.progress.update(self.task, advance=1, stats=stats)
-
-
-def epoch_indices(sources: np.ndarray, repeat: dict[str, int]) -> torch.Tensor:
-    """Every train crop once, those of the repeated sources k times."""
-    times = np.array([repeat.get(s, 1) for s in sources], np.int64)
-    return torch.from_numpy(np.repeat(np.arange(len(sources)), times))
-
-
-def train_one_epoch(
-    net,
-    images,
-    labels,
-    indices,
-    weights,
-    opt,
-    sched,
-    cfg: TrainConfig,
-    g: torch.Generator,
-    g_aug: torch.Generator,
-    desc: str,
-    ema=None,
-) -> dict:
-    net.train()
-    pre = Preprocess().to(cfg.device)
-    order = indices[torch.randperm(len(indices), generator=g)]
-    n_batches = max(1, len(order) // cfg.batch_size)  # drop the ragged last batch, as the shipped model was trained
-    total_loss, correct, seen = 0.0, 0, 0
-    with _EpochBar(n_batches, desc, cfg.progress) as bar:
-        for b in range(n_batches):
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            x = augment_batch(images[idx].to(cfg.device), cfg.augment, g_aug)
-            y = labels[idx].to(cfg.device)
-            logits = net(pre(x))
-            loss = F.cross_entropy(logits, y, weight=weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if ema is not None:
-                ema.update_parameters(net)
-            total_loss += float(loss.detach()) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-            bar.advance(f"loss {total_loss / seen:.3f} acc {correct / seen:.3f}")
-    return {"train_loss": total_loss / seen, "train_acc": correct / seen}
-
-
-def evaluate(net: MaskNet, val: CropSet, weights: torch.Tensor) -> tuple[dict, np.ndarray]:
-    probs = predict_probs(net, val.images)
-    logp = torch.log(torch.from_numpy(probs).clamp_min(1e-12))
-    val_loss = float(F.nll_loss(logp, torch.from_numpy(val.labels), weight=weights.cpu()))
-    report = classification_report(val.labels, probs.argmax(1))
-    return {"val_loss": val_loss, **report}, probs
-
-
 def _param_groups(net: MaskNet, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for p in net.parameters():
         (decay if p.ndim > 1 else no_decay).append(p)  # no decay on biases
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def train(cfg: TrainConfig, log=print) -> TrainResult:
+@dataclass
+class _Fit:
+    """What the epochs work on."""
+
+    cfg: TrainConfig
+    net: MaskNet
+    scored: MaskNet  # the network evaluated, checkpointed and exported: net, or its moving average
+    ema: AveragedModel | None
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    images: torch.Tensor
+    labels: torch.Tensor
+    indices: torch.Tensor
+    weights: torch.Tensor
+    g: torch.Generator
+    g_aug: torch.Generator
+    val_set: CropSet
+    config: dict
+    run_dir: Path
+
+
+@dataclass
+class _Best:
+    f1: float = -1.0
+    epoch: int = 0
+    val: dict = field(default_factory=dict)
+    epochs_run: int = 0
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
+    _check_config(cfg)
+    start = time.time()
+    g = seed_everything(cfg.seed, cfg.threads)
+    dataset_dir, run_dir = Path(cfg.dataset_dir), Path(cfg.out)
+    train_set, val_set = _load_splits(cfg, dataset_dir, start, log)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    net = MaskNet(len(CLASSES))
+    weights = class_weights(train_set.class_counts(), cfg.class_weight_power)
+    g_aug = g if cfg.device == "cpu" else torch.Generator(cfg.device).manual_seed(cfg.seed)
+    config = _write_config(cfg, run_dir, net, weights, dataset_dir, len(train_set), len(val_set))
+    fit = _prepare_fit(cfg, net, train_set, val_set, weights, (g, g_aug), config, run_dir)
+    best = _run_epochs(fit, log)
+    return _finish(fit, best, start, log)
+
+
+def _check_config(cfg: TrainConfig) -> None:
     if cfg.input_size < 32:
         raise UserError(f"--input-size must be at least 32 (got {cfg.input_size})")
     if cfg.epochs < 1:
         raise UserError(f"--epochs must be at least 1 (got {cfg.epochs})")
     if not 0 <= cfg.ema_decay < 1:
         raise UserError(f"--ema must be at least 0 and below 1 (got {cfg.ema_decay})")
-    start = time.time()
-    g = seed_everything(cfg.seed, cfg.threads)
-    dataset_dir, run_dir = Path(cfg.dataset_dir), Path(cfg.out)
+
+
+def _load_splits(
+    cfg: TrainConfig, dataset_dir: Path, start: float, log: Callable[[str], None]
+) -> tuple[CropSet, CropSet]:
     rows = read_manifest(dataset_dir)
     if cfg.limit:
         rows = limit_rows(rows, cfg.limit, cfg.seed)
     check_splits(dataset_dir, rows)
     train_set = load_split(dataset_dir, rows, "train", cfg.input_size, cfg.threads)
     val_set = load_split(dataset_dir, rows, "val", cfg.input_size, cfg.threads)
+    per_class = dict(zip(CLASSES, train_set.class_counts().tolist(), strict=True))
     log(
-        f"loaded {len(train_set)} train / {len(val_set)} val crops at {cfg.input_size}px in {time.time() - start:.0f}s; "
-        f"train per class {dict(zip(CLASSES, train_set.class_counts().tolist()))}"
+        f"loaded {len(train_set)} train / {len(val_set)} val crops at {cfg.input_size}px "
+        f"in {time.time() - start:.0f}s; train per class {per_class}"
     )
+    return train_set, val_set
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    net = MaskNet(len(CLASSES))
-    weights = class_weights(train_set.class_counts(), cfg.class_weight_power)
-    g_aug = g if cfg.device == "cpu" else torch.Generator(cfg.device).manual_seed(cfg.seed)
+
+def _write_config(
+    cfg: TrainConfig, run_dir: Path, net: MaskNet, weights: torch.Tensor, dataset_dir: Path, n_train: int, n_val: int
+) -> dict:
+    """The run's config.json: the settings, the data's hash and sizes, the class weights and torch's version."""
     manifest_sha256 = hashlib.sha256((dataset_dir / "manifest.csv").read_bytes()).hexdigest()
     config = {
         **asdict(cfg),
         "params": count_params(net),
         "manifest_sha256": manifest_sha256,
-        "class_weights": dict(zip(CLASSES, weights.tolist())),
+        "class_weights": dict(zip(CLASSES, weights.tolist(), strict=True)),
         "classes": list(CLASSES),
         "crop_margin": CROP_MARGIN,
-        "n_train": len(train_set),
-        "n_val": len(val_set),
+        "n_train": n_train,
+        "n_val": n_val,
         "torch": torch.__version__,
     }
     (run_dir / "config.json").write_text(json.dumps(config, indent=1))
+    return config
 
+
+def _prepare_fit(
+    cfg: TrainConfig,
+    net: MaskNet,
+    train_set: CropSet,
+    val_set: CropSet,
+    weights: torch.Tensor,
+    generators: tuple[torch.Generator, torch.Generator],
+    config: dict,
+    run_dir: Path,
+) -> _Fit:
+    """The network on its device, the train tensors, AdamW with OneCycle, and the weights' moving average."""
     net.to(cfg.device)
     images = torch.from_numpy(train_set.images)
     labels = torch.from_numpy(train_set.labels)
@@ -225,71 +202,91 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
         opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15, div_factor=20, final_div_factor=200
     )
     ema = None
+    scored = net
     if cfg.ema_decay:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
-    scored = net if ema is None else ema.module
-    best_f1, best_epoch, best_val, stale = -1.0, 0, {}, 0
-    metrics_path = run_dir / "metrics.jsonl"
+        assert isinstance(ema.module, MaskNet)  # the average is kept in a copy of net
+        scored = ema.module
+    g, g_aug = generators
+    return _Fit(cfg, net, scored, ema, opt, sched, images, labels, indices, weights, g, g_aug, val_set, config, run_dir)
+
+
+def _run_epochs(fit: _Fit, log: Callable[[str], None]) -> _Best:
+    """Epochs until cfg.epochs or `patience` of them without a better val macro-F1; the best is kept in best.pt."""
+    cfg = fit.cfg
+    best, stale = _Best(), 0
+    metrics_path = fit.run_dir / "metrics.jsonl"
     metrics_path.write_text("")
-    epoch = 0
     for epoch in range(1, cfg.epochs + 1):
+        best.epochs_run = epoch
         t0 = time.time()
         stats = train_one_epoch(
-            net,
-            images,
-            labels,
-            indices,
-            weights.to(cfg.device),
-            opt,
-            sched,
+            fit.net,
+            fit.images,
+            fit.labels,
+            fit.indices,
+            fit.weights.to(cfg.device),
+            fit.opt,
+            fit.sched,
             cfg,
-            g,
-            g_aug,
+            fit.g,
+            fit.g_aug,
             f"epoch {epoch}/{cfg.epochs}",
-            ema,
+            fit.ema,
         )
-        val, _ = evaluate(scored, val_set, weights)
-        line = {
-            "epoch": epoch,
-            **stats,
-            **{
-                k: val[k]
-                for k in (
-                    "val_loss",
-                    "accuracy",
-                    "macro_f1",
-                    "f1",
-                    "recall",
-                    "unmasked_flag_recall",
-                    "masked_false_flag_rate",
-                )
-            },
-            "lr": opt.param_groups[0]["lr"],
-            "epoch_s": round(time.time() - t0, 1),
-        }
+        val, _ = evaluate(fit.scored, fit.val_set, fit.weights)
+        line = _epoch_line(epoch, stats, val, fit.opt.param_groups[0]["lr"], t0)
         with metrics_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
-        improved = val["macro_f1"] > best_f1
+        improved = val["macro_f1"] > best.f1
         if improved:
-            best_f1, best_epoch, best_val, stale = val["macro_f1"], epoch, val, 0
-            torch.save({"state_dict": scored.state_dict(), "config": config, "epoch": epoch}, run_dir / "best.pt")
+            best.f1, best.epoch, best.val, stale = val["macro_f1"], epoch, val, 0
+            checkpoint = {"state_dict": fit.scored.state_dict(), "config": fit.config, "epoch": epoch}
+            torch.save(checkpoint, fit.run_dir / "best.pt")
         else:
             stale += 1
         log(
-            f"epoch {epoch}: loss {stats['train_loss']:.4f} val acc {val['accuracy']:.4f} macro-F1 {val['macro_f1']:.4f} "
-            f"F1 {val['f1']} {line['epoch_s']}s{' *' if improved else ''}"
+            f"epoch {epoch}: loss {stats['train_loss']:.4f} val acc {val['accuracy']:.4f} "
+            f"macro-F1 {val['macro_f1']:.4f} F1 {val['f1']} {line['epoch_s']}s{' *' if improved else ''}"
         )
         if stale >= cfg.patience:
             log(f"early stop: no better val macro-F1 for {cfg.patience} epochs")
             break
+    return best
 
-    net.load_state_dict(torch.load(run_dir / "best.pt", weights_only=False, map_location=cfg.device)["state_dict"])
+
+def _epoch_line(epoch: int, stats: dict[str, float], val: dict, lr: float, t0: float) -> dict:
+    """One line of metrics.jsonl."""
+    return {
+        "epoch": epoch,
+        **stats,
+        **{
+            k: val[k]
+            for k in (
+                "val_loss",
+                "accuracy",
+                "macro_f1",
+                "f1",
+                "recall",
+                "unmasked_flag_recall",
+                "masked_false_flag_rate",
+            )
+        },
+        "lr": lr,
+        "epoch_s": round(time.time() - t0, 1),
+    }
+
+
+def _finish(fit: _Fit, best: _Best, start: float, log: Callable[[str], None]) -> TrainResult:
+    """The best epoch's weights exported to model.onnx and checked against PyTorch; val_report.json."""
+    net, run_dir, val_set = fit.net, fit.run_dir, fit.val_set
+    net.load_state_dict(torch.load(run_dir / "best.pt", weights_only=False, map_location=fit.cfg.device)["state_dict"])
     net.to("cpu").eval()
     from maskwatch.train.export import export_onnx, parity_check
 
-    export_onnx(net, run_dir / "model.onnx", cfg.input_size)
+    export_onnx(net, run_dir / "model.onnx", fit.cfg.input_size)
     parity = parity_check(net, run_dir / "model.onnx", val_set.images)
     (run_dir / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:
@@ -299,15 +296,15 @@ def train(cfg: TrainConfig, log=print) -> TrainResult:
     preds = probs.argmax(1)
     wall = time.time() - start
     report = {
-        "best_epoch": best_epoch,
-        "epochs_run": epoch,
+        "best_epoch": best.epoch,
+        "epochs_run": best.epochs_run,
         "wall_s": round(wall, 1),
         "val": classification_report(val_set.labels, preds),
         "per_source": per_source_accuracy(val_set.labels, preds, val_set.sources),
     }
     (run_dir / "val_report.json").write_text(json.dumps(report, indent=1))
     log(
-        f"best epoch {best_epoch}: val acc {best_val['accuracy']:.4f} macro-F1 {best_f1:.4f}; "
+        f"best epoch {best.epoch}: val acc {best.val['accuracy']:.4f} macro-F1 {best.f1:.4f}; "
         f"parity max abs diff {parity['max_abs_diff']:.2e}; {wall:.0f}s; wrote {run_dir}"
     )
-    return TrainResult(run_dir, best_epoch, best_val, epoch, wall, parity)
+    return TrainResult(run_dir, best.epoch, best.val, best.epochs_run, wall, parity)
