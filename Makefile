@@ -18,8 +18,12 @@ install: $(BIN)/python
 
 install-test: install-test-python system-deps
 
-install-test-python: $(BIN)/python
+# Installed again only when pyproject.toml changes, so that `make lint` alone stays quick.
+install-test-python: $(VENV)/.test-installed
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
 
 # Linters and the type checker (configured in pyproject.toml), then the code base's shape: no file over 400 lines, no
 # function over 60, no import cycle between sub-packages.
