@@ -1,7 +1,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := mosquitto chromium ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+APT_PACKAGES := mosquitto chromium ffmpeg openssl python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 # Real street/web photos are a minority of the crops; each of their crops is seen twice per epoch, and 40 % of each
 # batch is framed like a hand-cut crop; seed 1 was the best of the framed runs (models/MODEL_CARD.md).
 SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=2 --repeat-source jolignier=2
@@ -34,7 +34,8 @@ lint: install-test-python
 	$(BIN)/mypy
 	$(BIN)/python scripts/check_structure.py
 
-# Debian packages the tests drive for real: an MQTT broker, headless Chromium, ffmpeg (RTSP test stream).
+# Debian packages the tests drive for real: an MQTT broker, headless Chromium, ffmpeg (test streams), openssl
+# (test certificates), GStreamer's RTSP server. Their tests fail, not skip, when one is missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \

@@ -1,7 +1,8 @@
 import pytest
 
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
 from maskwatch.core.paths import MODELS_DIR, SHARED_DATA
+
+pytest_plugins = ["helpers_service.fixtures"]  # the service tests' fixtures: andrewmvd, pipeline, test_clip
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +16,5 @@ def shared_data():
 @pytest.fixture(scope="session")
 def classifier_model():
     path = MODELS_DIR / "mask_classifier.onnx"
-    if not path.is_file():
-        pytest.skip("models/mask_classifier.onnx is missing")
+    assert path.is_file(), "models/mask_classifier.onnx is missing from the checkout"
     return path

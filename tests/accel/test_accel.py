@@ -1,14 +1,12 @@
 """The PyTorch backend (for GPUs) runs our ONNX graphs with the same results as ONNX Runtime (here on CPU)."""
 
 import numpy as np
-import pytest
+import torch
 
-torch = pytest.importorskip("torch", reason="PyTorch is in the train/gpu extras")
-
-from maskwatch.accel import TorchBatchPipeline, onnx_to_torch  # noqa: E402
-from maskwatch.core.runtime import make_session  # noqa: E402
-from maskwatch.detect.retinaface import DEFAULT_MODEL  # noqa: E402
-from maskwatch.pipeline import MaskPipeline  # noqa: E402
+from maskwatch.accel import TorchBatchPipeline, onnx_to_torch
+from maskwatch.core.runtime import make_session
+from maskwatch.detect.retinaface import DEFAULT_MODEL
+from maskwatch.pipeline import MaskPipeline
 
 
 def test_detector_graph_matches_onnxruntime():
@@ -16,7 +14,7 @@ def test_detector_graph_matches_onnxruntime():
     with torch.inference_mode():
         ours = onnx_to_torch(DEFAULT_MODEL)(torch.from_numpy(x))
     ref = make_session(DEFAULT_MODEL).run(None, {"input": x})
-    for a, b in zip(ours, ref):
+    for a, b in zip(ours, ref, strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a.numpy(), b, atol=1e-3)
 
@@ -25,7 +23,7 @@ def test_graph_runs_with_weights_on_another_device():
     """Shape arithmetic must stay on the CPU: on a GPU, Concat once mixed CUDA constants with CPU shapes.
     The meta device stands in for the GPU here; reading a meta tensor's values fails, as mixing would."""
     model = onnx_to_torch(DEFAULT_MODEL).to("meta")
-    loc, conf, landmarks = model(torch.zeros((2, 3, 96, 128), device="meta"))
+    loc, conf, _landmarks = model(torch.zeros((2, 3, 96, 128), device="meta"))
     assert loc.device.type == "meta" and loc.shape == (2, 504, 4) and conf.shape == (2, 504, 2)
 
 
@@ -41,7 +39,9 @@ def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model)
     np.testing.assert_allclose(ours[0].class_probs, ref.class_probs, atol=0.06)
     top2 = np.sort(ref.class_probs, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 0.15
-    assert [l for l, c in zip(ours[0].labels, clear) if c] == [l for l, c in zip(ref.labels, clear) if c]
+    assert [label for label, c in zip(ours[0].labels, clear, strict=True) if c] == [
+        label for label, c in zip(ref.labels, clear, strict=True) if c
+    ]
 
 
 def test_frames_of_different_sizes_keep_their_order(shared_data, classifier_model):
@@ -69,7 +69,7 @@ def test_frames_without_faces_in_a_batch_keep_every_frame_its_own_faces(shared_d
     out = pipe.analyze_batch(frames)
     assert [len(d) for d in out] == [0, 2, 0, 1, 2]
     assert out[0].xyxy.shape == (0, 4) and out[0].class_probs.shape == (0, 3)
-    for frame, batched in zip(frames, out):
+    for frame, batched in zip(frames, out, strict=True):
         alone = pipe.analyze(frame)
         np.testing.assert_allclose(batched.xyxy, alone.xyxy, atol=1e-3)
         np.testing.assert_allclose(batched.det_scores, alone.det_scores, atol=1e-5)

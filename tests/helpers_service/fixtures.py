@@ -1,4 +1,4 @@
-"""pytest fixtures shared by the service tests (imported into each test module)."""
+"""pytest fixtures shared by the service tests (registered by tests/conftest.py as a plugin)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ def andrewmvd():
 
 @pytest.fixture(scope="session")
 def pipeline(andrewmvd):
-    if not (MODELS_DIR / "mask_classifier.onnx").is_file():
-        pytest.skip("models/mask_classifier.onnx is missing")
+    assert (MODELS_DIR / "mask_classifier.onnx").is_file(), "models/mask_classifier.onnx is missing from the checkout"
     from maskwatch.pipeline import MaskPipeline
 
     return MaskPipeline.from_defaults(input_size=640, min_score=0.5, threads=1)

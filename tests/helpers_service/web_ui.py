@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
+from playwright import sync_api
 
+from helpers_service.requires import require
 from helpers_service.servers import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,9 +50,7 @@ def served(folder: Path, pipeline, config: dict, token: str):
 
 @contextmanager
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian package 'chromium')")
+    require(CHROMIUM.is_file(), f"Chromium at {CHROMIUM}", "Debian package 'chromium'")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
         try:

@@ -8,7 +8,7 @@ import json
 import paho.mqtt.client as mqtt
 import pytest
 
-from helpers_service.fixtures import andrewmvd, pipeline, test_clip  # noqa: F401 (fixtures for the service tests)
+from helpers_service.requires import require
 from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
 from maskwatch.config import AppConfig
 from maskwatch.scale import CameraShard
@@ -81,10 +81,8 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
 
 
 def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, monkeypatch):
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster: no token to write under $HOME
-    if not Mosquitto.available():
-        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+    require(Mosquitto.available(), "the mosquitto broker", "Debian package 'mosquitto'")
     broker, webhook = Mosquitto(tmp_path / "broker"), WebhookReceiver()
     broker.start()
     statuses: dict[str, dict] = {}
@@ -171,7 +169,8 @@ def test_a_restarted_shard_hands_over_the_alerts_the_head_did_not_acknowledge(te
 def test_alerts_survive_a_shard_actor_killed_mid_run(test_clip, tmp_path, monkeypatch):
     """A real local Ray: the shard actor is killed while the head holds alerts it has not acknowledged; Ray restarts
     it, and it hands them over."""
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
+    import ray
+
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     payload = config(test_clip, tmp_path, scale={"ray": {"outbox": str(tmp_path / "node")}}).model_dump(mode="json")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
@@ -215,14 +214,13 @@ def test_ray_mode_without_ray_is_a_one_line_error(test_clip, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize(
-    "address, message",
+    ("address", "message"),
     [
         ("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
         ("nowhere", "must be 'auto', HOST:PORT or ray://HOST:PORT"),
     ],
 )
 def test_a_ray_cluster_that_cannot_be_reached_is_a_one_line_error_at_once(test_clip, tmp_path, address, message):
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'maskwatch[scale]')")
     from maskwatch.core.errors import UserError
 
     service = Service(config(test_clip, tmp_path, scale={"ray": {"address": address}}))

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
+from helpers_service.requires import require
 from helpers_service.servers import Mosquitto, WebhookReceiver, wait_for
 from maskwatch.config import load_config
 from maskwatch.core.errors import UserError
@@ -53,9 +54,7 @@ class Subscriber:
                 self.status[message.topic] = message.payload
             elif message.topic == "maskwatch/service/status":  # plain online/offline (Home Assistant availability)
                 self.status[message.topic] = message.payload.decode()
-            elif message.topic.startswith("homeassistant/"):
-                self.status[message.topic] = json.loads(message.payload)
-            elif message.topic.endswith("/status"):
+            elif message.topic.startswith("homeassistant/") or message.topic.endswith("/status"):
                 self.status[message.topic] = json.loads(message.payload)
             else:
                 self.messages.append({"topic": message.topic, **json.loads(message.payload)})
@@ -70,14 +69,13 @@ class Subscriber:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, pipeline, test_clip):  # noqa: F811
-    if not Mosquitto.available():
-        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+def world(tmp_path_factory, pipeline, test_clip):
+    require(Mosquitto.available(), "the mosquitto broker", "Debian package 'mosquitto'")
     tmp = tmp_path_factory.mktemp("service")
     broker = Mosquitto(tmp / "broker")
     broker.start()
     subscriber = Subscriber(broker.port)
-    wait_for(lambda: subscriber.client.is_connected(), 5)
+    wait_for(subscriber.client.is_connected, 5)
     webhook = WebhookReceiver(secret=SECRET, fail_first=2)
     config_path = tmp / "maskwatch.yaml"
     config_path.write_text(
@@ -314,7 +312,7 @@ def test_stats_and_metrics(world):
 
 def test_set_zones_applies_live_and_saves_yaml(world):
     service, path = world["service"], world["config_path"]
-    with pytest.raises(UserError, match="outside 0..1"):
+    with pytest.raises(UserError, match=r"outside 0\.\.1"):
         service.set_zones("door-cam", [{"name": "bad", "polygon": [[0, 0], [2, 0], [1, 1]]}])
     with pytest.raises(UserError, match="no camera"):
         service.set_zones("nope", [])

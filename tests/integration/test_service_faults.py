@@ -26,7 +26,7 @@ def _status(service, name):
     return next(s for s in service.camera_status() if s["name"] == name)
 
 
-def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pipeline, andrewmvd):  # noqa: F811
+def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pipeline, andrewmvd):
     short = write_clip(tmp_path / "short.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     steady = write_clip(tmp_path / "steady.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     path = tmp_path / "maskwatch.yaml"
@@ -68,7 +68,7 @@ def test_deleted_file_goes_offline_and_comes_back_others_unaffected(tmp_path, pi
         service.stop()
 
 
-def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pipeline, andrewmvd):  # noqa: F811
+def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pipeline, andrewmvd):
     clip = write_clip(tmp_path / "door.mp4", SEGMENTS[:1], seconds_each=1.0, fps=10)
     told, alerts_only = WebhookReceiver(), WebhookReceiver()
     path = tmp_path / "maskwatch.yaml"
@@ -113,25 +113,15 @@ def test_webhooks_that_ask_are_told_when_a_camera_is_down_and_back(tmp_path, pip
         alerts_only.close()
 
 
-def _serve(config: Path, ui: bool) -> subprocess.Popen:
+def _serve(config: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "maskwatch", "serve", "--config", str(config)] + ([] if ui else ["--no-ui"]),
+        [sys.executable, "-m", "maskwatch", "serve", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
-
-
-def _web_available() -> bool:
-    try:
-        import uvicorn  # noqa: F401
-
-        import maskwatch.web  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class StreamClient(threading.Thread):
@@ -160,9 +150,8 @@ def _count(db: Path) -> int:
             return 0
 
 
-def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa: F811
-    """With the web UI (when installed) and a live MJPEG viewer connected: the slowest case to shut down."""
-    ui = _web_available()
+def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):
+    """With the web UI and a live MJPEG viewer connected: the slowest case to shut down."""
     port, token = free_port(), "sigterm-test-token"
     config = tmp_path / "maskwatch.yaml"
     config.write_text(
@@ -177,15 +166,14 @@ def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa:
         )
     )
     db = tmp_path / "data" / "events.db"
-    proc = _serve(config, ui)
+    proc = _serve(config)
     try:
         assert wait_for(lambda: _count(db) >= 2 or proc.poll() is not None, 40), "no events within 40 s"
         assert proc.poll() is None, proc.stdout.read()
-        if ui:
-            assert wait_for(lambda: port_open(port), 10), "the web UI did not start"
-            viewer = StreamClient(f"http://127.0.0.1:{port}/api/cameras/cam/stream?token={token}")
-            viewer.start()
-            assert wait_for(lambda: viewer.bytes > 1000, 10), "the MJPEG stream sent nothing"
+        assert wait_for(lambda: port_open(port), 10), "the web UI did not start"
+        viewer = StreamClient(f"http://127.0.0.1:{port}/api/cameras/cam/stream?token={token}")
+        viewer.start()
+        assert wait_for(lambda: viewer.bytes > 1000, 10), "the MJPEG stream sent nothing"
         seen = _count(db)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -197,7 +185,7 @@ def test_sigterm_stops_within_5s_and_keeps_events(tmp_path, test_clip):  # noqa:
     assert took < 5, f"SIGTERM took {took:.1f} s"
     assert proc.returncode == 0, out
     assert "maskwatch: stopped" in out and "Traceback" not in out
-    assert token not in out and (not ui or "access token: ui.token in the config" in out)  # a set token is not logged
+    assert token not in out and "access token: ui.token in the config" in out  # a set token is not logged
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = con.execute("SELECT label, snapshot FROM events").fetchall()

@@ -8,15 +8,14 @@ import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 from helpers_service.mjpeg import MjpegServer
+from helpers_service.requires import require
 from helpers_service.servers import free_port, wait_for
 from maskwatch.config import CameraConfig
 from maskwatch.sources import CameraReader
 
 
-def test_http_mjpeg_camera_is_read_and_goes_offline_when_the_server_closes(test_clip):  # noqa: F811
+def test_http_mjpeg_camera_is_read_and_goes_offline_when_the_server_closes(test_clip):
     server = MjpegServer(test_clip, fps=10)
     cam = CameraConfig(name="ipcam", source=server.url)
     assert cam.kind == "http"
@@ -35,9 +34,8 @@ def test_http_mjpeg_camera_is_read_and_goes_offline_when_the_server_closes(test_
         reader.join(6)
 
 
-def test_hls_stream_is_read(test_clip, tmp_path):  # noqa: F811
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg not found (Debian package 'ffmpeg')")
+def test_hls_stream_is_read(test_clip, tmp_path):
+    require(shutil.which("ffmpeg") is not None, "ffmpeg", "Debian package 'ffmpeg'")
     subprocess.run(
         [
             "ffmpeg",
@@ -118,7 +116,7 @@ def test_source_kinds():
     }
 
 
-def test_probe_a_clip_and_refuse_what_cannot_be_read(test_clip, tmp_path):  # noqa: F811
+def test_probe_a_clip_and_refuse_what_cannot_be_read(test_clip, tmp_path):
     import subprocess
     import sys
 
@@ -126,7 +124,11 @@ def test_probe_a_clip_and_refuse_what_cannot_be_read(test_clip, tmp_path):  # no
 
     def probe(*args):
         return subprocess.run(
-            [sys.executable, "-m", "maskwatch", "probe", *args], capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "maskwatch", "probe", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     ok = probe(str(test_clip), "--seconds", "1", "-o", str(tmp_path / "last.jpg"))

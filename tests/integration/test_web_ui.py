@@ -19,7 +19,9 @@ import httpx
 import numpy as np
 import pytest
 import yaml
+from playwright import sync_api
 
+from helpers_service.requires import require
 from helpers_service.servers import wait_for
 from maskwatch.config import load_config
 from maskwatch.core.paths import REPO_ROOT
@@ -34,13 +36,9 @@ HALL = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
 DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
-)
-
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
+def live(tmp_path_factory, pipeline, test_clip):
     import uvicorn
 
     tmp = tmp_path_factory.mktemp("web_ui")
@@ -84,8 +82,7 @@ def live(tmp_path_factory, pipeline, test_clip):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian package 'chromium')")
+    require(CHROMIUM.is_file(), f"Chromium at {CHROMIUM}", "Debian package 'chromium'")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
         yield b

@@ -8,11 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright import sync_api
 
 from helpers_service.servers import wait_for
 from helpers_service.web_ui import chromium, served
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 
 TOKEN = "ui-review-token-51c9"
 DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
@@ -103,7 +102,7 @@ def test_the_snapshot_in_the_dialog_outlines_the_offender(page, live):
         }""",
         box,
     )
-    off = [max(abs(a - b) for a, b in zip(p, RED)) for p in ring]
+    off = [max(abs(a - b) for a, b in zip(p, RED, strict=True)) for p in ring]
     assert len(off) > 20 and sorted(off)[len(off) // 2] < 40, ring[:5]  # red all round the face
     page.keyboard.press("Escape")
 

@@ -73,7 +73,8 @@ def test_text_webhooks_post_one_line_for_chat_tools(tmp_path):
         store.close()
     assert receiver.received == [
         {
-            "text": f"No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET (confidence 99%, track 16, event {event_id})"
+            "text": "No mask at camera door-cam, zone door, 2026-11-27 18:51:15 CET "
+            f"(confidence 99%, track 16, event {event_id})"
         },
         {"text": "Camera gate is back online after 76 s (offline since 2026-11-27 18:50:00 CET)"},
     ]
@@ -87,14 +88,14 @@ def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path
     import shutil
     from zoneinfo import ZoneInfo
 
+    from helpers_service.requires import require
     from helpers_service.servers import SmtpReceiver, self_signed
     from maskwatch.config import parse_config
     from maskwatch.core.errors import UserError
     from maskwatch.events import iso
     from maskwatch.sinks import EmailSink
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not found (Debian package 'openssl')")
+    require(shutil.which("openssl") is not None, "openssl", "Debian package 'openssl'")
     cert, key = self_signed(tmp_path, "smtp")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client checks the server's certificate against it
     receiver = SmtpReceiver(tls=(cert, key), user=("alerts", "s3cret"), fail_first=1)
@@ -180,7 +181,10 @@ def test_daily_summary_time_across_daylight_saving_and_its_text():
     from maskwatch.sinks.daily_summary import next_run, summary_text
 
     berlin = ZoneInfo("Europe/Berlin")
-    at = lambda text: datetime.fromisoformat(text).timestamp()
+
+    def at(text):
+        return datetime.fromisoformat(text).timestamp()
+
     assert next_run(at("2026-03-29T00:30:00+00:00"), "07:00", berlin) == at("2026-03-29T07:00:00+02:00")  # DST day
     assert next_run(at("2026-03-29T07:00:00+02:00"), "07:00", berlin) == at("2026-03-29T07:00:00+02:00")
     assert next_run(at("2026-10-24T07:00:01+02:00"), "07:00", berlin) == at("2026-10-25T07:00:00+01:00")
@@ -298,7 +302,9 @@ def test_sinks_routed_by_camera_get_only_those_cameras_events_and_notices(tmp_pa
     cfg = parse_config("""
 cameras: [{name: ward-3, source: 0}, {name: entrance, source: 1}]
 sinks:
-  webhooks: [{url: "http://vms.example/hook"}, {url: "http://ward3.example/hook", cameras: [ward-3], camera_status: true}]
+  webhooks:
+    - {url: "http://vms.example/hook"}
+    - {url: "http://ward3.example/hook", cameras: [ward-3], camera_status: true}
   email:
     - {name: ward3, host: mail, sender: mw@x.org, to: [ward3@x.org], cameras: [ward-3]}
     - {host: mail, sender: mw@x.org, to: [facilities@x.org]}

@@ -16,8 +16,6 @@ from maskwatch.core.errors import UserError
 from maskwatch.events import EventStore, SnapshotWriter, iso
 from maskwatch.sinks import AppriseSink, Outbox, make_sinks
 
-pytest.importorskip("apprise")
-
 
 def _config(url: str, extra: str = "") -> str:
     return f"""
@@ -113,7 +111,8 @@ def test_apprise_config_errors_are_one_line():
         )
     with pytest.raises(UserError, match=r"apprise: names repeat \(a, a\)"):
         parse_config(
-            "cameras: [{name: c, source: 0}]\nsinks: {apprise: [{url: 'ntfy://n/t', name: a}, {url: 'ntfy://n/u', name: a}]}"
+            "cameras: [{name: c, source: 0}]\n"
+            "sinks: {apprise: [{url: 'ntfy://n/t', name: a}, {url: 'ntfy://n/u', name: a}]}"
         )
     one = parse_config("cameras: [{name: c, source: 0}]\nsinks: {apprise: {url: 'ntfy://ntfy.example.org/ward-3'}}")
     assert [(a.url, a.snapshots, a.cameras) for a in one.sinks.apprise] == [

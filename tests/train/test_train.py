@@ -16,13 +16,10 @@ from typer.testing import CliRunner
 
 from maskwatch.classify import MaskClassifier
 from maskwatch.classify.crop import face_crop
+from maskwatch.cli import app
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, normalize_label
-
-pytest.importorskip("torch")
-
-from maskwatch.cli import app  # noqa: E402
-from maskwatch.train.train import TrainConfig, train  # noqa: E402
+from maskwatch.train.train import TrainConfig, train
 
 WANTED = {"mask": 36, "no_mask": 24, "incorrect": 10}
 COLUMNS = ("path", "label", "source", "split", "group", "image", "box", "face_px", "brightness")
@@ -150,7 +147,7 @@ def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
 
 
 def test_bad_input_is_one_line_user_error(tiny_dataset, tmp_path):
-    with pytest.raises(UserError, match="no manifest.csv"):
+    with pytest.raises(UserError, match=r"no manifest\.csv"):
         train(TrainConfig(str(tmp_path), str(tmp_path / "run"), progress=False), log=lambda _: None)
     only_train = tmp_path / "only_train"
     only_train.mkdir()
