@@ -118,9 +118,15 @@ def predict(
     out: Output = Path("preds.json"),
     min_score: Annotated[float, typer.Option(help="Lowest score written (low enough for AP).")] = 0.05,
     mode: Annotated[
-        str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px, faces >= 0.4).")
+        str,
+        typer.Option(
+            help="accurate (detector scales and tiles chosen per image: faces from ~10 px to the whole frame) "
+            "or fast (one pass at 320 px, faces >= 0.4)."
+        ),
     ] = "accurate",
-    input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
+    input_size: Annotated[
+        int | None, typer.Option(help="One detector pass at this input long side (overrides the mode's).", min=32)
+    ] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
 ) -> None:
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
@@ -158,8 +164,12 @@ def classify(
 def detect(
     input: Annotated[Path, typer.Argument(help="An image or a video file.")],  # noqa: A002 (typer shows it as INPUT)
     out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
-    mode: Annotated[str, typer.Option(help="accurate (detector at 1024 px) or fast (320 px).")] = "accurate",
-    input_size: Annotated[int | None, typer.Option(help="Detector input long side (overrides the mode's).")] = None,
+    mode: Annotated[
+        str, typer.Option(help="accurate (detector scales and tiles chosen per image) or fast (one pass at 320 px).")
+    ] = "accurate",
+    input_size: Annotated[
+        int | None, typer.Option(help="One detector pass at this input long side (overrides the mode's).", min=32)
+    ] = None,
     min_score: Annotated[
         float, typer.Option(help="Lowest score drawn (face confidence x label probability, as predict's score).")
     ] = 0.5,

@@ -40,10 +40,11 @@ class RetinaFaceDetector:
         self.min_score = min_score
         self.nms_iou = nms_iou
 
-    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        """Resize so the long side is input_size, pad to a multiple of 32, subtract the mean; NCHW float32."""
+    def prepare(self, image: np.ndarray, scale: float | None = None) -> tuple[np.ndarray, float]:
+        """Resize by `scale` (default: the long side to input_size), pad to a multiple of 32, subtract the mean;
+        NCHW float32."""
         h, w = image.shape[:2]
-        scale = self.input_size / max(h, w)
+        scale = self.input_size / max(h, w) if scale is None else scale
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else image
@@ -61,13 +62,19 @@ class RetinaFaceDetector:
             return []
         if len({im.shape for im in images}) > 1:
             return [self.detect(im, min_score) for im in images]
-        prepared = [self.prepare(im) for im in images]
-        blob = np.concatenate([b for b, _ in prepared])
+        return self.detect_scaled(images, self.input_size / max(images[0].shape[:2]), min_score)
+
+    def detect_scaled(self, images: list[np.ndarray], scale: float, min_score: float | None = None) -> list[Detections]:
+        """Images of one shape (tiles of a frame, say), each resized by `scale`, in one session run; boxes in each
+        image's own pixels."""
+        if not images:
+            return []
+        blob = np.concatenate([self.prepare(im, scale)[0] for im in images])
         loc, conf, landms = self.session.run(None, {self.input_name: blob})
         score = self.min_score if min_score is None else min_score
         return [
             self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
-            for i, ((_, scale), im) in enumerate(zip(prepared, images, strict=True))
+            for i, im in enumerate(images)
         ]
 
     def postprocess(

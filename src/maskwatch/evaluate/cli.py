@@ -104,7 +104,13 @@ def voc(
         str, typer.Option(help="Incorrect faces: keep | no_mask (fold in) | ignore (for two-class models).")
     ] = "keep",
     model: Model = None,
-    input_size: Annotated[int, typer.Option(help="Detector input long side for the pipeline.")] = 1024,
+    input_size: Annotated[
+        int | None,
+        typer.Option(
+            help="One detector pass at this input long side (default: scales and tiles chosen per image, as `predict`).",
+            min=32,
+        ),
+    ] = None,
     providers: Annotated[
         str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")
     ] = "cpu",

@@ -11,20 +11,21 @@ import numpy as np
 from maskwatch.classify import MaskClassifier
 from maskwatch.core.detections import Detections
 from maskwatch.core.paths import MODELS_DIR
-from maskwatch.detect import BoxCalibration, FaceDetector, RetinaFaceDetector
+from maskwatch.detect import BoxCalibration, FaceDetector, MultiScaleDetector, RetinaFaceDetector
 
 OPERATING_POINT = MODELS_DIR / "operating_point.json"
 
 
 @dataclass(frozen=True)
 class Mode:
-    input_size: int  # detector input: the image's long side is scaled to this
+    input_size: int | None  # detector input: the image's long side is scaled to this; None: scales chosen per image
     face_min_score: float  # faces below this are neither classified nor reported
 
 
-# accurate: the default for photos. fast: at 320 px a low face threshold yields ~50 candidates per street photo
-# and classifying them costs more than detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep).
-MODES = {"accurate": Mode(1024, 0.05), "fast": Mode(320, 0.4)}
+# accurate: the default for photos and video files, every face size (maskwatch.detect.scales). fast: one pass at
+# 320 px; there a low face threshold yields ~50 candidates per street photo and classifying them costs more than
+# detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep).
+MODES = {"accurate": Mode(None, 0.05), "fast": Mode(320, 0.4)}
 
 
 def load_unmasked_bias(path: Path = OPERATING_POINT) -> float:
@@ -50,15 +51,19 @@ class MaskPipeline:
     @classmethod
     def from_defaults(
         cls,
-        input_size: int = 1024,
+        input_size: int | None = None,
         min_score: float = 0.5,
         providers: str = "cpu",
         threads: int | None = None,
         classifier_path: Path | None = None,
     ) -> MaskPipeline:
-        detector = RetinaFaceDetector(input_size=input_size, min_score=min_score, providers=providers, threads=threads)
+        """The shipped models. input_size None: the detector's scales and tiles are chosen from each image (faces from
+        about 10 px to the whole frame); a number: one pass with the long side brought to it (the live service)."""
+        detector = RetinaFaceDetector(
+            input_size=input_size or 1024, min_score=min_score, providers=providers, threads=threads
+        )
         classifier = MaskClassifier(classifier_path, providers, threads)
-        return cls(detector, classifier)
+        return cls(detector if input_size else MultiScaleDetector(detector), classifier)
 
     def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:
         return self.analyze_batch([image], min_score)[0]
