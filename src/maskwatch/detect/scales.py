@@ -19,16 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_LEVEL_STEP = 1.15  # no finer level is added where the whole-image pass is within this factor of top_scale
+MIN_LEVEL_STEP = 1.3  # no finer level is added where the whole-image pass is within this factor of top_scale
 
 
 @dataclass(frozen=True)
 class ScaleSettings:
     largest_face_in: float = 400.0  # px at the detector's input that the image's short side is brought to (at most)
     max_whole_side: int = 1024  # and the whole-image pass's long side at most this
-    top_scale: float = 2.5  # the finest level's scale: a 10 px face becomes 25 px
-    level_ratio: float = 4.0  # consecutive levels differ by at most this factor
-    tile_in: int = 1536  # a level's scaled image larger than this (either side) is cut into tiles of at most this
+    top_scale: float = 2.0  # the finest level's scale: a 10 px face becomes 20 px
+    level_ratio: float = 8.0  # consecutive levels differ by at most this factor
+    tile_in: int = 2048  # a level's scaled image larger than this (either side) is cut into tiles of at most this
     overlap_in: int = 192  # px the tiles overlap by, at the detector's input
 
     def __post_init__(self) -> None:

@@ -1,0 +1,144 @@
+"""Test scenes from the real VOC photos: wide frames, close-ups and clips, with ground truth that fits them."""
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from maskwatch.data.scene_video import make_scene_video, read_video_truth, render_walkers, walkers
+from maskwatch.data.scenes import CLOSE_SIDE, WIDE_SIZE, build_scenes, split_photos, still_background
+from maskwatch.evaluate.voc import read_voc_folder, score_predictions
+
+STREET = [
+    "maksssksksss114.jpg",
+    "maksssksksss125.jpg",
+    "maksssksksss132.jpg",
+    "maksssksksss182.jpg",
+    "maksssksksss1.jpg",
+    "maksssksksss609.jpg",
+    "maksssksksss818.jpg",
+]
+
+
+@pytest.fixture(scope="module")
+def manifest(shared_data, tmp_path_factory):
+    """A manifest of a handful of street and web photos: the first street ones val, the rest train."""
+    web = sorted((shared_data / "jolignier" / "images").iterdir())[:6]
+    if not web:
+        pytest.skip("no jolignier photos in the shared data")
+    rows = [(shared_data / "andrewmvd" / "images" / n, "val" if i < 4 else "train") for i, n in enumerate(STREET)]
+    rows += [(p, "val" if i < 3 else "train") for i, p in enumerate(web)]
+    path = tmp_path_factory.mktemp("manifest") / "manifest.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "split"])
+        writer.writerows((str(p), s) for p, s in rows)
+    return path
+
+
+def _as_predictions(annotations):
+    return {
+        a.name: [{"box": b.tolist(), "label": lab, "score": 1.0} for b, lab in zip(a.boxes, a.labels)]
+        for a in annotations
+    }
+
+
+def test_wide_and_close_scenes_are_voc_folders_that_score(shared_data, manifest, tmp_path):
+    counts = build_scenes(shared_data, manifest, tmp_path / "a", splits=("val",), seed=3)
+    assert counts["wide-val"] >= 2 and counts["close-val"] >= 1  # one source per frame: two sources, two frames
+    wide = read_voc_folder(tmp_path / "a" / "wide-val")
+    photos = split_photos(shared_data, manifest, "val")
+    assert sum(len(a.boxes) for a in wide) == sum(len(p.faces) for p in photos)  # every face, once
+    for ann in wide:
+        image = cv2.imread(ann.path)
+        assert image.shape[:2] == (WIDE_SIZE[1], WIDE_SIZE[0])
+        assert (
+            (ann.boxes >= 0).all()
+            and (ann.boxes[:, 2] <= WIDE_SIZE[0]).all()
+            and (ann.boxes[:, 3] <= WIDE_SIZE[1]).all()
+        )
+    close = read_voc_folder(tmp_path / "a" / "close-val")
+    for ann in close:
+        assert cv2.imread(ann.path).shape[:2] == (CLOSE_SIDE, CLOSE_SIDE)
+        sides = (ann.boxes[:, 2:] - ann.boxes[:, :2]).max(axis=1)
+        assert sides.max() >= 0.5 * CLOSE_SIDE  # one face fills most of the frame
+    for annotations in (wide, close):  # the ground truth scored against itself: all found, nothing else
+        result = score_predictions(_as_predictions(annotations), annotations)
+        assert result.face_ap == pytest.approx(1.0)
+
+
+def test_scenes_are_deterministic(shared_data, manifest, tmp_path):
+    for name in ("a", "b"):
+        build_scenes(shared_data, manifest, tmp_path / name, splits=("train",), kinds=("wide",), seed=1)
+    first = sorted((tmp_path / "a" / "wide-train").rglob("*.*"))
+    assert first
+    for path in first:
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes(), path.name
+
+
+def test_background_hides_the_faces_it_was_made_from(shared_data, manifest):
+    from maskwatch.detect import RetinaFaceDetector
+
+    photos = split_photos(shared_data, manifest, "train")
+    detector = RetinaFaceDetector(input_size=1920, min_score=0.5, threads=1)
+    for k, photo in enumerate(photos[:4]):
+        background = still_background(photo, WIDE_SIZE, np.random.default_rng(k))
+        assert len(detector.detect(background)) == 0, photo.path.name
+
+
+def test_scene_video_is_h264_1080p_with_truth_per_frame(shared_data, manifest, tmp_path):
+    photos = split_photos(shared_data, manifest, "val")
+    video, truth_path = make_scene_video(photos, tmp_path / "clip", seconds=1.0, people=4, seed=2)
+    truth = read_video_truth(truth_path)
+    assert sorted(truth) == [f"clip_f{i:06d}" for i in range(15)]
+    cap = cv2.VideoCapture(str(video))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(15)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == 15 and frames[0].shape == (WIDE_SIZE[1], WIDE_SIZE[0], 3)
+    # the people move (slowly), and the faces sit where the truth says: the decoded frame matches the rendered one
+    rng = np.random.default_rng(2)
+    cast = walkers(photos, 4, WIDE_SIZE, rng)
+    background = still_background(photos[int(rng.integers(0, len(photos)))], WIDE_SIZE, rng)
+    for index in (0, 14):
+        rendered, faces = render_walkers(background, cast, index)
+        assert [f.box.round(1).tolist() for f in faces] == [t["box"] for t in truth[f"clip_f{index:06d}"]]
+        error = np.abs(rendered.astype(np.float32) - frames[index].astype(np.float32)).mean()
+        assert error < 4.0
+    moved = [
+        np.abs(np.array(a["box"]) - np.array(b["box"])).max()
+        for a, b in zip(truth["clip_f000000"], truth["clip_f000014"])
+    ]
+    assert 0 < max(moved) <= 14 * 3.0 + 1
+    assert json.loads(truth_path.read_text()) == truth
+
+
+def test_scenes_cli_bad_input_is_one_line(tmp_path, shared_data, manifest):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "maskwatch", "data", "scenes", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    for args in (
+        (tmp_path / "nowhere", "--manifest", manifest, "--out", tmp_path / "o"),
+        (shared_data, "--manifest", tmp_path / "missing.csv", "--out", tmp_path / "o"),
+        (shared_data, "--manifest", manifest, "--kind", "panorama", "--out", tmp_path / "o"),
+        (shared_data, "--manifest", manifest, "--split", "test", "--out", tmp_path / "o"),
+    ):
+        proc = run(*args)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
