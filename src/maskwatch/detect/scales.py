@@ -28,8 +28,8 @@ class ScaleSettings:
     max_whole_side: int = 1024  # and the whole-image pass's long side at most this
     top_scale: float = 2.0  # the finest level's scale: a 10 px face becomes 20 px
     level_ratio: float = 8.0  # consecutive levels differ by at most this factor
-    tile_in: int = 2048  # a level's scaled image larger than this (either side) is cut into tiles of at most this
-    overlap_in: int = 192  # px the tiles overlap by, at the detector's input
+    tile_in: int = 2240  # a level's scaled image larger than this (either side) is cut into tiles of at most this
+    overlap_in: int = 320  # px the tiles overlap by, at the detector's input
 
     def __post_init__(self) -> None:
         if not (self.largest_face_in > 0 and self.top_scale > 0 and self.level_ratio > 1):
