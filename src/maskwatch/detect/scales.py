@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_LEVEL_STEP = 1.3  # no finer level is added where the whole-image pass is within this factor of top_scale
+# Where the whole-image pass is within this factor below top_scale, one pass at top_scale does for both (the
+# largest face then reaches up to this factor over largest_face_in, still within the anchors).
+MIN_LEVEL_STEP = 1.3
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ class ScalePass:
 def level_scales(height: int, width: int, settings: ScaleSettings = ScaleSettings()) -> list[float]:
     """Scales of the passes, coarsest first: the whole-image pass, then finer levels up to top_scale."""
     whole = min(settings.largest_face_in / min(height, width), settings.max_whole_side / max(height, width))
-    if whole >= settings.top_scale / MIN_LEVEL_STEP:  # a finer level would add too little
+    if whole >= settings.top_scale:
         return [whole]
+    if whole >= settings.top_scale / MIN_LEVEL_STEP:
+        return [settings.top_scale]
     steps = math.ceil(math.log(settings.top_scale / whole) / math.log(settings.level_ratio))
     return [whole * (settings.top_scale / whole) ** (i / steps) for i in range(steps + 1)]
 
