@@ -2,7 +2,7 @@
 
     python benchmarks/scales.py build/scenes/wide-train --system fixed:1024 --system planned \
         --system planned:top_scale=2,overlap_in=128 --system slicer:1024 [--limit 100]
-    python benchmarks/scales.py ../shared/data/andrewmvd --manifest /work/build-shared/crops/manifest.csv --split train ...
+    python benchmarks/scales.py ../shared/data/andrewmvd --manifest build/crops/manifest.csv --split train ...
 
 Systems (each the whole pipeline, detector + classifier, faces >= 0.05 as `maskwatch predict`):
 - fixed:SIZE      one pass, the long side brought to SIZE (`--input-size SIZE`);
@@ -26,11 +26,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import cv2
 import numpy as np
 
+from maskwatch.core.detections import Detections
 from maskwatch.detect import RetinaFaceDetector
 from maskwatch.detect.multiscale import MultiScaleDetector
 from maskwatch.detect.scales import ScaleSettings, level_scales
 from maskwatch.detect.tiling import detect_regions, merge_detections
-from maskwatch.types import Detections
 
 MIN_SCORE = 0.05
 
@@ -123,9 +123,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
 
+    from maskwatch.core.media import read_image
     from maskwatch.evaluate import score_predictions
-    from maskwatch.inference import prediction_entries
-    from maskwatch.media import read_image
+    from maskwatch.pipeline.files import prediction_entries
 
     cv2.setNumThreads(1)
     annotations = load(args.folders, args.manifest, args.split, args.limit, args.every)

@@ -25,21 +25,14 @@ def peers_table(d: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, v in d["systems"].items():
-<<<<<<< HEAD
-        size = f"{v['detector_input']} px, faces ≥ {v.get('face_min_score', 0.05)}" if "detector_input" in v else ""
+        given = v.get("detector_input")
+        size = f"{given} px" if isinstance(given, int) else str(given or "")
+        size += f", faces ≥ {v.get('face_min_score', 0.05)}" if "detector_input" in v else ""
         rows.append(
             f"| {name} | {size} | {v['median_ms']:.1f} | {v['p90_ms']:.1f} | {v['images_per_s']:.1f} | "
             f"{v['map_mask_no_mask']:.3f} | {v['ap']['mask']:.3f} | {v['ap']['no_mask']:.3f} | "
             f"{v['unmasked_recall']:.3f} | {v['masked_false_alarm_rate']:.3f} |"
         )
-=======
-        given = v.get("detector_input")
-        size = f"{given} px" if isinstance(given, int) else str(given or "")
-        size += f", faces ≥ {v.get('face_min_score', 0.05)}" if "detector_input" in v else ""
-        rows.append(f"| {name} | {size} | {v['median_ms']:.1f} | {v['p90_ms']:.1f} | {v['images_per_s']:.1f} | "
-                    f"{v['map_mask_no_mask']:.3f} | {v['ap']['mask']:.3f} | {v['ap']['no_mask']:.3f} | "
-                    f"{v['unmasked_recall']:.3f} | {v['masked_false_alarm_rate']:.3f} |")
->>>>>>> 32682ff (scenes: background painted and blurred on a small copy (8 min -> 10 s), close-ups fill 50-90 %, walking clips; planner defaults from the train scenes (top scale 2, level ratio 8, tiles up to 2048 px, faces larger than the overlap left to coarser passes); peers.py runs on scene folders and takes --peers; tests for scenes)
     t = d.get("targets_vs_aizoo", {})
     tail = (
         (

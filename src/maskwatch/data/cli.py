@@ -50,10 +50,18 @@ def report(directory: Annotated[Path, typer.Argument(help="A directory written b
 def scenes(
     data_dir: Annotated[Path, typer.Argument(help="The shared data folder (holding andrewmvd/ and jolignier/).")],
     manifest: Annotated[Path, typer.Option(help="Crop manifest (data build): which photos are train and which val.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder: <kind>-<split>/<source>/ VOC folders.")] = Path("build/scenes"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder: <kind>-<split>/<source>/ VOC folders.")] = Path(
+        "build/scenes"
+    ),
     split: Annotated[list[str], typer.Option("--split", help="Split(s) to draw from (repeatable).")] = ["train", "val"],  # noqa: B006
-    kind: Annotated[list[str], typer.Option("--kind", help="wide (1920x1080 frames), close (240x240 close-ups), video "
-                                            "(1080p clips of people walking, ground truth per frame).")] = ["wide", "close"],  # noqa: B006
+    kind: Annotated[
+        list[str],
+        typer.Option(
+            "--kind",
+            help="wide (1920x1080 frames), close (240x240 close-ups), video "
+            "(1080p clips of people walking, ground truth per frame).",
+        ),
+    ] = ["wide", "close"],  # noqa: B006
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same scenes.")] = 0,
     video_seconds: Annotated[float, typer.Option(help="Length of each clip (--kind video).", min=0.1)] = 10.0,
 ) -> None:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from maskwatch.core.errors import UserError
 from maskwatch.data.scenes import WIDE_SIZE, Face, Photo, clip_faces, read_photo, resize_to, still_background
-from maskwatch.errors import UserError
 
 VIDEO_FPS = 15
 FEATHER = 6  # px over which a cut-out fades into the background
@@ -68,9 +68,10 @@ def write_video(frames: Iterable[np.ndarray], out: Path, fps: int = VIDEO_FPS, c
                     ],
                     stdin=subprocess.PIPE,
                 )
+            assert proc.stdin is not None
             proc.stdin.write(np.ascontiguousarray(frame).tobytes())
     finally:
-        if proc is not None:
+        if proc is not None and proc.stdin is not None:
             proc.stdin.close()
             if proc.wait() != 0:
                 raise UserError(f"ffmpeg could not write {out} (rc {proc.returncode})")
@@ -171,7 +172,7 @@ def make_scene_video(
     truth: dict[str, list[dict]] = {}
     out = Path(out).with_suffix(".mp4")
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         for i in range(max(1, round(seconds * fps))):
             frame, faces = render_walkers(background, cast, i)
             truth[f"{out.stem}_f{i:06d}"] = [
@@ -236,5 +237,5 @@ def size_sweep_frames(
         frame = background.copy()
         x0, y0, x1, y1 = max(0, dx), max(0, dy), min(fw, dx + pw), min(fh, dy + ph)
         frame[y0:y1, x0:x1] = small[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
-        out.append((size, frame, Face(scaled_box + [dx, dy, dx, dy], label)))
+        out.append((size, frame, Face(scaled_box + np.array([dx, dy, dx, dy], np.float64), label)))
     return out

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskwatch.errors import UserError
+from maskwatch.core.errors import UserError
 
 SCENE_SOURCES = ("andrewmvd", "jolignier")  # the VOC sets of real street and web photos
 WIDE_SIZE = (1920, 1080)  # width, height
@@ -36,7 +36,7 @@ JPEG_QUALITY = 92
 @dataclass
 class Face:
     box: np.ndarray  # x1 y1 x2 y2, float pixels
-    label: str  # one of maskwatch.labels.CLASSES
+    label: str  # one of maskwatch.core.labels.CLASSES
     difficult: bool = False
 
     def moved(self, dx: float, dy: float, scale: float = 1.0) -> Face:
@@ -52,7 +52,7 @@ class Photo:
 
 def split_photos(data_dir: Path, manifest: Path, split: str, sources: tuple[str, ...] = SCENE_SOURCES) -> list[Photo]:
     """The annotated photos of `sources` that the crop manifest lists under `split`, sorted by path."""
-    from maskwatch.evaluate.voc import read_voc_folder, restrict_to_split
+    from maskwatch.data.voc_folder import read_voc_folder, restrict_to_split
 
     photos = []
     for source in sources:
@@ -61,8 +61,11 @@ def split_photos(data_dir: Path, manifest: Path, split: str, sources: tuple[str,
             raise UserError(f"{folder}: no such folder (scenes are made from {', '.join(sources)})")
         annotations, _ = restrict_to_split(read_voc_folder(folder), manifest, split)
         for a in annotations:
-            faces = [Face(np.asarray(b, np.float64), lab, bool(d)) for b, lab, d in zip(a.boxes, a.labels, a.difficult)]
-            photos.append(Photo(Path(a.path), source, faces))
+            faces = [
+                Face(np.asarray(b, np.float64), lab, bool(d))
+                for b, lab, d in zip(a.boxes, a.labels, a.difficult, strict=True)
+            ]
+            photos.append(Photo(Path(str(a.path)), source, faces))
     return sorted(photos, key=lambda p: str(p.path))
 
 
@@ -129,12 +132,16 @@ def pack_wide_frames(
             placed = []
             wanted = int(rng.integers(1, max_per_frame + 1))
             spot = _free_spot(placed, w, h, size, rng, tries)
+        if spot is None:  # an empty frame always has room for a photo that fits
+            raise AssertionError("no room in an empty frame")
         frames[-1].append((index, *spot))
         placed.append((spot[0] - GAP, spot[1] - GAP, spot[0] + w + GAP, spot[1] + h + GAP))
     return frames
 
 
-def _free_spot(placed, w: int, h: int, size: tuple[int, int], rng: np.random.Generator, tries: int):
+def _free_spot(
+    placed: list[tuple[int, int, int, int]], w: int, h: int, size: tuple[int, int], rng: np.random.Generator, tries: int
+) -> tuple[int, int] | None:
     for _ in range(tries):
         x, y = int(rng.integers(0, size[0] - w + 1)), int(rng.integers(0, size[1] - h + 1))
         if all(x + w <= a or x >= c or y + h <= b or y >= d for a, b, c, d in placed):
@@ -142,7 +149,9 @@ def _free_spot(placed, w: int, h: int, size: tuple[int, int], rng: np.random.Gen
     return None
 
 
-def render_wide(photos: list[Photo], placement: list[tuple[int, int, int]], background: np.ndarray):
+def render_wide(
+    photos: list[Photo], placement: list[tuple[int, int, int]], background: np.ndarray
+) -> tuple[np.ndarray, list[Face]]:
     """A wide frame: each photo pasted at its own size at (x, y); the faces moved with it."""
     frame = background.copy()
     faces = []
@@ -179,7 +188,9 @@ def build_wide(photos: list[Photo], out: Path, seed: int, size: tuple[int, int] 
 # ---- close-ups -------------------------------------------------------------------------------------------------
 
 
-def close_up(image: np.ndarray, photo: Photo, face_index: int, rng: np.random.Generator, side: int = CLOSE_SIDE):
+def close_up(
+    image: np.ndarray, photo: Photo, face_index: int, rng: np.random.Generator, side: int = CLOSE_SIDE
+) -> tuple[np.ndarray, list[Face]] | None:
     """A side x side frame around one face: its box's long side fills CLOSE_FILL of the frame, its centre up to
     CLOSE_SHIFT off the frame's centre; the window is moved (or, in a small photo, the fill raised) to stay inside
     the photo. None where the face would have to fill over 95 % of the frame. Other faces in the window come along,
@@ -255,7 +266,7 @@ def write_voc_scene(folder: Path, stem: str, image: np.ndarray, faces: list[Face
         ET.SubElement(obj, "name").text = face.label
         ET.SubElement(obj, "difficult").text = "1" if face.difficult else "0"
         box = ET.SubElement(obj, "bndbox")
-        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), face.box):
+        for key, value in zip(("xmin", "ymin", "xmax", "ymax"), face.box, strict=True):
             ET.SubElement(box, key).text = f"{float(value):.1f}"
     ET.indent(root)
     ET.ElementTree(root).write(folder / "annotations" / f"{stem}.xml", encoding="unicode")

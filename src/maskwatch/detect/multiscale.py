@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskwatch.core.detections import Detections
 from maskwatch.detect.scales import ScalePass, ScaleSettings, plan_scales
 from maskwatch.detect.tiling import ScaledDetector, detect_regions, merge_detections
-from maskwatch.types import Detections
 
 
 class MultiScaleDetector:

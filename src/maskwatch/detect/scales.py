@@ -75,7 +75,8 @@ def level_scales(height: int, width: int, settings: ScaleSettings = ScaleSetting
 
 
 def tile_starts(length: int, tile: int, count: int) -> list[int]:
-    """Start offsets of `count` tiles of `tile` px spread evenly over `length` px, the first at 0, the last at the end."""
+    """Start offsets of `count` tiles of `tile` px spread evenly over `length` px: the first at 0, the last at
+    the end."""
     if count <= 1 or tile >= length:
         return [0]
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]

@@ -15,8 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from maskwatch.core.detections import Detections
 from maskwatch.detect.anchors import box_iou
-from maskwatch.types import Detections
 
 MAX_BATCH_PIXELS = 4_000_000  # detector input pixels per session run: ~0.5 GB peak memory on a 1080p frame
 MERGE_IOU = 0.4  # as the detector's own NMS
@@ -24,6 +24,8 @@ CONTAINED = 0.75  # two boxes, the smaller with this share of its area inside th
 
 
 class ScaledDetector(Protocol):
+    min_score: float
+
     def detect_scaled(self, images: list[np.ndarray], scale: float, min_score: float | None = None) -> list[Detections]:
         """Images of one shape, each resized by scale; boxes in each image's own pixels."""
         ...
@@ -48,19 +50,21 @@ def detect_regions(
     found: list[Detections] = []
     for start in range(0, len(crops), per_run):
         found += detector.detect_scaled(crops[start : start + per_run], scale, min_score)
-    shifted = [_shift(d, x1, y1) for d, (x1, y1, _, _) in zip(found, regions)]
+    shifted = [_shift(d, x1, y1) for d, (x1, y1, _, _) in zip(found, regions, strict=True)]
     if len(regions) == 1:
         return shifted[0]
     keep = [owned_by(d.xyxy, regions, k, image.shape[:2]) for k, d in enumerate(shifted)]
     if max_face is not None:
-        keep = [m & ((d.xyxy[:, 2:] - d.xyxy[:, :2]).max(axis=1) <= max_face) for m, d in zip(keep, shifted)]
-    return concat([d[m] for d, m in zip(shifted, keep)])
+        keep = [
+            m & ((d.xyxy[:, 2:] - d.xyxy[:, :2]).max(axis=1) <= max_face) for m, d in zip(keep, shifted, strict=True)
+        ]
+    return concat([d[m] for d, m in zip(shifted, keep, strict=True)])
 
 
 def _shift(d: Detections, dx: float, dy: float) -> Detections:
     if dx == 0 and dy == 0:
         return d
-    offset = np.float32([dx, dy])
+    offset = np.array([dx, dy], np.float32)
     lm = None if d.landmarks is None else d.landmarks + offset
     return Detections(d.xyxy + np.tile(offset, 2), d.det_scores, lm, d.class_probs, d.track_ids, dict(d.data))
 
@@ -100,11 +104,11 @@ def concat(parts: list[Detections]) -> Detections:
         return Detections.empty()
     if len(parts) == 1:
         return parts[0]
-    lms = [p.landmarks for p in parts]
+    lms = [p.landmarks for p in parts if p.landmarks is not None]
     return Detections(
         np.concatenate([p.xyxy for p in parts]),
         np.concatenate([p.det_scores for p in parts]),
-        None if any(lm is None for lm in lms) else np.concatenate(lms),
+        np.concatenate(lms) if len(lms) == len(parts) else None,
     )
 
 

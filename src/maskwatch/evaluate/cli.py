@@ -107,7 +107,7 @@ def voc(
     input_size: Annotated[
         int | None,
         typer.Option(
-            help="One detector pass at this input long side (default: scales and tiles chosen per image, as `predict`).",
+            help="One detector pass at this input long side (default: scales and tiles chosen per image, as predict).",
             min=32,
         ),
     ] = None,

@@ -10,40 +10,17 @@ envelope (all-point interpolation). IoU is on continuous pixel coordinates (no V
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, UNMASKED
+from maskwatch.data.voc_folder import ImageAnnotation
 from maskwatch.detect.anchors import box_iou
 
 IOU_THRESHOLD = 0.5
 FACE = "face"  # the single label of class-agnostic scoring
 
 TP, FP, IGNORED = 1, 0, -1
-
-
-@dataclass
-class ImageAnnotation:
-    """Ground truth of one image: boxes (M, 4) pixel x1 y1 x2 y2, labels in CLASSES, difficult (M,) bool."""
-
-    name: str
-    boxes: np.ndarray
-    labels: list[str]
-    difficult: np.ndarray
-    path: str | None = None
-
-    def __post_init__(self) -> None:
-        self.boxes = np.asarray(self.boxes, np.float64).reshape(-1, 4)
-        self.difficult = np.asarray(self.difficult, bool).reshape(len(self.boxes))
-
-    @property
-    def image_file(self) -> Path:
-        """The annotated image's file (annotations read from VOC folders know it)."""
-        if self.path is None:
-            raise UserError(f"{self.name}: the annotation names no image file")
-        return Path(self.path)
 
 
 @dataclass

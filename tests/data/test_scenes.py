@@ -40,7 +40,7 @@ def manifest(shared_data, tmp_path_factory):
 
 def _as_predictions(annotations):
     return {
-        a.name: [{"box": b.tolist(), "label": lab, "score": 1.0} for b, lab in zip(a.boxes, a.labels)]
+        a.name: [{"box": b.tolist(), "label": lab, "score": 1.0} for b, lab in zip(a.boxes, a.labels, strict=True)]
         for a in annotations
     }
 
@@ -114,7 +114,7 @@ def test_scene_video_is_h264_1080p_with_truth_per_frame(shared_data, manifest, t
         assert error < 4.0
     moved = [
         np.abs(np.array(a["box"]) - np.array(b["box"])).max()
-        for a, b in zip(truth["clip_f000000"], truth["clip_f000014"])
+        for a, b in zip(truth["clip_f000000"], truth["clip_f000014"], strict=True)
     ]
     assert 0 < max(moved) <= 14 * 3.0 + 1
     assert json.loads(truth_path.read_text()) == truth

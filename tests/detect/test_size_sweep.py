@@ -41,7 +41,7 @@ def face(shared_data):
     backdrop = Photo(
         folder / "images" / BACKGROUND_PHOTO,
         "andrewmvd",
-        [Face(b, lab) for b, lab in zip(backdrop_ann.boxes, backdrop_ann.labels)],
+        [Face(b, lab) for b, lab in zip(backdrop_ann.boxes, backdrop_ann.labels, strict=True)],
     )
     return patch, box, backdrop
 
@@ -103,13 +103,16 @@ def test_face_across_a_tile_edge_is_one_face(face, detector):
     assert top.tiled
     edge_x = float(top.regions[0][2])  # the right side of the first tile, inside the frame
     size = 56  # 140 px at the top scale: smaller than the tiles' overlap, so one tile holds it whole
-    ((_, frame, f),) = size_sweep_frames(patch, box, "no_mask", [size], background, centre=(edge_x, 300.0))
+    # three quarters of it inside the first tile, so that tile finds its cut view too
+    centre = (edge_x - size / 4, 300.0)
+    ((_, frame, f),) = size_sweep_frames(patch, box, "no_mask", [size], background, centre=centre)
     assert f.box[0] < edge_x < f.box[2]
     # the tiles themselves see it twice: whole in one, cut in the other
     crops = [frame[y1:y2, x1:x2] for x1, y1, x2, y2 in top.regions]
     per_tile = detector.detect_scaled(crops, top.scale, 0.3)
     seen = sum(
-        len(_overlapping(d, f.box - [x1, y1, x1, y1], 0.3)) > 0 for d, (x1, y1, _, _) in zip(per_tile, top.regions)
+        len(_overlapping(d, f.box - [x1, y1, x1, y1], 0.3)) > 0
+        for d, (x1, y1, _, _) in zip(per_tile, top.regions, strict=True)
     )
     assert seen >= 2
     # the tiled pass alone keeps one of them, and the whole detector reports one face
@@ -120,7 +123,7 @@ def test_face_across_a_tile_edge_is_one_face(face, detector):
         assert box_iou(f.box, found)[0, 0] >= 0.5
 
 
-@pytest.mark.parametrize("frame_size,size", [((1920, 1080), 512), ((1920, 1080), 300), ((240, 240), 200)])
+@pytest.mark.parametrize(("frame_size", "size"), [((1920, 1080), 512), ((1920, 1080), 300), ((240, 240), 200)])
 def test_large_face_gets_one_box(face, detector, frame_size, size):
     patch, box, backdrop = face
     background = still_background(backdrop, frame_size, np.random.default_rng(2))

@@ -5,9 +5,9 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from maskwatch.core.detections import Detections
 from maskwatch.detect.scales import ScaleSettings, fixed_scale, level_scales, plan_scales, tile_grid
 from maskwatch.detect.tiling import merge_detections, owned_by
-from maskwatch.types import Detections
 
 SETTINGS = ScaleSettings()
 SMALLEST_FOUND_IN = 20  # px at the detector's input: about the smallest face RetinaFace finds reliably
@@ -57,7 +57,7 @@ def test_street_photo_400px_keeps_its_fine_scale():
     assert 300 * passes[0].scale <= SETTINGS.largest_face_in
 
 
-@pytest.mark.parametrize("height,width", [(1080, 1920), (2160, 3840), (1920, 1080)])
+@pytest.mark.parametrize(("height", "width"), [(1080, 1920), (2160, 3840), (1920, 1080)])
 def test_large_frames_are_tiled_and_covered(height, width):
     passes = plan_scales(height, width)
     assert passes[0].scale * min(height, width) <= SETTINGS.largest_face_in + 1
