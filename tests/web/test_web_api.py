@@ -257,6 +257,17 @@ def test_cameras_state_and_frame(client):
     assert client.get("/api/cameras/nope/zones", headers=BEARER).status_code == 404
 
 
+def test_cameras_send_every_zone_field(client, running):
+    service = running["service"]
+    service.set_zones("door-cam", [{"name": "door", "polygon": [[0, 0], [0.5, 0], [0.5, 1]]}])  # defaults unset
+    try:
+        (cam,) = client.get("/api/cameras", headers=BEARER).json()
+        (zone,) = cam["zones"]
+        assert zone["restricted"] is True and zone["ignore"] is False and zone["hours"] == []
+    finally:
+        service.set_zones("door-cam", [])
+
+
 def test_events_filters_detail_and_snapshot(client):
     events = wait_for(lambda: (e := client.get("/api/events", headers=BEARER).json()) and len(e) >= 2 and e, 30)
     assert events and len(events) >= 2, "no alerts within 30 s"

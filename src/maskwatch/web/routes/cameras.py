@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from maskwatch.config import ZoneConfig
 from maskwatch.web.defs.common import Tag
 from maskwatch.web.defs.queries import FrameQuery, StreamQuery
 from maskwatch.web.defs.responses import Camera
@@ -26,7 +27,9 @@ router = APIRouter(tags=[Tag.cameras], dependencies=[Depends(current_role)], res
 @router.get("/api/cameras", response_model_exclude_unset=True)
 def cameras(service: ServiceDep) -> list[Camera]:
     """State of every camera (online, fps, counts) with its zones."""
-    zones = {c.name: c.zones for c in service.config.cameras}
+    # every zone field is sent, defaults too: the route leaves out unset status fields, and a zone read from YAML
+    # without `restricted:` would otherwise reach the page without it (and be shown as open)
+    zones = {c.name: [ZoneConfig.model_validate(z.model_dump()) for z in c.zones] for c in service.config.cameras}
     return [Camera(**status, zones=zones.get(status["name"], [])) for status in service.camera_status()]
 
 
