@@ -17,6 +17,7 @@ from maskwatch.evaluate.cli import app as evaluate_app
 from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
+from maskwatch.train.detector.cli import train_detector_command
 
 if TYPE_CHECKING:
     from typer._click.core import Context
@@ -58,6 +59,9 @@ app = typer.Typer(
 app.add_typer(data_app, name="data", help="Import, clean and crop face-mask datasets; data report.")
 app.add_typer(evaluate_app, name="evaluate", help="Score the classifier on crops or the whole pipeline on VOC photos.")
 app.command("train", help="Train the mask classifier on a crop dataset and export it to ONNX.")(train_command)
+app.command("train-detector", help="Fine-tune the face detector on annotated face boxes and export it to ONNX.")(
+    train_detector_command
+)
 app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the models, with the accuracy cost measured.")
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
 app.command("health", help="Ask a running service whether it is healthy (exit 0) or not (exit 1).")(health)
@@ -81,9 +85,19 @@ EXTRAS = {
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON; - for the standard output.")]
+Detector = Annotated[
+    str | None,
+    typer.Option(
+        "--detector",
+        help="Face detector: a shipped model's name (retinaface_mnet025, retinaface_mnet025_ft) or an ONNX file; "
+        "default: the shipped default.",
+    ),
+]
 
 
-def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: Path | None) -> MaskPipeline:
+def _pipeline(
+    mode: str, input_size: int | None, min_score: float, classifier: Path | None, detector: str | None = None
+) -> MaskPipeline:
     from maskwatch.pipeline import MODES, MaskPipeline
 
     if mode not in MODES:
@@ -93,6 +107,7 @@ def _pipeline(mode: str, input_size: int | None, min_score: float, classifier: P
         input_size=input_size or chosen.input_size,
         min_score=max(min_score, chosen.face_min_score),
         classifier_path=classifier,
+        detector=detector,
     )
 
 
@@ -128,13 +143,14 @@ def predict(
         int | None, typer.Option(help="One detector pass at this input long side (overrides the mode's).", min=32)
     ] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX (default: the shipped model).")] = None,
+    detector: Detector = None,
 ) -> None:
     """Faces with mask labels for images → {file: [{box, label, score}]}."""
     from maskwatch.pipeline.files import predict_images
     from maskwatch.pipeline.report import OPERATING_SCORE, check_json_output, label_table, predicted_counts
 
     check_json_output(out)
-    batch = predict_images(inputs, _pipeline(mode, input_size, min_score, classifier), min_score)
+    batch = predict_images(inputs, _pipeline(mode, input_size, min_score, classifier, detector), min_score)
     bar = max(OPERATING_SCORE, min_score)
     _finish(
         batch, out, lambda: label_table(predicted_counts(batch.results, bar), f"faces of score >= {bar:g}, by label")
@@ -174,13 +190,14 @@ def detect(
         float, typer.Option(help="Lowest score drawn (face confidence x label probability, as predict's score).")
     ] = 0.5,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
+    detector: Detector = None,
 ) -> None:
     """Draw boxes and mask labels onto an image or a video (image in, image out; video in, video out)."""
     from maskwatch.pipeline.files import detect_file
     from maskwatch.pipeline.report import check_detect_paths, label_table
 
     check_detect_paths(input, out)
-    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier), min_score)
+    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier, detector), min_score)
     frames = summary["frames"]
     unit = "faces" if frames == 1 else "faces (all frames)"
     label_table(summary["labels"], f"wrote {out}: {frames} frame(s), faces of score >= {min_score:g}", unit)
@@ -226,13 +243,20 @@ def probe(
 def calibrate_boxes(
     folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
     manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its train images are used.")],
-    out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/box_calibration.json"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Default: the detector's calibration file (models/box_calibration.json)."),
+    ] = None,
+    detector: Detector = None,
 ) -> None:
     """Fit the shift from detector boxes to the annotation convention on the training split."""
+    from maskwatch.detect.models import resolve_detector
     from maskwatch.train.box_calibration import fit_boxes
 
-    cal = fit_boxes(folders, manifest)
-    cal.save(out, fitted_on=[str(f) for f in folders], split="train", manifest=str(manifest))
+    model = resolve_detector(detector)
+    out = out or model.calibration
+    cal = fit_boxes(folders, manifest, model_path=model.path)
+    cal.save(out, fitted_on=[str(f) for f in folders], split="train", manifest=str(manifest), detector=model.name)
     typer.echo(
         f"wrote {out}: offsets x1 y1 x2 y2 = {[round(v, 3) for v in cal.offsets]} from {cal.pairs} matched faces"
     )
@@ -243,6 +267,7 @@ def calibrate_operating_point(
     folders: Annotated[list[Path], typer.Argument(help="VOC folders of real photos.")],
     manifest: Annotated[Path, typer.Option(help="Dataset manifest: only its val images are used.")],
     out: Annotated[Path, typer.Option("--out", "-o")] = Path("models/operating_point.json"),
+    detector: Detector = None,
 ) -> None:
     """Choose the shift toward the unmasked labels that clears the recall and false-alarm bars by the widest margin."""
     import json
@@ -254,7 +279,7 @@ def calibrate_operating_point(
         sweep_biases,
     )
 
-    table = sweep_biases(folders, manifest)
+    table = sweep_biases(folders, manifest, detector=detector)
     bias = choose_bias(table)
     out.write_text(
         json.dumps(

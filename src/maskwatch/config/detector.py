@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from maskwatch.config.base import Strict
 
@@ -42,6 +42,11 @@ class DetectorConfig(Strict):
         description="CPU threads each model may use (onnxruntime); they sleep between runs instead of spinning, which "
         "leaves the cores to the camera decoders; unset: the machine's cores, at most 4",
     )
+    model: str = Field(
+        "retinaface_mnet025",
+        description="face detector: a shipped model's name (retinaface_mnet025: as published; retinaface_mnet025_ft: "
+        "fine-tuned on face-mask photos) or the path of a RetinaFace ONNX file",
+    )
     classifier: Path | None = Field(
         None,
         description="an ONNX mask classifier to use instead of the shipped one (e.g. one from `maskwatch train`), "
@@ -58,3 +63,12 @@ class DetectorConfig(Strict):
     redetect_seconds: float = Field(
         1.0, gt=0, description="seconds: a still camera is still detected at least this often"
     )
+
+    @field_validator("model")
+    @classmethod
+    def _known_detector(cls, name: str) -> str:
+        from maskwatch.detect.models import MODELS
+
+        if name not in MODELS and not name.lower().endswith(".onnx"):
+            raise ValueError(f"must be one of {', '.join(MODELS)} or the path of an .onnx file, got {name!r}")
+        return name

@@ -21,6 +21,14 @@ ValManifest = Annotated[Path | None, typer.Option(help="Score only images this m
 VocFolders = Annotated[
     list[Path], typer.Argument(help="PASCAL VOC folders (images/ + annotations/).", show_default=False)
 ]
+Detector = Annotated[
+    str | None,
+    typer.Option(
+        "--detector",
+        help="Face detector: a shipped model's name (retinaface_mnet025, retinaface_mnet025_ft) or an ONNX file; "
+        "default: the shipped default.",
+    ),
+]
 
 
 def _report(result: VocResult | CropResult, out: Path, predictions: dict | None = None) -> None:
@@ -114,6 +122,7 @@ def voc(
     providers: Annotated[
         str, typer.Option(help="ONNX Runtime provider for the pipeline: cpu, cuda, openvino.")
     ] = "cpu",
+    detector: Detector = None,
     out: Out = Path("runs/eval_voc"),
 ) -> None:
     """Detection AP per class, mAP, face AP and unmasked recall on annotated photos."""
@@ -129,7 +138,52 @@ def voc(
         from maskwatch.pipeline import MaskPipeline
 
         pipeline = MaskPipeline.from_defaults(
-            input_size=input_size, min_score=0.05, providers=providers, classifier_path=model
+            input_size=input_size, min_score=0.05, providers=providers, classifier_path=model, detector=detector
         )
     result, scored = evaluate_voc(folders, manifest, predictions, pipeline, threshold, incorrect=incorrect)
     _report(result, out, predictions=scored if pipeline is not None else None)
+
+
+@app.command("detector")
+def detector_command(
+    folders: VocFolders,
+    manifest: ValManifest = None,
+    detector: Detector = None,
+    input_size: Annotated[int, typer.Option(help="Detector input long side.", min=32, max=4096)] = 1024,
+    split: Annotated[
+        str, typer.Option(help="Which split of the manifest to score (val, or train to compare).")
+    ] = "val",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the figures as JSON here.")] = None,
+):
+    """The face detector alone, per folder: face AP (calibrated boxes) and the share of masked, unmasked and
+    incorrect faces found at score >= 0.3 with IoU >= 0.5, overall and by face size."""
+    import json
+
+    from maskwatch.detect import BoxCalibration, RetinaFaceDetector
+    from maskwatch.detect.models import resolve_detector
+    from maskwatch.evaluate.detector import detector_predictions, score_detections, split_annotations
+
+    if split not in ("val", "train"):
+        raise UserError(f"--split must be val or train, got {split!r}")
+    model = resolve_detector(detector)
+    face_detector = RetinaFaceDetector(model.path, input_size=input_size, min_score=0.02)
+    calibration = BoxCalibration.load(model.calibration)
+    figures = {"detector": model.name, "input_size": input_size, "split": split, "folders": {}}
+    for folder in folders:
+        annotations = split_annotations([folder], manifest, split)
+        predictions = detector_predictions(annotations, face_detector, calibration, progress=True)
+        score = score_detections(annotations, predictions)
+        figures["folders"][Path(folder).name] = score.to_dict()
+        recall = " ".join(
+            f"{g} {score.recall(g):.1%} ({score.found[g][0]}/{score.found[g][1]})"
+            for g in ("mask", "no_mask", "incorrect", "unmasked")
+        )
+        typer.echo(
+            f"{Path(folder).name}: {score.n_images} photos, face AP {score.face_ap:.3f}; found at score >= 0.3: "
+            f"{recall}; false detections {score.false_detections}"
+        )
+        typer.echo("  by size (px): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in score.by_size.items()))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=1))
+        typer.echo(f"wrote {out}", err=True)

@@ -12,6 +12,7 @@ from maskwatch.classify import MaskClassifier
 from maskwatch.core.detections import Detections
 from maskwatch.core.paths import MODELS_DIR
 from maskwatch.detect import BoxCalibration, FaceDetector, MultiScaleDetector, RetinaFaceDetector
+from maskwatch.detect.models import resolve_detector
 
 OPERATING_POINT = MODELS_DIR / "operating_point.json"
 
@@ -56,14 +57,18 @@ class MaskPipeline:
         providers: str = "cpu",
         threads: int | None = None,
         classifier_path: Path | None = None,
+        detector: str | None = None,
     ) -> MaskPipeline:
         """The shipped models. input_size None: the detector's scales and tiles are chosen from each image (faces from
-        about 10 px to the whole frame); a number: one pass with the long side brought to it (the live service)."""
-        detector = RetinaFaceDetector(
-            input_size=input_size or 1024, min_score=min_score, providers=providers, threads=threads
+        about 10 px to the whole frame); a number: one pass with the long side brought to it (the live service).
+        detector: a shipped detector's name or an ONNX path (maskwatch.detect.models; None: the default)."""
+        model = resolve_detector(detector)
+        face_detector = RetinaFaceDetector(
+            model.path, input_size=input_size or 1024, min_score=min_score, providers=providers, threads=threads
         )
         classifier = MaskClassifier(classifier_path, providers, threads)
-        return cls(detector if input_size else MultiScaleDetector(detector), classifier)
+        scaled = face_detector if input_size else MultiScaleDetector(face_detector)
+        return cls(scaled, classifier, BoxCalibration.load(model.calibration))
 
     def analyze(self, image: np.ndarray, min_score: float | None = None) -> Detections:
         return self.analyze_batch([image], min_score)[0]

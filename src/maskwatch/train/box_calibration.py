@@ -10,13 +10,20 @@ from rich.progress import track
 from maskwatch.core.media import read_image
 from maskwatch.detect import BoxCalibration, RetinaFaceDetector
 from maskwatch.detect.calibration import fit_calibration, matched_pairs
+from maskwatch.detect.retinaface import DEFAULT_MODEL
 from maskwatch.evaluate.voc import read_voc_folder, restrict_to_split
 
 
-def fit_boxes(folders: list[Path], manifest: Path, input_size: int = 1024, min_score: float = 0.5) -> BoxCalibration:
+def fit_boxes(
+    folders: list[Path],
+    manifest: Path,
+    input_size: int = 1024,
+    min_score: float = 0.5,
+    model_path: Path = DEFAULT_MODEL,
+) -> BoxCalibration:
     """Detector boxes matched to annotated faces on the images the manifest puts in train; sources weigh equally."""
     annotations, _ = restrict_to_split([a for f in folders for a in read_voc_folder(Path(f))], manifest, split="train")
-    detector = RetinaFaceDetector(input_size=input_size, min_score=min_score)
+    detector = RetinaFaceDetector(model_path, input_size=input_size, min_score=min_score)
     det_boxes, ann_boxes, groups = [], [], []
     for ann in track(annotations, description="matching detector boxes"):
         keep = ~ann.difficult

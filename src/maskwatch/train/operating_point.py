@@ -29,10 +29,12 @@ TARGET_UNMASKED_RECALL = 0.85  # issue 2's bar, at the compliance view's score t
 MAX_MASKED_FALSE_ALARM = 0.10
 
 
-def sweep_biases(folders: list[Path], manifest: Path, biases: Sequence[float] = BIASES) -> dict[str, dict[float, dict]]:
+def sweep_biases(
+    folders: list[Path], manifest: Path, biases: Sequence[float] = BIASES, detector: str | None = None
+) -> dict[str, dict[float, dict]]:
     """{folder name: {bias: scores}} on the val photos of each folder, from one run of the accurate pipeline."""
     mode = MODES["accurate"]
-    pipeline = MaskPipeline.from_defaults(input_size=mode.input_size, min_score=mode.face_min_score)
+    pipeline = MaskPipeline.from_defaults(input_size=mode.input_size, min_score=mode.face_min_score, detector=detector)
     pipeline.unmasked_bias = 0.0
     table = {}
     for folder in folders:

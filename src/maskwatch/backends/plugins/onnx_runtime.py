@@ -26,6 +26,7 @@ class OnnxRuntimeBackend(DetectorBackend):
             providers=detector.providers,
             threads=detector.threads or min(4, os.cpu_count() or 1),
             classifier_path=detector.classifier,
+            detector=detector.model,
         )
 
     @staticmethod
