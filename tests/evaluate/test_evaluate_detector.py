@@ -1,4 +1,5 @@
-"""The detector-only view (maskwatch evaluate detector): faces found per class and size at score >= 0.3, hand-counted."""
+"""The detector-only view (maskwatch evaluate detector): faces found per class and size at score >= 0.3, counted by
+hand."""
 
 from __future__ import annotations
 

@@ -45,14 +45,14 @@ def test_torch_rebuild_matches_onnx_runtime_on_real_photos(shared_data, input_si
         expected = detector.session.run(None, {detector.input_name: blob})
         with torch.no_grad():
             got = [t.numpy() for t in model(torch.from_numpy(blob))]
-        for name, a, b in zip(("loc", "conf", "landmarks"), expected, got):
+        for name, a, b in zip(("loc", "conf", "landmarks"), expected, got, strict=True):
             assert a.shape == b.shape, name
             assert np.abs(a - b).max() < 5e-4, (name, path.name, float(np.abs(a - b).max()))
 
 
 def test_relu_variant_keeps_the_weights_and_changes_only_the_activation():
     leaky, relu = pretrained("leaky"), pretrained("relu")
-    for (name, a), (_, b) in zip(leaky.state_dict().items(), relu.state_dict().items()):
+    for (name, a), (_, b) in zip(leaky.state_dict().items(), relu.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     x = torch.from_numpy(scene(96, 64, 0).astype(np.float32) - 110).permute(2, 0, 1)[None]
     with torch.no_grad():
@@ -196,7 +196,7 @@ def test_config_picks_the_detector_model(tmp_path):
 
     assert DetectorConfig().model == DEFAULT_DETECTOR
     assert DetectorConfig(model="retinaface_mnet025_ft").model == "retinaface_mnet025_ft"
-    with pytest.raises(ValidationError, match="detector|retinaface"):
+    with pytest.raises(ValidationError, match=r"detector|retinaface"):
         DetectorConfig(model="yolo")
     camera = CameraConfig(name="door", source="rtsp://camera/stream")
     config = AppConfig(cameras=[camera], detector=DetectorConfig(model="mine.onnx")).resolve_paths(tmp_path)

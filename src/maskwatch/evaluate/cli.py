@@ -154,7 +154,7 @@ def detector_command(
         str, typer.Option(help="Which split of the manifest to score (val, or train to compare).")
     ] = "val",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the figures as JSON here.")] = None,
-):
+) -> None:
     """The face detector alone, per folder: face AP (calibrated boxes) and the share of masked, unmasked and
     incorrect faces found at score >= 0.3 with IoU >= 0.5, overall and by face size."""
     import json
@@ -168,12 +168,13 @@ def detector_command(
     model = resolve_detector(detector)
     face_detector = RetinaFaceDetector(model.path, input_size=input_size, min_score=0.02)
     calibration = BoxCalibration.load(model.calibration)
-    figures = {"detector": model.name, "input_size": input_size, "split": split, "folders": {}}
+    per_folder: dict[str, dict] = {}
+    figures = {"detector": model.name, "input_size": input_size, "split": split, "folders": per_folder}
     for folder in folders:
         annotations = split_annotations([folder], manifest, split)
         predictions = detector_predictions(annotations, face_detector, calibration, progress=True)
         score = score_detections(annotations, predictions)
-        figures["folders"][Path(folder).name] = score.to_dict()
+        per_folder[Path(folder).name] = score.to_dict()
         recall = " ".join(
             f"{g} {score.recall(g):.1%} ({score.found[g][0]}/{score.found[g][1]})"
             for g in ("mask", "no_mask", "incorrect", "unmasked")

@@ -7,9 +7,11 @@ detector work is judged on (issue 17: masked faces are missed more often than un
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,10 @@ from maskwatch.core.labels import CLASSES, UNMASKED
 from maskwatch.core.media import read_image
 from maskwatch.evaluate.metrics import FACE, ImageAnnotation, ImagePredictions, match_one_to_one, pr_curve
 from maskwatch.evaluate.voc import load_annotations, read_voc_folder, restrict_to_split
+
+if TYPE_CHECKING:
+    from maskwatch.detect.base import FaceDetector
+    from maskwatch.detect.calibration import BoxCalibration
 
 RECALL_SCORE = 0.3  # the issue's working score for "found"
 SIZE_EDGES = (0, 16, 32, 64, 128, 256, np.inf)  # long side of the annotated box, source pixels
@@ -68,7 +74,7 @@ def score_detections(
         keep = pred.scores >= min_score
         owner = match_one_to_one(ann.boxes, pred.boxes[keep], pred.scores[keep])
         false += int(keep.sum()) - int((owner >= 0).sum())
-        for j, (label, hard) in enumerate(zip(ann.labels, ann.difficult)):
+        for j, (label, hard) in enumerate(zip(ann.labels, ann.difficult, strict=True)):
             if hard:
                 continue
             hit = int(owner[j] >= 0)
@@ -84,17 +90,21 @@ def score_detections(
 
 
 def detector_predictions(
-    annotations: list[ImageAnnotation], detector, calibration, min_score: float = 0.02, progress: bool = False
+    annotations: list[ImageAnnotation],
+    detector: FaceDetector,
+    calibration: BoxCalibration,
+    min_score: float = 0.02,
+    progress: bool = False,
 ) -> dict[str, ImagePredictions]:
     """Calibrated face boxes and face scores of `detector` on each annotated image."""
-    items = annotations
+    items: Iterable[ImageAnnotation] = annotations
     if progress:
         from rich.progress import track
 
         items = track(annotations, description="detecting", transient=True)
-    out = {}
+    out: dict[str, ImagePredictions] = {}
     for ann in items:
-        image = read_image(Path(ann.path))
+        image = read_image(ann.image_file)
         dets = detector.detect(image, min_score=min_score)
         boxes = calibration.apply(dets.xyxy, image.shape) if len(dets) else dets.xyxy
         out[ann.name] = ImagePredictions(boxes, [FACE] * len(dets), dets.det_scores)

@@ -13,7 +13,7 @@ def _repeats(items: list[str] | None) -> dict[str, float] | None:
 
     if not items:
         return None
-    out = {}
+    out: dict[str, float] = {}
     for item in items:
         name, _, k = item.partition("=")
         try:
@@ -37,48 +37,33 @@ def _sizes(text: str) -> tuple[tuple[int, int, float], ...]:
     return sizes
 
 
-def train_detector_command(
-    folders: Annotated[
-        list[Path], typer.Argument(help="PASCAL VOC folders of photos with face boxes.", show_default=False)
-    ],
-    manifest: Annotated[
-        Path, typer.Option(help="Dataset manifest (maskwatch data build): only its train images are used.")
-    ],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Run folder: config, metrics.jsonl, checkpoints, model.onnx.")
-    ] = Path("runs/detector"),
-    activation: Annotated[str, typer.Option(help="leaky (as shipped) or relu (runs faster in INT8).")] = "leaky",
-    epochs: Annotated[int, typer.Option(help="Epochs (the tune-best one is exported).")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed of the sampling and augmentation.")] = 0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine).")] = 5e-5,
-    sizes: Annotated[
-        str, typer.Option(help="Training windows SIDE:BATCH:SHARE, comma-separated.")
-    ] = "384:24:0.75,640:8:0.25",
-    repeat_source: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="SOURCE=K: draw that source's photos K times per epoch "
-            "(default andrewmvd=2, maskedfacenet=0.35, others 1)."
-        ),
-    ] = None,
-    tune_share: Annotated[float, typer.Option(help="Share of the train groups held out to pick the best epoch.")] = 0.1,
-    eval_every: Annotated[int, typer.Option(help="Score the tune photos every N epochs.")] = 2,
-    teacher_ignore: Annotated[
-        float,
-        typer.Option(
-            help="Unannotated anchors the original detector scores at least this are not taught as background (1: off)."
-        ),
-    ] = 0.5,
-    threads: Annotated[int, typer.Option(help="Torch threads.")] = 2,
-    limit: Annotated[int | None, typer.Option(help="Use only N photos per source (smoke tests).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="At most N steps per epoch (smoke tests).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from RUN/last.pt after its last finished epoch.")] = False,
-    progress: Annotated[bool, typer.Option(help="Log every 10 steps.")] = True,
-):
-    """Fine-tune the RetinaFace face detector on annotated face boxes; writes RUN/model.onnx."""
+VocFolders = Annotated[
+    list[Path], typer.Argument(help="PASCAL VOC folders of photos with face boxes.", show_default=False)
+]
+TrainManifest = Annotated[
+    Path, typer.Option(help="Dataset manifest (maskwatch data build): only its train images are used.")
+]
+RunFolder = Annotated[
+    Path, typer.Option("--out", "-o", help="Run folder: config, metrics.jsonl, checkpoints, model.onnx.")
+]
+Sizes = Annotated[str, typer.Option(help="Training windows SIDE:BATCH:SHARE, comma-separated.")]
+RepeatSource = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="SOURCE=K: draw that source's photos K times per epoch "
+        "(default andrewmvd=2, maskedfacenet=0.35, others 1)."
+    ),
+]
+TeacherIgnore = Annotated[
+    float,
+    typer.Option(
+        help="Unannotated anchors the original detector scores at least this are not taught as background (1: off)."
+    ),
+]
+
+
+def _check_inputs(folders: list[Path], manifest: Path, tune_share: float) -> None:
     from maskwatch.core.errors import UserError
-    from maskwatch.train.detector.loss import LossConfig
-    from maskwatch.train.detector.train import DetectorTrainConfig, train_detector
 
     if not 0 <= tune_share < 1:
         raise UserError(f"--tune-share must be within 0..1, got {tune_share}")
@@ -87,6 +72,32 @@ def train_detector_command(
             raise UserError(f"{folder}: no such folder")
     if not manifest.is_file():
         raise UserError(f"{manifest}: manifest not found")
+
+
+def train_detector_command(
+    folders: VocFolders,
+    manifest: TrainManifest,
+    out: RunFolder = Path("runs/detector"),
+    activation: Annotated[str, typer.Option(help="leaky (as shipped) or relu (runs faster in INT8).")] = "leaky",
+    epochs: Annotated[int, typer.Option(help="Epochs (the tune-best one is exported).")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling and augmentation.")] = 0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine).")] = 5e-5,
+    sizes: Sizes = "384:24:0.75,640:8:0.25",
+    repeat_source: RepeatSource = None,
+    tune_share: Annotated[float, typer.Option(help="Share of the train groups held out to pick the best epoch.")] = 0.1,
+    eval_every: Annotated[int, typer.Option(help="Score the tune photos every N epochs.")] = 2,
+    teacher_ignore: TeacherIgnore = 0.5,
+    threads: Annotated[int, typer.Option(help="Torch threads.")] = 2,
+    limit: Annotated[int | None, typer.Option(help="Use only N photos per source (smoke tests).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="At most N steps per epoch (smoke tests).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from RUN/last.pt after its last finished epoch.")] = False,
+    progress: Annotated[bool, typer.Option(help="Log every 10 steps.")] = True,
+) -> None:
+    """Fine-tune the RetinaFace face detector on annotated face boxes; writes RUN/model.onnx."""
+    from maskwatch.train.detector.loss import LossConfig
+    from maskwatch.train.detector.train import DetectorTrainConfig, train_detector
+
+    _check_inputs(folders, manifest, tune_share)
     cfg = DetectorTrainConfig(
         [str(f) for f in folders],
         str(manifest),

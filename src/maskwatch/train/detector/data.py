@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from maskwatch.core.errors import UserError
 from maskwatch.detect.retinaface import BGR_MEAN
 from maskwatch.evaluate.voc import read_voc_folder, restrict_to_split
 
@@ -66,10 +68,13 @@ def in_tune_split(group: str, share: float) -> bool:
 def load_photos(folders: list[Path], manifest: Path, tune_share: float) -> tuple[list[Photo], list[Photo]]:
     """(train, tune) photos: the manifest's train images of the VOC folders, tune_share of their groups held out."""
     groups = _groups_by_image(manifest)
-    train, tune = [], []
+    train: list[Photo] = []
+    tune: list[Photo] = []
     for folder in folders:
         annotations, _ = restrict_to_split(read_voc_folder(Path(folder), min_face_px=0), manifest, "train")
         for ann in annotations:
+            if ann.path is None:
+                raise UserError(f"{ann.name}: the annotation names no image file")
             group = groups.get(Path(ann.path).parts[-3:], ann.name)
             boxes = ann.boxes.astype(np.float32)
             photo = Photo(ann.path, Path(folder).name, group, boxes, list(ann.labels), boxes.copy())
@@ -77,7 +82,7 @@ def load_photos(folders: list[Path], manifest: Path, tune_share: float) -> tuple
     return train, tune
 
 
-def uncalibrate(boxes: np.ndarray, offsets: tuple[float, float, float, float]) -> np.ndarray:
+def uncalibrate(boxes: np.ndarray, offsets: Sequence[float]) -> np.ndarray:
     """The detector box that BoxCalibration(offsets) would move onto each annotated box (its exact inverse):
     annotated faces as targets in the detector's own box convention."""
     o = np.asarray(offsets, np.float32)
@@ -86,7 +91,9 @@ def uncalibrate(boxes: np.ndarray, offsets: tuple[float, float, float, float]) -
     return np.stack([boxes[:, 0] - o[0] * w, boxes[:, 1] - o[1] * h, boxes[:, 2] - o[2] * w, boxes[:, 3] - o[3] * h], 1)
 
 
-def _window(rng: np.random.Generator, photo_hw: tuple[int, int], boxes: np.ndarray, size: int, cfg: AugmentConfig):
+def _window(
+    rng: np.random.Generator, photo_hw: tuple[int, ...], boxes: np.ndarray, size: int, cfg: AugmentConfig
+) -> tuple[float, float, float]:
     """(x0, y0, side) of the source window and its magnification."""
     h, w = photo_hw
     sides = np.max(boxes[:, 2:] - boxes[:, :2], axis=1) if len(boxes) else np.zeros(0)

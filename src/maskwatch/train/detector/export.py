@@ -3,12 +3,14 @@ RetinaFaceDetector (same pre- and post-processing) for scoring during training."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from maskwatch.core.detections import Detections
 from maskwatch.detect.retinaface import RetinaFaceDetector
 from maskwatch.train.detector.model import RetinaFaceNet
 
@@ -22,12 +24,12 @@ class ExportModel(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         loc, logits, landmarks = self.net(x)
         return loc, torch.softmax(logits, dim=-1), landmarks
 
 
-def export_onnx(net: RetinaFaceNet, path: Path, metadata: dict[str, str] | None = None, opset: int = 13) -> Path:
+def export_onnx(net: RetinaFaceNet, path: Path, metadata: Mapping[str, object] | None = None, opset: int = 13) -> Path:
     """The graph RetinaFaceDetector runs: input "input", outputs "loc", "conf", "landmarks", dynamic batch and size."""
     import onnx
 
@@ -67,9 +69,9 @@ class TorchRetinaFace(RetinaFaceDetector):
         self.net, self.input_size, self.min_score, self.nms_iou = net, input_size, min_score, nms_iou
 
     @torch.no_grad()
-    def detect_batch(self, images, min_score=None):
+    def detect_batch(self, images: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
         self.net.eval()
-        out = []
+        out: list[Detections] = []
         for image in images:
             blob, scale = self.prepare(image)
             loc, conf, landmarks = (t[0].numpy() for t in ExportModel(self.net)(torch.from_numpy(blob)))
@@ -88,7 +90,7 @@ def parity_check(net: RetinaFaceNet, onnx_path: Path, images: list[np.ndarray], 
         got = detector.session.run(None, {detector.input_name: blob})
         with torch.no_grad():
             ref = [t.numpy() for t in model(torch.from_numpy(blob))]
-        worst = max(worst, *(float(np.abs(a - b).max()) for a, b in zip(ref, got)))
+        worst = max(worst, *(float(np.abs(a - b).max()) for a, b in zip(ref, got, strict=True)))
     return {
         "n": len(images),
         "input_size": input_size,

@@ -52,7 +52,9 @@ def encode(boxes: torch.Tensor, priors: torch.Tensor) -> torch.Tensor:
     return torch.cat([centre, size], 1)
 
 
-def match(targets: torch.Tensor, ignore: torch.Tensor, priors: torch.Tensor, cfg: LossConfig):
+def match(
+    targets: torch.Tensor, ignore: torch.Tensor, priors: torch.Tensor, cfg: LossConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(state per anchor: 1 positive, 0 negative, -1 ignored; box offsets of the matched face; the anchor's best IoU
     with any face). Boxes relative."""
     n = len(priors)

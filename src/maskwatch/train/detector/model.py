@@ -119,7 +119,7 @@ class RetinaFaceNet(nn.Module):
             x = stage(x)
             stages.append(x)
         levels = self.fpn(*stages)
-        return [ssh(level) for ssh, level in zip((self.ssh1, self.ssh2, self.ssh3), levels)]
+        return [ssh(level) for ssh, level in zip((self.ssh1, self.ssh2, self.ssh3), levels, strict=True)]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         feats = self.features(x)
@@ -127,7 +127,8 @@ class RetinaFaceNet(nn.Module):
         out = []
         for name, k in HEADS.items():
             head = getattr(self, name)
-            out.append(torch.cat([conv(f).permute(0, 2, 3, 1).reshape(n, -1, k) for conv, f in zip(head, feats)], 1))
+            per_level = [conv(f).permute(0, 2, 3, 1).reshape(n, -1, k) for conv, f in zip(head, feats, strict=True)]
+            out.append(torch.cat(per_level, 1))
         logits, loc, landmarks = out
         return loc, logits, landmarks
 

@@ -15,6 +15,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,9 @@ from maskwatch.train.detector.loss import LossConfig, match, multibox_loss
 from maskwatch.train.detector.model import ACTIVATIONS, RetinaFaceNet, pretrained
 
 PORTRAIT_PX = 320  # photos up to this long side are scored at twice their size (evaluate_tune)
+
+Log = Callable[[str], None]
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # input, anchor state, box offsets, best IoU
 
 
 @dataclass
@@ -78,7 +82,7 @@ def target_offsets(photos: list[Photo], per_source: int = 300, seed: int = 0) ->
     as calibrate-boxes does, or at twice a smaller photo's size (portraits of 256 px would otherwise be blown up 4x
     into faces larger than its largest anchors)."""
     detectors: dict[int, RetinaFaceDetector] = {}
-    offsets = {}
+    offsets: dict[str, list[float]] = {}
     for source in sorted({p.source for p in photos}):
         chosen = [p for p in photos if p.source == source]
         chosen = random.Random(seed).sample(chosen, min(per_source, len(chosen)))
@@ -114,7 +118,9 @@ def epoch_plan(photos: list[Photo], cfg: DetectorTrainConfig, epoch: int) -> lis
     return batches[: cfg.max_steps] if cfg.max_steps else batches
 
 
-def make_batch(photos: list[Photo], indices: list[int], size: int, rng: np.random.Generator, cfg: DetectorTrainConfig):
+def make_batch(
+    photos: list[Photo], indices: list[int], size: int, rng: np.random.Generator, cfg: DetectorTrainConfig
+) -> Batch:
     """Network input [B, 3, S, S] and per-anchor (state, box offsets) for one batch."""
     priors = torch.from_numpy(prior_boxes(size, size, STEPS, MIN_SIZES).copy())
     images, states, offsets, nearest = [], [], [], []
@@ -137,7 +143,9 @@ def make_batch(photos: list[Photo], indices: list[int], size: int, rng: np.rando
     )
 
 
-def train_step(student, teacher, opt, batch, cfg: DetectorTrainConfig) -> dict:
+def train_step(
+    student: RetinaFaceNet, teacher: RetinaFaceNet, opt: torch.optim.Optimizer, batch: Batch, cfg: DetectorTrainConfig
+) -> dict[str, float]:
     x, state, offsets, nearest = batch
     with torch.no_grad():
         _, teacher_logits, teacher_marks = teacher(x)
@@ -153,19 +161,22 @@ def train_step(student, teacher, opt, batch, cfg: DetectorTrainConfig) -> dict:
     return {k: float(v.detach()) for k, v in parts.items()}
 
 
-def evaluate_tune(net: RetinaFaceNet, photos: list[Photo], size: int) -> dict:
+def evaluate_tune(net: RetinaFaceNet, photos: list[Photo], size: int) -> dict[str, dict[str, float]]:
     """Face AP and faces found at score >= 0.3 per source on the tune photos, boxes through the shipped calibration.
     Photos are scaled to `size` as the pipeline scales them, small portraits (MaskedFace-Net's 256 px) to twice their
     size: blown up 4x their faces would outgrow the largest anchors, which no training window shows."""
     detector = TorchRetinaFace(net, input_size=size, min_score=0.02)
     calibration = BoxCalibration.load()
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for source in sorted({p.source for p in photos}):
         chosen = [p for p in photos if p.source == source]
-        annotations, preds = [], {}
+        annotations: list[ImageAnnotation] = []
+        preds: dict[str, ImagePredictions] = {}
         for k, p in enumerate(chosen):
             name = f"{k}-{Path(p.path).name}"
-            small = np.min(p.annotated[:, 2:] - p.annotated[:, :2], axis=1) < 10 if len(p.annotated) else None
+            small = np.zeros(0, bool)  # faces under 10 px: neither found nor missed
+            if len(p.annotated):
+                small = np.min(p.annotated[:, 2:] - p.annotated[:, :2], axis=1) < 10
             annotations.append(ImageAnnotation(name, p.annotated, p.labels, small, p.path))
             image = read_image(Path(p.path))
             detector.input_size = size if max(image.shape[:2]) > PORTRAIT_PX else 2 * max(image.shape[:2])
@@ -181,7 +192,7 @@ def evaluate_tune(net: RetinaFaceNet, photos: list[Photo], size: int) -> dict:
     return out
 
 
-def _schedule(cfg: DetectorTrainConfig, steps_total: int):
+def _schedule(cfg: DetectorTrainConfig, steps_total: int) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < cfg.warmup_steps:
             return (step + 1) / cfg.warmup_steps
@@ -191,7 +202,7 @@ def _schedule(cfg: DetectorTrainConfig, steps_total: int):
     return factor
 
 
-def _setup(cfg: DetectorTrainConfig, log) -> tuple[list[Photo], list[Photo], dict]:
+def _setup(cfg: DetectorTrainConfig, log: Log) -> tuple[list[Photo], list[Photo], dict[str, list[float]]]:
     if cfg.activation not in ACTIVATIONS:
         raise UserError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {cfg.activation!r}")
     if cfg.epochs < 1:
@@ -209,7 +220,9 @@ def _setup(cfg: DetectorTrainConfig, log) -> tuple[list[Photo], list[Photo], dic
     if not train:
         raise UserError("no training photos: the manifest lists none of these folders' images under train")
     cal_path = run_dir / "target_calibration.json"
-    offsets = json.loads(cal_path.read_text()) if cal_path.is_file() else target_offsets(train, seed=cfg.seed)
+    offsets: dict[str, list[float]] = (
+        json.loads(cal_path.read_text()) if cal_path.is_file() else target_offsets(train, seed=cfg.seed)
+    )
     cal_path.write_text(json.dumps(offsets, indent=1))
     for p in train + tune:
         p.boxes = uncalibrate(p.annotated, offsets.get(p.source, (0.0, 0.0, 0.0, 0.0))) if len(p.annotated) else p.boxes
@@ -221,7 +234,7 @@ def _setup(cfg: DetectorTrainConfig, log) -> tuple[list[Photo], list[Photo], dic
     return train, tune, offsets
 
 
-def train_detector(cfg: DetectorTrainConfig, log=print, resume: bool = False) -> Path:
+def train_detector(cfg: DetectorTrainConfig, log: Log = print, resume: bool = False) -> Path:
     """Fine-tune, checkpoint, export the tune-best model to RUN/model.onnx and check its parity; returns the run."""
     start = time.time()
     _seed(cfg.seed, cfg.threads)
@@ -241,7 +254,8 @@ def train_detector(cfg: DetectorTrainConfig, log=print, resume: bool = False) ->
     )
     steps_total = sum(len(epoch_plan(train, cfg, e)) for e in range(1, cfg.epochs + 1))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, steps_total))
-    first, best = 1, {"score": -1.0, "epoch": 0}
+    first = 1
+    best: dict[str, float] = {"score": -1.0, "epoch": 0}  # "epoch" an int, as the checkpoints keep it
     if resume and (run_dir / "last.pt").is_file():
         state = torch.load(run_dir / "last.pt", weights_only=False)
         student.load_state_dict(state["model"])
@@ -262,9 +276,36 @@ def train_detector(cfg: DetectorTrainConfig, log=print, resume: bool = False) ->
     return _finish(student, tune, cfg, offsets, best, time.time() - start, log)
 
 
+def _tune_and_keep_best(
+    student: RetinaFaceNet, tune: list[Photo], cfg: DetectorTrainConfig, epoch: int, best: dict[str, float]
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """The epoch's tune scores and the best epoch so far, saving RUN/best.pt where this epoch is the new best."""
+    tune_scores = evaluate_tune(student, tune, cfg.eval_size)
+    # the mean face AP of the selection sources (all where none of them is there); no tune photos: the last epoch
+    chosen = [v["face_ap"] for k, v in tune_scores.items() if k in cfg.select_sources] or [
+        v["face_ap"] for v in tune_scores.values()
+    ]
+    score = float(np.mean(chosen)) if chosen else float(epoch)
+    if score > best["score"]:
+        best = {"score": score, "epoch": epoch}
+        torch.save(
+            {"model": student.state_dict(), "epoch": epoch, "activation": cfg.activation}, Path(cfg.out) / "best.pt"
+        )
+    return tune_scores, best
+
+
 def _run_epoch(
-    student, teacher, opt, sched, train, tune, cfg: DetectorTrainConfig, epoch: int, best: dict, log
-) -> dict:
+    student: RetinaFaceNet,
+    teacher: RetinaFaceNet,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    train: list[Photo],
+    tune: list[Photo],
+    cfg: DetectorTrainConfig,
+    epoch: int,
+    best: dict[str, float],
+    log: Log,
+) -> dict[str, float]:
     t0 = time.time()
     rng = np.random.default_rng([cfg.seed, epoch, 1])
     plan = epoch_plan(train, cfg, epoch)
@@ -286,17 +327,7 @@ def _run_epoch(
     }
     run_dir = Path(cfg.out)
     if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-        line["tune"] = evaluate_tune(student, tune, cfg.eval_size)
-        # the mean face AP of the selection sources (all where none of them is there); no tune photos: the last epoch
-        chosen = [v["face_ap"] for k, v in line["tune"].items() if k in cfg.select_sources] or [
-            v["face_ap"] for v in line["tune"].values()
-        ]
-        score = float(np.mean(chosen)) if chosen else float(epoch)
-        if score > best["score"]:
-            best = {"score": score, "epoch": epoch}
-            torch.save(
-                {"model": student.state_dict(), "epoch": epoch, "activation": cfg.activation}, run_dir / "best.pt"
-            )
+        line["tune"], best = _tune_and_keep_best(student, tune, cfg, epoch, best)
     line["epoch_s"] = round(time.time() - t0, 1)
     with (run_dir / "metrics.jsonl").open("a") as f:
         f.write(json.dumps(line) + "\n")
@@ -318,7 +349,13 @@ def _run_epoch(
 
 
 def _finish(
-    net: RetinaFaceNet, tune: list[Photo], cfg: DetectorTrainConfig, offsets: dict, best: dict, wall: float, log
+    net: RetinaFaceNet,
+    tune: list[Photo],
+    cfg: DetectorTrainConfig,
+    offsets: dict[str, list[float]],
+    best: dict[str, float],
+    wall: float,
+    log: Log,
 ) -> Path:
     run_dir = Path(cfg.out)
     net = net.eval().to(memory_format=torch.contiguous_format)
