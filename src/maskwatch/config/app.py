@@ -84,6 +84,8 @@ class AppConfig(Strict):
         self.storage.clips = fix(self.storage.clips_folder)
         if self.detector.classifier:
             self.detector.classifier = fix(self.detector.classifier)
+        if self.detector.model.lower().endswith(".onnx"):  # a file, not a shipped model's name
+            self.detector.model = str(fix(Path(self.detector.model)))
         if self.ui.tls_cert and self.ui.tls_key:
             self.ui.tls_cert, self.ui.tls_key = fix(self.ui.tls_cert), fix(self.ui.tls_key)
         for cam in self.cameras:

@@ -43,9 +43,9 @@ class DetectorConfig(Strict):
         "leaves the cores to the camera decoders; unset: the machine's cores, at most 4",
     )
     model: str = Field(
-        "retinaface_mnet025",
-        description="face detector: a shipped model's name (retinaface_mnet025: as published; retinaface_mnet025_ft: "
-        "fine-tuned on face-mask photos) or the path of a RetinaFace ONNX file",
+        "retinaface_mnet025_ft",
+        description="face detector: a shipped model's name (retinaface_mnet025_ft: fine-tuned on face-mask photos, "
+        "finds more masked faces; retinaface_mnet025: as published) or the path of a RetinaFace ONNX file",
     )
     classifier: Path | None = Field(
         None,

@@ -30,13 +30,13 @@ MODELS = {
         DetectorModel(
             "retinaface_mnet025_ft",
             MODELS_DIR / "retinaface_mnet025_ft.onnx",
-            MODELS_DIR / "box_calibration.json",
+            MODELS_DIR / "retinaface_mnet025_ft_calibration.json",
             "the same network fine-tuned on the face boxes of the street, web and MaskedFace-Net photos "
             "(maskwatch train-detector)",
         ),
     )
 }
-DEFAULT_DETECTOR = "retinaface_mnet025"
+DEFAULT_DETECTOR = "retinaface_mnet025_ft"
 
 
 def resolve_detector(name_or_path: str | Path | None = None) -> DetectorModel:
