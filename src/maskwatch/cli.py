@@ -179,28 +179,85 @@ def classify(
 @app.command()
 def detect(
     input: Annotated[Path, typer.Argument(help="An image or a video file.")],  # noqa: A002 (typer shows it as INPUT)
-    out: Annotated[Path, typer.Option("--out", "-o", help="Annotated image or video to write.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Annotated image or video to write (optional with --json).")
+    ] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Videos: run it through the live service's camera analysis at the camera's fps and write what the "
+            "live view shows on each analysed frame, {<stem>_f<frame>: [{box, label, score}]} (- for stdout).",
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="With --json: the service config whose camera to use.")] = None,
+    camera: Annotated[str | None, typer.Option(help="With --json: the camera of --config to use.")] = None,
     mode: Annotated[
-        str, typer.Option(help="accurate (detector scales and tiles chosen per image) or fast (one pass at 320 px).")
-    ] = "accurate",
+        str | None,
+        typer.Option(
+            help="accurate (detector scales and tiles chosen per image) or fast (one pass at 320 px) "
+            "[default: accurate; not with --json]"
+        ),
+    ] = None,
     input_size: Annotated[
         int | None, typer.Option(help="One detector pass at this input long side (overrides the mode's).", min=32)
     ] = None,
     min_score: Annotated[
-        float, typer.Option(help="Lowest score drawn (face confidence x label probability, as predict's score).")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="Lowest score drawn (face confidence x label probability, as predict's score) "
+            "[default: 0.5; not with --json, which keeps what the live view shows]"
+        ),
+    ] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,
     detector: Detector = None,
 ) -> None:
-    """Draw boxes and mask labels onto an image or a video (image in, image out; video in, video out)."""
-    from maskwatch.pipeline.files import detect_file
+    """Draw boxes and mask labels onto an image or a video (image in, image out; video in, video out), or with
+    --json run a video through the live camera analysis."""
     from maskwatch.pipeline.report import check_detect_paths, label_table
 
+    if json_out is not None:
+        if mode is not None or min_score is not None:
+            raise UserError("--mode and --min-score are for -o alone: --json analyses as the live service does")
+        _detect_json(input, json_out, out, config, camera, input_size, classifier)
+        return
+    if out is None:
+        raise UserError("give -o OUT (an annotated image or video) or --json OUT.json (videos)")
+    if config is not None or camera is not None:
+        raise UserError("--config and --camera go with --json")
+    from maskwatch.pipeline.files import detect_file
+
+    min_score = 0.5 if min_score is None else min_score
     check_detect_paths(input, out)
-    summary = detect_file(input, out, _pipeline(mode, input_size, min_score, classifier, detector), min_score)
+    summary = detect_file(
+        input, out, _pipeline(mode or "accurate", input_size, min_score, classifier, detector), min_score
+    )
     frames = summary["frames"]
     unit = "faces" if frames == 1 else "faces (all frames)"
     label_table(summary["labels"], f"wrote {out}: {frames} frame(s), faces of score >= {min_score:g}", unit)
+
+
+def _detect_json(
+    src: Path,
+    json_out: Path,
+    video_out: Path | None,
+    config: Path | None,
+    camera: str | None,
+    input_size: int | None,
+    classifier: Path | None,
+) -> None:
+    from maskwatch.pipeline.report import label_table
+    from maskwatch.pipeline.video_json import detect_video_json
+
+    done = detect_video_json(src, json_out, video_out, config, camera, input_size, classifier)
+    also = f" and {video_out}" if video_out is not None else ""
+    where = "the standard output" if str(json_out) == "-" else str(json_out)
+    label_table(
+        done.labels(),
+        f"wrote {where}{also}: {len(done.results)} of {done.frames_read} frame(s) analysed "
+        f"({done.analysis_fps:g} fps of a {done.video_fps:g} fps video), faces the live view shows",
+        "faces (analysed frames)",
+    )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`maskwatch evaluate crops|boxes|folders|voc`: score the classifier or the whole pipeline; UserError for bad input."""
+"""`maskwatch evaluate crops|boxes|folders|voc|video`: score the classifier, the pipeline or detect --json."""
 
 from __future__ import annotations
 
@@ -188,3 +188,41 @@ def detector_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, indent=1))
         typer.echo(f"wrote {out}", err=True)
+
+
+@app.command()
+def video(
+    preds: Annotated[Path, typer.Argument(help="`maskwatch detect VIDEO --json` output.", show_default=False)],
+    truth: Annotated[
+        Path, typer.Argument(help="The clip's per-frame ground truth {frame key: [{box, label, difficult}]}.")
+    ],
+    threshold: Annotated[float, typer.Option(help="Score at which a face counts as flagged.")] = 0.5,
+    out: Out = Path("runs/eval_video"),
+) -> None:
+    """detect --json output scored per analysed frame: mAP (mask, no_mask; incorrect faces ignored), AP per class,
+    unmasked faces found and masked faces flagged at --threshold."""
+    import json
+
+    from maskwatch.evaluate.video import read_json_object, score_video
+
+    if not 0.0 <= threshold <= 1.0:
+        raise UserError(f"--threshold must be within 0..1, got {threshold}")
+    score = score_video(read_json_object(preds, "predictions"), read_json_object(truth, "ground truth"), threshold)
+    figures = score.to_dict()
+    ap = figures["ap"]
+    typer.echo(f"frames scored: {figures['frames']}, faces: {figures['n_faces']}")
+    typer.echo(
+        f"mAP (mask, no_mask) {figures['map_mask_no_mask']:.3f}; AP mask {ap['mask']:.3f}, no_mask "
+        f"{ap['no_mask']:.3f}, incorrect {ap['incorrect']:.3f}"
+    )
+    typer.echo(
+        f"at score >= {threshold:g}: unmasked found {figures['unmasked_found']:.1%} of {figures['n_unmasked']}, "
+        f"masked flagged {figures['masked_flagged']:.1%} of {figures['n_masked_detected']} found, "
+        f"{figures['n_false_detections']} false detections"
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(figures, indent=1))
+    except OSError as err:
+        raise UserError(f"cannot write {out / 'metrics.json'}: {err.strerror or err}") from None
+    typer.echo(f"wrote {out / 'metrics.json'}", err=True)
