@@ -246,8 +246,8 @@ def _detect_json(
     input_size: int | None,
     classifier: Path | None,
 ) -> None:
+    from maskwatch.analysis.video_file import detect_video_json
     from maskwatch.pipeline.report import label_table
-    from maskwatch.pipeline.video_json import detect_video_json
 
     done = detect_video_json(src, json_out, video_out, config, camera, input_size, classifier)
     also = f" and {video_out}" if video_out is not None else ""
@@ -272,8 +272,16 @@ def probe(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the last frame, faces hidden and labelled.")
     ] = None,
+    face_sizes: Annotated[
+        bool,
+        typer.Option(
+            help="Measure the face sizes in 5 frames spread over the read (multi-scale detector) and say whether "
+            "the detector input sees them."
+        ),
+    ] = True,
 ) -> None:
-    """Check a camera before it goes into the config: does it open, what does it deliver, are its faces big enough."""
+    """Check a camera before it goes into the config: does it open, what does it deliver, what face sizes does it
+    show and which detector setting they need."""
     from maskwatch.config import CameraConfig
     from maskwatch.core.draw import draw_detections
     from maskwatch.pipeline import MaskPipeline
@@ -284,7 +292,8 @@ def probe(
     if kind == "file" and not Path(source).is_file():
         raise UserError(f"not a file: {source}" if Path(source).exists() else f"no such file: {source}")
     pipeline = MaskPipeline.from_defaults(input_size=input_size)
-    report = probe_source(int(source) if source.isdigit() else source, kind, pipeline, seconds)
+    sizes = MaskPipeline.from_defaults() if face_sizes else None
+    report = probe_source(int(source) if source.isdigit() else source, kind, pipeline, seconds, size_pipeline=sizes)
     for line in report.lines():
         typer.echo(line)
     if out is not None:

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, normalize_label
 from maskwatch.data.voc_folder import ImageAnnotation
@@ -80,7 +82,9 @@ def truth_annotations(truth: dict, keys: list[str]) -> list[ImageAnnotation]:
             raise UserError(f"ground truth of {key}: each face needs box [x1,y1,x2,y2] and label") from None
         if any(label not in CLASSES for label in labels) or any(len(b) != 4 for b in boxes):
             raise UserError(f"ground truth of {key}: a bad box or label")
-        annotations.append(ImageAnnotation(key, boxes, [str(label) for label in labels], difficult))
+        annotations.append(
+            ImageAnnotation(key, np.array(boxes).reshape(-1, 4), [str(label) for label in labels], np.array(difficult))
+        )
     return annotations
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from maskwatch.core.detections import Detections
 from maskwatch.core.errors import UserError
 from maskwatch.detect.retinaface import MIN_SIZES, RetinaFaceDetector
+from maskwatch.sources.face_sizes import FaceSizes, FrameSampler
 from maskwatch.sources.reader import describe, open_capture
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class ProbeReport:
     input_size: int
     last_frame: np.ndarray
     faces: Detections  # in the last frame
+    face_sizes: FaceSizes | None = None  # over frames spread across the read, by the multi-scale detector
 
     @property
     def labels(self) -> dict[str, int]:
@@ -74,6 +76,8 @@ class ProbeReport:
                 f"{smallest:.0f} px high in the frame, {smallest * self.scale:.1f} px at the detector's scale"
             )
         out.append(found)
+        if self.face_sizes is not None:
+            return [*out, self.face_sizes.summary(), self.face_sizes.advice(self.width, self.height, self.input_size)]
         if faces and min(self.face_heights) * self.scale < SMALLEST_ANCHOR:
             out.append(
                 f"hint: faces under {SMALLEST_ANCHOR} px at the detector's scale are often missed; "
@@ -89,10 +93,15 @@ class ProbeReport:
 
 
 def probe_source(
-    source: str | int, kind: str, pipeline: MaskPipeline, seconds: float = 3.0, timeout_ms: int = 5000
+    source: str | int,
+    kind: str,
+    pipeline: MaskPipeline,
+    seconds: float = 3.0,
+    timeout_ms: int = 5000,
+    size_pipeline: MaskPipeline | None = None,
 ) -> ProbeReport:
     """Opens `source`, reads it for `seconds` (a file: up to that many seconds of its frames), and analyses the last
-    frame."""
+    frame; with `size_pipeline` (the multi-scale one), also the face sizes in frames spread over the read."""
     started = time.monotonic()
     cap = open_capture(source, kind, timeout_ms)
     try:
@@ -102,13 +111,14 @@ def probe_source(
         stated = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         limit = int(seconds * stated) if kind == "file" and stated > 0 else None
         arrivals: list[float] = []
-        last, t0 = None, time.monotonic()
+        last, t0, sampler = None, time.monotonic(), FrameSampler()
         while time.monotonic() - t0 < seconds and (limit is None or len(arrivals) < limit):
             ok, image = cap.read()
             if not ok:
                 break
             arrivals.append(time.monotonic() - t0)
             last = image
+            sampler.add(image)
         read = time.monotonic() - t0
     finally:
         cap.release()
@@ -131,4 +141,5 @@ def probe_source(
         detector.input_size,
         last,
         pipeline.analyze(last),
+        FaceSizes.of([size_pipeline.analyze(f) for f in sampler.picked()]) if size_pipeline is not None else None,
     )

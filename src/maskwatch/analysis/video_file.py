@@ -1,4 +1,4 @@
-"""`maskwatch detect VIDEO --json OUT.json`: a video file through the live service's per-camera analysis.
+"""`maskwatch detect VIDEO --json`: a video file through the live service's per-camera analysis.
 
 The frames are picked at the camera's analysis rate (`cameras[].fps`) in the video's own time (frame index / the
 video's frame rate) and fed to a `CameraAnalyser` built exactly as `serve` builds one (motion gating, tracker,

@@ -1,0 +1,109 @@
+"""`maskwatch probe` tells what face sizes a camera shows and which detector setting they need: on real clips
+written here (one real face at a known size), and the advice's arithmetic on its own."""
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from maskwatch.core.detections import Detections
+from maskwatch.data.scene_video import face_patch, size_sweep_frames, write_video
+from maskwatch.data.scenes import Face, Photo, still_background
+from maskwatch.evaluate.voc import read_voc_xml
+from maskwatch.sources.face_sizes import (
+    LARGEST_SEEN_AT_INPUT,
+    SMALLEST_SEEN_AT_INPUT,
+    FaceSizes,
+    FrameSampler,
+    input_size_for_face,
+)
+
+FACE_PHOTO = "maksssksksss609.jpg"  # CC0 street set: one unmasked face, alone in the photo
+BACKGROUND_PHOTO = "maksssksksss818.jpg"  # its face painted out
+
+
+def test_frames_are_sampled_across_the_whole_read():
+    sampler = FrameSampler(keep=10)
+    for i in range(100):
+        sampler.add(np.full((1, 1), i, np.uint8))
+    picked = [int(frame[0, 0]) for frame in sampler.picked(5)]
+    assert len(picked) == 5 and picked[0] == 0 and picked[-1] >= 80, picked
+    assert picked == sorted(picked)
+
+
+def sizes(*px):
+    boxes = np.array([[0, 0, p, p] for p in px], np.float32).reshape(-1, 4)
+    return FaceSizes.of([Detections(boxes, np.full(len(px), 0.9, np.float32))])
+
+
+def test_the_advice_follows_the_measured_limits():
+    small = sizes(30, 50, 80).advice(1920, 1080, 640)  # 30 px is 10 px at the input
+    needed = input_size_for_face(30, 1920)
+    assert needed == -(-SMALLEST_SEEN_AT_INPUT * 1920 / 30 // 32) * 32
+    assert small.startswith("settings: faces from 30 px: below what detector.input_size 640 sees on a 1920x1080")
+    assert f"detector.input_size {needed} would see them" in small
+    assert "the largest" in sizes(8).advice(1920, 1080, 640)  # beyond 2048
+    fine = sizes(100, 200).advice(1920, 1080, 640)
+    assert fine.endswith(": fine"), fine
+    close = sizes(230).advice(240, 240, 640)  # blown up 2.7x: 613 px at the input
+    assert close.startswith("settings: faces up to 230 px: above"), close
+    fitting = int(close.rsplit("detector.input_size ", 1)[1].split()[0])
+    assert fitting % 32 == 0 and 230 * fitting / 240 <= LARGEST_SEEN_AT_INPUT
+    assert sizes().summary().startswith("face sizes: no face")
+    assert "smallest 30 px, median 50 px, largest 80 px" in sizes(30, 50, 80).summary()
+
+
+@pytest.fixture(scope="module")
+def face(shared_data):
+    folder = shared_data / "andrewmvd"
+    if not (folder / "images" / FACE_PHOTO).is_file():
+        pytest.skip(f"{folder / 'images' / FACE_PHOTO} not found (the probe clips are made of this real face)")
+    ann = read_voc_xml(folder / "annotations" / FACE_PHOTO.replace(".jpg", ".xml"), folder / "images" / FACE_PHOTO)
+    patch, box = face_patch(cv2.imread(str(folder / "images" / FACE_PHOTO)), ann.boxes[0])
+    back = read_voc_xml(
+        folder / "annotations" / BACKGROUND_PHOTO.replace(".jpg", ".xml"), folder / "images" / BACKGROUND_PHOTO
+    )
+    backdrop = Photo(
+        folder / "images" / BACKGROUND_PHOTO,
+        "andrewmvd",
+        [Face(b, lab) for b, lab in zip(back.boxes, back.labels, strict=True)],
+    )
+    return patch, box, backdrop
+
+
+def probe_clip(face, tmp_path, frame_size, size):
+    patch, box, backdrop = face
+    background = still_background(backdrop, frame_size, np.random.default_rng(0))
+    ((_, frame, _),) = size_sweep_frames(patch, box, "no_mask", [size], background)
+    clip = write_video([frame] * 10, tmp_path / f"cam_{size}.mp4", fps=10)
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskwatch", "probe", str(clip), "--seconds", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[4].startswith("face sizes over 5 frame(s) (all scales, 5 faces): smallest "), lines
+    smallest = float(lines[4].split("smallest ")[1].split(" px")[0])
+    assert abs(smallest - size) <= 0.3 * size, lines[4]  # detector boxes, not the annotation: within 30 %
+    return lines[5], smallest
+
+
+def test_probe_says_a_wide_camera_shows_faces_too_small_for_its_input(face, tmp_path):
+    advice, smallest = probe_clip(face, tmp_path, (1920, 1080), 32)
+    assert advice.startswith(f"settings: faces from {smallest:.0f} px: below what detector.input_size 640 sees"), advice
+    assert f"detector.input_size {input_size_for_face(smallest, 1920)} would see them" in advice
+
+
+def test_probe_says_fine_where_the_faces_suit_the_input(face, tmp_path):
+    advice, _ = probe_clip(face, tmp_path, (640, 360), 96)
+    assert advice.endswith(": fine"), advice
+
+
+def test_probe_says_a_close_camera_needs_a_smaller_input(face, tmp_path):
+    advice, _ = probe_clip(face, tmp_path, (240, 240), 200)
+    assert " above what detector.input_size 640 sees on a 240x240 frame" in advice, advice
