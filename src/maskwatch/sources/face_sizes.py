@@ -90,8 +90,10 @@ class FrameSampler:
     def __init__(self, keep: int = 2 * SIZE_SAMPLES):
         self.keep, self.stride, self.seen = keep, 1, 0
         self.frames: list[np.ndarray] = []
+        self.last: np.ndarray | None = None
 
     def add(self, image: np.ndarray) -> None:
+        self.last = image
         if self.seen % self.stride == 0:
             self.frames.append(image)
             if len(self.frames) > self.keep:
@@ -99,7 +101,11 @@ class FrameSampler:
         self.seen += 1
 
     def picked(self, samples: int = SIZE_SAMPLES) -> list[np.ndarray]:
-        return [self.frames[i] for i in sample_indices(len(self.frames), samples)]
+        """`samples` frames from the first to the last one read."""
+        frames = self.frames
+        if self.last is not None and frames and frames[-1] is not self.last:
+            frames = [*frames, self.last]
+        return [frames[i] for i in sample_indices(len(frames), samples)]
 
 
 def sample_indices(count: int, samples: int = SIZE_SAMPLES) -> list[int]:
