@@ -15,8 +15,8 @@ import numpy as np
 
 from maskwatch.core.detections import Detections
 
-SMALLEST_SEEN_AT_INPUT = 20  # px at the detector's input: smaller faces are often missed (measured, see above)
-LARGEST_SEEN_AT_INPUT = 448  # px at the detector's input: larger faces outgrow its anchors (measured, see above)
+SMALLEST_SEEN_AT_INPUT = 48  # px at the detector's input: smaller faces are missed more often (measured, see above)
+LARGEST_SEEN_AT_INPUT = 576  # px at the detector's input: larger faces outgrow its anchors (measured, see above)
 SIZE_SAMPLES = 5  # frames of the read analysed for face sizes
 FACE_MIN_SCORE = 0.5  # as detector.min_score's default: the faces the service would track
 
@@ -54,24 +54,23 @@ class FaceSizes:
         scale = input_size / long_side
         low, high = SMALLEST_SEEN_AT_INPUT / scale, LARGEST_SEEN_AT_INPUT / scale
         smallest, largest = self.sizes[0], self.sizes[-1]
-        where = f"what detector.input_size {input_size} sees on a {width}x{height} frame"
+        where = f"what detector.input_size {input_size} sees reliably on a {width}x{height} frame"
         if smallest < low:
             needed = input_size_for_face(smallest, long_side)
             fix = (
                 f"detector.input_size {needed} would see them, at more CPU"
                 if needed <= 2048
-                else f"detector.input_size 2048, the largest, sees faces from about "
-                f"{SMALLEST_SEEN_AT_INPUT * long_side / 2048:.0f} px here: smaller ones need the camera closer "
-                "or zoomed in"
+                else f"even detector.input_size 2048, the largest, sees them reliably only from about "
+                f"{SMALLEST_SEEN_AT_INPUT * long_side / 2048:.0f} px here"
             )
             return (
-                f"settings: faces from {smallest:.0f} px: below {where} (about {low:.0f} px; "
+                f"settings: faces from {smallest:.0f} px: below {where} (from about {low:.0f} px; "
                 f"{SMALLEST_SEEN_AT_INPUT} px at its input); {fix}"
             )
         if largest > high:
             fitting = max(128, int(LARGEST_SEEN_AT_INPUT * long_side / largest) // 32 * 32)
             return (
-                f"settings: faces up to {largest:.0f} px: above {where} (about {high:.0f} px; "
+                f"settings: faces up to {largest:.0f} px: above {where} (up to about {high:.0f} px; "
                 f"{LARGEST_SEEN_AT_INPUT} px at its input); detector.input_size {fitting} keeps them within"
             )
         return f"settings: faces of {smallest:.0f}-{largest:.0f} px are within {where} ({low:.0f}-{high:.0f} px): fine"
