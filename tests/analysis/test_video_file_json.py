@@ -186,9 +186,7 @@ SWEEP_CASES = [
     pytest.param(
         frame_size,
         size,
-        marks=[pytest.mark.xfail(strict=True, reason=LIVE_REGIONS_PENDING)]
-        if size in NOT_YET_LIVE[frame_size]
-        else [],
+        marks=[pytest.mark.xfail(strict=True, reason=LIVE_REGIONS_PENDING)] if size in NOT_YET_LIVE[frame_size] else [],
         id=f"{frame_size[0]}x{frame_size[1]}-{size}px",
     )
     for frame_size in ((1920, 1080), (320, 240))
