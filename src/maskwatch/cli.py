@@ -195,8 +195,8 @@ def detect(
     mode: Annotated[
         str | None,
         typer.Option(
-            help="accurate (detector scales and tiles chosen per image) or fast (one pass at 320 px) "
-            "[default: accurate; not with --json]"
+            help="accurate (the default: detector scales and tiles chosen per image) or fast (one pass at 320 px); "
+            "not with --json."
         ),
     ] = None,
     input_size: Annotated[
@@ -205,8 +205,8 @@ def detect(
     min_score: Annotated[
         float | None,
         typer.Option(
-            help="Lowest score drawn (face confidence x label probability, as predict's score) "
-            "[default: 0.5; not with --json, which keeps what the live view shows]"
+            help="Lowest score drawn, 0.5 by default (face confidence x label probability, as predict's score); "
+            "not with --json, which keeps what the live view shows."
         ),
     ] = None,
     classifier: Annotated[Path | None, typer.Option(help="Classifier ONNX.")] = None,

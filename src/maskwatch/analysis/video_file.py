@@ -10,7 +10,6 @@ where it shows no face.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,8 +126,14 @@ def check_video_json_paths(src: Path, json_out: Path, video_out: Path | None) ->
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"--json {json_out}: cannot create its folder ({err.strerror or err})") from None
-    if not os.access(folder, os.W_OK) or (json_out.exists() and not os.access(json_out, os.W_OK)):
-        raise UserError(f"--json {json_out}: cannot write there (permission denied)")
+    existed = json_out.exists()
+    try:
+        with json_out.open("a"):  # opened as the end will open it, so that a bad place fails before the analysis
+            pass
+    except OSError as err:
+        raise UserError(f"--json {json_out}: cannot write there ({err.strerror or err})") from None
+    if not existed:
+        json_out.unlink()
 
 
 def open_video(src: Path) -> tuple[cv2.VideoCapture, float, int | None]:
