@@ -57,7 +57,7 @@ app = typer.Typer(
 )
 
 app.add_typer(data_app, name="data", help="Import, clean and crop face-mask datasets; data report.")
-app.add_typer(evaluate_app, name="evaluate", help="Score the classifier on crops or the whole pipeline on VOC photos.")
+app.add_typer(evaluate_app, name="evaluate", help="Score the classifier, the pipeline, or detect --json output.")
 app.command("train", help="Train the mask classifier on a crop dataset and export it to ONNX.")(train_command)
 app.command("train-detector", help="Fine-tune the face detector on annotated face boxes and export it to ONNX.")(
     train_detector_command
