@@ -219,7 +219,7 @@ def detect(
     if json_out is not None:
         if mode is not None or min_score is not None:
             raise UserError("--mode and --min-score are for -o alone: --json analyses as the live service does")
-        _detect_json(input, json_out, out, config, camera, input_size, classifier)
+        _detect_json(input, json_out, out, config, camera, input_size, classifier, detector)
         return
     if out is None:
         raise UserError("give -o OUT (an annotated image or video) or --json OUT.json (videos)")
@@ -245,11 +245,12 @@ def _detect_json(
     camera: str | None,
     input_size: int | None,
     classifier: Path | None,
+    detector: str | None,
 ) -> None:
     from maskwatch.analysis.video_file import detect_video_json
     from maskwatch.pipeline.report import label_table
 
-    done = detect_video_json(src, json_out, video_out, config, camera, input_size, classifier)
+    done = detect_video_json(src, json_out, video_out, config, camera, input_size, classifier, detector)
     also = f" and {video_out}" if video_out is not None else ""
     where = "the standard output" if str(json_out) == "-" else str(json_out)
     label_table(

@@ -90,17 +90,22 @@ def camera_settings(video: Path, config_path: Path | None, camera: str | None) -
     return config.camera(camera), config
 
 
-def _with_detector(config: AppConfig, input_size: int | None, classifier: Path | None) -> AppConfig:
-    """The config with detect's --input-size and --classifier in its detector settings, validated as the file's."""
+def _with_detector(config: AppConfig, changes: dict[str, object]) -> AppConfig:
+    """The config with detect's --input-size, --classifier and --detector in its detector settings (keys
+    input_size, classifier, model; None: the config's), validated as the file's."""
     from pydantic import ValidationError
 
-    changes = {k: v for k, v in {"input_size": input_size, "classifier": classifier}.items() if v is not None}
+    changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         return config
     try:
         detector = DetectorConfig.model_validate({**config.detector.model_dump(), **changes})
     except ValidationError as err:
-        raise UserError(f"--input-size {input_size}: {err.errors()[0]['msg']}") from None
+        first = err.errors()[0]
+        option = {"input_size": "--input-size", "classifier": "--classifier", "model": "--detector"}[
+            str(first["loc"][0])
+        ]
+        raise UserError(f"{option}: {first['msg'].removeprefix('Value error, ')}") from None
     return config.model_copy(update={"detector": detector})
 
 
@@ -213,6 +218,7 @@ def detect_video_json(
     camera: str | None = None,
     input_size: int | None = None,
     classifier: Path | None = None,
+    detector: str | None = None,
 ) -> VideoAnalysis:
     """detect --json: the camera's settings (or the service's defaults), its pipeline as `serve` makes it, the
     video through a CameraAnalyser, the JSON written."""
@@ -221,7 +227,7 @@ def detect_video_json(
 
     check_video_json_paths(src, json_out, video_out)
     cam, config = camera_settings(src, config_path, camera)
-    config = _with_detector(config, input_size, classifier)
+    config = _with_detector(config, {"input_size": input_size, "classifier": classifier, "model": detector})
     cap, _, _ = open_video(src)  # a bad video is said before the models load
     ok = cap.grab()
     cap.release()
