@@ -19,8 +19,8 @@ from maskwatch.classify.crop import CROP_SIZE
 from maskwatch.core.detections import Detections
 from maskwatch.detect.anchors import nms, prior_boxes
 from maskwatch.detect.calibration import BoxCalibration
+from maskwatch.detect.models import resolve_detector
 from maskwatch.detect.retinaface import BGR_MEAN, MIN_SIZES, STEPS
-from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_MODEL
 from maskwatch.pipeline import apply_bias, load_unmasked_bias
 
 
@@ -35,21 +35,22 @@ class TorchBatchPipeline:
         input_size: int = 1024,
         min_score: float = 0.5,
         nms_iou: float = 0.4,
-        detector_path: str | Path = DETECTOR_MODEL,
+        detector: str | Path | None = None,
         classifier_path: str | Path = CLASSIFIER_MODEL,
         half: bool = False,
         crop_margin: float = 0.2,
     ):
         self.device = torch.device(device)
         self.dtype = torch.float16 if half else torch.float32
-        self.detector = onnx_to_torch(detector_path).to(self.device, self.dtype)
+        model = resolve_detector(detector)  # a shipped detector's name or an ONNX path; None: the default
+        self.detector = onnx_to_torch(model.path).to(self.device, self.dtype)
         self.classifier = onnx_to_torch(classifier_path).to(self.device, self.dtype)
         meta = {p.key: p.value for p in onnx.load(str(classifier_path), load_external_data=False).metadata_props}
         self.crop_size = int(meta.get("input_size", 64))
         self.crop_margin = float(meta.get("crop_margin", crop_margin))
         self.input_size, self.min_score, self.nms_iou = input_size, min_score, nms_iou
         self.mean = torch.tensor(BGR_MEAN, device=self.device).view(1, 3, 1, 1)
-        self.calibration = BoxCalibration.load()
+        self.calibration = BoxCalibration.load(model.calibration)
         self.unmasked_bias = load_unmasked_bias()
         self._prior_cache: dict[tuple[int, int], torch.Tensor] = {}
         self._host_buffers: dict[tuple[int, ...], torch.Tensor] = {}

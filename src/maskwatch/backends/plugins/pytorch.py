@@ -17,19 +17,14 @@ class TorchBackend(DetectorBackend):
     def build(detector: DetectorConfig) -> Pipeline:
         from maskwatch.accel import TorchBatchPipeline
         from maskwatch.classify.classifier import DEFAULT_MODEL
-        from maskwatch.detect import BoxCalibration
-        from maskwatch.detect.models import resolve_detector
 
-        model = resolve_detector(detector.model)
-        pipeline = TorchBatchPipeline(
+        return TorchBatchPipeline(
             device="cuda" if detector.providers == "cuda" else "cpu",
             input_size=detector.input_size,
             min_score=detector.min_score,
-            detector_path=model.path,
+            detector=detector.model,
             classifier_path=detector.classifier or DEFAULT_MODEL,
         )
-        pipeline.calibration = BoxCalibration.load(model.calibration)
-        return pipeline
 
     @staticmethod
     def providers(pipeline: Pipeline) -> list[str]:
