@@ -21,11 +21,12 @@ from typing import Protocol
 import numpy as np
 
 from maskwatch.analysis import render
-from maskwatch.analysis.finder import FaceFinder
+from maskwatch.analysis.finder import FaceFinder, camera_phase
 from maskwatch.backends import Pipeline
-from maskwatch.config import AppConfig, CameraConfig, ZoneConfig
+from maskwatch.config import AppConfig, CameraConfig, DetectorConfig, ZoneConfig
 from maskwatch.core.detections import Detections
 from maskwatch.core.labels import CLASSES, UNMASKED
+from maskwatch.detect.regions import RegionSettings
 from maskwatch.rules import Alert, RuleEngine, Sighting, Zone, ignored, make_zones
 from maskwatch.sources import Frame
 from maskwatch.track import FaceTracker, LabelSmoother
@@ -95,6 +96,17 @@ class NoOutput:
         pass
 
 
+def region_settings(detector: DetectorConfig) -> RegionSettings | None:
+    """The region plan of detector.regions (None: off); the sweep's whole-frame pass at detector.input_size."""
+    if not detector.regions:
+        return None
+    return RegionSettings(
+        max_regions=detector.region_max,
+        sweep_seconds=detector.region_sweep_seconds,
+        whole_input=detector.input_size,
+    )
+
+
 class CameraAnalyser:
     """pipeline: what runs the models (needed by process(); analyse() takes faces found elsewhere); clips: render
     each frame for the alert clips (clip_frame() on the output)."""
@@ -116,13 +128,18 @@ class CameraAnalyser:
         self.clip_seconds = config.clips.max_seconds
         self._alerted: dict[int, float] = {}  # track id -> when it last alerted (clips mark it)
         self.finder = FaceFinder(
-            min(d.min_score, config.privacy.blur_min_score), d.motion_threshold, d.redetect_seconds
+            min(d.min_score, config.privacy.blur_min_score),
+            d.motion_threshold,
+            d.redetect_seconds,
+            region_settings(d),
+            camera_phase(camera.name),
         )
         self.tracker = FaceTracker(camera.fps, t.lost_seconds, t.match_threshold, d.min_score)
         self.smoother = LabelSmoother(t.smoothing_frames, forget_seconds=max(10.0, t.lost_seconds * 2))
         zones = make_zones(camera.zones, r.tzinfo)
         self.rules = RuleEngine(camera.name, zones, r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
         self.drawn_zones: list[Zone] = zones if camera.zones else []  # the implicit whole-frame zone is not drawn
+        self.finder.set_zones(self.drawn_zones)
         self.frames_analysed = 0
         self.alerts_raised = 0  # handed to the output
         self._pruned_at = -float("inf")
@@ -135,6 +152,7 @@ class CameraAnalyser:
         """Applied from the next frame on."""
         made = make_zones(zones, self.tz)
         self.rules.zones, self.drawn_zones = made, made if zones else []
+        self.finder.set_zones(self.drawn_zones)
 
     def find_faces(self, frame: Frame) -> Detections:
         """The detection step: the frame's faces, classified (the last ones where nothing moved since)."""

@@ -1,14 +1,19 @@
 """The analyser's detection step: a frame in, the faces found in it out.
 
 It is split in two so that the frames of several cameras share one detector call: `plan` says what the detector is
-to run on (nothing for a frame that has not moved since the last detection: its last faces hold; otherwise the
-whole frame), `merge` turns the detector's results for those images back into the faces of the frame. Detection in
-regions (crops around motion and tracked faces) fits the same two steps: more images in the plan, their faces
-mapped back to the frame and merged.
+to run on, `merge` turns the detector's results back into the faces of the frame. Two ways:
+
+- regions (detector.regions, the default; maskwatch.detect.regions): squares around motion and around the faces
+  found last, and a sweep over the whole frame a few squares at a time; the regions of all cameras are detected in
+  one batch (MaskPipeline.analyze_regions). Faces of the last frame that no region of this one looked at are kept
+  as they were (they stood still, or waited for a place in the region budget);
+- the whole frame at detector.input_size, skipped where it has not moved since the last detection (motion gating:
+  its last faces hold). Backends without analyze_regions always work this way.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +21,9 @@ import numpy as np
 from maskwatch.analysis.motion import MotionGate, thumbnail
 from maskwatch.backends import Pipeline
 from maskwatch.core.detections import Detections
+from maskwatch.detect.regions import Region, RegionPlanner, RegionSettings
+
+SEEN_AT_INPUT = 12.0  # px at the detector's input: a face smaller than this in a region was not looked at there
 
 
 @dataclass
@@ -23,20 +31,77 @@ class DetectionPlan:
     time: float  # the frame's time
     images: list[np.ndarray] = field(default_factory=list)  # for the detector; none: the last faces hold
     thumb: np.ndarray | None = None  # the frame's motion thumbnail (motion gating on)
+    regions: list[Region] | None = None  # detect in these regions of `image` instead (None: not planned so)
+    image: np.ndarray | None = None  # the frame (regions)
+
+
+def camera_phase(name: str) -> float:
+    """0..1 from a camera's name: where its sweep starts, so that cameras do not sweep together."""
+    return zlib.crc32(name.encode()) / 2**32
+
+
+def looked_at(faces: Detections, regions: list[Region]) -> np.ndarray:
+    """Mask of the faces whose centre lies in a region that sees them at a size the detector finds."""
+    if len(faces) == 0:
+        return np.zeros(0, bool)
+    b = faces.xyxy
+    cx, cy, size = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    seen = np.zeros(len(faces), bool)
+    for r in regions:
+        x1, y1, x2, y2 = r.box
+        seen |= (cx >= x1) & (cx < x2) & (cy >= y1) & (cy < y2) & (size * r.scale >= SEEN_AT_INPUT)
+    return seen
+
+
+def join(a: Detections, b: Detections) -> Detections:
+    """The faces of both (classified ones), boxes, scores, landmarks and probabilities."""
+    if len(a) == 0 or len(b) == 0:
+        return b if len(a) == 0 else a
+
+    def probs(d: Detections) -> np.ndarray:
+        return d.class_probs if d.class_probs is not None else np.zeros((len(d), 3), np.float32)
+
+    landmarks = (
+        np.concatenate([a.landmarks, b.landmarks]) if a.landmarks is not None and b.landmarks is not None else None
+    )
+    return Detections(
+        np.concatenate([a.xyxy, b.xyxy]),
+        np.concatenate([a.det_scores, b.det_scores]),
+        landmarks,
+        np.concatenate([probs(a), probs(b)]),
+    )
 
 
 class FaceFinder:
     """min_score: the lowest face score kept (faces down to it are hidden, see privacy.blur_min_score);
-    motion_threshold, redetect_seconds: see detector.motion_threshold (0: detect every frame)."""
+    motion_threshold, redetect_seconds: see detector.motion_threshold (0: detect every frame); regions: detect in
+    regions with these settings (None: the whole frame); phase: where the region sweep starts (see camera_phase)."""
 
-    def __init__(self, min_score: float, motion_threshold: float = 0.0, redetect_seconds: float = 1.0):
+    def __init__(
+        self,
+        min_score: float,
+        motion_threshold: float = 0.0,
+        redetect_seconds: float = 1.0,
+        regions: RegionSettings | None = None,
+        phase: float = 0.0,
+    ):
         self.min_score = min_score
         self.gate = MotionGate(motion_threshold, redetect_seconds) if motion_threshold > 0 else None
+        self.planner = RegionPlanner(regions, phase) if regions is not None else None
         self.last: Detections | None = None  # the last detector result, kept for still frames
         self.frames_detected = 0  # frames the detector ran on
         self.detected = False  # whether it ran on the last frame
+        self.regions_detected = 0  # regions the detector ran on
 
-    def plan(self, image: np.ndarray, at: float) -> DetectionPlan:
+    def set_zones(self, zones: list) -> None:
+        """The camera's zones (maskwatch.rules.Zone): regions leave out what lies outside them or in ignored ones."""
+        if self.planner is not None:
+            self.planner.set_zones(zones)
+
+    def plan(self, image: np.ndarray, at: float, regions: bool = True) -> DetectionPlan:
+        """regions: False where the pipeline cannot detect regions (then the whole frame, as without them)."""
+        if self.planner is not None and regions:
+            return self._plan_regions(image, at)
         if self.gate is None:
             return DetectionPlan(at, [image])
         thumb = thumbnail(image)
@@ -44,8 +109,21 @@ class FaceFinder:
             return DetectionPlan(at, [], thumb)
         return DetectionPlan(at, [image], thumb)
 
+    def _plan_regions(self, image: np.ndarray, at: float) -> DetectionPlan:
+        assert self.planner is not None
+        last = self.last.xyxy if self.last is not None else np.zeros((0, 4), np.float32)
+        regions = self.planner.plan(image, at, last)
+        if self.last is None and not any(r.kind == "whole" for r in regions):  # the first frame: the whole of it too
+            h, w = image.shape[:2]
+            settings = self.planner.settings
+            regions.append(Region((0, 0, w, h), settings.whole_input / max(h, w) or 1.0, "whole"))
+        return DetectionPlan(at, regions=regions, image=image)
+
     def merge(self, plan: DetectionPlan, found: list[Detections]) -> Detections:
-        """The frame's faces from the detector's results for plan.images (in that order)."""
+        """The frame's faces from the detector's results for plan.images (in that order), or for plan.regions
+        (one result)."""
+        if plan.regions is not None:
+            return self._merge_regions(plan, found)
         self.detected = bool(plan.images)
         if not plan.images:
             assert self.last is not None
@@ -57,6 +135,19 @@ class FaceFinder:
             self.gate.detected(plan.thumb, plan.time)
         return faces
 
+    def _merge_regions(self, plan: DetectionPlan, found: list[Detections]) -> Detections:
+        assert plan.regions is not None
+        self.detected = bool(plan.regions)
+        if not plan.regions:
+            return self.last if self.last is not None else Detections.empty()
+        (faces,) = found
+        if self.last is not None:
+            faces = join(faces, self.last[~looked_at(self.last, plan.regions)])
+        self.last = faces
+        self.frames_detected += 1
+        self.regions_detected += len(plan.regions)
+        return faces
+
     def find(self, image: np.ndarray, at: float, pipeline: Pipeline) -> Detections:
         """The faces in one frame (`at`: its time, video or wall clock)."""
         return find_faces([(self, image, at)], pipeline)[0]
@@ -64,12 +155,19 @@ class FaceFinder:
 
 def find_faces(frames: list[tuple[FaceFinder, np.ndarray, float]], pipeline: Pipeline) -> list[Detections]:
     """The faces in each (finder, frame, time), with one pipeline call for all of them (their finders share the
-    detector settings)."""
-    plans = [finder.plan(image, at) for finder, image, at in frames]
+    detector settings): one for the frames planned as regions, one for the whole frames."""
+    analyze_regions = getattr(pipeline, "analyze_regions", None)
+    plans = [finder.plan(image, at, regions=analyze_regions is not None) for finder, image, at in frames]
+    min_score = frames[0][0].min_score
     images = [image for plan in plans for image in plan.images]
-    found = pipeline.analyze_batch(images, min_score=frames[0][0].min_score) if images else []
+    found = pipeline.analyze_batch(images, min_score=min_score) if images else []
+    planned = [(plan.image, plan.regions) for plan in plans if plan.regions and plan.image is not None]
+    in_regions = iter(analyze_regions(planned, min_score=min_score) if planned and analyze_regions else [])
     out, start = [], 0
     for (finder, _, _), plan in zip(frames, plans, strict=True):
+        if plan.regions is not None:
+            out.append(finder.merge(plan, [next(in_regions)] if plan.regions else []))
+            continue
         out.append(finder.merge(plan, found[start : start + len(plan.images)]))
         start += len(plan.images)
     return out

@@ -67,14 +67,24 @@ class RetinaFaceDetector:
     def detect_scaled(self, images: list[np.ndarray], scale: float, min_score: float | None = None) -> list[Detections]:
         """Images of one shape (tiles of a frame, say), each resized by `scale`, in one session run; boxes in each
         image's own pixels."""
+        return self.detect_each(images, [scale] * len(images), min_score)
+
+    def detect_each(
+        self, images: list[np.ndarray], scales: list[float], min_score: float | None = None
+    ) -> list[Detections]:
+        """Images each resized by its own scale to one input shape (regions of several sizes brought to one input
+        size), in one session run; boxes in each image's own pixels."""
         if not images:
             return []
-        blob = np.concatenate([self.prepare(im, scale)[0] for im in images])
+        blobs = [self.prepare(im, scale)[0] for im, scale in zip(images, scales, strict=True)]
+        if len({b.shape for b in blobs}) > 1:
+            raise ValueError("detect_each: the images do not resize to one input shape")
+        blob = np.concatenate(blobs)
         loc, conf, landms = self.session.run(None, {self.input_name: blob})
         score = self.min_score if min_score is None else min_score
         return [
             self.postprocess(loc[i], conf[i], landms[i], blob.shape[2], blob.shape[3], scale, im.shape, score)
-            for i, im in enumerate(images)
+            for i, (im, scale) in enumerate(zip(images, scales, strict=True))
         ]
 
     def postprocess(

@@ -13,6 +13,8 @@ from maskwatch.core.detections import Detections
 from maskwatch.core.paths import MODELS_DIR
 from maskwatch.detect import BoxCalibration, FaceDetector, MultiScaleDetector, RetinaFaceDetector
 from maskwatch.detect.models import resolve_detector
+from maskwatch.detect.region_detect import detect_planned
+from maskwatch.detect.regions import Region
 
 OPERATING_POINT = MODELS_DIR / "operating_point.json"
 
@@ -81,7 +83,20 @@ class MaskPipeline:
         to the annotation convention (see maskwatch.detect.calibration), raw ones kept in data["raw_xyxy"].
         Class probabilities carry the operating point's unmasked bias.
         """
-        dets = self.detector.detect_batch(images, min_score)
+        return self.classify(images, self.detector.detect_batch(images, min_score))
+
+    def analyze_regions(
+        self, frames: list[tuple[np.ndarray, list[Region]]], min_score: float | None = None
+    ) -> list[Detections]:
+        """As analyze_batch, the detector run on planned regions of each frame (maskwatch.detect.regions; the
+        regions of all frames batched by input shape) instead of the whole frame; faces in frame pixels."""
+        if not isinstance(self.detector, RetinaFaceDetector):
+            raise TypeError("regions need a RetinaFaceDetector (a fixed detector.input_size)")
+        dets = detect_planned(self.detector, frames, min_score)
+        return self.classify([image for image, _ in frames], dets)
+
+    def classify(self, images: list[np.ndarray], dets: list[Detections]) -> list[Detections]:
+        """Every face of every image classified in one classifier call; boxes calibrated (see analyze_batch)."""
         crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets, strict=True)]
         probs = (
             apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias)

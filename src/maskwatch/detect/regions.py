@@ -1,0 +1,258 @@
+"""Where to look for faces in a live camera's frame: regions around motion and around the faces already found, and
+a sweep over the whole frame for faces that stand still (after Frigate's region planning).
+
+A wide 1080p camera shows faces of 10-30 px; shrunk whole to the detector's 640 px they vanish, and the whole
+frame at native resolution or above costs ~0.1-0.5 s a frame on a small CPU. Regions look where something can have
+changed, at a resolution that suits the faces there:
+
+- every region is a square that becomes `input_side` px at the detector's input (so the regions of all cameras
+  run as one batch), its side in frame pixels one of `sides` (160 px at 2x, 320 at 1x, 640 at 0.5x with the
+  default 320): a face is given the smallest side at least `face_room` times its size, a motion blob the
+  smallest that holds it (larger blobs are cut into squares of the largest side);
+- motion: the pixels of a grey thumbnail that changed since the camera's previous analysed frame, grown by
+  `margin` frame px, in connected blobs;
+- faces found on the previous frame (tracked faces) each get a region, first: they are where faces are;
+- at most `max_regions` a frame (faces first, then the largest motion); what is left over waits for later frames;
+- a sweep: the frame cut into squares of the sweep side (overlapping by `sweep_overlap` of the side), plus the whole
+  frame at `whole_input` px, visited a few per frame so that the whole frame is covered every `sweep_seconds`; each
+  camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together;
+- zones: what lies outside the watched area (no zone, or an ignored one; see `watched_mask`) is left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as motion (as analysis.motion)
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    input_side: int = 320  # px at the detector's input of every region
+    sides: tuple[int, ...] = (160, 320, 640)  # frame px of a region's side, finest first
+    face_room: float = 3.0  # a face's region side is at least this many times the face
+    margin: int = 24  # frame px motion blobs are grown by
+    max_regions: int = 8  # regions per frame at most, sweep not counted
+    sweep_side: int = 320  # frame px of the sweep's squares
+    sweep_overlap: float = 0.25  # share of the sweep side neighbouring squares overlap by
+    sweep_seconds: float = 4.0  # the sweep covers the whole frame once in this time; 0: no sweep
+    whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
+    thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
+    min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
+
+    def __post_init__(self) -> None:
+        if not self.sides or list(self.sides) != sorted(self.sides) or self.sides[0] <= 0:
+            raise ValueError("sides must be positive and ascending")
+        if not 0 <= self.sweep_overlap < 1:
+            raise ValueError("sweep_overlap must be in 0..1")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A square of the frame (x1, y1, x2, y2 in frame px) to detect at `scale`; kind: face, motion, sweep or
+    whole (the whole frame: not square)."""
+
+    box: tuple[int, int, int, int]
+    scale: float
+    kind: str
+
+    @property
+    def side(self) -> int:
+        return self.box[2] - self.box[0]
+
+
+def motion_thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+
+
+def motion_boxes(
+    previous: np.ndarray,
+    thumb: np.ndarray,
+    frame_shape: tuple[int, int],
+    margin: int,
+    watched: np.ndarray | None = None,
+    min_blob: int = 2,
+) -> np.ndarray:
+    """(K, 4) frame-px boxes of the blobs that changed between two thumbnails (grown by margin, within the frame),
+    largest first; `watched`: a thumbnail-size mask outside which motion does not count."""
+    if previous.shape != thumb.shape:
+        return np.zeros((0, 4), np.int64)
+    changed = (cv2.absdiff(previous, thumb) > PIXEL_DELTA).astype(np.uint8)
+    if watched is not None:
+        changed &= watched.astype(np.uint8)
+    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8))  # a person's moving edges: one blob
+    count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    h, w = frame_shape
+    fx, fy = w / thumb.shape[1], h / thumb.shape[0]
+    boxes = []
+    for x, y, bw, bh, area in stats[1:count]:
+        if area < min_blob:
+            continue
+        boxes.append(
+            [
+                max(0, math.floor(x * fx) - margin),
+                max(0, math.floor(y * fy) - margin),
+                min(w, math.ceil((x + bw) * fx) + margin),
+                min(h, math.ceil((y + bh) * fy) + margin),
+            ]
+        )
+    out = np.array(boxes, np.int64).reshape(-1, 4)
+    return out[np.argsort(-np.prod(out[:, 2:] - out[:, :2], axis=1), kind="stable")]
+
+
+def square_around(box: Sequence[float], side: int, frame_shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A side x side square centred on box, moved inside the frame (side at most the frame's shorter side)."""
+    h, w = frame_shape
+    side = min(side, h, w)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x1 = int(min(max(0, round(cx - side / 2)), w - side))
+    y1 = int(min(max(0, round(cy - side / 2)), h - side))
+    return x1, y1, x1 + side, y1 + side
+
+
+def side_for_face(face_size: float, settings: RegionSettings) -> int:
+    for side in settings.sides:
+        if side >= settings.face_room * face_size:
+            return side
+    return settings.sides[-1]
+
+
+def side_for_blob(box: Sequence[float], settings: RegionSettings) -> int:
+    extent = max(box[2] - box[0], box[3] - box[1])
+    return next((side for side in settings.sides if side >= extent), settings.sides[-1])
+
+
+def squares_over(box: Sequence[int], side: int, frame_shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Squares of `side` covering a box larger than one square (evenly spread, overlapping)."""
+    x1, y1, x2, y2 = box
+    nx, ny = max(1, math.ceil((x2 - x1) / side)), max(1, math.ceil((y2 - y1) / side))
+    xs = np.linspace(x1 + side / 2, x2 - side / 2, nx) if nx > 1 else [(x1 + x2) / 2]
+    ys = np.linspace(y1 + side / 2, y2 - side / 2, ny) if ny > 1 else [(y1 + y2) / 2]
+    return [square_around((cx, cy, cx, cy), side, frame_shape) for cy in ys for cx in xs]
+
+
+def _inside(box: Sequence[float], square: Sequence[int]) -> bool:
+    return box[0] >= square[0] and box[1] >= square[1] and box[2] <= square[2] and box[3] <= square[3]
+
+
+def sweep_grid(frame_shape: tuple[int, int], side: int, overlap: float) -> list[tuple[int, int, int, int]]:
+    """Squares of `side` covering the frame, neighbours overlapping by at least `overlap` of the side, row by row."""
+    h, w = frame_shape
+    side = min(side, h, w)
+    step = max(1, math.floor(side * (1 - overlap)))
+    starts = []
+    for length in (w, h):
+        count = max(1, math.ceil((length - side) / step) + 1)
+        starts.append([round(i * (length - side) / (count - 1)) if count > 1 else 0 for i in range(count)])
+    return [(x, y, x + side, y + side) for y in starts[1] for x in starts[0]]
+
+
+def watched_mask(zones: Sequence, shape: tuple[int, int]) -> np.ndarray | None:
+    """A (h, w) mask of the frame (any size, e.g. a thumbnail's) where a face would be looked at: inside a zone
+    that is not ignored (the first zone holding a point is its zone, as in the rules). None: no zones, all of it.
+    zones: objects with .polygon ((K, 2) relative coordinates) and .ignore."""
+    if not zones:
+        return None
+    h, w = shape
+    mask = np.zeros((h, w), np.uint8)
+    for zone in reversed(list(zones)):  # the first zone wins: drawn last
+        points = np.round(np.asarray(zone.polygon, np.float64) * [w, h]).astype(np.int32)
+        cv2.fillPoly(mask, [points.reshape(-1, 1, 2)], 0 if zone.ignore else 1)
+    return mask.astype(bool)
+
+
+def _touches(square: Sequence[int], watched: np.ndarray | None, frame_shape: tuple[int, int]) -> bool:
+    if watched is None:
+        return True
+    h, w = frame_shape
+    mh, mw = watched.shape
+    x1, y1 = int(square[0] * mw / w), int(square[1] * mh / h)
+    x2, y2 = max(x1 + 1, math.ceil(square[2] * mw / w)), max(y1 + 1, math.ceil(square[3] * mh / h))
+    return bool(watched[y1:y2, x1:x2].any())
+
+
+@dataclass
+class RegionPlanner:
+    """One camera's region plan, frame after frame. phase: 0..1, where in its sweep this camera starts."""
+
+    settings: RegionSettings = field(default_factory=RegionSettings)
+    phase: float = 0.0
+    watched: np.ndarray | None = None  # motion-thumbnail-size mask (see watched_mask); None: the whole frame
+    zones: Sequence = ()
+    previous: np.ndarray | None = None  # the last frame's motion thumbnail
+    swept_at: float | None = None  # time up to which the sweep is done
+    sweep_pos: float = 0.0  # sweep squares visited so far (fractional)
+    _shape: tuple[int, int] | None = None
+
+    def set_zones(self, zones: Sequence) -> None:
+        """Zones of the camera (objects with .polygon and .ignore); applied from the next frame."""
+        self.zones, self._shape = list(zones), None
+
+    def plan(self, image: np.ndarray, at: float, faces: np.ndarray) -> list[Region]:
+        """The regions to detect in this frame (time `at`), given the boxes of the faces found last (frame px)."""
+        s, frame_shape = self.settings, (image.shape[0], image.shape[1])
+        thumb = motion_thumbnail(image, s.thumb_width)
+        if self._shape != frame_shape:
+            self._shape, self.previous = frame_shape, None
+            self.watched = watched_mask(self.zones, thumb.shape[:2])
+        previous, self.previous = self.previous, thumb
+        moving = (
+            motion_boxes(previous, thumb, frame_shape, s.margin, self.watched, s.min_blob)
+            if previous is not None
+            else np.zeros((0, 4), np.int64)
+        )
+        regions = self.around(faces, moving, frame_shape)
+        return regions + self.sweep(at, frame_shape)
+
+    def around(self, faces: np.ndarray, moving: np.ndarray, frame_shape: tuple[int, int]) -> list[Region]:
+        """Regions around the faces (first), then around the motion blobs, at most max_regions; a box already
+        inside a chosen region of a side that suits it adds none."""
+        s = self.settings
+        chosen: list[Region] = []
+        wanted: list[tuple[Sequence[float], int, str]] = []
+        for box in np.asarray(faces, np.float64).reshape(-1, 4):
+            if _touches(box, self.watched, frame_shape):
+                wanted.append((box, side_for_face(max(box[2] - box[0], box[3] - box[1]), s), "face"))
+        for box in moving:
+            wanted.append((box, side_for_blob(box, s), "motion"))
+        for box, side, kind in wanted:
+            if any(r.side <= side and _inside(box, r.box) for r in chosen):
+                continue
+            if kind == "motion" and max(box[2] - box[0], box[3] - box[1]) > side:
+                squares = squares_over([int(v) for v in box], side, frame_shape)
+            else:
+                squares = [square_around(box, side, frame_shape)]
+            for square in squares:
+                if len(chosen) >= s.max_regions:
+                    return chosen
+                if _touches(square, self.watched, frame_shape):
+                    chosen.append(Region(square, s.input_side / (square[2] - square[0]), kind))
+        return chosen
+
+    def sweep(self, at: float, frame_shape: tuple[int, int]) -> list[Region]:
+        """The sweep's regions due by time `at`: the grid's squares (and the whole frame) a few at a time."""
+        s = self.settings
+        if s.sweep_seconds <= 0:
+            return []
+        h, w = frame_shape
+        steps: list[Region] = [
+            Region(square, s.input_side / (square[2] - square[0]), "sweep")
+            for square in sweep_grid(frame_shape, s.sweep_side, s.sweep_overlap)
+            if _touches(square, self.watched, frame_shape)
+        ]
+        if s.whole_input > 0:
+            steps.append(Region((0, 0, w, h), s.whole_input / max(h, w), "whole"))
+        if self.swept_at is None:  # the first frame: the camera's phase
+            self.swept_at, self.sweep_pos = at, self.phase * len(steps)
+        due = (at - self.swept_at) / s.sweep_seconds * len(steps)
+        self.swept_at = at
+        start = math.floor(self.sweep_pos)
+        self.sweep_pos += max(0.0, due)
+        return [steps[i % len(steps)] for i in range(start, math.floor(self.sweep_pos))]
