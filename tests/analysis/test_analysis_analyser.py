@@ -100,13 +100,28 @@ def test_the_detection_step_is_a_seam_that_batches_cameras(pipeline, test_clip):
 
 
 def test_a_still_frame_keeps_its_faces_without_the_detector(pipeline, test_clip):
+    """Whole-frame detection (detector.regions off): a frame that has not moved is not detected again."""
     cfg = door_config()
     cfg.detector.motion_threshold, cfg.detector.redetect_seconds = 0.01, 1.0
+    cfg.detector.regions = False
     first = video_frames(test_clip)[0]
     analyser = CameraAnalyser(cfg.camera("door-cam"), cfg, pipeline)
     results = [analyser.process(Frame(first.image, i + 1, i * 0.1)) for i in range(15)]  # 1.5 s of the same picture
     assert [r.detected for r in results] == [True] + [False] * 9 + [True] + [False] * 4  # again after 1 s
     assert all(len(r.faces) == 2 for r in results) and analyser.frames_detected == 2
+
+
+def test_regions_on_a_still_frame_detect_only_the_sweep_and_the_faces_once_a_second(pipeline, test_clip):
+    """Regions (the default): on a still picture the faces found hold between their refreshes (every
+    redetect_seconds) and the sweep; no motion regions."""
+    cfg = door_config()
+    cfg.detector.redetect_seconds, cfg.detector.region_sweep_seconds = 1.0, 0.0
+    first = video_frames(test_clip)[0]
+    analyser = CameraAnalyser(cfg.camera("door-cam"), cfg, pipeline)
+    results = [analyser.process(Frame(first.image, i + 1, i * 0.1)) for i in range(15)]
+    assert [r.detected for r in results] == [True] + [False] * 9 + [True] + [False] * 4  # again after 1 s
+    assert all(len(r.faces) == 2 for r in results)
+    assert analyser.finder.regions_detected == 1 + 2  # the first frame whole, then each face's region
 
 
 def test_an_alert_the_output_cannot_keep_is_raised_again(pipeline, test_clip):

@@ -41,15 +41,17 @@ def camera_phase(name: str) -> float:
 
 
 def looked_at(faces: Detections, regions: list[Region]) -> np.ndarray:
-    """Mask of the faces whose centre lies in a region that sees them at a size the detector finds."""
+    """Mask of the faces that lie whole in a region that sees them at a size the detector finds (a face its
+    region cuts is not reported from there: see maskwatch.detect.region_detect)."""
     if len(faces) == 0:
         return np.zeros(0, bool)
     b = faces.xyxy
-    cx, cy, size = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     seen = np.zeros(len(faces), bool)
     for r in regions:
         x1, y1, x2, y2 = r.box
-        seen |= (cx >= x1) & (cx < x2) & (cy >= y1) & (cy < y2) & (size * r.scale >= SEEN_AT_INPUT)
+        whole = (b[:, 0] >= x1) & (b[:, 1] >= y1) & (b[:, 2] <= x2) & (b[:, 3] <= y2)
+        seen |= whole & (size * r.scale >= SEEN_AT_INPUT)
     return seen
 
 
@@ -88,6 +90,8 @@ class FaceFinder:
         self.min_score = min_score
         self.gate = MotionGate(motion_threshold, redetect_seconds) if motion_threshold > 0 else None
         self.planner = RegionPlanner(regions, phase) if regions is not None else None
+        self.redetect_seconds = redetect_seconds
+        self.refreshed_at = -float("inf")  # when every face found last was last given its region
         self.last: Detections | None = None  # the last detector result, kept for still frames
         self.frames_detected = 0  # frames the detector ran on
         self.detected = False  # whether it ran on the last frame
@@ -112,7 +116,10 @@ class FaceFinder:
     def _plan_regions(self, image: np.ndarray, at: float) -> DetectionPlan:
         assert self.planner is not None
         last = self.last.xyxy if self.last is not None else np.zeros((0, 4), np.float32)
-        regions = self.planner.plan(image, at, last)
+        refresh = at - self.refreshed_at >= self.redetect_seconds
+        if refresh:
+            self.refreshed_at = at
+        regions = self.planner.plan(image, at, last, refresh)
         if self.last is None and not any(r.kind == "whole" for r in regions):  # the first frame: the whole of it too
             h, w = image.shape[:2]
             settings = self.planner.settings

@@ -66,7 +66,7 @@ class DetectorConfig(Strict):
     regions: bool = Field(
         True,
         description="detect in regions (squares around motion and around the faces found last, at a resolution that "
-        "suits their faces: 160 px squares at 2x, 320 at 1x, 640 at 0.5x) and sweep the whole frame a few squares at "
+        "suits their faces: 107 px squares at 3x, 160 at 2x, 320 at 1x, 640 at 0.5x) and sweep the whole frame a few squares at "
         "a time, instead of the whole frame shrunk to input_size: finds 10-30 px faces in wide cameras; "
         "motion_threshold then does not apply (only moving or tracked parts are detected); false: the whole frame",
     )
@@ -74,7 +74,7 @@ class DetectorConfig(Strict):
         8, ge=1, le=64, description="regions: at most this many a frame (faces found last first, then the largest motion)"
     )
     region_sweep_seconds: float = Field(
-        4.0,
+        6.0,
         ge=0,
         description="regions: seconds in which the sweep covers the whole frame once (320 px squares at 1x and the "
         "whole frame at input_size), for faces that stand still; 0: no sweep",

@@ -6,13 +6,17 @@ frame at native resolution or above costs ~0.1-0.5 s a frame on a small CPU. Reg
 changed, at a resolution that suits the faces there:
 
 - every region is a square that becomes `input_side` px at the detector's input (so the regions of all cameras
-  run as one batch), its side in frame pixels one of `sides` (160 px at 2x, 320 at 1x, 640 at 0.5x with the
-  default 320): a face is given the smallest side at least `face_room` times its size, a motion blob the
+  run as one batch), its side in frame pixels one of `sides` (107 px at 3x, 160 at 2x, 320 at 1x, 640 at 0.5x
+  with the default 320): a face is given the smallest side at least `face_room` times its size, a motion blob the
   smallest that holds it (larger blobs are cut into squares of the largest side);
 - motion: the pixels of a grey thumbnail that changed since the camera's previous analysed frame, grown by
-  `margin` frame px, in connected blobs;
-- faces found on the previous frame (tracked faces) each get a region, first: they are where faces are;
+  `margin` frame px, in connected blobs; a blob centred where the person of a face found last is (see
+  person_box) is that person moving, which the face's region follows, and adds none;
+- faces found on the previous frame (tracked faces) each get a region, first, where their person moved (and all
+  of them every `redetect_seconds`, see FaceFinder): they are where faces are; a still face's last detection holds;
 - at most `max_regions` a frame (faces first, then the largest motion); what is left over waits for later frames;
+  where the motion blobs cover `whole_motion` of the frame or more (the picture itself moves), the whole frame at
+  `whole_input` px instead of the motion regions;
 - a sweep: the frame cut into squares of the sweep side (overlapping by `sweep_overlap` of the side), plus the whole
   frame at `whole_input` px, visited a few per frame so that the whole frame is covered every `sweep_seconds`; each
   camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together;
@@ -34,16 +38,17 @@ PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as mot
 @dataclass(frozen=True)
 class RegionSettings:
     input_side: int = 320  # px at the detector's input of every region
-    sides: tuple[int, ...] = (160, 320, 640)  # frame px of a region's side, finest first
-    face_room: float = 3.0  # a face's region side is at least this many times the face
+    sides: tuple[int, ...] = (107, 160, 320, 640)  # frame px of a region's side, finest first (3x, 2x, 1x, 0.5x)
+    face_room: float = 2.2  # a face's region side is at least this many times the face
     margin: int = 24  # frame px motion blobs are grown by
     max_regions: int = 8  # regions per frame at most, sweep not counted
     sweep_side: int = 320  # frame px of the sweep's squares
     sweep_overlap: float = 0.25  # share of the sweep side neighbouring squares overlap by
-    sweep_seconds: float = 4.0  # the sweep covers the whole frame once in this time; 0: no sweep
+    sweep_seconds: float = 6.0  # the sweep covers the whole frame once in this time; 0: no sweep
     whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
     thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
+    whole_motion: float = 0.3  # share of the frame in motion blobs from which the whole frame is detected instead
 
     def __post_init__(self) -> None:
         if not self.sides or list(self.sides) != sorted(self.sides) or self.sides[0] <= 0:
@@ -107,6 +112,17 @@ def motion_boxes(
     return out[np.argsort(-np.prod(out[:, 2:] - out[:, :2], axis=1), kind="stable")]
 
 
+def moved_share(boxes: np.ndarray, frame_shape: tuple[int, int]) -> float:
+    """The share of the frame that the boxes cover (their union)."""
+    if len(boxes) == 0:
+        return 0.0
+    cell = 8  # counted on a grid of 8 px cells: a frame-size mask would cost more than the answer is worth
+    covered = np.zeros((-(-frame_shape[0] // cell), -(-frame_shape[1] // cell)), bool)
+    for x1, y1, x2, y2 in boxes:
+        covered[y1 // cell : -(-y2 // cell), x1 // cell : -(-x2 // cell)] = True
+    return float(covered.mean())
+
+
 def square_around(box: Sequence[float], side: int, frame_shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """A side x side square centred on box, moved inside the frame (side at most the frame's shorter side)."""
     h, w = frame_shape
@@ -136,6 +152,21 @@ def squares_over(box: Sequence[int], side: int, frame_shape: tuple[int, int]) ->
     xs = np.linspace(x1 + side / 2, x2 - side / 2, nx) if nx > 1 else [(x1 + x2) / 2]
     ys = np.linspace(y1 + side / 2, y2 - side / 2, ny) if ny > 1 else [(y1 + y2) / 2]
     return [square_around((cx, cy, cx, cy), side, frame_shape) for cy in ys for cx in xs]
+
+
+def person_box(face: Sequence[float]) -> tuple[float, float, float, float]:
+    """Where the person of a face is: a face's width either side, a little above, the body three faces below."""
+    w, h = face[2] - face[0], face[3] - face[1]
+    return face[0] - w, face[1] - 0.7 * h, face[2] + w, face[3] + 3 * h
+
+
+def _near(box: Sequence[float], others: np.ndarray) -> bool:
+    """Whether box overlaps any of the others."""
+    if len(others) == 0:
+        return False
+    return bool(
+        np.any((others[:, 0] < box[2]) & (others[:, 2] > box[0]) & (others[:, 1] < box[3]) & (others[:, 3] > box[1]))
+    )
 
 
 def _inside(box: Sequence[float], square: Sequence[int]) -> bool:
@@ -195,8 +226,10 @@ class RegionPlanner:
         """Zones of the camera (objects with .polygon and .ignore); applied from the next frame."""
         self.zones, self._shape = list(zones), None
 
-    def plan(self, image: np.ndarray, at: float, faces: np.ndarray) -> list[Region]:
-        """The regions to detect in this frame (time `at`), given the boxes of the faces found last (frame px)."""
+    def plan(self, image: np.ndarray, at: float, faces: np.ndarray, refresh: bool = True) -> list[Region]:
+        """The regions to detect in this frame (time `at`), given the boxes of the faces found last (frame px).
+        refresh: every face gets its region; otherwise only those whose person moved (the others stand still:
+        their last detection holds)."""
         s, frame_shape = self.settings, (image.shape[0], image.shape[1])
         thumb = motion_thumbnail(image, s.thumb_width)
         if self._shape != frame_shape:
@@ -208,7 +241,16 @@ class RegionPlanner:
             if previous is not None
             else np.zeros((0, 4), np.int64)
         )
-        regions = self.around(faces, moving, frame_shape)
+        h, w = frame_shape
+        faces = np.asarray(faces, np.float64).reshape(-1, 4)
+        if not refresh:
+            faces = faces[[_near(person_box(face), moving) for face in faces]]
+        if s.whole_input > 0 and moved_share(moving, frame_shape) >= s.whole_motion:
+            # the whole picture moves (camera shake, light, a zoom): one whole-frame pass beside the faces
+            regions = self.around(faces, np.zeros((0, 4), np.int64), frame_shape)
+            regions.append(Region((0, 0, w, h), s.whole_input / max(h, w), "whole"))
+        else:
+            regions = self.around(faces, moving, frame_shape)
         return regions + self.sweep(at, frame_shape)
 
     def around(self, faces: np.ndarray, moving: np.ndarray, frame_shape: tuple[int, int]) -> list[Region]:
@@ -220,8 +262,11 @@ class RegionPlanner:
         for box in np.asarray(faces, np.float64).reshape(-1, 4):
             if _touches(box, self.watched, frame_shape):
                 wanted.append((box, side_for_face(max(box[2] - box[0], box[3] - box[1]), s), "face"))
+        people = [person_box(box) for box, _, _ in wanted]
         for box in moving:
-            wanted.append((box, side_for_blob(box, s), "motion"))
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            if not any(p[0] <= cx <= p[2] and p[1] <= cy <= p[3] for p in people):
+                wanted.append((box, side_for_blob(box, s), "motion"))
         for box, side, kind in wanted:
             if any(r.side <= side and _inside(box, r.box) for r in chosen):
                 continue

@@ -1,0 +1,207 @@
+"""Region planning for live cameras (maskwatch.detect.regions): motion and faces to regions, merging, zones, the
+budget, the sweep; and region detection on a real frame (maskwatch.detect.region_detect)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from maskwatch.detect.regions import (
+    Region,
+    RegionPlanner,
+    RegionSettings,
+    motion_boxes,
+    side_for_face,
+    square_around,
+    sweep_grid,
+    watched_mask,
+)
+
+FRAME = (1080, 1920)
+NO_FACES = np.zeros((0, 4), np.float32)
+
+
+def frame_with(boxes: list[tuple[int, int, int, int]], value: int = 200) -> np.ndarray:
+    image = np.full((*FRAME, 3), 60, np.uint8)
+    for x1, y1, x2, y2 in boxes:
+        image[y1:y2, x1:x2] = value
+    return image
+
+
+def no_sweep(**kw) -> RegionSettings:
+    return RegionSettings(sweep_seconds=0, **kw)
+
+
+@dataclass
+class FakeZone:
+    polygon: list[tuple[float, float]]
+    ignore: bool = False
+
+
+def test_motion_becomes_one_region_around_the_blob():
+    planner = RegionPlanner(no_sweep())
+    assert planner.plan(frame_with([]), 0.0, NO_FACES) == []  # nothing to compare with yet
+    regions = planner.plan(frame_with([(1000, 500, 1040, 560)]), 0.2, NO_FACES)
+    assert len(regions) == 1
+    (region,) = regions
+    assert region.kind == "motion"
+    x1, y1, x2, y2 = region.box
+    assert x1 <= 1000 and y1 <= 500 and x2 >= 1040 and y2 >= 560  # the blob, with its margin, inside
+    assert round((x2 - x1) * region.scale) == 320  # every region comes to the detector's input side
+
+
+def test_still_frame_plans_nothing():
+    planner = RegionPlanner(no_sweep())
+    image = frame_with([(100, 100, 200, 200)])
+    planner.plan(image, 0.0, NO_FACES)
+    assert planner.plan(image.copy(), 0.2, NO_FACES) == []
+
+
+def test_large_motion_is_cut_into_squares_of_the_largest_side():
+    planner = RegionPlanner(no_sweep(whole_motion=1.0))
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    regions = planner.plan(frame_with([(100, 100, 1400, 300)]), 0.2, NO_FACES)
+    assert len(regions) >= 3 and {r.side for r in regions} == {640}
+    assert min(r.box[0] for r in regions) <= 100 and max(r.box[2] for r in regions) >= 1400
+
+
+def test_whole_picture_moving_is_one_whole_frame_pass():
+    planner = RegionPlanner(no_sweep())
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    regions = planner.plan(frame_with([(0, 0, 1500, 1080)]), 0.2, NO_FACES)
+    assert [r.kind for r in regions] == ["whole"]
+    assert regions[0].box == (0, 0, 1920, 1080) and regions[0].scale == pytest.approx(640 / 1920)
+
+
+def test_faces_get_regions_at_a_scale_that_suits_them():
+    settings = no_sweep()
+    assert side_for_face(14, settings) == 107  # 3x: a 14 px face becomes 42 px
+    assert side_for_face(60, settings) == 160
+    assert side_for_face(140, settings) == 320
+    assert side_for_face(400, settings) == 640
+    planner = RegionPlanner(settings)
+    faces = np.array([[500, 500, 514, 516], [1500, 200, 1640, 340]], np.float32)
+    regions = planner.plan(frame_with([]), 0.0, faces)
+    assert [(r.kind, r.side) for r in regions] == [("face", 107), ("face", 320)]
+    assert regions[0].scale == pytest.approx(320 / 107)
+
+
+def test_faces_close_together_share_a_region_and_motion_of_their_people_adds_none():
+    planner = RegionPlanner(no_sweep())
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    faces = np.array([[700, 400, 716, 416], [730, 410, 746, 426]], np.float32)
+    # the two people move: their bodies below the faces change
+    regions = planner.plan(frame_with([(690, 420, 760, 480)]), 0.2, faces)
+    assert len(regions) == 1 and regions[0].kind == "face"
+
+
+def test_region_budget_keeps_faces_first():
+    planner = RegionPlanner(no_sweep(max_regions=3))
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    faces = np.array([[100 + 300 * i, 100, 116 + 300 * i, 116] for i in range(2)], np.float32)
+    moving = [(200 + 300 * i, 700, 240 + 300 * i, 760) for i in range(4)]
+    regions = planner.plan(frame_with(moving), 0.2, faces)
+    assert [r.kind for r in regions] == ["face", "face", "motion"]
+
+
+def test_regions_stay_inside_the_frame():
+    assert square_around((0, 0, 10, 10), 160, FRAME) == (0, 0, 160, 160)
+    assert square_around((1910, 1070, 1920, 1080), 160, FRAME) == (1760, 920, 1920, 1080)
+    assert square_around((0, 0, 10, 10), 640, (480, 640)) == (0, 0, 480, 480)  # no larger than the frame
+
+
+def test_zones_leave_out_motion_and_faces_nobody_watches():
+    zones = [FakeZone([(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)])]  # the left half only
+    planner = RegionPlanner(no_sweep())
+    planner.set_zones(zones)
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    faces = np.array([[1500, 500, 1516, 516]], np.float32)  # right half
+    regions = planner.plan(frame_with([(300, 300, 340, 360), (1400, 300, 1440, 360)]), 0.2, faces)
+    assert len(regions) == 1 and regions[0].box[0] < 960
+
+
+def test_watched_mask_first_zone_wins_and_ignored_zones_are_out():
+    zones = [
+        FakeZone([(0.0, 0.0), (0.25, 0.0), (0.25, 1.0), (0.0, 1.0)], ignore=True),
+        FakeZone([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]),
+    ]
+    mask = watched_mask(zones, (10, 40))
+    assert mask is not None
+    assert not mask[:, :9].any() and mask[:, 12:].all()
+    assert watched_mask([], (10, 40)) is None
+
+
+def test_sweep_covers_the_frame_once_per_period_and_cameras_start_apart():
+    settings = RegionSettings(sweep_seconds=4.0)
+    grid = sweep_grid(FRAME, settings.sweep_side, settings.sweep_overlap)
+    covered = np.zeros(FRAME, bool)
+    for x1, y1, x2, y2 in grid:
+        covered[y1:y2, x1:x2] = True
+    assert covered.all()
+    steps = len(grid) + 1  # and the whole frame
+    planner = RegionPlanner(settings)
+    seen: list[Region] = []
+    for i in range(21):  # 4 s at 5 frames a second
+        seen += planner.sweep(i * 0.2, FRAME)
+    assert len(seen) == steps and len({r.box for r in seen}) == steps
+    assert sum(r.kind == "whole" for r in seen) == 1
+    other = RegionPlanner(settings, phase=0.5)
+    other.sweep(0.0, FRAME)
+    first = RegionPlanner(settings)
+    first.sweep(0.0, FRAME)
+    assert first.sweep(0.4, FRAME)[0].box != other.sweep(0.4, FRAME)[0].box
+
+
+def test_motion_boxes_are_in_frame_pixels_largest_first():
+    before = np.zeros((270, 480), np.uint8)
+    after = before.copy()
+    after[10:20, 10:20] = 255
+    after[100:160, 200:300] = 255
+    boxes = motion_boxes(before, after, FRAME, margin=0)
+    assert len(boxes) == 2
+    x1, y1, x2, y2 = boxes[0]
+    assert x1 <= 800 and x2 >= 1200 and y1 <= 400 and y2 >= 640  # the larger blob, x4 from the thumbnail
+
+
+
+@pytest.fixture(scope="module")
+def small_face_frame(shared_data):
+    """A real unmasked face pasted at 16 px into a 1080p frame (as tests/detect/test_size_sweep.py does)."""
+    import cv2
+
+    from maskwatch.data.scene_video import face_patch, size_sweep_frames
+    from maskwatch.data.scenes import Photo, still_background
+    from maskwatch.evaluate.voc import read_voc_xml
+
+    folder, photo = shared_data / "andrewmvd", "maksssksksss609.jpg"
+    if not (folder / "images" / photo).is_file():
+        pytest.skip(f"{folder / 'images' / photo} not found (a real face to paste)")
+    ann = read_voc_xml(folder / "annotations" / photo.replace(".jpg", ".xml"), folder / "images" / photo)
+    patch, box = face_patch(cv2.imread(str(folder / "images" / photo)), ann.boxes[0])
+    backdrop = Photo(folder / "images" / "maksssksksss818.jpg", "andrewmvd", [])
+    background = still_background(backdrop, (1920, 1080), np.random.default_rng(0))
+    ((_, frame, face),) = size_sweep_frames(patch, box, "no_mask", [16], background, centre=(700.0, 600.0))
+    return frame, np.asarray(face.box, np.float64)
+
+
+def test_region_detection_finds_a_small_face_the_whole_frame_misses(small_face_frame):
+    """The whole frame at 640 px misses a 16 px face; its 3x region finds it, in frame pixels; a region whose
+    inner side cuts the face does not report the cut face."""
+    from maskwatch.detect import RetinaFaceDetector
+    from maskwatch.detect.anchors import box_iou
+    from maskwatch.detect.region_detect import detect_planned
+
+    image, truth = small_face_frame
+    detector = RetinaFaceDetector(input_size=640)
+    whole = detector.detect(image, 0.5)
+    assert len(whole) == 0 or box_iou(truth[None], whole.xyxy.astype(np.float64)).max() < 0.3
+    square = square_around(truth, 107, FRAME)
+    (found,) = detect_planned(detector, [(image, [Region(square, 320 / 107, "face")])], 0.5)
+    assert len(found) == 1
+    assert box_iou(truth[None], found.xyxy.astype(np.float64)).max() >= 0.4
+    cut_x = int((truth[0] + truth[2]) / 2)  # the region's right side through the middle of the face
+    cut = (cut_x - 107, square[1], cut_x, square[3])
+    (half,) = detect_planned(detector, [(image, [Region(cut, 320 / 107, "face")])], 0.5)
+    assert len(half) == 0
