@@ -205,3 +205,11 @@ def test_region_detection_finds_a_small_face_the_whole_frame_misses(small_face_f
     cut = (cut_x - 107, square[1], cut_x, square[3])
     (half,) = detect_planned(detector, [(image, [Region(cut, 320 / 107, "face")])], 0.5)
     assert len(half) == 0
+
+
+def test_whole_frame_pass_leaves_regions_only_to_faces_too_small_for_it():
+    planner = RegionPlanner(no_sweep())
+    planner.plan(frame_with([]), 0.0, NO_FACES)
+    faces = np.array([[100, 100, 300, 300], [1000, 900, 1016, 916]], np.float32)  # 200 px: 67 px in the whole pass
+    regions = planner.plan(frame_with([(0, 0, 1500, 1080)]), 0.2, faces)
+    assert [(r.kind, r.side) for r in regions] == [("face", 107), ("whole", 1920)]

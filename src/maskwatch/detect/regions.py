@@ -49,6 +49,7 @@ class RegionSettings:
     thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
     whole_motion: float = 0.3  # share of the frame in motion blobs from which the whole frame is detected instead
+    whole_sees: float = 32.0  # px at the input: a face this large in the whole-frame pass needs no region of its own
 
     def __post_init__(self) -> None:
         if not self.sides or list(self.sides) != sorted(self.sides) or self.sides[0] <= 0:
@@ -246,9 +247,11 @@ class RegionPlanner:
         if not refresh:
             faces = faces[[_near(person_box(face), moving) for face in faces]]
         if s.whole_input > 0 and moved_share(moving, frame_shape) >= s.whole_motion:
-            # the whole picture moves (camera shake, light, a zoom): one whole-frame pass beside the faces
-            regions = self.around(faces, np.zeros((0, 4), np.int64), frame_shape)
-            regions.append(Region((0, 0, w, h), s.whole_input / max(h, w), "whole"))
+            # the whole picture moves (camera shake, light, a zoom): one whole-frame pass, and regions for the faces
+            # too small for it
+            whole = Region((0, 0, w, h), s.whole_input / max(h, w), "whole")
+            small = np.maximum(faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]) * whole.scale < s.whole_sees
+            regions = self.around(faces[small], np.zeros((0, 4), np.int64), frame_shape) + [whole]
         else:
             regions = self.around(faces, moving, frame_shape)
         return regions + self.sweep(at, frame_shape)
