@@ -213,3 +213,10 @@ def test_whole_frame_pass_leaves_regions_only_to_faces_too_small_for_it():
     faces = np.array([[100, 100, 300, 300], [1000, 900, 1016, 916]], np.float32)  # 200 px: 67 px in the whole pass
     regions = planner.plan(frame_with([(0, 0, 1500, 1080)]), 0.2, faces)
     assert [(r.kind, r.side) for r in regions] == [("face", 107), ("whole", 1920)]
+
+
+def test_a_camera_that_falls_behind_sweeps_slower_instead_of_piling_up_work():
+    planner = RegionPlanner(RegionSettings(sweep_seconds=4.0, sweep_max=2))
+    planner.sweep(0.0, FRAME)
+    assert len(planner.sweep(3.0, FRAME)) == 2  # 3 s late: 30 squares due, two taken
+    assert len(planner.sweep(3.1, FRAME)) <= 2

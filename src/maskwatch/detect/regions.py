@@ -16,7 +16,8 @@ changed, at a resolution that suits the faces there:
   of them every `redetect_seconds`, see FaceFinder): they are where faces are; a still face's last detection holds;
 - at most `max_regions` a frame (faces first, then the largest motion); what is left over waits for later frames;
   where the motion blobs cover `whole_motion` of the frame or more (the picture itself moves), the whole frame at
-  `whole_input` px instead of the motion regions;
+  `whole_input` px instead of the motion regions and the sweep (which waits), regions only for faces too small
+  for that pass;
 - a sweep: the frame cut into squares of the sweep side (overlapping by `sweep_overlap` of the side), plus the whole
   frame at `whole_input` px, visited a few per frame so that the whole frame is covered every `sweep_seconds`; each
   camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together;
@@ -45,6 +46,7 @@ class RegionSettings:
     sweep_side: int = 320  # frame px of the sweep's squares
     sweep_overlap: float = 0.25  # share of the sweep side neighbouring squares overlap by
     sweep_seconds: float = 6.0  # the sweep covers the whole frame once in this time; 0: no sweep
+    sweep_max: int = 2  # sweep squares a frame at most (a camera analysed less often than planned sweeps slower)
     whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
     thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
@@ -251,10 +253,9 @@ class RegionPlanner:
             # too small for it
             whole = Region((0, 0, w, h), s.whole_input / max(h, w), "whole")
             small = np.maximum(faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]) * whole.scale < s.whole_sees
-            regions = self.around(faces[small], np.zeros((0, 4), np.int64), frame_shape) + [whole]
-        else:
-            regions = self.around(faces, moving, frame_shape)
-        return regions + self.sweep(at, frame_shape)
+            self.swept_at = at if self.swept_at is not None else None  # the sweep waits while the picture moves: the whole pass looks at all of it now
+            return self.around(faces[small], np.zeros((0, 4), np.int64), frame_shape) + [whole]
+        return self.around(faces, moving, frame_shape) + self.sweep(at, frame_shape)
 
     def around(self, faces: np.ndarray, moving: np.ndarray, frame_shape: tuple[int, int]) -> list[Region]:
         """Regions around the faces (first), then around the motion blobs, at most max_regions; a box already
@@ -302,5 +303,5 @@ class RegionPlanner:
         due = (at - self.swept_at) / s.sweep_seconds * len(steps)
         self.swept_at = at
         start = math.floor(self.sweep_pos)
-        self.sweep_pos += max(0.0, due)
+        self.sweep_pos = min(self.sweep_pos + max(0.0, due), start + s.sweep_max)  # behind: the sweep slows down
         return [steps[i % len(steps)] for i in range(start, math.floor(self.sweep_pos))]
