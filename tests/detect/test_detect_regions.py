@@ -134,7 +134,7 @@ def test_watched_mask_first_zone_wins_and_ignored_zones_are_out():
 
 
 def test_sweep_covers_the_frame_once_per_period_and_cameras_start_apart():
-    settings = RegionSettings(sweep_seconds=4.0)
+    settings = RegionSettings(sweep_seconds=4.0, sweep_max=3)
     grid = sweep_grid(FRAME, settings.sweep_side, settings.sweep_overlap)
     covered = np.zeros(FRAME, bool)
     for x1, y1, x2, y2 in grid:
