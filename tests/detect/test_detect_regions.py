@@ -31,7 +31,8 @@ def frame_with(boxes: list[tuple[int, int, int, int]], value: int = 200) -> np.n
 
 
 def no_sweep(**kw) -> RegionSettings:
-    return RegionSettings(sweep_seconds=0, **kw)
+    """No sweep; regions of 320 px at the input: sides 107 (3x), 160 (2x), 320 (1x), 640 (0.5x)."""
+    return RegionSettings(sweep_seconds=0, input_side=320, **kw)
 
 
 @dataclass
@@ -134,7 +135,7 @@ def test_watched_mask_first_zone_wins_and_ignored_zones_are_out():
 
 
 def test_sweep_covers_the_frame_once_per_period_and_cameras_start_apart():
-    settings = RegionSettings(sweep_seconds=4.0, sweep_max=3)
+    settings = RegionSettings(sweep_seconds=4.0, sweep_max=4)
     grid = sweep_grid(FRAME, settings.sweep_side, settings.sweep_overlap)
     covered = np.zeros(FRAME, bool)
     for x1, y1, x2, y2 in grid:

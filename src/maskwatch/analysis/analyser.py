@@ -101,6 +101,7 @@ def region_settings(detector: DetectorConfig) -> RegionSettings | None:
     if not detector.regions:
         return None
     return RegionSettings(
+        input_side=detector.region_input,
         max_regions=detector.region_max,
         sweep_seconds=detector.region_sweep_seconds,
         whole_input=detector.input_size,

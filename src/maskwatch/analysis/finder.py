@@ -22,6 +22,7 @@ from maskwatch.analysis.motion import MotionGate, thumbnail
 from maskwatch.backends import Pipeline
 from maskwatch.core.detections import Detections
 from maskwatch.detect.regions import Region, RegionPlanner, RegionSettings
+from maskwatch.detect.tiling import CONTAINED, MERGE_IOU
 
 SEEN_AT_INPUT = 12.0  # px at the detector's input: a face smaller than this in a region was not looked at there
 
@@ -53,6 +54,21 @@ def looked_at(faces: Detections, regions: list[Region]) -> np.ndarray:
         whole = (b[:, 0] >= x1) & (b[:, 1] >= y1) & (b[:, 2] <= x2) & (b[:, 3] <= y2)
         seen |= whole & (size * r.scale >= SEEN_AT_INPUT)
     return seen
+
+
+def with_kept(found: Detections, kept: Detections) -> Detections:
+    """The faces found and those kept from the last frame: a found face lying mostly inside a kept one is a part
+    of it (seen cut in a region), a kept face overlapping a found one is that face found again."""
+    if len(found) == 0 or len(kept) == 0:
+        return join(found, kept)
+    a, b = found.xyxy.astype(np.float64), kept.xyxy.astype(np.float64)
+    tl, br = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a, area_b = (np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1) for x in (a, b))
+    part = (inter / np.maximum(area_a[:, None], 1e-9) >= CONTAINED).any(axis=1)
+    iou = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    again = (iou > MERGE_IOU)[~part].any(axis=0) if (~part).any() else np.zeros(len(kept), bool)
+    return join(found[~part], kept[~again])
 
 
 def join(a: Detections, b: Detections) -> Detections:
@@ -149,7 +165,7 @@ class FaceFinder:
             return self.last if self.last is not None else Detections.empty()
         (faces,) = found
         if self.last is not None:
-            faces = join(faces, self.last[~looked_at(self.last, plan.regions)])
+            faces = with_kept(faces, self.last[~looked_at(self.last, plan.regions)])
         self.last = faces
         self.frames_detected += 1
         self.regions_detected += len(plan.regions)

@@ -6,8 +6,8 @@ frame at native resolution or above costs ~0.1-0.5 s a frame on a small CPU. Reg
 changed, at a resolution that suits the faces there:
 
 - every region is a square that becomes `input_side` px at the detector's input (so the regions of all cameras
-  run as one batch), its side in frame pixels one of `sides` (107 px at 3x, 160 at 2x, 320 at 1x, 640 at 0.5x
-  with the default 320): a face is given the smallest side at least `face_room` times its size, a motion blob the
+  run as one batch), its side in frame pixels one of `sides` (85 px at 3x, 128 at 2x, 256 at 1x, 512 at 0.5x
+  with the default 256): a face is given the smallest side at least `face_room` times its size, a motion blob the
   smallest that holds it (larger blobs are cut into squares of the largest side);
 - motion: the pixels of a grey thumbnail that changed since the camera's previous analysed frame, grown by
   `margin` frame px, in connected blobs; a blob centred where the person of a face found last is (see
@@ -38,15 +38,15 @@ PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as mot
 
 @dataclass(frozen=True)
 class RegionSettings:
-    input_side: int = 320  # px at the detector's input of every region
-    sides: tuple[int, ...] = (107, 160, 320, 640)  # frame px of a region's side, finest first (3x, 2x, 1x, 0.5x)
+    input_side: int = 256  # px at the detector's input of every region
+    scales: tuple[float, ...] = (3.0, 2.0, 1.0, 0.5)  # the regions' scales, finest first: sides input_side / scale
     face_room: float = 2.2  # a face's region side is at least this many times the face
     margin: int = 24  # frame px motion blobs are grown by
     max_regions: int = 8  # regions per frame at most, sweep not counted
-    sweep_side: int = 320  # frame px of the sweep's squares
+    sweep_scale: float = 1.0  # the sweep's squares: input_side / sweep_scale frame px
     sweep_overlap: float = 0.25  # share of the sweep side neighbouring squares overlap by
-    sweep_seconds: float = 6.0  # the sweep covers the whole frame once in this time; 0: no sweep
-    sweep_max: int = 2  # sweep squares a frame at most (a camera analysed less often than planned sweeps slower)
+    sweep_seconds: float = 10.0  # the sweep covers the whole frame once in this time; 0: no sweep
+    sweep_max: int = 3  # sweep squares a frame at most (a camera analysed less often than planned sweeps slower)
     whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
     thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
@@ -54,10 +54,19 @@ class RegionSettings:
     whole_sees: float = 32.0  # px at the input: a face this large in the whole-frame pass needs no region of its own
 
     def __post_init__(self) -> None:
-        if not self.sides or list(self.sides) != sorted(self.sides) or self.sides[0] <= 0:
-            raise ValueError("sides must be positive and ascending")
+        if not self.scales or list(self.scales) != sorted(self.scales, reverse=True) or self.scales[-1] <= 0:
+            raise ValueError("scales must be positive and descending")
         if not 0 <= self.sweep_overlap < 1:
             raise ValueError("sweep_overlap must be in 0..1")
+
+    @property
+    def sides(self) -> tuple[int, ...]:
+        """Frame px of a region's side at each scale, finest first."""
+        return tuple(round(self.input_side / scale) for scale in self.scales)
+
+    @property
+    def sweep_side(self) -> int:
+        return round(self.input_side / self.sweep_scale)
 
 
 @dataclass(frozen=True)
