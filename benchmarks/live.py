@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from live_wide import wide_camera_files
 
 REPO = Path(__file__).resolve().parent.parent

@@ -166,7 +166,6 @@ def test_motion_boxes_are_in_frame_pixels_largest_first():
     assert x1 <= 800 and x2 >= 1200 and y1 <= 400 and y2 >= 640  # the larger blob, x4 from the thumbnail
 
 
-
 @pytest.fixture(scope="module")
 def small_face_frame(shared_data):
     """A real unmasked face pasted at 16 px into a 1080p frame (as tests/detect/test_size_sweep.py does)."""

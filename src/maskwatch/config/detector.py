@@ -66,8 +66,8 @@ class DetectorConfig(Strict):
     regions: bool = Field(
         True,
         description="detect in regions (squares around motion and around the faces found last, at a resolution that "
-        "suits their faces: squares at 3x, 2x, 1x or 0.5x, see region_input) and sweep the whole frame a few squares at "
-        "a time, instead of the whole frame shrunk to input_size: finds 10-30 px faces in wide cameras; "
+        "suits their faces: squares at 3x, 2x, 1x or 0.5x, see region_input) and sweep the whole frame a few squares "
+        "at a time, instead of the whole frame shrunk to input_size: finds 10-30 px faces in wide cameras; "
         "motion_threshold then does not apply (only moving or tracked parts are detected); false: the whole frame",
     )
     region_input: int = Field(
@@ -79,13 +79,16 @@ class DetectorConfig(Strict):
         "x 1 and x 2 frame px (detected at 3x, 2x, 1x, 0.5x); smaller is faster and finds fewer of the smallest faces",
     )
     region_max: int = Field(
-        8, ge=1, le=64, description="regions: at most this many a frame (faces found last first, then the largest motion)"
+        8,
+        ge=1,
+        le=64,
+        description="regions: at most this many a frame (faces found last first, then the largest motion)",
     )
     region_sweep_seconds: float = Field(
         10.0,
         ge=0,
-        description="regions: seconds in which the sweep covers the whole frame once (squares of region_input px at 1x "
-        "and the whole frame at input_size), for faces that stand still; 0: no sweep",
+        description="regions: seconds in which the sweep covers the whole frame once (squares of region_input px at "
+        "1x and the whole frame at input_size), for faces that stand still; 0: no sweep",
     )
 
     @field_validator("model")

@@ -261,9 +261,11 @@ class RegionPlanner:
             # the whole picture moves (camera shake, light, a zoom): one whole-frame pass, and regions for the faces
             # too small for it
             whole = Region((0, 0, w, h), s.whole_input / max(h, w), "whole")
-            small = np.maximum(faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1]) * whole.scale < s.whole_sees
-            self.swept_at = at if self.swept_at is not None else None  # the sweep waits while the picture moves: the whole pass looks at all of it now
-            return self.around(faces[small], np.zeros((0, 4), np.int64), frame_shape) + [whole]
+            sizes = np.maximum(faces[:, 2] - faces[:, 0], faces[:, 3] - faces[:, 1])
+            small = faces[sizes * whole.scale < s.whole_sees]
+            if self.swept_at is not None:
+                self.swept_at = at  # the sweep waits while the picture moves: the whole pass looks at all of it now
+            return [*self.around(small, np.zeros((0, 4), np.int64), frame_shape), whole]
         return self.around(faces, moving, frame_shape) + self.sweep(at, frame_shape)
 
     def around(self, faces: np.ndarray, moving: np.ndarray, frame_shape: tuple[int, int]) -> list[Region]:
@@ -271,10 +273,11 @@ class RegionPlanner:
         inside a chosen region of a side that suits it adds none."""
         s = self.settings
         chosen: list[Region] = []
-        wanted: list[tuple[Sequence[float], int, str]] = []
-        for box in np.asarray(faces, np.float64).reshape(-1, 4):
-            if _touches(box, self.watched, frame_shape):
-                wanted.append((box, side_for_face(max(box[2] - box[0], box[3] - box[1]), s), "face"))
+        wanted: list[tuple[Sequence[float], int, str]] = [
+            (box, side_for_face(max(box[2] - box[0], box[3] - box[1]), s), "face")
+            for box in np.asarray(faces, np.float64).reshape(-1, 4)
+            if _touches(box, self.watched, frame_shape)
+        ]
         people = [person_box(box) for box, _, _ in wanted]
         for box in moving:
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
