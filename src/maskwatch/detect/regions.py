@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+BoxLike = Sequence[float] | np.ndarray  # x1, y1, x2, y2
 PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as motion (as analysis.motion)
 
 
@@ -101,10 +102,10 @@ def motion_boxes(
     largest first; `watched`: a thumbnail-size mask outside which motion does not count."""
     if previous.shape != thumb.shape:
         return np.zeros((0, 4), np.int64)
-    changed = (cv2.absdiff(previous, thumb) > PIXEL_DELTA).astype(np.uint8)
+    moved = cv2.absdiff(previous, thumb) > PIXEL_DELTA
     if watched is not None:
-        changed &= watched.astype(np.uint8)
-    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8))  # a person's moving edges: one blob
+        moved &= watched
+    changed = cv2.dilate(moved.astype(np.uint8), np.ones((3, 3), np.uint8))  # a person's moving edges: one blob
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
     h, w = frame_shape
     fx, fy = w / thumb.shape[1], h / thumb.shape[0]
@@ -135,7 +136,7 @@ def moved_share(boxes: np.ndarray, frame_shape: tuple[int, int]) -> float:
     return float(covered.mean())
 
 
-def square_around(box: Sequence[float], side: int, frame_shape: tuple[int, int]) -> tuple[int, int, int, int]:
+def square_around(box: BoxLike, side: int, frame_shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """A side x side square centred on box, moved inside the frame (side at most the frame's shorter side)."""
     h, w = frame_shape
     side = min(side, h, w)
@@ -152,7 +153,7 @@ def side_for_face(face_size: float, settings: RegionSettings) -> int:
     return settings.sides[-1]
 
 
-def side_for_blob(box: Sequence[float], settings: RegionSettings) -> int:
+def side_for_blob(box: BoxLike, settings: RegionSettings) -> int:
     extent = max(box[2] - box[0], box[3] - box[1])
     return next((side for side in settings.sides if side >= extent), settings.sides[-1])
 
@@ -166,13 +167,13 @@ def squares_over(box: Sequence[int], side: int, frame_shape: tuple[int, int]) ->
     return [square_around((cx, cy, cx, cy), side, frame_shape) for cy in ys for cx in xs]
 
 
-def person_box(face: Sequence[float]) -> tuple[float, float, float, float]:
+def person_box(face: BoxLike) -> tuple[float, float, float, float]:
     """Where the person of a face is: a face's width either side, a little above, the body three faces below."""
     w, h = face[2] - face[0], face[3] - face[1]
     return face[0] - w, face[1] - 0.7 * h, face[2] + w, face[3] + 3 * h
 
 
-def _near(box: Sequence[float], others: np.ndarray) -> bool:
+def _near(box: BoxLike, others: np.ndarray) -> bool:
     """Whether box overlaps any of the others."""
     if len(others) == 0:
         return False
@@ -181,7 +182,7 @@ def _near(box: Sequence[float], others: np.ndarray) -> bool:
     )
 
 
-def _inside(box: Sequence[float], square: Sequence[int]) -> bool:
+def _inside(box: BoxLike, square: BoxLike) -> bool:
     return box[0] >= square[0] and box[1] >= square[1] and box[2] <= square[2] and box[3] <= square[3]
 
 
@@ -211,7 +212,7 @@ def watched_mask(zones: Sequence, shape: tuple[int, int]) -> np.ndarray | None:
     return mask.astype(bool)
 
 
-def _touches(square: Sequence[int], watched: np.ndarray | None, frame_shape: tuple[int, int]) -> bool:
+def _touches(square: BoxLike, watched: np.ndarray | None, frame_shape: tuple[int, int]) -> bool:
     if watched is None:
         return True
     h, w = frame_shape
@@ -273,7 +274,7 @@ class RegionPlanner:
         inside a chosen region of a side that suits it adds none."""
         s = self.settings
         chosen: list[Region] = []
-        wanted: list[tuple[Sequence[float], int, str]] = [
+        wanted: list[tuple[BoxLike, int, str]] = [
             (box, side_for_face(max(box[2] - box[0], box[3] - box[1]), s), "face")
             for box in np.asarray(faces, np.float64).reshape(-1, 4)
             if _touches(box, self.watched, frame_shape)
