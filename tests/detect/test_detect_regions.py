@@ -208,7 +208,8 @@ def test_region_detection_finds_a_small_face_the_whole_frame_misses(small_face_f
 
 
 def test_whole_frame_pass_leaves_regions_only_to_faces_too_small_for_it():
-    planner = RegionPlanner(no_sweep())
+    assert RegionSettings().whole_sees == 0  # by default none: one whole-frame pass, as without regions
+    planner = RegionPlanner(no_sweep(whole_sees=32.0))
     planner.plan(frame_with([]), 0.0, NO_FACES)
     faces = np.array([[100, 100, 300, 300], [1000, 900, 1016, 916]], np.float32)  # 200 px: 67 px in the whole pass
     regions = planner.plan(frame_with([(0, 0, 1500, 1080)]), 0.2, faces)

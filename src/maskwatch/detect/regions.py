@@ -16,8 +16,8 @@ changed, at a resolution that suits the faces there:
   of them every `redetect_seconds`, see FaceFinder): they are where faces are; a still face's last detection holds;
 - at most `max_regions` a frame (faces first, then the largest motion); what is left over waits for later frames;
   where the motion blobs cover `whole_motion` of the frame or more (the picture itself moves), the whole frame at
-  `whole_input` px instead of the motion regions and the sweep (which waits), regions only for faces too small
-  for that pass;
+  `whole_input` px instead of the motion regions and the sweep (which waits), and of the face regions (but for
+  faces smaller than `whole_sees` in that pass);
 - a sweep: the frame cut into squares of the sweep side (overlapping by `sweep_overlap` of the side), plus the whole
   frame at `whole_input` px, visited a few per frame so that the whole frame is covered every `sweep_seconds`; each
   camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together;
@@ -52,7 +52,9 @@ class RegionSettings:
     thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
     whole_motion: float = 0.3  # share of the frame in motion blobs from which the whole frame is detected instead
-    whole_sees: float = 32.0  # px at the input: a face this large in the whole-frame pass needs no region of its own
+    # px at the input: a face smaller than this in the whole-frame pass still gets its region (0: none do; a moving
+    # picture then costs one whole-frame pass, as without regions: a second input shape in the batch costs more)
+    whole_sees: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.scales or list(self.scales) != sorted(self.scales, reverse=True) or self.scales[-1] <= 0:
