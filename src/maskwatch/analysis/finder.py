@@ -8,7 +8,8 @@ to run on, `merge` turns the detector's results back into the faces of the frame
   one batch (MaskPipeline.analyze_regions). Faces of the last frame that no region of this one looked at are kept
   as they were (they stood still, or waited for a place in the region budget);
 - the whole frame at detector.input_size, skipped where it has not moved since the last detection (motion gating:
-  its last faces hold). Backends without analyze_regions always work this way.
+  its last faces hold). Frames no larger than input_size (already at their own resolution or above there) and
+  backends without analyze_regions always work this way.
 """
 
 from __future__ import annotations
@@ -120,8 +121,8 @@ class FaceFinder:
 
     def plan(self, image: np.ndarray, at: float, regions: bool = True) -> DetectionPlan:
         """regions: False where the pipeline cannot detect regions (then the whole frame, as without them)."""
-        if self.planner is not None and regions:
-            return self._plan_regions(image, at)
+        if self.planner is not None and regions and max(image.shape[:2]) > self.planner.settings.whole_input:
+            return self._plan_regions(image, at)  # a frame no larger than the whole pass's input: that pass serves
         if self.gate is None:
             return DetectionPlan(at, [image])
         thumb = thumbnail(image)
