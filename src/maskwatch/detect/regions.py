@@ -9,7 +9,7 @@ changed, at a resolution that suits the faces there:
   run as one batch), its side in frame pixels one of `sides` (85 px at 3x, 128 at 2x, 256 at 1x, 512 at 0.5x
   with the default 256): a face is given the smallest side at least `face_room` times its size, a motion blob the
   smallest that holds it (larger blobs are cut into squares of the largest side);
-- motion: the pixels of a grey thumbnail that changed since the camera's previous analysed frame, grown by
+- motion: the pixels of a grey thumbnail (a quarter of the frame's width) that changed since the camera's previous analysed frame, grown by
   `margin` frame px, in connected blobs; a blob centred where the person of a face found last is (see
   person_box) is that person moving, which the face's region follows, and adds none;
 - faces found on the previous frame (tracked faces) each get a region, first, where their person moved (and all
@@ -49,7 +49,9 @@ class RegionSettings:
     sweep_seconds: float = 10.0  # the sweep covers the whole frame once in this time; 0: no sweep
     sweep_max: int = 3  # sweep squares a frame at most (a camera analysed less often than planned sweeps slower)
     whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
-    thumb_width: int = 480  # px of the motion thumbnail (small people move less than a pixel of a smaller one)
+    # the motion thumbnail is the frame shrunk by this whole factor (a whole factor is 3x faster to shrink than
+    # another; 1080p: 480 px wide, small people still move a pixel of it between analysed frames)
+    thumb_factor: int = 4
     min_blob: int = 2  # thumbnail px a motion blob needs (smaller is noise)
     whole_motion: float = 0.3  # share of the frame in motion blobs from which the whole frame is detected instead
     # px at the input: a face smaller than this in the whole-frame pass still gets its region (0: none do; a moving
@@ -86,9 +88,9 @@ class Region:
         return self.box[2] - self.box[0]
 
 
-def motion_thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+def motion_thumbnail(image: np.ndarray, factor: int) -> np.ndarray:
     h, w = image.shape[:2]
-    small = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
 
 
@@ -246,7 +248,7 @@ class RegionPlanner:
         refresh: every face gets its region; otherwise only those whose person moved (the others stand still:
         their last detection holds)."""
         s, frame_shape = self.settings, (image.shape[0], image.shape[1])
-        thumb = motion_thumbnail(image, s.thumb_width)
+        thumb = motion_thumbnail(image, s.thumb_factor)
         if self._shape != frame_shape:
             self._shape, self.previous = frame_shape, None
             self.watched = watched_mask(self.zones, thumb.shape[:2])
