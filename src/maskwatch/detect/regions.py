@@ -9,9 +9,9 @@ changed, at a resolution that suits the faces there:
   run as one batch), its side in frame pixels one of `sides` (85 px at 3x, 128 at 2x, 256 at 1x, 512 at 0.5x
   with the default 256): a face is given the smallest side at least `face_room` times its size, a motion blob the
   smallest that holds it (larger blobs are cut into squares of the largest side);
-- motion: the pixels of a grey thumbnail (a quarter of the frame's width) that changed since the camera's previous analysed frame, grown by
-  `margin` frame px, in connected blobs; a blob centred where the person of a face found last is (see
-  person_box) is that person moving, which the face's region follows, and adds none;
+- motion: the pixels of a grey thumbnail (a quarter of the frame's width) that changed since the camera's previous
+  analysed frame, grown by `margin` frame px, in connected blobs; a blob centred where the person of a face found
+  last is (see person_box) is that person moving, which the face's region follows, and adds none;
 - faces found on the previous frame (tracked faces) each get a region, first, where their person moved (and all
   of them every `redetect_seconds`, see FaceFinder): they are where faces are; a still face's last detection holds;
 - at most `max_regions` a frame (faces first, then the largest motion); what is left over waits for later frames;
