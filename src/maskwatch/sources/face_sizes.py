@@ -1,8 +1,9 @@
 """What face sizes a camera shows, and what the live detector setting makes of them (`maskwatch probe`).
 
 The sizes are the long side of the face boxes that the multi-scale detector (`predict`'s, faces from about 10 px to
-the whole frame) finds in frames spread over the probe's read. The live service runs one detector pass with the
-frame's long side brought to `detector.input_size`; a face is seen there when its size at that input is within the
+the whole frame) finds in frames spread over the probe's read. The live service's whole-frame pass brings the
+frame's long side to `detector.input_size` (its regions, on frames larger than that, see smaller moving faces); a
+face is seen by that pass when its size at that input is within the
 limits measured by benchmarks/face_size_limits.py (real faces of the train split pasted at each size into frames of
 the input size, found at score >= 0.5 and IoU >= 0.5 in at least 90 % of cases; see docs/live-service.md).
 """
@@ -18,6 +19,7 @@ from maskwatch.core.detections import Detections
 SMALLEST_SEEN_AT_INPUT = 48  # px at the detector's input: smaller faces are missed more often (measured, see above)
 LARGEST_SEEN_AT_INPUT = 576  # px at the detector's input: larger faces outgrow its anchors (measured, see above)
 SIZE_SAMPLES = 5  # frames of the read analysed for face sizes
+REGION_UPSCALE = 3  # the live regions' largest upscaling (maskwatch.detect.regions), for faces under ~40 px
 FACE_MIN_SCORE = 0.5  # as detector.min_score's default: the faces the service would track
 
 
@@ -56,17 +58,7 @@ class FaceSizes:
         smallest, largest = self.sizes[0], self.sizes[-1]
         where = f"what detector.input_size {input_size} sees reliably on a {width}x{height} frame"
         if smallest < low:
-            needed = input_size_for_face(smallest, long_side)
-            fix = (
-                f"detector.input_size {needed} would see them, at more CPU"
-                if needed <= 2048
-                else f"even detector.input_size 2048, the largest, sees them reliably only from about "
-                f"{SMALLEST_SEEN_AT_INPUT * long_side / 2048:.0f} px here"
-            )
-            return (
-                f"settings: faces from {smallest:.0f} px: below {where} (from about {low:.0f} px; "
-                f"{SMALLEST_SEEN_AT_INPUT} px at its input); {fix}"
-            )
+            return self._too_small(smallest, low, where, long_side, input_size)
         if largest > high:
             fitting = max(128, int(LARGEST_SEEN_AT_INPUT * long_side / largest) // 32 * 32)
             return (
@@ -74,6 +66,27 @@ class FaceSizes:
                 f"{LARGEST_SEEN_AT_INPUT} px at its input); detector.input_size {fitting} keeps them within"
             )
         return f"settings: faces of {smallest:.0f}-{largest:.0f} px are within {where} ({low:.0f}-{high:.0f} px): fine"
+
+    @staticmethod
+    def _too_small(smallest: float, low: float, where: str, long_side: int, input_size: int) -> str:
+        needed = input_size_for_face(smallest, long_side)
+        fix = (
+            f"detector.input_size {needed} would see them, at more CPU"
+            if needed <= 2048
+            else f"even detector.input_size 2048, the largest, sees them reliably only from about "
+            f"{SMALLEST_SEEN_AT_INPUT * long_side / 2048:.0f} px here"
+        )
+        regions = (
+            f"; with detector.regions on (the default) the service detects moving faces in squares at up to "
+            f"{REGION_UPSCALE}x, which see them from about {SMALLEST_SEEN_AT_INPUT / REGION_UPSCALE:.0f} px, and faces "
+            f"that stand still within detector.region_sweep_seconds"
+            if long_side > input_size
+            else ""
+        )
+        return (
+            f"settings: faces from {smallest:.0f} px: below {where} (from about {low:.0f} px; "
+            f"{SMALLEST_SEEN_AT_INPUT} px at its input); {fix}{regions}"
+        )
 
 
 def input_size_for_face(face: float, long_side: int) -> int:
