@@ -14,14 +14,11 @@ import numpy as np
 import pytest
 
 from maskwatch.analysis.video_file import is_analysed
-from maskwatch.data.scene_video import face_patch, size_sweep_frames, write_video
-from maskwatch.data.scenes import Face, Photo, still_background
+from maskwatch.data.scene_video import size_sweep_frames, write_video
+from maskwatch.data.scenes import still_background
 from maskwatch.detect.anchors import box_iou
-from maskwatch.evaluate.voc import read_voc_xml
 
 SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-FACE_PHOTO = "maksssksksss609.jpg"  # CC0 street set: one unmasked face, 148x162 px, alone in the photo
-BACKGROUND_PHOTO = "maksssksksss818.jpg"  # its face painted out, blurred: the still scene behind
 HOLD = 15  # video frames each size is held: 1 s at 15 fps, 5 analysed frames at 5 fps
 FOUND_SCORE = 0.5
 FOUND_IOU = 0.5
@@ -54,21 +51,8 @@ def one_line_error(proc) -> str:
 
 
 @pytest.fixture(scope="module")
-def face(shared_data):
-    folder = shared_data / "andrewmvd"
-    if not (folder / "images" / FACE_PHOTO).is_file():
-        pytest.skip(f"{folder / 'images' / FACE_PHOTO} not found (the clips here are made of this real face)")
-    ann = read_voc_xml(folder / "annotations" / FACE_PHOTO.replace(".jpg", ".xml"), folder / "images" / FACE_PHOTO)
-    patch, box = face_patch(cv2.imread(str(folder / "images" / FACE_PHOTO)), ann.boxes[0])
-    back = read_voc_xml(
-        folder / "annotations" / BACKGROUND_PHOTO.replace(".jpg", ".xml"), folder / "images" / BACKGROUND_PHOTO
-    )
-    backdrop = Photo(
-        folder / "images" / BACKGROUND_PHOTO,
-        "andrewmvd",
-        [Face(b, lab) for b, lab in zip(back.boxes, back.labels, strict=True)],
-    )
-    return patch, box, backdrop
+def face(sweep_face):
+    return sweep_face
 
 
 def test_frames_due_at_the_analysis_rate():

@@ -9,41 +9,22 @@ import cv2
 import numpy as np
 import pytest
 
-from maskwatch.data.scene_video import face_patch, size_sweep_frames
-from maskwatch.data.scenes import Photo, still_background
+from maskwatch.data.scene_video import size_sweep_frames
+from maskwatch.data.scenes import still_background
 from maskwatch.detect import MultiScaleDetector, RetinaFaceDetector
 from maskwatch.detect.anchors import box_iou
 from maskwatch.detect.scales import plan_scales
 from maskwatch.detect.tiling import detect_regions
-from maskwatch.evaluate.voc import read_voc_xml
 
 SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FRAMES = ((1920, 1080), (320, 240))
-FACE_PHOTO = "maksssksksss609.jpg"  # CC0 street set: one unmasked face, 148x162 px, alone in the photo
-BACKGROUND_PHOTO = "maksssksksss818.jpg"  # its face painted out, blurred: the still scene behind
 FOUND_SCORE = 0.5  # as the compliance view: a face reported at score >= 0.5
 FOUND_IOU = 0.5
 
 
 @pytest.fixture(scope="module")
-def face(shared_data):
-    folder = shared_data / "andrewmvd"
-    if not (folder / "images" / FACE_PHOTO).is_file():
-        pytest.skip(f"{folder / 'images' / FACE_PHOTO} not found (the size sweep needs this real face)")
-    ann = read_voc_xml(folder / "annotations" / FACE_PHOTO.replace(".jpg", ".xml"), folder / "images" / FACE_PHOTO)
-    assert ann.labels == ["no_mask"]
-    patch, box = face_patch(cv2.imread(str(folder / "images" / FACE_PHOTO)), ann.boxes[0])
-    backdrop_ann = read_voc_xml(
-        folder / "annotations" / BACKGROUND_PHOTO.replace(".jpg", ".xml"), folder / "images" / BACKGROUND_PHOTO
-    )
-    from maskwatch.data.scenes import Face
-
-    backdrop = Photo(
-        folder / "images" / BACKGROUND_PHOTO,
-        "andrewmvd",
-        [Face(b, lab) for b, lab in zip(backdrop_ann.boxes, backdrop_ann.labels, strict=True)],
-    )
-    return patch, box, backdrop
+def face(sweep_face):
+    return sweep_face
 
 
 def sweep(face, frame_size):

@@ -4,14 +4,12 @@ written here (one real face at a known size), and the advice's arithmetic on its
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
 from maskwatch.core.detections import Detections
-from maskwatch.data.scene_video import face_patch, size_sweep_frames, write_video
-from maskwatch.data.scenes import Face, Photo, still_background
-from maskwatch.evaluate.voc import read_voc_xml
+from maskwatch.data.scene_video import size_sweep_frames, write_video
+from maskwatch.data.scenes import still_background
 from maskwatch.sources.face_sizes import (
     LARGEST_SEEN_AT_INPUT,
     SMALLEST_SEEN_AT_INPUT,
@@ -19,9 +17,6 @@ from maskwatch.sources.face_sizes import (
     FrameSampler,
     input_size_for_face,
 )
-
-FACE_PHOTO = "maksssksksss609.jpg"  # CC0 street set: one unmasked face, alone in the photo
-BACKGROUND_PHOTO = "maksssksksss818.jpg"  # its face painted out
 
 
 def test_frames_are_sampled_across_the_whole_read():
@@ -56,21 +51,8 @@ def test_the_advice_follows_the_measured_limits():
 
 
 @pytest.fixture(scope="module")
-def face(shared_data):
-    folder = shared_data / "andrewmvd"
-    if not (folder / "images" / FACE_PHOTO).is_file():
-        pytest.skip(f"{folder / 'images' / FACE_PHOTO} not found (the probe clips are made of this real face)")
-    ann = read_voc_xml(folder / "annotations" / FACE_PHOTO.replace(".jpg", ".xml"), folder / "images" / FACE_PHOTO)
-    patch, box = face_patch(cv2.imread(str(folder / "images" / FACE_PHOTO)), ann.boxes[0])
-    back = read_voc_xml(
-        folder / "annotations" / BACKGROUND_PHOTO.replace(".jpg", ".xml"), folder / "images" / BACKGROUND_PHOTO
-    )
-    backdrop = Photo(
-        folder / "images" / BACKGROUND_PHOTO,
-        "andrewmvd",
-        [Face(b, lab) for b, lab in zip(back.boxes, back.labels, strict=True)],
-    )
-    return patch, box, backdrop
+def face(sweep_face):
+    return sweep_face
 
 
 def probe_clip(face, tmp_path, frame_size, size, *options):
