@@ -13,6 +13,7 @@ import typer
 
 from maskwatch.core.errors import UserError
 from maskwatch.data.cli import app as data_app
+from maskwatch.evaluate.cli import Detector
 from maskwatch.evaluate.cli import app as evaluate_app
 from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
@@ -85,14 +86,6 @@ EXTRAS = {
 
 Inputs = Annotated[list[Path], typer.Argument(help="Images or folders of images.", show_default=False)]
 Output = Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON; - for the standard output.")]
-Detector = Annotated[
-    str | None,
-    typer.Option(
-        "--detector",
-        help="Face detector: a shipped model's name (retinaface_mnet025, retinaface_mnet025_ft) or an ONNX file; "
-        "default: the shipped default.",
-    ),
-]
 
 
 def _pipeline(
