@@ -30,6 +30,12 @@ def default_model() -> Path:
     return DEFAULT_MODEL
 
 
+def model_version(path: Path) -> str:
+    """What names a classifier in events and metrics: its file stem and the first 8 hex digits of its SHA-256, so
+    that two models saved under the same name still differ ("mask_classifier-1a2b3c4d")."""
+    return f"{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:8]}"
+
+
 def onnx_metadata(path: Path) -> dict[str, str]:
     return make_session(path).get_modelmeta().custom_metadata_map
 
@@ -70,6 +76,7 @@ class MaskClassifier:
         self.crop_margin = float(meta.get("crop_margin", CROP_MARGIN))
         self.input_name = self.session.get_inputs()[0].name
         self.model_path = model_path
+        self.version = model_version(model_path)
 
     def predict(self, crops: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """(N, 3) probabilities for BGR uint8 face crops of any square size."""
