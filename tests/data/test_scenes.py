@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from maskwatch.data.scene_video import make_scene_video, read_video_truth, render_walkers, walkers
+from maskwatch.data.scene_video import FEATHER, faded, make_scene_video, read_video_truth, render_walkers, walkers
 from maskwatch.data.scenes import CLOSE_SIDE, WIDE_SIZE, build_scenes, split_photos, still_background
 from maskwatch.evaluate.voc import read_voc_folder, score_predictions
 
@@ -118,6 +118,14 @@ def test_scene_video_is_h264_1080p_with_truth_per_frame(shared_data, manifest, t
     ]
     assert 0 < max(moved) <= 14 * 3.0 + 1
     assert json.loads(truth_path.read_text()) == truth
+
+
+def test_a_face_the_cutouts_feather_fades_is_difficult():
+    alpha = np.ones((100, 80), np.float32)
+    alpha[:FEATHER] = alpha[-FEATHER:] = alpha[:, :FEATHER] = alpha[:, -FEATHER:] = 0.1
+    assert not faded(alpha, np.array([20.0, 20.0, 60.0, 60.0]))  # well inside
+    assert faded(alpha, np.array([0.0, 86.0, 12.0, 100.0]))  # a small face in the faded corner
+    assert not faded(alpha, np.array([0.0, 20.0, 60.0, 80.0]))  # a large face with a faded edge
 
 
 def test_scenes_cli_bad_input_is_one_line(tmp_path, shared_data, manifest):

@@ -64,11 +64,12 @@ def scenes(
     ] = ["wide", "close"],  # noqa: B006
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same scenes.")] = 0,
     video_seconds: Annotated[float, typer.Option(help="Length of each clip (--kind video).", min=0.1)] = 10.0,
+    video_clips: Annotated[int, typer.Option(help="Clips per source (--kind video).", min=1)] = 1,
 ) -> None:
     """Test scenes from the VOC photos: wide 1080p frames with the photos at their own size, 240-px close-ups,
     clips of people walking."""
     from maskwatch.data.scenes import build_scenes
 
-    counts = build_scenes(data_dir, manifest, out, tuple(split), tuple(kind), seed, video_seconds)
+    counts = build_scenes(data_dir, manifest, out, tuple(split), tuple(kind), seed, video_seconds, video_clips)
     for name, n in counts.items():
         typer.echo(f"{out / name}: {n} scenes")

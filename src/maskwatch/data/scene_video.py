@@ -24,6 +24,7 @@ from maskwatch.data.scenes import WIDE_SIZE, Face, Photo, clip_faces, read_photo
 
 VIDEO_FPS = 15
 FEATHER = 6  # px over which a cut-out fades into the background
+MIN_OPACITY = 0.8  # mean feather opacity over a face below which its ground truth is difficult
 SPEED = (0.8, 3.0)  # px per frame (12-45 px/s at 15 fps): people walking slowly, seen from afar
 
 
@@ -120,6 +121,14 @@ def _feather(shape: tuple[int, int]) -> np.ndarray:
     return np.minimum(ramp_y[:, None], ramp_x[None, :]).astype(np.float32)
 
 
+def faded(alpha: np.ndarray, box: np.ndarray) -> bool:
+    """Whether the cut-out's feather fades a face (one at the edge of its photo) into the background: such a face
+    is no longer a fair face to find, so its ground truth is difficult."""
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    inside = alpha[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)]
+    return inside.size == 0 or float(inside.mean()) < MIN_OPACITY
+
+
 def walkers(photos: list[Photo], people: int, size: tuple[int, int], rng: np.random.Generator) -> list[Walker]:
     """Up to `people` cut-outs of faces of at least 12 px from different photos, one lane (band of rows) each,
     stacked down the frame so that no two people ever overlap."""
@@ -135,7 +144,9 @@ def walkers(photos: list[Photo], people: int, size: tuple[int, int], rng: np.ran
         if next_top + patch.shape[0] > size[1] or patch.shape[1] >= size[0]:
             continue
         speed = rng.uniform(*SPEED) * rng.choice([-1.0, 1.0])
-        out.append(Walker(patch, _feather(patch.shape[:2]), faces, rng.uniform(0, 2 * size[0]), next_top, speed))
+        alpha = _feather(patch.shape[:2])
+        faces = [Face(f.box, f.label, f.difficult or faded(alpha, f.box)) for f in faces]
+        out.append(Walker(patch, alpha, faces, rng.uniform(0, 2 * size[0]), next_top, speed))
         next_top += patch.shape[0] + int(rng.integers(8, 40))
         if len(out) == people:
             break

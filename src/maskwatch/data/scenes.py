@@ -282,10 +282,12 @@ def build_scenes(
     kinds: tuple[str, ...] = ("wide", "close"),
     seed: int = 0,
     video_seconds: float = 10.0,
+    video_clips: int = 1,
 ) -> dict[str, int]:
-    """OUT/<kind>-<split>/: VOC folders per source for wide and close, clips with their ground truth for video;
-    returns the number of scenes (clips) per folder. An existing folder is replaced, so the same seed always
-    gives the same scenes."""
+    """OUT/<kind>-<split>/: VOC folders per source for wide and close, `video_clips` clips per source with their
+    ground truth for video (<source>_clip, then <source>_clip1, ...: other people, other backgrounds); returns the
+    number of scenes (clips) per folder. An existing folder is replaced, so the same seed always gives the same
+    scenes."""
     import shutil
 
     from maskwatch.data.scene_video import make_scene_video
@@ -301,13 +303,14 @@ def build_scenes(
             shutil.rmtree(folder, ignore_errors=True)
             if kind == "video":
                 for k, source in enumerate(SCENE_SOURCES):
-                    make_scene_video(
-                        [p for p in photos if p.source == source],
-                        folder / f"{source}_clip",
-                        video_seconds,
-                        seed=seed + k,
-                    )
-                counts[folder.name] = len(SCENE_SOURCES)
+                    for clip in range(video_clips):
+                        make_scene_video(
+                            [p for p in photos if p.source == source],
+                            folder / f"{source}_clip{clip or ''}",
+                            video_seconds,
+                            seed=seed + k + 1000 * clip,
+                        )
+                counts[folder.name] = len(SCENE_SOURCES) * video_clips
             else:
                 counts[folder.name] = (build_wide if kind == "wide" else build_close)(photos, folder, seed)
     return counts
