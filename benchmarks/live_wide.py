@@ -119,7 +119,7 @@ def score(preds: dict[str, list[dict]], truths: dict[str, dict[str, list[dict]]]
     }
 
 
-def offline(folder: Path, overrides: list[str]) -> dict:
+def offline(folder: Path, overrides: list[str], preds_out: Path | None = None) -> dict:
     """Each clip through one CameraAnalyser at ANALYSED_FPS of video time; scores and seconds."""
     import cv2
 
@@ -153,6 +153,8 @@ def offline(folder: Path, overrides: list[str]) -> dict:
                 preds[f"{clip.stem}_f{index:06d}"] = prediction_entries(result.faces, 0.05)
             index += 1
         regions += analyser.finder.regions_detected
+    if preds_out is not None:
+        preds_out.write_text(json.dumps(preds))
     out = score(preds, truths)
     out.update(seconds=round(seconds, 2), ms_per_frame=round(1000 * seconds / max(1, len(preds)), 1))
     out.update(regions_per_frame=round(regions / max(1, len(preds)), 2), settings=overrides)
@@ -163,8 +165,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    ap.add_argument("--preds", type=Path, help="write the shown faces of every analysed frame here (as detect --json)")
     args = ap.parse_args()
-    print(json.dumps(offline(args.folder, args.set)))
+    print(json.dumps(offline(args.folder, args.set, args.preds)))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ budget, the sweep; and region detection on a real frame (maskwatch.detect.region
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -81,12 +81,23 @@ def test_faces_get_regions_at_a_scale_that_suits_them():
     assert side_for_face(14, settings) == 107  # 3x: a 14 px face becomes 42 px
     assert side_for_face(60, settings) == 160
     assert side_for_face(140, settings) == 320
-    assert side_for_face(400, settings) == 640
+    assert side_for_face(400, settings) == 1280  # 0.25x: a face of 400 px becomes 100 px
     planner = RegionPlanner(settings)
     faces = np.array([[500, 500, 514, 516], [1500, 200, 1640, 340]], np.float32)
     regions = planner.plan(frame_with([]), 0.0, faces)
     assert [(r.kind, r.side) for r in regions] == [("face", 107), ("face", 320)]
     assert regions[0].scale == pytest.approx(320 / 107)
+
+
+def test_face_regions_can_be_smaller_than_the_others_at_the_same_scale():
+    settings = replace(no_sweep(), face_input=128)
+    assert side_for_face(14, settings) == 43  # 3x, as with 320, in a quarter of the pixels or less
+    assert side_for_face(60, settings) == 256  # 0.5x: 30 px at the input
+    assert side_for_face(140, settings) == 512  # 0.25x: 35 px
+    planner = RegionPlanner(settings)
+    faces = np.array([[500, 500, 514, 516]], np.float32)
+    (region,) = planner.plan(frame_with([]), 0.0, faces)
+    assert region.kind == "face" and region.side == 43 and region.scale * region.side == pytest.approx(128)
 
 
 def test_faces_close_together_share_a_region_and_motion_of_their_people_adds_none():

@@ -102,6 +102,7 @@ def region_settings(detector: DetectorConfig) -> RegionSettings | None:
         return None
     return RegionSettings(
         input_side=detector.region_input,
+        face_input=detector.region_face_input,
         max_regions=detector.region_max,
         sweep_seconds=detector.region_sweep_seconds,
         whole_input=detector.input_size,

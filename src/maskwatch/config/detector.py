@@ -78,6 +78,15 @@ class DetectorConfig(Strict):
         description="regions: px at the detector's input of every region; regions are squares of this size / 3, / 2, "
         "x 1 and x 2 frame px (detected at 3x, 2x, 1x, 0.5x); smaller is faster and finds fewer of the smallest faces",
     )
+    region_face_input: int = Field(
+        160,
+        ge=0,
+        le=640,
+        multiple_of=32,
+        description="regions: px at the detector's input of the region around a face found last (squares of this "
+        "size / 3, / 2, x 1, x 2 and x 4 frame px, at least 2.2 times the face): smaller than region_input, since a "
+        "face needs less room than motion; 0: region_input",
+    )
     region_max: int = Field(
         8,
         ge=1,

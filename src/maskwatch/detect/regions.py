@@ -7,8 +7,9 @@ changed, at a resolution that suits the faces there:
 
 - every region is a square that becomes `input_side` px at the detector's input (so the regions of all cameras
   run as one batch), its side in frame pixels one of `sides` (85 px at 3x, 128 at 2x, 256 at 1x, 512 at 0.5x
-  with the default 256): a face is given the smallest side at least `face_room` times its size, a motion blob the
-  smallest that holds it (larger blobs are cut into squares of the largest side);
+  with the default 256): a motion blob is given the smallest that holds it (larger blobs are cut into squares of
+  the largest side); a face, which needs less room, a square of `face_input` px at the input (a second batch),
+  its side the smallest of `face_sides` at least `face_room` times the face;
 - motion: the pixels of a grey thumbnail (a quarter of the frame's width) that changed since the camera's previous
   analysed frame, grown by `margin` frame px, in connected blobs; a blob centred where the person of a face found
   last is (see person_box) is that person moving, which the face's region follows, and adds none;
@@ -41,6 +42,10 @@ PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as mot
 class RegionSettings:
     input_side: int = 256  # px at the detector's input of every region
     scales: tuple[float, ...] = (3.0, 2.0, 1.0, 0.5)  # the regions' scales, finest first: sides input_side / scale
+    # px at the detector's input of a face's region (0: input_side): a face needs less room around it than motion,
+    # so its region can be smaller at the same scale (a quarter of the pixels at 128 against 256)
+    face_input: int = 0
+    face_scales: tuple[float, ...] = (3.0, 2.0, 1.0, 0.5, 0.25)  # the face regions' scales, finest first
     face_room: float = 2.2  # a face's region side is at least this many times the face
     margin: int = 24  # frame px motion blobs are grown by
     max_regions: int = 8  # regions per frame at most, sweep not counted
@@ -59,8 +64,9 @@ class RegionSettings:
     whole_sees: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.scales or list(self.scales) != sorted(self.scales, reverse=True) or self.scales[-1] <= 0:
-            raise ValueError("scales must be positive and descending")
+        for scales in (self.scales, self.face_scales):
+            if not scales or list(scales) != sorted(scales, reverse=True) or scales[-1] <= 0:
+                raise ValueError("scales must be positive and descending")
         if not 0 <= self.sweep_overlap < 1:
             raise ValueError("sweep_overlap must be in 0..1")
 
@@ -68,6 +74,15 @@ class RegionSettings:
     def sides(self) -> tuple[int, ...]:
         """Frame px of a region's side at each scale, finest first."""
         return tuple(round(self.input_side / scale) for scale in self.scales)
+
+    @property
+    def face_input_side(self) -> int:
+        return self.face_input or self.input_side
+
+    @property
+    def face_sides(self) -> tuple[int, ...]:
+        """Frame px of a face region's side at each of face_scales, finest first."""
+        return tuple(round(self.face_input_side / scale) for scale in self.face_scales)
 
     @property
     def sweep_side(self) -> int:
@@ -151,10 +166,10 @@ def square_around(box: BoxLike, side: int, frame_shape: tuple[int, int]) -> tupl
 
 
 def side_for_face(face_size: float, settings: RegionSettings) -> int:
-    for side in settings.sides:
+    for side in settings.face_sides:
         if side >= settings.face_room * face_size:
             return side
-    return settings.sides[-1]
+    return settings.face_sides[-1]
 
 
 def side_for_blob(box: BoxLike, settings: RegionSettings) -> int:
@@ -299,7 +314,8 @@ class RegionPlanner:
                 if len(chosen) >= s.max_regions:
                     return chosen
                 if _touches(square, self.watched, frame_shape):
-                    chosen.append(Region(square, s.input_side / (square[2] - square[0]), kind))
+                    at_input = s.face_input_side if kind == "face" else s.input_side
+                    chosen.append(Region(square, at_input / (square[2] - square[0]), kind))
         return chosen
 
     def sweep(self, at: float, frame_shape: tuple[int, int]) -> list[Region]:
