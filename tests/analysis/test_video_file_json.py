@@ -22,13 +22,15 @@ SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 HOLD = 15  # video frames each size is held: 1 s at 15 fps, 5 analysed frames at 5 fps
 FOUND_SCORE = 0.5
 FOUND_IOU = 0.5
-# Sizes the live analysis (whole frame at detector.input_size 640) does not find yet; detection in regions (the
-# live-regions work of issue 17) is to find them. strict: the test fails once they are found, to drop the mark.
+# A face standing still from the camera's first frame is found by the region sweep alone, which looks at 1x: the
+# detector misses faces under ~24 px at its input, so the 12 px face (still from frame 0) is not found in its 1 s
+# hold. Faces that arrive or move get a motion region at up to 3x (the 16 px one: found when it grows, then kept).
+# strict: the test fails once it is found, to drop the mark.
 LIVE_REGIONS_PENDING = (
-    "issue 17 §2: with live detection in regions the 24-512 px faces of the 1080p sweep are shown; the 12 and 16 px "
-    "ones are not shown at score >= 0.5 on the last analysed frame of their 1 s hold (not diagnosed yet)"
+    "issue 17 §2: a 12 px face still from the camera's first frame is left to the sweep, which looks at 1x (the "
+    "detector needs ~24 px at its input): not found within its 1 s hold"
 )
-NOT_YET_LIVE: dict[tuple[int, int], set[int]] = {(1920, 1080): {12, 16}, (320, 240): set()}
+NOT_YET_LIVE: dict[tuple[int, int], set[int]] = {(1920, 1080): {12}, (320, 240): set()}
 
 
 def run_cli(*args, timeout=600):
