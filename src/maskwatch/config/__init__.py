@@ -9,6 +9,7 @@ from maskwatch.config.app import DEMO_VIDEO, AppConfig
 from maskwatch.config.base import Label, Name, Strict
 from maskwatch.config.cameras import RESERVED_CAMERA_NAMES, CameraConfig
 from maskwatch.config.clips import ClipsConfig
+from maskwatch.config.collect import CollectConfig
 from maskwatch.config.detector import DetectorConfig
 from maskwatch.config.loader import _is_union_tag, dump_config, load_config, one_line, parse_config
 from maskwatch.config.privacy import PrivacyConfig
@@ -30,6 +31,7 @@ __all__ = [
     "AppriseConfig",
     "CameraConfig",
     "ClipsConfig",
+    "CollectConfig",
     "DetectorConfig",
     "EmailConfig",
     "Label",

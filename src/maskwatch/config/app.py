@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from maskwatch.config.base import Strict
 from maskwatch.config.cameras import CameraConfig
 from maskwatch.config.clips import ClipsConfig
+from maskwatch.config.collect import CollectConfig
 from maskwatch.config.detector import DetectorConfig
 from maskwatch.config.privacy import PrivacyConfig
 from maskwatch.config.rules import RulesConfig
@@ -38,6 +39,7 @@ class AppConfig(Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig, description="event database, snapshots, clips")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="which faces are hidden where")
     clips: ClipsConfig = Field(default_factory=ClipsConfig, description="short videos around alerts")
+    collect: CollectConfig = Field(default_factory=CollectConfig, description="face crops of hard cases to label")
     ui: UIConfig = Field(default_factory=UIConfig, description="the web UI and API")
     scale: ScaleConfig = Field(default_factory=ScaleConfig, description="analysing cameras on other machines")
 
@@ -62,6 +64,11 @@ class AppConfig(Strict):
     def records_clips(self, cam: CameraConfig) -> bool:
         return self.clips.enabled if cam.clips is None else cam.clips
 
+    @property
+    def cases_folder(self) -> Path:
+        """collect.folder, or 'cases' beside the snapshots where it is not given."""
+        return self.collect.folder if self.collect.folder is not None else self.storage.snapshots.parent / "cases"
+
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:
             if cam.name == name:
@@ -82,6 +89,7 @@ class AppConfig(Strict):
         self.storage.database = fix(self.storage.database)
         self.storage.snapshots = fix(self.storage.snapshots)
         self.storage.clips = fix(self.storage.clips_folder)
+        self.collect.folder = fix(self.cases_folder)
         if self.detector.classifier:
             self.detector.classifier = fix(self.detector.classifier)
         if self.detector.model.lower().endswith(".onnx"):  # a file, not a shipped model's name
