@@ -72,6 +72,16 @@ class RaisedAlert:
     image: np.ndarray
     hidden: np.ndarray  # the boxes to hide in it
     offender: int  # the index in `hidden` of the face that alerted
+    probs: np.ndarray | None = None  # the classifier's probabilities for that face on this frame
+
+
+class FaceHook(Protocol):
+    """Sees each analysed frame's tracked faces (raw probabilities) with their tracks' smoothed labels: the
+    service's case collection (maskwatch.cases.CaseCollector) when `collect:` is on."""
+
+    def faces(
+        self, camera: str, image: np.ndarray, at: float, tracked: Detections, labels: dict[int, str], zones: list[Zone]
+    ) -> None: ...
 
 
 class AnalysisOutput(Protocol):
@@ -142,6 +152,7 @@ class CameraAnalyser:
         self.rules = RuleEngine(camera.name, zones, r.alert_labels, r.min_seconds, r.min_confidence, r.cooldown_seconds)
         self.drawn_zones: list[Zone] = zones if camera.zones else []  # the implicit whole-frame zone is not drawn
         self.finder.set_zones(self.drawn_zones)
+        self.cases: FaceHook | None = None  # set by the service where collect: is on
         self.frames_analysed = 0
         self.alerts_raised = 0  # handed to the output
         self._pruned_at = -float("inf")
@@ -183,7 +194,9 @@ class CameraAnalyser:
         if sightings:
             self.output.sightings(sightings)
         self.frames_analysed += 1
-        raised = [a for a in alerts if self._raise(RaisedAlert(a, image, hidden, int(kept[a.face_index])))]
+        if self.cases is not None and self.finder.detected:
+            self.cases.faces(self.name, image, at, tracked, {tl.track_id: tl.label for _, tl, _ in judged}, zones)
+        raised = [a for a in alerts if self._raise(self._raised(a, image, hidden, found, kept))]
         if self.clip_width is not None:
             marked = self._marked(judged, w, h, at, raised)
             picture = render.clip_frame(
@@ -192,6 +205,14 @@ class CameraAnalyser:
             self.output.clip_frame(self.name, at, picture)
         self._prune(at)
         return FrameResult(self.name, frame.seq, at, w, h, faces, hidden, raised, sightings, self.finder.detected)
+
+    @staticmethod
+    def _raised(
+        alert: Alert, image: np.ndarray, hidden: np.ndarray, found: Detections, kept: np.ndarray
+    ) -> RaisedAlert:
+        offender = int(kept[alert.face_index])
+        probs = found.class_probs[offender] if found.class_probs is not None else None
+        return RaisedAlert(alert, image, hidden, offender, probs)
 
     def _smooth(self, tracked: Detections, at: float) -> tuple[Detections, list]:
         """The faces with each track's smoothed probabilities, and (index, track label, box) of the tracked ones."""

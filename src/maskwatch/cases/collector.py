@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskwatch.cases.crops import encode_jpeg, face_crop, face_side
-from maskwatch.cases.store import CaseStore, Reason
-from maskwatch.config import CollectConfig
+from maskwatch.cases.store import DATABASE, CaseStore, Reason
+from maskwatch.config import AppConfig, CollectConfig
 from maskwatch.core.detections import BoxLike, Detections
 from maskwatch.rules import Zone
 from maskwatch.rules.zones import zone_of
@@ -63,6 +63,7 @@ class CaseCollector:
 
     def __init__(self, config: CollectConfig, store: CaseStore, model_version: str | None):
         self.config, self.store, self.model_version = config, store, model_version
+        self.enabled = config.enabled  # else only the store is open (labelling, export, retention)
         self.reasons = set(config.reasons)
         self._unsure = HourlyBudget(config.unsure_per_camera_per_hour)
         self._flipped = HourlyBudget(config.flipped_per_camera_per_hour)
@@ -203,3 +204,12 @@ class CaseCollector:
                 log.exception("cases: retention failed")
             if self._stop.wait(PURGE_EVERY):
                 return
+
+
+def open_collector(config: AppConfig, model_version: str | None) -> CaseCollector | None:
+    """The service's collector: where `collect:` is on, or where crops kept earlier are still there (to be labelled,
+    exported and expired even after collection was turned off); None otherwise."""
+    folder, collect = config.cases_folder, config.collect
+    if not collect.enabled and not (folder / DATABASE).is_file():
+        return None
+    return CaseCollector(collect, CaseStore(folder, collect.retention_days, collect.max_mb), model_version)

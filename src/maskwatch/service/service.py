@@ -25,6 +25,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from maskwatch.analysis import LocalCameras, RaisedAlert
 from maskwatch.backends import Pipeline, make_pipeline
+from maskwatch.cases import CaseCollector
+from maskwatch.cases.collector import open_collector
 from maskwatch.config import AppConfig, ZoneConfig, ZoneList, _is_union_tag
 from maskwatch.config.edit import save_zones
 from maskwatch.core.errors import UserError
@@ -44,14 +46,18 @@ log = logging.getLogger(__name__)
 class LocalOutput:
     """Where the analysers on this machine send their records: the outputs, and the clip recording."""
 
-    def __init__(self, outputs: EventOutputs, clips: ClipRecording | None):
-        self.outputs, self.clips = outputs, clips
+    def __init__(self, outputs: EventOutputs, clips: ClipRecording | None, cases: CaseCollector | None = None):
+        self.outputs, self.clips, self.cases = outputs, clips, cases
 
     def alert(self, raised: RaisedAlert) -> None:
         a = raised.alert
         event_id = self.outputs.record_frame_alert(a, raised.image, raised.hidden, raised.offender)
         if self.clips is not None:
             self.clips.trigger(a.camera, event_id, a.time)
+        if self.cases is not None and raised.probs is not None:  # held for its review; never raises
+            self.cases.alert(
+                event_id, a.camera, a.zone, a.time, raised.image, raised.hidden[raised.offender], raised.probs
+            )
 
     def sightings(self, sightings: list[Sighting]) -> None:
         self.outputs.add_sightings(sightings)
@@ -88,6 +94,7 @@ class Service(QueryFacade):
         self.remote: RayCameras | None = None
         self.collector: RayCollector | None = None
         self.clips: ClipRecording | None = None
+        self.case_collector: CaseCollector | None = None  # collect: (maskwatch.cases)
         self.publisher: StatusPublisher | None = None
         self._ticking = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -112,12 +119,14 @@ class Service(QueryFacade):
             if self.pipeline is None and cfg.scale.ray is None:
                 self.pipeline = make_pipeline(cfg.detector)
             self.outputs.start()
+            self._open_cases()
             try:
                 self._start_remote() if cfg.scale.ray is not None else self._start_local()
             except BaseException:
                 if self.clips is not None:
                     self.clips.stop(0.5)
                     self.clips = None
+                self._close_cases()
                 self.outputs.stop(time.monotonic() + 2.0)
                 raise
             self.closing.clear()
@@ -143,15 +152,38 @@ class Service(QueryFacade):
         if recorded:
             self.clips = ClipRecording(cfg.clips, recorded, self._clip_encoded)
             self.clips.start()
-        output = LocalOutput(self.outputs, self.clips)
+        collecting = self.case_collector if self.case_collector and self.case_collector.enabled else None
+        output = LocalOutput(self.outputs, self.clips, collecting)
         assert self.pipeline is not None  # made in start()
         self.cameras = self.local = LocalCameras(cfg, self.pipeline, output, frozenset(recorded))
+        for cam in self.local.cameras.values():
+            cam.analyser.cases = collecting
+
+    def _open_cases(self) -> None:
+        """The cases store and collector (collect:); where it cannot open, the service runs without it."""
+        version = getattr(getattr(self.pipeline, "classifier", None), "version", None)
+        try:
+            self.case_collector = open_collector(self.config, version)
+        except Exception:  # alerts matter more than cases
+            log.exception("the cases store %s cannot be opened: no cases are kept", self.config.cases_folder)
+            return
+        if self.case_collector is None:
+            return
+        self.case_collector.start()
+        if self.config.collect.enabled and self.config.scale.ray is not None:
+            log.warning("collect: cameras analysed on Ray shards keep no cases (their frames stay on the shards)")
 
     def _start_remote(self) -> None:
         from maskwatch.scale import RayCameras
 
         self.cameras = self.remote = RayCameras(self.config)
         self.collector = RayCollector(self.remote, self.outputs)
+
+    def _close_cases(self) -> None:
+        if self.case_collector is not None:
+            self.case_collector.stop(0.5)
+            self.case_collector.store.close()
+            self.case_collector = None
 
     def _clip_encoded(self, clip: Clip, webm: bytes) -> None:
         self.outputs.save_clip(clip, webm, [k for k in clip.keys if isinstance(k, int)])  # here: event ids
@@ -176,6 +208,7 @@ class Service(QueryFacade):
                 self.remote.stop()
                 self.remote = self.cameras = None
             self.outputs.stop(deadline)
+            self._close_cases()
             if self.local is not None:
                 self.local.join_readers(deadline)
             if self._ticker is not None:
@@ -218,6 +251,8 @@ class Service(QueryFacade):
             found = self.outputs.require_store().set_review(event_id, review)
         except ValueError as err:
             raise UserError(str(err)) from None
+        if found and self.case_collector is not None:
+            self.case_collector.reviewed(event_id, review)  # never raises
         return found.to_json() if found else None
 
     def set_zones(self, camera: str, zones: list[dict]) -> None:
