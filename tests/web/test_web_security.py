@@ -240,7 +240,11 @@ def test_every_route_that_changes_something_needs_the_admin(client):
     viewer = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
     operations = client.get("/openapi.json", headers=BEARER).json()["paths"]
     writes = {(path, method.upper()) for path, ops in operations.items() for method in ops if method != "get"}
-    assert writes == {("/api/cameras/{name}/zones", "PUT"), ("/api/events/{event_id}/review", "PUT")}
+    assert writes == {
+        ("/api/cameras/{name}/zones", "PUT"),
+        ("/api/events/{event_id}/review", "PUT"),
+        ("/api/cases/{case_id}/label", "PUT"),
+    }
     declared = {
         (route.path, method)
         for router in ROUTERS
@@ -251,7 +255,7 @@ def test_every_route_that_changes_something_needs_the_admin(client):
     }
     assert writes <= declared
     for path, method in writes:
-        url = path.format(name="door-cam", event_id=1)
+        url = path.format(name="door-cam", event_id=1, case_id=1)
         r = client.request(method, url, json={"zones": [], "review": None}, headers=viewer)
         assert r.status_code == 403 and "read-only" in r.json()["detail"]
 

@@ -254,7 +254,7 @@ PAGE_CSP = (
 
 
 def _with_security_headers(send: Send, path: str) -> Send:
-    extra = SECURITY_HEADERS + ([(b"content-security-policy", PAGE_CSP)] if path in ("/", "/login") else [])
+    extra = SECURITY_HEADERS + ([(b"content-security-policy", PAGE_CSP)] if path in ("/", "/login", "/cases") else [])
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

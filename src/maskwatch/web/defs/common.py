@@ -25,3 +25,4 @@ class Tag(StrEnum):
     compliance = "compliance"
     auth = "auth"
     service = "service"
+    cases = "cases"
