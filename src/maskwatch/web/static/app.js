@@ -168,6 +168,11 @@ async function refreshStats() {
   $("#zone-alerts-default").textContent = `Default (${s.alert_labels.map((l) => SHORT_LABELS[l] || l).join(", ")})`;
 }
 
+// collect: on, the header says so to everyone who looks (the crops themselves are the admin's, on /cases)
+async function refreshCollect() {
+  try { $("#collect-pill").hidden = !(await api("/api/cases/status")).enabled; } catch (err) { /* older service */ }
+}
+
 const SHORT_LABELS = { mask: "mask", no_mask: "no mask", incorrect: "worn wrongly" };  // fit the zone form's width
 const alertsText = (labels) => labels.map((l) => SHORT_LABELS[l] || l).join(" or ");
 
@@ -221,11 +226,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#events-more").addEventListener("click", () => loadEvents(true));
   refreshCameras();
   refreshStats();
+  refreshCollect();
   refreshCompliance();
   loadEvents();
   connectLive();
   setInterval(refreshCameras, REFRESH_MS);
   setInterval(refreshStats, 5000);
+  setInterval(refreshCollect, 30000);
   setInterval(bannerTick, 1000);
   setInterval(refreshCompliance, 15000);
 });

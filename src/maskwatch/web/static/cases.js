@@ -1,0 +1,178 @@
+// maskwatch Cases page: face crops of hard cases, labelled from the keyboard (1 mask, 2 no mask, 3 incorrect,
+// x not a face, space skip, u or Ctrl+Z undo). Only the admin token sees crops; the API logs each view and label.
+"use strict";
+
+const CASE_LABELS = { mask: "Mask", no_mask: "No mask", incorrect: "Mask worn incorrectly", not_a_face: "Not a face" };
+const REASONS = { reviewed_confirmed: "alert confirmed", reviewed_false_alarm: "false alarm", unsure: "unsure", flipped: "label flipped" };
+const KEYS = { "1": "mask", "2": "no_mask", "3": "incorrect", x: "not_a_face", X: "not_a_face" };
+const PAGE = 60;
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const cases = { list: [], at: -1, offset: 0, undo: [] };  // undo: [{id, label before}], newest last
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  if (response.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    throw new Error("not signed in");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
+    const err = new Error(detail);
+    err.status = response.status;
+    throw err;
+  }
+  return response.json();
+}
+
+const say = (text) => { $("#cases-message").textContent = text; };
+const pct = (p) => `${Math.round(p * 100)} %`;
+
+// --- the grid ------------------------------------------------------------------------------------------------
+
+function caseCard(c, index) {
+  const guess = `${CASE_LABELS[c.guess] || c.guess} ${pct(c.probs[c.guess])}`;
+  const when = new Date(c.time).toLocaleString([], { hour12: false });
+  return el("li", { class: "case", "data-id": c.id, "data-label": c.label || "", "data-reason": c.reason,
+                    onclick: () => select(index) },
+    el("img", { src: `/api/cases/${c.id}/crop.jpg`, alt: `face crop of case ${c.id}`, loading: "lazy" }),
+    el("p", { class: "guess", text: `model: ${guess}`, title: `${c.model_version || "unknown model"}: ` +
+      Object.entries(c.probs).map(([k, v]) => `${k} ${pct(v)}`).join(", ") }),
+    el("p", { class: "meta", text: `${REASONS[c.reason] || c.reason} · ${c.camera}${c.zone ? " / " + c.zone : ""} · ${when}` }),
+    el("span", { class: "label", text: c.label ? CASE_LABELS[c.label] : "unlabelled" }));
+}
+
+function query() {
+  const params = new URLSearchParams({ limit: PAGE, offset: cases.offset });
+  if ($("#filter-reason").value) params.set("reason", $("#filter-reason").value);
+  if ($("#filter-labelled").value) params.set("labelled", $("#filter-labelled").value);
+  return params;
+}
+
+async function loadCases(more = false) {
+  if (!more) { cases.offset = 0; cases.list = []; cases.at = -1; }
+  let page;
+  try { page = await api(`/api/cases?${query()}`); } catch (err) { say(err.message); return; }
+  const start = cases.list.length;
+  cases.list.push(...page);
+  cases.offset += page.length;
+  const grid = $("#case-grid");
+  if (!more) grid.replaceChildren();
+  grid.append(...page.map((c, i) => caseCard(c, start + i)));
+  $("#cases-empty").hidden = cases.list.length > 0;
+  $("#cases-more").hidden = page.length < PAGE;
+  if (cases.at < 0 && cases.list.length) select(0);
+}
+
+function select(index) {
+  if (index < 0 || index >= cases.list.length) return;
+  const cards = document.querySelectorAll("#case-grid .case");
+  cards.forEach((card, i) => card.classList.toggle("current", i === index));
+  cases.at = index;
+  cards[index].scrollIntoView({ block: "nearest" });
+}
+
+function showLabel(index) {
+  const c = cases.list[index], card = document.querySelectorAll("#case-grid .case")[index];
+  card.dataset.label = c.label || "";
+  $(".label", card).textContent = c.label ? CASE_LABELS[c.label] : "unlabelled";
+}
+
+async function setLabel(index, label, remember = true) {
+  const c = cases.list[index];
+  if (!c) return;
+  const before = c.label;
+  let updated;
+  try {
+    updated = await api(`/api/cases/${c.id}/label`, { method: "PUT", headers: { "Content-Type": "application/json" },
+                                                     body: JSON.stringify({ label }) });
+  } catch (err) { say(err.message); return; }
+  cases.list[index] = updated;
+  showLabel(index);
+  if (remember) cases.undo.push({ index, label: before });
+  say(label ? `Case ${c.id}: ${CASE_LABELS[label]}.` : `Case ${c.id}: label taken back.`);
+  refreshCounts();
+}
+
+async function undo() {
+  const last = cases.undo.pop();
+  if (!last) { say("Nothing to undo."); return; }
+  await setLabel(last.index, last.label, false);
+  select(last.index);
+}
+
+async function onKey(event) {
+  if (event.target.closest("select, input, textarea")) return;
+  const label = KEYS[event.key];
+  if (label && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    event.preventDefault();
+    const index = cases.at;
+    select(index + 1);  // on at once: the next key is for the next crop, whatever the answer's delay
+    await setLabel(index, label);
+  } else if (event.key === " ") {
+    event.preventDefault();
+    select(cases.at + 1);
+  } else if (event.key === "u" || event.key === "U" || ((event.ctrlKey || event.metaKey) && event.key === "z")) {
+    event.preventDefault();
+    await undo();
+  } else if (event.key === "ArrowRight") {
+    select(cases.at + 1);
+  } else if (event.key === "ArrowLeft") {
+    select(cases.at - 1);
+  }
+}
+
+// --- counts and the collection's state ---------------------------------------------------------------------
+
+function countRows(counts, names) {
+  return Object.entries(counts).map(([key, n]) =>
+    el("tr", { "data-key": key }, el("td", { text: names[key] || key }), el("td", { class: "num", text: n })));
+}
+
+async function refreshCounts() {
+  let counts;
+  try { counts = await api("/api/cases/counts"); } catch (err) { return; }
+  $("#reason-counts").replaceChildren(...countRows(counts.reasons, REASONS));
+  $("#label-counts").replaceChildren(...countRows(counts.labels, { ...CASE_LABELS, unlabelled: "unlabelled" }));
+  $("#cases-total").textContent = `${counts.total} cases · ${counts.labelled} labelled`;
+}
+
+async function refreshStatus() {
+  let status;
+  try { status = await api("/api/cases/status"); } catch (err) { return; }
+  const pill = $("#collect-pill");
+  pill.textContent = status.enabled ? "Collecting face crops" : "Collection off";
+  pill.className = "chip " + (status.enabled ? "on" : "muted");
+  pill.dataset.enabled = status.enabled;
+  $("#retention").textContent = status.retention_days;
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  refreshStatus();
+  let me;
+  try { me = await api("/api/me"); } catch (err) { return; }
+  if (me.role !== "admin") {
+    say("Cases are face crops: only the admin token sees and labels them.");
+    return;
+  }
+  $("#filter-reason").addEventListener("change", () => loadCases());
+  $("#filter-labelled").addEventListener("change", () => loadCases());
+  $("#cases-more").addEventListener("click", () => loadCases(true));
+  document.addEventListener("keydown", onKey);
+  await loadCases();
+  refreshCounts();
+});
