@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from maskwatch.cases.cli import app as cases_app
 from maskwatch.core.errors import UserError
 from maskwatch.data.cli import app as data_app
 from maskwatch.evaluate.cli import Detector
@@ -67,6 +68,7 @@ app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the mode
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
 app.command("health", help="Ask a running service whether it is healthy (exit 0) or not (exit 1).")(health)
 app.add_typer(config_app, name="config", help="Validate a service config file.")
+app.add_typer(cases_app, name="cases", help="Hard cases the service kept (collect:): list, export for training, purge.")
 
 # optional packages (pyproject's extras) that only some commands import, and the extra that brings each
 EXTRAS = {

@@ -50,5 +50,11 @@ class CollectConfig(Strict):
     margin: float = Field(
         0.15, ge=0, le=0.5, description="the margin around the face box, as a fraction of its size on each side"
     )
-    min_face_px: int = Field(16, ge=4, le=512, description="pixels: faces smaller than this are not kept")
+    min_face_px: int = Field(
+        28,
+        ge=4,
+        le=512,
+        description="pixels: faces whose shorter side is under this are not kept (with the margin, smaller crops "
+        "would fall under the 32 px that `maskwatch data build` takes)",
+    )
     jpeg_quality: int = Field(90, ge=30, le=100, description="JPEG quality (30..100) of the crops")
