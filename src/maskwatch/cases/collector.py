@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from maskwatch.rules.zones import zone_of
 
 log = logging.getLogger(__name__)
 
+Probs = np.ndarray | Sequence[float]  # the classifier's probabilities of mask, no_mask, incorrect
 HOUR = 3600.0
 PENDING_MAX = 1000  # alert crops held for their review (in memory only: gone at a restart), oldest dropped first
 PURGE_EVERY = 600.0  # seconds between retention and size-cap checks
@@ -121,7 +123,7 @@ class CaseCollector:
             unsure.pop(tid, None)
 
     def _keep(
-        self, image: np.ndarray, box: BoxLike, camera: str, zone: str | None, at: float, reason: Reason, probs
+        self, image: np.ndarray, box: BoxLike, camera: str, zone: str | None, at: float, reason: Reason, probs: Probs
     ) -> None:
         crop = face_crop(image, box, self.config.margin, self.config.crop_max_side)
         if crop is None:
@@ -133,7 +135,7 @@ class CaseCollector:
     # --- alerts and their review ---------------------------------------------------------------------------------
 
     def alert(
-        self, event_id: int, camera: str, zone: str | None, at: float, image: np.ndarray, box: BoxLike, probs
+        self, event_id: int, camera: str, zone: str | None, at: float, image: np.ndarray, box: BoxLike, probs: Probs
     ) -> None:
         """An alert was stored: its face crop is held (in memory) until a reviewer says what it was."""
         if "reviewed" not in self.reasons:

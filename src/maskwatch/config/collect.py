@@ -10,6 +10,7 @@ from pydantic import Field
 from maskwatch.config.base import Strict
 
 CaseReason = Literal["reviewed", "unsure", "flipped"]
+ALL_REASONS: tuple[CaseReason, ...] = ("reviewed", "unsure", "flipped")
 
 
 class CollectConfig(Strict):
@@ -32,7 +33,7 @@ class CollectConfig(Strict):
         200.0, gt=0, description="megabytes: past this, the oldest crops go until they fill 90 % of it"
     )
     reasons: list[CaseReason] = Field(
-        default_factory=lambda: ["reviewed", "unsure", "flipped"],
+        default_factory=lambda: list(ALL_REASONS),
         description="which faces are kept: reviewed (alerts a reviewer marked confirmed or false alarm), unsure "
         "(the classifier's top two probabilities closer than unsure_margin), flipped (a track's smoothed label "
         "changed)",

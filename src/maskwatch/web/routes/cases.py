@@ -4,7 +4,7 @@ roles: it says whether faces are being kept, and holds none."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
@@ -16,7 +16,9 @@ from maskwatch.web.deps import READ, ServiceDep, current_role, errors, require_a
 from maskwatch.web.routes.system import STATIC
 
 ADMIN_ONLY = "face crops are for the admin token only"
-JPEG = {200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}}
+JPEG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+}
 
 
 def require_case_admin(role: Annotated[Role, Depends(current_role)]) -> Role:
