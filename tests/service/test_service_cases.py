@@ -64,3 +64,30 @@ def test_a_cases_store_that_cannot_open_costs_no_alert(tmp_path, pipeline, test_
         assert wait_for(lambda: len(service.events()) >= 1, 60), "no alert with a broken cases store"
     finally:
         service.stop()
+
+
+def test_turned_off_the_crops_kept_earlier_stay_labelable_and_expire(tmp_path, pipeline, test_clip):
+    import time
+
+    import numpy as np
+
+    from maskwatch.cases import CaseStore
+    from maskwatch.cases.crops import encode_jpeg
+
+    earlier = CaseStore(tmp_path / "data" / "cases")
+    crop = encode_jpeg(np.full((64, 64, 3), 90, np.uint8), 90)
+    old = earlier.add(crop, "door-cam", None, time.time() - 20 * 86400, "unsure", "v", [0.5, 0.4, 0.1])
+    recent = earlier.add(crop, "door-cam", None, time.time() - 3600, "unsure", "v", [0.5, 0.4, 0.1])
+    earlier.close()
+    service = start(tmp_path, pipeline, test_clip, {"enabled": False, "unsure_margin": 0.9995})
+    try:
+        collector = service.case_collector
+        assert collector is not None and not collector.enabled  # open for labelling and retention only
+        assert all(cam.analyser.cases is None for cam in service.local.cameras.values())
+        assert wait_for(lambda: collector.store.get(old) is None, 10)  # past 14 days: gone at the start
+        assert collector.store.set_label(recent, "mask").label == "mask"
+        assert wait_for(lambda: len(service.events()) >= 1, 60)
+        service.review_event(service.events()[0]["id"], "confirmed")
+        assert collector.store.counts()["total"] == 1 and collector.kept == 0  # nothing new kept
+    finally:
+        service.stop()
