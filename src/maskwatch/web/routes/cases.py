@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from maskwatch.cases import CaseStore
 from maskwatch.web.defs.cases import Case, CaseCounts, CaseId, CaseQuery, CollectStatus, LabelBody
 from maskwatch.web.defs.common import Role, Tag
-from maskwatch.web.deps import READ, ServiceDep, current_role, errors, require_admin
+from maskwatch.web.deps import READ, WRITE, ServiceDep, current_role, errors, require_admin
 from maskwatch.web.routes.system import STATIC
 
 ADMIN_ONLY = "face crops are for the admin token only"
@@ -83,7 +83,7 @@ def crop(case_id: CaseId, role: AdminDep, store: StoreDep) -> FileResponse:
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-@router.put("/api/cases/{case_id}/label", dependencies=[Depends(require_admin)])
+@router.put("/api/cases/{case_id}/label", dependencies=[Depends(require_admin)], responses=WRITE)
 def label(case_id: CaseId, body: LabelBody, store: StoreDep, role: Annotated[Role, Depends(current_role)]) -> Case:
     """What the crop shows: mask, no_mask, incorrect or not_a_face; null takes the label back (undo)."""
     before = store.get(case_id)
