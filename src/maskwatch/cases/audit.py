@@ -49,6 +49,11 @@ class AuditLog:
                 (time.time() if at is None else at, role, action, what),
             )
 
+    def forget_before(self, cutoff: float) -> int:
+        """Drops entries older than `cutoff` (epoch seconds); returns how many."""
+        with self._lock:
+            return self._db.execute("DELETE FROM audit WHERE time < ?", (cutoff,)).rowcount
+
     def entries(self, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
         """Newest first."""
         where, args = ("WHERE action = ?", [action]) if action else ("", [])

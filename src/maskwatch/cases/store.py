@@ -32,6 +32,7 @@ DATABASE = "cases.db"
 CROPS = "crops"
 CAP_FILL = 0.9  # past the size cap, the oldest crops go until the rest fill this share of it
 STRAY_SECONDS = 3600.0  # a crop file without its row (a crash between the two) is swept after this
+AUDIT_RETENTION_DAYS = 400.0  # the audit log (no image, no person) outlives the crops, for a year's questions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -224,6 +225,7 @@ class CaseStore:
         gone = self.remove(old) if old else 0
         gone += self._cap()
         self._sweep_strays(now)
+        self.audit.forget_before(now - AUDIT_RETENTION_DAYS * 86400)
         return gone
 
     def _cap(self) -> int:
