@@ -33,6 +33,7 @@ class CropRow:
     source: str
     face_px: float = float("nan")  # long side of the face in its source image, where the manifest says
     brightness: float = float("nan")  # the crop's mean grey (0..255), where the manifest says
+    box: str = ""  # the face in its source image, "x1 y1 x2 y2", where the manifest says
 
 
 @dataclass
@@ -55,6 +56,7 @@ class CropResult:
     per_brightness: dict[str, dict] = field(default_factory=dict)  # crop mean grey bucket -> {"n", "accuracy"}
     mistakes: list[Mistake] = field(default_factory=list)  # filled where the crops' paths are known
     notes: list[str] = field(default_factory=list)  # what the reader should know, e.g. inputs left out
+    subgroups: dict = field(default_factory=dict)  # evaluate.subgroups.subgroup_report, where computed
 
     def to_dict(self) -> dict:
         return {
@@ -66,13 +68,14 @@ class CropResult:
             "per_face_px": self.per_face_px,
             "per_brightness": self.per_brightness,
             "notes": self.notes,
+            **self.subgroups,
         }
 
 
 def read_val_rows(dataset_dir: Path, split: str = "val") -> list[CropRow]:
     dataset_dir = Path(dataset_dir)
     return [
-        CropRow(dataset_dir / r.path, r.label, r.source, r.face_px, r.brightness)
+        CropRow(dataset_dir / r.path, r.label, r.source, r.face_px, r.brightness, r.box)
         for r in read_manifest(dataset_dir, split=split)
     ]
 
@@ -165,17 +168,25 @@ def evaluate_crops(
 ) -> CropResult:
     """Score a MaskClassifier (given, or loaded from model_path / the shipped model) on DIR's val split."""
     from maskwatch.core.media import read_image
+    from maskwatch.evaluate.subgroup_faces import crop_outcome, parse_box, pose_detector
+    from maskwatch.evaluate.subgroups import subgroup_report
 
     rows = read_val_rows(dataset_dir)
     if classifier is None:
         from maskwatch.classify import MaskClassifier
 
         classifier = MaskClassifier(model_path)
-    probs = []
+    detector = pose_detector()
+    probs, outcomes = [], []
     for start in range(0, len(rows), BATCH):
-        batch = [read_image(r.path) for r in rows[start : start + BATCH]]
+        part = rows[start : start + BATCH]
+        batch = [read_image(r.path) for r in part]
         probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
-    return score_crop_predictions(
+        outcomes += [
+            crop_outcome(crop, r.label, CLASSES[int(k)], parse_box(r.box), r.face_px, detector)
+            for crop, r, k in zip(batch, part, probs[-1].argmax(axis=1), strict=True)
+        ]
+    result = score_crop_predictions(
         [r.label for r in rows],
         [r.source for r in rows],
         np.concatenate(probs),
@@ -183,3 +194,5 @@ def evaluate_crops(
         face_px=[r.face_px for r in rows],
         brightness=[r.brightness for r in rows],
     )
+    result.subgroups = subgroup_report(outcomes)
+    return result

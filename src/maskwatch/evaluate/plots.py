@@ -116,3 +116,28 @@ def mistakes_sheet(mistakes: list, path: Path, tile: int = 160, columns: int = 8
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])
     return path
+
+
+SUBGROUP_FIGURES = ("face_recall", "unmasked_recall", "accuracy", "mask_false_alarm")
+
+
+def plot_subgroup(name: str, bins: list[dict], path: Path) -> Path:
+    """Grouped bars: each figure of evaluate.subgroups per bin (the bin's face count under its name); figures that
+    are undefined in a bin (no unmasked face, say) are left out."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(bins) + 2), 4))
+    width = 0.8 / len(SUBGROUP_FIGURES)
+    for k, figure in enumerate(SUBGROUP_FIGURES):
+        values = [b.get(figure) for b in bins]
+        heights = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
+        positions = np.arange(len(bins)) + (k - (len(SUBGROUP_FIGURES) - 1) / 2) * width
+        bars = ax.bar(positions, heights, width, label=figure.replace("_", " "))
+        for bar, v in zip(bars, values, strict=True):
+            if v is None or not math.isfinite(v):
+                bar.set_visible(False)
+    ax.set_xticks(range(len(bins)), [f"{b['bin']}\n{b['faces']} faces" for b in bins])
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"Per {name.replace('_', ' ')}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return _save(plt, fig, path)

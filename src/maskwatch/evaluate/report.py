@@ -14,7 +14,7 @@ from rich.table import Table
 from maskwatch.core.labels import CLASSES
 from maskwatch.evaluate.crops import CropResult, Mistake
 from maskwatch.evaluate.metrics import FACE
-from maskwatch.evaluate.plots import mistakes_sheet, plot_confusion, plot_pr_curves
+from maskwatch.evaluate.plots import mistakes_sheet, plot_confusion, plot_pr_curves, plot_subgroup
 from maskwatch.evaluate.voc import VocResult
 
 
@@ -63,6 +63,9 @@ def write_report(result: VocResult | CropResult, out_dir: Path, predictions: dic
         if result.mistakes:
             written.append(_write_mistakes(result.mistakes, out_dir / "mistakes.csv"))
             written.append(mistakes_sheet(result.mistakes, out_dir / "mistakes.jpg"))
+    for name, bins in result.subgroups.get("subgroups", {}).items():
+        if bins:
+            written.append(plot_subgroup(name, bins, out_dir / f"subgroup_{name}.png"))
     if predictions is not None:
         path = out_dir / "predictions.json"
         path.write_text(json.dumps(predictions, indent=1))
@@ -122,6 +125,7 @@ def _print_voc(r: VocResult, console: Console) -> None:
     )
     comp.add_row("detections matching no face", str(rates.n_false_detections))
     console.print(comp)
+    _print_subgroups(r.subgroups, console)
     _print_notes(r.notes, console)
 
 
@@ -157,4 +161,26 @@ def _print_crops(r: CropResult, console: Console) -> None:
         _print_accuracy(console, "Accuracy by face size (long side in the source image, px)", "face px", r.per_face_px)
     if r.per_brightness:
         _print_accuracy(console, "Accuracy by lighting (the crop's mean grey, 0..255)", "brightness", r.per_brightness)
+    _print_subgroups(r.subgroups, console)
     _print_notes(r.notes, console)
+
+
+def _print_subgroups(report: dict, console: Console) -> None:
+    """Every subgroup bin's figures, then the worst bin of each figure against the overall one."""
+    if not report.get("subgroups"):
+        return
+    table = Table(title="Per subgroup (bias audit)")
+    columns = ("face_recall", "unmasked_recall", "mask_false_alarm", "accuracy")
+    for col in ("subgroup", "bin", "faces", *(c.replace("_", " ") for c in columns)):
+        table.add_column(col, justify="left" if col in ("subgroup", "bin") else "right")
+    for group, bins in report["subgroups"].items():
+        for b in bins:
+            table.add_row(group, b["bin"], str(b["faces"]), *(_f(b[c], True) for c in columns))
+    overall = report["subgroup_overall"]
+    table.add_row("all", "", str(overall["faces"]), *(_f(overall[c], True) for c in columns), style="bold")
+    console.print(table)
+    for w in report.get("subgroup_worst", []):
+        console.print(
+            f"worst {w['figure'].replace('_', ' ')}: {w['subgroup']}={w['bin']} {_f(w['value'], True)} "
+            f"(n={w['n']}) against {_f(w['overall'], True)} overall"
+        )

@@ -104,6 +104,7 @@ class VocResult:
     n_images_without_predictions: int = 0
     n_images_also_in_train: int = 0
     notes: list[str] = field(default_factory=list)
+    subgroups: dict = field(default_factory=dict)  # evaluate.subgroups.subgroup_report, where computed
 
     @property
     def face_ap(self) -> float:
@@ -126,6 +127,7 @@ class VocResult:
             "n_images_without_predictions": self.n_images_without_predictions,
             "n_images_also_in_train": self.n_images_also_in_train,
             "notes": self.notes,
+            **self.subgroups,
         }
 
 
@@ -205,10 +207,10 @@ def pipeline_predictions(annotations: list[ImageAnnotation], pipeline: MaskPipel
     min_score is low so the PR curves reach high recall; the compliance view applies its own threshold.
     """
     from maskwatch.core.media import read_image
-    from maskwatch.pipeline.files import prediction_entries
+    from maskwatch.evaluate.subgroup_faces import entries_with_landmarks
 
     return {
-        ann.name: prediction_entries(pipeline.analyze(read_image(ann.image_file), min_score=min_score), min_score)
+        ann.name: entries_with_landmarks(pipeline.analyze(read_image(ann.image_file), min_score=min_score), min_score)
         for ann in annotations
     }
 
@@ -244,6 +246,19 @@ def evaluate_voc(
         preds = pipeline_predictions(annotations, pipeline)
     result = score_predictions(preds, annotations, classes, threshold, incorrect)
     result.n_images_also_in_train = in_train
+    result.subgroups = voc_subgroups(annotations, preds, threshold, result.notes)
     if in_train:
         result.notes.append(f"{in_train} scored image(s) also have faces in the manifest's train split")
     return result, preds
+
+
+def voc_subgroups(annotations: list[ImageAnnotation], preds: dict, threshold: float, notes: list[str]) -> dict:
+    """The bias audit's figures per subgroup (evaluate.subgroups) of the scored faces, labels as annotated."""
+    from maskwatch.evaluate.subgroup_faces import voc_outcomes
+    from maskwatch.evaluate.subgroups import subgroup_report
+
+    report = subgroup_report(voc_outcomes(annotations, preds, threshold))
+    unknown = sum(b["faces"] for b in report["subgroups"]["pose"] if b["bin"] == "unknown")
+    if unknown:
+        notes.append(f"pose unknown for {unknown} face(s): no matched detection with landmarks")
+    return report
