@@ -150,7 +150,9 @@ def build_dataset(
     exclude: tuple[str, ...] | list[str] = (),
     workers: int = 2,
     progress: bool = True,
+    overrides: Path | None = None,
 ) -> BuildSummary:
+    """`overrides`: a label-corrections file (maskwatch.data.overrides) applied to the sources as read."""
     started = time.perf_counter()
     if not 0 < val_fraction < 1:
         raise UserError(f"--val-fraction must be between 0 and 1, got {val_fraction}")
@@ -158,6 +160,11 @@ def build_dataset(
     if not scans:
         raise UserError("no sources left to build from")
     items = [item for scan in scans for item in scan.items]
+    applied: Counter[str] = Counter()
+    if overrides is not None:
+        from maskwatch.data.overrides import apply_overrides, read_overrides
+
+        items, applied = apply_overrides(items, read_overrides(overrides))
     tally = _Tally({scan.name: Counter(scan.dropped) for scan in scans}, {scan.name: Counter() for scan in scans})
     results = _process_all(items, workers, progress)
     t_crop = time.perf_counter()
@@ -189,6 +196,7 @@ def build_dataset(
         "seconds_total": round(time.perf_counter() - started, 1),
         "val_fraction": val_fraction,
         "seed": seed,
+        **({"overrides": {"file": str(overrides), **applied}} if overrides is not None else {}),
     }
     (out / "build.json").write_text(json.dumps(stats, indent=2) + "\n")
     return BuildSummary(out, len(rows), tally.dropped, stats)

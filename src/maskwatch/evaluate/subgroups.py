@@ -197,7 +197,8 @@ FIGURES = {
 
 def worst_bins(subgroups: dict[str, list[dict]], overall: dict, min_faces: int = MIN_BIN_FACES) -> list[dict]:
     """Per figure, the bin furthest on the wrong side of the overall figure among bins whose count behind the
-    figure is at least min_faces: {"figure", "overall", "subgroup", "bin", "value", "n", "gap"} (gap in the
+    figure is at least min_faces, "unknown" bins left out (a face without a detection has no pose, so that bin's
+    face recall is 0 by construction): {"figure", "overall", "subgroup", "bin", "value", "n", "gap"} (gap in the
     figure's unit, negative = worse)."""
     worst = []
     for figure, (count, higher_is_better) in FIGURES.items():
@@ -208,7 +209,10 @@ def worst_bins(subgroups: dict[str, list[dict]], overall: dict, min_faces: int =
             (group, b)
             for group, bins in subgroups.items()
             for b in bins
-            if b.get(figure) is not None and math.isfinite(b[figure]) and b[count] >= min_faces
+            if b["bin"] != "unknown"
+            and b.get(figure) is not None
+            and math.isfinite(b[figure])
+            and b[count] >= min_faces
         ]
         if not candidates:
             continue
