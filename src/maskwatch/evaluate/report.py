@@ -169,10 +169,15 @@ def _print_subgroups(report: dict, console: Console) -> None:
     """Every subgroup bin's figures, then the worst bin of each figure against the overall one."""
     if not report.get("subgroups"):
         return
-    table = Table(title="Per subgroup (bias audit)")
+    table = Table(
+        title="Per subgroup (bias audit)",
+        caption="found: face recall; unmasked: unmasked recall; false alarm: masked faces flagged",
+    )
     columns = ("face_recall", "unmasked_recall", "mask_false_alarm", "accuracy")
-    for col in ("subgroup", "bin", "faces", *(c.replace("_", " ") for c in columns)):
-        table.add_column(col, justify="left" if col in ("subgroup", "bin") else "right")
+    table.add_column("subgroup", no_wrap=True)
+    table.add_column("bin", no_wrap=True)
+    for col in ("faces", "found", "unmasked", "false alarm", "accuracy"):
+        table.add_column(col, justify="right")
     for group, bins in report["subgroups"].items():
         for b in bins:
             table.add_row(group, b["bin"], str(b["faces"]), *(_f(b[c], True) for c in columns))
