@@ -1,6 +1,6 @@
 """Bias audit: every figure of `evaluate voc` and `evaluate crops` per subgroup of faces.
 
-Four subgroups, each a list of bins (see docs/evaluation.md for why these edges):
+Four subgroups, each a list of bins (docs/model.md, "Subgroups (bias audit)", says why these edges):
 
 - face_size: the ground-truth box's longer side in the photo, px: <16, 16-32, 32-64, 64-128, >=128.
 - brightness: the face's mean luma (BT.601 grey, 0..255) inside the ground-truth box: dark < 70, dim 70-110,
