@@ -9,7 +9,7 @@ import pytest
 
 from maskwatch.data.voc_folder import ImageAnnotation
 from maskwatch.evaluate.metrics import ImagePredictions, compliance
-from maskwatch.evaluate.subgroup_faces import box_in_crop, crop_outcome, image_outcomes, pose_detector
+from maskwatch.evaluate.subgroup_faces import box_in_crop, crop_outcomes, image_outcomes, pose_detector
 from maskwatch.evaluate.subgroups import (
     FaceOutcome,
     brightness_bin,
@@ -183,8 +183,11 @@ def test_crop_outcome_maps_the_face_box_into_the_crop():
     crop = face_crop(image, [50, 50, 150, 150])
     face = box_in_crop([50, 50, 150, 150], crop.shape[0])
     assert face == pytest.approx([16, 16, 96, 96], abs=0.01)  # 112 px crop of a 140 px square
-    outcome = crop_outcome(crop, "mask", "mask", [50, 50, 150, 150], 100.0, pose_detector())
-    assert outcome.detected is None and outcome.mask_colour == "white"
+    outcome, whole = crop_outcomes(
+        [crop, crop], ["mask", "no_mask"], ["mask", "mask"], [[50, 50, 150, 150], None], [100.0, 90.0], pose_detector()
+    )
+    assert outcome.detected is None and outcome.mask_colour == "white" and outcome.face_px == 100.0
+    assert whole.mask_colour is None and whole.brightness == pytest.approx(crop.mean(), abs=30)
     assert subgroup_report([outcome])["subgroup_overall"]["face_recall"] is None
 
 

@@ -168,7 +168,7 @@ def evaluate_crops(
 ) -> CropResult:
     """Score a MaskClassifier (given, or loaded from model_path / the shipped model) on DIR's val split."""
     from maskwatch.core.media import read_image
-    from maskwatch.evaluate.subgroup_faces import crop_outcome, parse_box, pose_detector
+    from maskwatch.evaluate.subgroup_faces import crop_outcomes, parse_box, pose_detector
     from maskwatch.evaluate.subgroups import subgroup_report
 
     rows = read_val_rows(dataset_dir)
@@ -182,10 +182,14 @@ def evaluate_crops(
         part = rows[start : start + BATCH]
         batch = [read_image(r.path) for r in part]
         probs.append(classifier.predict(np.stack(batch) if len({b.shape for b in batch}) == 1 else batch))
-        outcomes += [
-            crop_outcome(crop, r.label, CLASSES[int(k)], parse_box(r.box), r.face_px, detector)
-            for crop, r, k in zip(batch, part, probs[-1].argmax(axis=1), strict=True)
-        ]
+        outcomes += crop_outcomes(
+            batch,
+            [r.label for r in part],
+            [CLASSES[int(k)] for k in probs[-1].argmax(axis=1)],
+            [parse_box(r.box) for r in part],
+            [r.face_px for r in part],
+            detector,
+        )
     result = score_crop_predictions(
         [r.label for r in rows],
         [r.source for r in rows],
