@@ -174,7 +174,7 @@ def thread_groups() -> dict[int, str]:
         except OSError:
             continue
     for t in threading.enumerate():
-        if t.native_id is not None and (t.name.startswith("camera-") or t.name == "analyser"):
+        if t.native_id is not None and (t.name.startswith("camera-") or t.name.startswith("analyser")):
             groups[t.native_id] = "decode" if t.name.startswith("camera-") else "analyser"
     return groups
 

@@ -1,10 +1,13 @@
-"""Cameras analysed on this machine: a reader thread per camera and one analysis thread for all of them, which runs
-the detector once for the new frames of every camera (the batch is what lets one machine serve many cameras),
-then each camera's analyser on its own frame. Used by the service and by each Ray shard."""
+"""Cameras analysed on this machine: a reader thread per camera and a few analysis threads (scale.analysis_threads),
+each for its share of the cameras, which run the detector once for the new frames of all their cameras (the batch
+is what lets one machine serve many cameras), then each camera's analyser on its own frame. With two threads one
+runs the models (which leave Python's lock) while the other tracks and judges. Used by the service and by each
+Ray shard."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -117,17 +120,22 @@ class LocalCameras:
         self, config: AppConfig, pipeline: Pipeline, output: AnalysisOutput, clips: frozenset[str] = frozenset()
     ):
         self.config, self.pipeline = config, pipeline
-        self._stop_event, self._frame_ready = threading.Event(), threading.Event()
+        names = [cam.name for cam in config.cameras if cam.enabled]
+        threads = config.scale.analysis_threads or min(2, os.cpu_count() or 1)
+        self.shares = [names[i::threads] for i in range(min(threads, len(names)))] or [[]]  # camera names per loop
+        self._stop_event = threading.Event()
+        self._frame_ready = [threading.Event() for _ in self.shares]  # per loop: a camera of its share has a frame
         blur = config.privacy.blur_method if config.privacy.blur_live else None
         self.cameras: dict[str, LiveCamera] = {}
-        for cam in config.cameras:
-            if cam.enabled:
-                analyser = CameraAnalyser(cam, config, pipeline, output, clips=cam.name in clips)
-                self.cameras[cam.name] = LiveCamera(cam, self._reader(cam), analyser, blur)
-        self.loop: threading.Thread | None = None
-        self.beat = time.monotonic()  # when the analysis loop last went round
+        for index, share in enumerate(self.shares):
+            for name in share:
+                cam = config.camera(name)
+                analyser = CameraAnalyser(cam, config, pipeline, output, clips=name in clips)
+                self.cameras[name] = LiveCamera(cam, self._reader(cam, self._frame_ready[index]), analyser, blur)
+        self.loops: list[threading.Thread] = []
+        self.beats = [time.monotonic()] * len(self.shares)  # when each analysis loop last went round
 
-    def _reader(self, cam: CameraConfig) -> CameraReader:
+    def _reader(self, cam: CameraConfig, ready: threading.Event) -> CameraReader:
         return CameraReader(
             cam.name,
             cam.source,
@@ -135,7 +143,7 @@ class LocalCameras:
             cam.fps,
             cam.loop,
             backoff_max=cam.reconnect_max_seconds,
-            on_frame=self._frame_ready.set,
+            on_frame=ready.set,
             max_pixels=cam.max_pixels,
         )
 
@@ -143,32 +151,45 @@ class LocalCameras:
         self._stop_event.clear()
         for cam in self.cameras.values():
             cam.reader.start()
-        self.loop = threading.Thread(target=self._run, name="analyser", daemon=True)
-        self.loop.start()
+        self.loops = [
+            threading.Thread(target=self._run, args=(i,), name="analyser" if i == 0 else f"analyser-{i}", daemon=True)
+            for i in range(len(self.shares))
+        ]
+        for loop in self.loops:
+            loop.start()
 
     def stop(self, timeout: float) -> None:
-        """Stops the readers and the analysis loop (waiting up to `timeout` for the loop)."""
+        """Stops the readers and the analysis loops (waiting up to `timeout` for them)."""
         self._stop_event.set()
-        self._frame_ready.set()
+        for ready in self._frame_ready:
+            ready.set()
         for cam in self.cameras.values():
             cam.reader.stop()
-        if self.loop:
-            self.loop.join(timeout)
+        deadline = time.monotonic() + timeout
+        for loop in self.loops:
+            loop.join(max(0.0, deadline - time.monotonic()))
 
     def join_readers(self, deadline: float) -> None:
         for cam in self.cameras.values():
             cam.reader.join(max(0.0, min(0.3, deadline - time.monotonic())))
 
     def alive(self) -> bool:
-        return self.loop is not None and self.loop.is_alive()
+        return bool(self.loops) and all(loop.is_alive() for loop in self.loops)
 
-    def _run(self) -> None:
+    @property
+    def beat(self) -> float:
+        """When the slowest analysis loop last went round."""
+        return min(self.beats)
+
+    def _run(self, index: int) -> None:
+        share = [self.cameras[name] for name in self.shares[index]]
+        ready = self._frame_ready[index]
         while not self._stop_event.is_set():
-            self.beat = time.monotonic()
-            self._frame_ready.clear()
-            batch = self._due(time.monotonic())
+            self.beats[index] = time.monotonic()
+            ready.clear()
+            batch = self._due(share, time.monotonic())
             if not batch:
-                self._frame_ready.wait(0.05)
+                ready.wait(0.05)
                 continue
             try:
                 found = find_faces([(c.analyser.finder, f.image, f.time) for c, f in batch], self.pipeline)
@@ -184,10 +205,11 @@ class LocalCameras:
                         return  # the outputs may be closed already
                     log.exception("camera %s: processing failed", cam.config.name)
 
-    def _due(self, now: float) -> list[tuple[LiveCamera, Frame]]:
-        """The cameras with a new frame, each at most `fps` times a second (live sources deliver faster)."""
+    def _due(self, share: list[LiveCamera], now: float) -> list[tuple[LiveCamera, Frame]]:
+        """The cameras of a share with a new frame, each at most `fps` times a second (live sources deliver
+        faster)."""
         batch = []
-        for cam in list(self.cameras.values()):
+        for cam in share:
             if now >= cam.next_due and (frame := cam.reader.slot.take()) is not None:
                 batch.append((cam, frame))
                 cam.next_due = now + 0.9 / cam.config.fps

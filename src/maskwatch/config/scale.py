@@ -36,3 +36,10 @@ class ScaleConfig(Strict):
         None,
         description="analyse the cameras on a Ray cluster; the UI, API, event store and sinks stay on this machine",
     )
+    analysis_threads: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        description="analysis threads, each for its share of the cameras (its frames detected as one batch): while "
+        "one runs the models another tracks and judges; unset: the machine's cores, at most 2",
+    )
