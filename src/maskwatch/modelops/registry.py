@@ -1,5 +1,5 @@
 """The service's promoted classifiers: a folder beside the event database (`<storage.database's folder>/models`)
-holding the promoted ONNX files and `history.json`:
+holding the promoted ONNX files (as `<version>/<file name>`) and `history.json`:
 
     {"active": {"file", "version", "promoted_at", "source"} | null,   # null: the shipped (or configured) model
      "previous": [entry | null, ...]}                                  # what `rollback` returns to, newest last
@@ -85,10 +85,11 @@ def promote(model: Path, folder: Path) -> Entry:
     history = read_history(folder)
     if history.active and history.active.version == version:
         raise UserError(f"{version} is already the active classifier")
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{version}.onnx"
+    # <version>/<its own file name>: the stem is part of the version, so the copy keeps the version it was compared as
+    name = f"{version}/{model.stem}.onnx"
     if not (folder / name).is_file():
-        tmp = folder / f".{name}.{os.getpid()}"
+        (folder / version).mkdir(parents=True, exist_ok=True)
+        tmp = folder / version / f".{model.stem}.{os.getpid()}"
         shutil.copyfile(model, tmp)
         tmp.replace(folder / name)
     entry = Entry(name, version, round(time.time(), 3), str(model.resolve()))
