@@ -39,8 +39,11 @@ def sources(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("split_sources")
     for name, count in (("andrewmvd", 8), ("maskedfacenet", 8)):
         for xml in sorted((DATA / name / "annotations").glob("*.xml"))[:count]:
-            for sub, path in (("annotations", xml), ("images", DATA / name / "images" / f"{xml.stem}.png")):
-                path = path if path.is_file() else path.with_suffix(".jpg")
+            image = DATA / name / "images" / f"{xml.stem}.jpg"
+            for sub, path in (
+                ("annotations", xml),
+                ("images", image if image.is_file() else image.with_suffix(".png")),
+            ):
                 (root / name / sub).mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, root / name / sub / path.name)
     for cls in ("with_mask", "without_mask"):
@@ -89,7 +92,7 @@ def test_a_group_keeps_its_split_whatever_the_numbering_and_the_other_groups():
     # one group gone (a photo whose face another machine's detector missed): the others hardly move
     keep = groups != 17
     kept_splits = split_by_group(
-        groups[keep], strata[keep], 0.15, seed=0, keys=[k for k, y in zip(item_keys, keep) if y]
+        groups[keep], strata[keep], 0.15, seed=0, keys=[k for k, y in zip(item_keys, keep, strict=True) if y]
     )
     assert (kept_splits == splits[keep]).mean() > 0.97
     assert not (split_by_group(groups, strata, 0.15, seed=1, keys=item_keys) == splits).all()

@@ -7,10 +7,10 @@ import json
 import shutil
 
 import pytest
-from biased_model import biased_copy
-from crop_set import write_cases, write_dataset
 from typer.testing import CliRunner
 
+from biased_model import biased_copy
+from labelled_crops import write_cases, write_dataset
 from maskwatch.cli import app
 from maskwatch.core.errors import UserError
 from maskwatch.modelops.compare import compare

@@ -35,7 +35,7 @@ class FaceRecord:
     face_px: float
     brightness: float
     jpeg: bytes
-    upper_hash: np.uint64  # of the annotated box's crop (NO_HASH for class-folder faces): the data's, not the detector's
+    upper_hash: np.uint64  # of the annotated box's crop, not the detector's (NO_HASH for class-folder faces)
     from_detector: bool
 
 

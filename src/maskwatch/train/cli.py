@@ -36,8 +36,19 @@ def train_command(
         ),
     ] = 0.0,
     repeat_source: Annotated[
-        list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")
+        list[str] | None,
+        typer.Option(
+            help="SOURCE=K: that source's crops K times per epoch (repeatable; a source is named after its "
+            "folder in `data build`)."
+        ),
     ] = None,
+    cases_repeat: Annotated[
+        int,
+        typer.Option(
+            help="Crops of the labelled cases (a `cases export` folder built in as a source) K times per "
+            "epoch; --repeat-source names one source instead."
+        ),
+    ] = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.core.errors import UserError
@@ -63,6 +74,7 @@ def train_command(
         threads=threads,
         progress=progress,
         source_repeat=repeat,
+        cases_repeat=cases_repeat,
         augment=AugmentConfig(user_crop=user_crop),
         ema_decay=ema,
     )
