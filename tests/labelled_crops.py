@@ -38,14 +38,17 @@ def real_crops(shared: Path, wanted: dict[str, int], skip_photos: int = 0) -> li
     return out
 
 
-def write_dataset(shared: Path, out: Path, wanted: dict[str, int]) -> Path:
+def write_dataset(shared: Path, out: Path, wanted: dict[str, int], val_every: int = 1) -> Path:
+    """val_every: every k-th photo's faces go to val, the others to train (1: all val)."""
     rows = []
+    photos: dict[str, int] = {}
     for n, (label, photo, crop, box) in enumerate(real_crops(shared, wanted)):
+        split = "val" if photos.setdefault(photo, len(photos)) % val_every == val_every - 1 else "train"
         rel = f"crops/{label}/{n:04d}.jpg"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out / rel), crop)
         size = max(box[2] - box[0], box[3] - box[1])
-        row = {"path": rel, "label": label, "source": "andrewmvd", "split": "val", "group": Path(photo).stem}
+        row = {"path": rel, "label": label, "source": "andrewmvd", "split": split, "group": Path(photo).stem}
         rows.append({**row, "image": photo, "box": " ".join(f"{v:.0f}" for v in box), "face_px": f"{size:.0f}"})
         rows[-1]["brightness"] = f"{crop.mean():.1f}"
     with (out / "manifest.csv").open("w", newline="") as f:

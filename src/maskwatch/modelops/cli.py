@@ -134,3 +134,34 @@ def list_models(config: ServiceConfig = None, models_dir: ModelsDir = None) -> N
     folder, shipped = _models_folder(config, models_dir)
     for row in listing(folder, model_version(shipped)):
         typer.echo(f"{'*' if row['active'] else ' '} {row['version']}  {row['file']}")
+
+
+@app.command()
+def spread(
+    dataset_dir: Annotated[Path, typer.Argument(help="A built dataset (manifest.csv + crops/).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folders seed<k>/ and spread.json.")] = Path(
+        "runs/spread"
+    ),
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds, at least two.")] = "0,1,2",
+    epochs: Annotated[int, typer.Option(help="As `train --epochs`.")] = 20,
+    limit: Annotated[int | None, typer.Option(help="As `train --limit`: about N crops, for a smoke run.")] = None,
+    input_size: Annotated[int, typer.Option(help="As `train --input-size`.")] = 112,
+    threads: Annotated[int, typer.Option(help="As `train --threads`.")] = 2,
+    repeat_source: Annotated[list[str] | None, typer.Option(help="As `train --repeat-source`.")] = None,
+) -> None:
+    """Train the same data with several seeds and score each model on the val crops: the spread (mean, std, min,
+    max per figure) in OUT/spread.json, which `models compare --spread` reads as the retraining noise."""
+    from maskwatch.modelops.spread import seed_spread
+    from maskwatch.train.cases import parse_repeats
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"--seeds takes whole numbers separated by commas, got {seeds!r}") from None
+    repeat = parse_repeats(repeat_source or [])
+    options = {"epochs": epochs, "limit": limit, "input_size": input_size, "threads": threads, "progress": False}
+    result = seed_spread(dataset_dir, out, seed_list, {**options, "source_repeat": repeat}, log=typer.echo)
+    for figure in ("accuracy", "unmasked_recall", "macro_f1"):
+        f = result[figure]
+        typer.echo(f"{figure}: mean {f['mean']:.4f}, std {f['std']:.4f}, range {f['min']:.4f}..{f['max']:.4f}")
+    typer.echo(f"wrote {out / 'spread.json'}", err=True)

@@ -13,6 +13,17 @@ from maskwatch.data.manifest import ManifestRow
 CASES_FILE = "cases.csv"  # what marks a cases export: the class folders' parent holds it
 
 
+def parse_repeats(items: Sequence[str]) -> dict[str, int]:
+    """--repeat-source SOURCE=K options as {source: K}."""
+    repeat = {}
+    for item in items:
+        name, _, k = item.partition("=")
+        if not name or not k.isdigit() or int(k) < 1:
+            raise UserError(f"--repeat-source takes SOURCE=K with K a whole number >= 1, got {item!r}")
+        repeat[name] = int(k)
+    return repeat
+
+
 def case_sources(rows: Sequence[ManifestRow]) -> set[str]:
     """The sources whose photos lie in a cases export (a class folder whose parent holds cases.csv)."""
     first_image: dict[str, str] = {}

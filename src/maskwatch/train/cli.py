@@ -51,16 +51,11 @@ def train_command(
     ] = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
-    from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
+    from maskwatch.train.cases import parse_repeats
     from maskwatch.train.train import TrainConfig, train
 
-    repeat = {}
-    for item in repeat_source or []:
-        name, _, k = item.partition("=")
-        if not name or not k.isdigit() or int(k) < 1:
-            raise UserError(f"--repeat-source takes SOURCE=K with K a whole number >= 1, got {item!r}")
-        repeat[name] = int(k)
+    repeat = parse_repeats(repeat_source or [])
     cfg = TrainConfig(
         str(dataset_dir),
         str(out),
