@@ -56,7 +56,7 @@ def split_by_group(
 def _smallest_key(group_of: np.ndarray, keys: Sequence[str], n_groups: int) -> list[str]:
     smallest: list[str | None] = [None] * n_groups
     for group, key in zip(group_of.tolist(), keys, strict=True):
-        if smallest[group] is None or key < smallest[group]:  # type: ignore[operator]
+        if smallest[group] is None or key < smallest[group]:
             smallest[group] = key
     return [str(k) for k in smallest]
 

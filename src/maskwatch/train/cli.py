@@ -7,6 +7,21 @@ from typing import Annotated
 
 import typer
 
+RepeatSource = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="SOURCE=K: that source's crops K times per epoch (repeatable; a source is named after its folder in "
+        "`data build`)."
+    ),
+]
+CasesRepeat = Annotated[
+    int,
+    typer.Option(
+        help="Crops of the labelled cases (a `cases export` folder built in as a source) K times per epoch; "
+        "--repeat-source names one source instead."
+    ),
+]
+
 
 def train_command(
     dataset_dir: Annotated[
@@ -35,20 +50,8 @@ def train_command(
             help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it."
         ),
     ] = 0.0,
-    repeat_source: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="SOURCE=K: that source's crops K times per epoch (repeatable; a source is named after its "
-            "folder in `data build`)."
-        ),
-    ] = None,
-    cases_repeat: Annotated[
-        int,
-        typer.Option(
-            help="Crops of the labelled cases (a `cases export` folder built in as a source) K times per "
-            "epoch; --repeat-source names one source instead."
-        ),
-    ] = 1,
+    repeat_source: RepeatSource = None,
+    cases_repeat: CasesRepeat = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.train.augment import AugmentConfig
