@@ -34,6 +34,8 @@ def main() -> None:
     changed, bits = 0, []
     for i in sample:
         image = cv2.imread(rows[i]["image"])
+        if image is None:
+            continue
         box = np.array(rows[i]["box"].split(), np.float32)
         here = phash(upper_face(face_crop(image, box)))
         there = phash(upper_face(face_crop(image, box + np.float32(1))))
