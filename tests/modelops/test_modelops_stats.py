@@ -17,6 +17,10 @@ def test_mcnemar_exact_matches_the_binomial_by_hand_and_scipy():
     assert mcnemar_exact(1, 9) == pytest.approx(2 * (1 + 10) / 1024)
     assert mcnemar_exact(3, 12) == mcnemar_exact(12, 3)
     assert 0 < mcnemar_exact(1400, 1600) < 0.001  # large counts: no float overflow
+    assert mcnemar_exact(1535, 23) == 0.0  # below the smallest float: said so, not printed as 0
+    assert (
+        "McNemar p < 1e-300" in verdict(PairedTest(1600, 0, 1535, 23, 0, 0.0, *[Interval(-0.4, -0.5, -0.3)] * 2))[1][0]
+    )
     binomtest = pytest.importorskip("scipy.stats").binomtest
     for a_only, b_only in ((2, 9), (7, 20), (30, 41), (0, 1)):
         assert mcnemar_exact(a_only, b_only) == pytest.approx(binomtest(a_only, a_only + b_only, 0.5).pvalue)

@@ -127,7 +127,8 @@ def paired_test(
 def verdict(test: PairedTest, spread: dict | None = None) -> tuple[str, list[str]]:
     """(better | worse | no detectable difference, the reasons) by VERDICT_RULE; spread: a `models spread` file's
     figures ({"accuracy": {"min", "max", ...}, ...}), the differences retraining alone makes."""
-    reasons = [f"McNemar p = {test.p_value:.3g} ({test.a_only} crops only A got right, {test.b_only} only B)"]
+    p = f"= {test.p_value:.3g}" if test.p_value > 0 else "< 1e-300"  # below the smallest float
+    reasons = [f"McNemar p {p} ({test.a_only} crops only A got right, {test.b_only} only B)"]
     acc, unm = test.accuracy, test.unmasked_recall
     reasons.append(f"accuracy B - A = {acc.estimate:+.4f}, 95% CI [{acc.low:+.4f}, {acc.high:+.4f}]")
     reasons.append(f"unmasked recall B - A = {unm.estimate:+.4f}, 95% CI [{unm.low:+.4f}, {unm.high:+.4f}]")
