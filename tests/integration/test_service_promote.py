@@ -33,6 +33,7 @@ def running(tmp_path, test_clip, classifier_model):
                 "detector": {"input_size": 640, "threads": 1},
                 "rules": {"min_seconds": 0.5, "cooldown_seconds": 1.0},
                 "storage": {"database": "data/events.db", "snapshots": "data/snapshots"},
+                "collect": {"enabled": True},
             }
         )
     )
@@ -58,6 +59,7 @@ def test_promote_applies_to_the_next_events_and_rollback_returns(running, classi
     later = wait_for(lambda: [e for e in service.events() if e["id"] > swapped_after], 30)
     assert later and {e["model_version"] for e in later} == {new}
     assert service.stats()["model_version"] == new
+    assert service.case_collector is not None and service.case_collector.model_version == new  # cases kept from now
     assert f'maskwatch_classifier_info{{version="{new}"}} 1.0' in generate_latest(service.metrics_registry).decode()
     assert service.event(first[0]["id"])["model_version"] == shipped  # the old events keep theirs
 

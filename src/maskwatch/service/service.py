@@ -230,7 +230,9 @@ class Service(QueryFacade):
         while not self._ticking.wait(1.0):
             now = time.time()
             try:
-                self.models.poll(self.pipeline)  # a promoted or rolled back classifier applies to the next frames
+                # a promoted or rolled back classifier applies to the next frames, and to the cases kept from them
+                if self.models.poll(self.pipeline) and self.case_collector is not None:
+                    self.case_collector.model_version = self.model_version
                 if self.clips is not None:
                     self.clips.expire(now)
                 if self.publisher is not None:
