@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from labelled_crops import write_dataset
 from maskwatch.cli import app
 from maskwatch.core.errors import UserError
+from maskwatch.modelops.compare import compare
 from maskwatch.modelops.spread import spread_figures
 
 
@@ -43,6 +44,11 @@ def test_spread_of_two_seeds_feeds_compare(shared_data, tmp_path):
         app, ["models", "compare", str(a), str(b), "--manifest", str(dataset), "--spread", str(out / "spread.json")]
     )
     assert compared.exit_code == 0, compared.output
-    assert "verdict:" in compared.output
+    assert "verdict:" in compared.output and "trained on another manifest" not in compared.output
+    # the same crops under another build's manifest (one crop fewer): the models say which split they learnt from
+    lines = (dataset / "manifest.csv").read_text().splitlines()
+    (dataset / "other.csv").write_text("\n".join(lines[:-1]) + "\n")
+    other = compare(a, b, dataset / "other.csv")
+    assert len(other["notes"]) == 2 and other["notes"][0].startswith("A was trained on another manifest")
     one = runner.invoke(app, ["models", "spread", str(dataset), "--seeds", "3"])
     assert isinstance(one.exception, UserError) and "at least two seeds" in str(one.exception)

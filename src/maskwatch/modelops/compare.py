@@ -140,6 +140,26 @@ def compare_crops(
     }
 
 
+def split_notes(models: dict[str, Path], manifest: Path) -> list[str]:
+    """Where a model says which manifest it was trained on (`maskwatch train` writes train_manifest_sha256 into the
+    ONNX file) and it is not the one compared on: that build's split may differ, and its val crops may include
+    crops the model was trained on."""
+    import hashlib
+
+    from maskwatch.classify.classifier import onnx_metadata
+
+    here = hashlib.sha256(manifest_path(manifest).read_bytes()).hexdigest()
+    notes = []
+    for key, path in models.items():
+        trained_on = onnx_metadata(path).get("train_manifest_sha256")
+        if trained_on and trained_on != here:
+            notes.append(
+                f"{key.upper()} was trained on another manifest (sha256 {trained_on[:12]}, this one {here[:12]}): "
+                "where the two builds split the photos differently, its val crops may include crops it learnt"
+            )
+    return notes
+
+
 def overall_verdict(sets: list[dict]) -> str:
     """Worse where any set with a paired test says worse; else the first such set's verdict (the crops come first)."""
     said = [s["verdict"] for s in sets if "verdict" in s]
@@ -160,9 +180,10 @@ def compare(
     if crops is None and cases is None:
         raise UserError("nothing to compare on: give --crops (a built dataset) and/or --cases (labelled cases)")
     a, b = MaskClassifier(model_a), MaskClassifier(model_b)
-    sets = []
+    sets, notes = [], []
     if crops is not None:
         sets.append(compare_crops(a, b, dataset_crops(crops), spread, seed))
+        notes = split_notes({"a": model_a, "b": model_b}, crops)
     if cases is not None:
         sets.append(compare_crops(a, b, folder_crops(cases), spread, seed))
     return {
@@ -172,4 +193,5 @@ def compare(
         "spread": spread,
         "sets": sets,
         "verdict": overall_verdict(sets),
+        "notes": notes,
     }

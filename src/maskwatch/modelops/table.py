@@ -82,5 +82,7 @@ def print_comparison(result: dict, console: Console | None = None) -> None:
             console.print(f"{found['set']}: [bold]{found['verdict']}[/]")
             for reason in found["reasons"]:
                 console.print(f"  {reason}")
+    for note in result.get("notes", []):
+        console.print(f"[bold yellow]note:[/] {note}", soft_wrap=True)
     console.print(f"\nverdict: [bold]{result['verdict']}[/] (B against A)")
     console.print(f"rule: {result['rule']}", soft_wrap=True)
