@@ -44,6 +44,10 @@ def test_same_weights_make_no_detectable_difference(sets):
         assert found["paired"]["only_a_right"] == found["paired"]["only_b_right"] == 0
         assert found["paired"]["mcnemar_p"] == 1.0 and found["paired"]["accuracy"]["ci95"] == [0.0, 0.0]
     assert crops["a"]["accuracy"] > 0.8  # the shipped model on clear faces
+    # the subgroups evaluate crops reports (face size, brightness, pose, mask colour), per model, differences 0
+    assert {"face_size", "brightness", "pose"} <= set(crops["metrics"]["a"]["subgroups"])
+    assert crops["subgroups"] and all(d["delta"] == 0 for d in crops["subgroups"]) and not crops["subgroup_warnings"]
+    assert {d["subgroup"] for d in cases["subgroups"]} >= {"brightness", "pose"}  # cases: no size in their photo
 
 
 def test_a_model_that_misses_unmasked_faces_is_worse(sets):
@@ -53,6 +57,7 @@ def test_a_model_that_misses_unmasked_faces_is_worse(sets):
     assert crops["b"]["unmasked_recall"] < crops["a"]["unmasked_recall"] - 0.1
     assert crops["paired"]["unmasked_recall"]["ci95"][1] < 0
     assert crops["paired"]["only_a_right"] > crops["paired"]["only_b_right"]
+    assert any("unmasked_recall" in w for w in crops["subgroup_warnings"])  # it shows in the subgroups too
     # swapped, the same numbers say B is the better one
     back = compare(sets["worse"], sets["a"], sets["crops"])
     assert back["verdict"] == "better" and back["sets"][0]["paired"]["mcnemar_p"] < 0.05

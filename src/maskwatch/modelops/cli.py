@@ -75,6 +75,9 @@ def compare(
         Path | None, typer.Option(help="Seed-spread JSON (`models spread`): the differences retraining alone makes.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    subgroups: Annotated[
+        bool, typer.Option(help="Subgroup figures of the crops (a face detector run over them for the pose).")
+    ] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write everything to this JSON file.")] = None,
 ) -> None:
     """A against B on the same data: a side-by-side table, per-subgroup differences, McNemar's test and bootstrap
@@ -86,7 +89,7 @@ def compare(
     for path in (model_a, model_b):
         if not path.is_file():
             raise UserError(f"{path}: no such model file")
-    result = run_compare(model_a, model_b, manifest, cases, _read_spread(spread), seed)
+    result = run_compare(model_a, model_b, manifest, cases, _read_spread(spread), seed, subgroups)
     if photos:
         from maskwatch.modelops.photos import compare_photos
 

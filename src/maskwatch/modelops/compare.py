@@ -34,12 +34,13 @@ class LabelledCrops:
     groups: list[str]
     face_px: list[float] = field(default_factory=list)
     brightness: list[float] = field(default_factory=list)
+    boxes: list[str] = field(default_factory=list)  # the face in its photo ("x1 y1 x2 y2"), where known
 
 
 def dataset_crops(location: Path, name: str = "crops", split: str = "val") -> LabelledCrops:
     """The `split` rows of a built dataset (its folder or its manifest.csv)."""
     path = manifest_path(location)
-    rows = read_manifest(path, split=split)
+    rows = read_manifest(path, split=split)  # box, face_px, brightness where the manifest has them
     root = path.parent
     return LabelledCrops(
         name,
@@ -49,6 +50,7 @@ def dataset_crops(location: Path, name: str = "crops", split: str = "val") -> La
         [r.group or r.path for r in rows],
         [r.face_px for r in rows],
         [r.brightness for r in rows],
+        [r.box for r in rows],
     )
 
 
@@ -81,6 +83,26 @@ def predict_crops(classifier: MaskClassifier, crops: LabelledCrops) -> np.ndarra
     return np.concatenate(probs) if probs else np.zeros((0, len(CLASSES)), np.float32)
 
 
+def subgroup_reports(crops: LabelledCrops, predicted: dict[str, list[str]]) -> dict[str, dict]:
+    """Per model, what `evaluate crops` writes under "subgroups" (evaluate.subgroups): face size, brightness, pose
+    and mask colour bins of the same crops; the pose detector runs once per crop for both models."""
+    from maskwatch.evaluate.subgroup_faces import crop_outcomes, parse_box, pose_detector
+    from maskwatch.evaluate.subgroups import subgroup_report
+    from maskwatch.modelops.photos import SameFaces
+
+    detector = SameFaces(pose_detector())
+    boxes = [parse_box(b) for b in crops.boxes] if crops.boxes else [None] * len(crops.paths)
+    face_px = crops.face_px or [float("nan")] * len(crops.paths)
+    outcomes: dict[str, list] = {key: [] for key in predicted}
+    for start in range(0, len(crops.paths), BATCH):
+        part = slice(start, start + BATCH)
+        images = [read_image(p) for p in crops.paths[part]]
+        for key, said in predicted.items():
+            found = crop_outcomes(images, crops.labels[part], said[part], boxes[part], face_px[part], detector)  # type: ignore[arg-type]
+            outcomes[key] += found
+    return {key: subgroup_report(found) for key, found in outcomes.items()}
+
+
 def summary(metrics: dict, labels: list[str], predicted: list[str]) -> dict:
     """What the side-by-side table shows of one model on one set."""
     truth, said = np.array(labels), np.array(predicted)
@@ -98,13 +120,19 @@ def summary(metrics: dict, labels: list[str], predicted: list[str]) -> dict:
 
 
 def compare_crops(
-    a: MaskClassifier, b: MaskClassifier, crops: LabelledCrops, spread: dict | None = None, seed: int = 0
+    a: MaskClassifier,
+    b: MaskClassifier,
+    crops: LabelledCrops,
+    spread: dict | None = None,
+    seed: int = 0,
+    subgroups: bool = True,
 ) -> dict:
     """Both models on the same crops: metrics, subgroup differences, McNemar and bootstrap, and the verdict."""
     probs = {"a": predict_crops(a, crops), "b": predict_crops(b, crops)}
-    predicted, metrics, side = {}, {}, {}
+    predicted = {key: [CLASSES[i] for i in p.argmax(axis=1)] for key, p in probs.items()}
+    reports = subgroup_reports(crops, predicted) if subgroups else {}
+    metrics, side = {}, {}
     for key, p in probs.items():
-        predicted[key] = [CLASSES[i] for i in p.argmax(axis=1)]
         result = score_crop_predictions(
             crops.labels,
             crops.sources,
@@ -112,6 +140,7 @@ def compare_crops(
             face_px=crops.face_px or None,
             brightness=crops.brightness or None,
         )
+        result.subgroups = reports.get(key, {})
         metrics[key] = result.to_dict()
         side[key] = summary(metrics[key], crops.labels, predicted[key])
     truth = np.array(crops.labels)
@@ -175,6 +204,7 @@ def compare(
     cases: Path | None = None,
     spread: dict | None = None,
     seed: int = 0,
+    subgroups: bool = True,
 ) -> dict:
     """Everything `models compare --json` writes, but the photos (compare_photos adds them)."""
     if crops is None and cases is None:
@@ -182,10 +212,10 @@ def compare(
     a, b = MaskClassifier(model_a), MaskClassifier(model_b)
     sets, notes = [], []
     if crops is not None:
-        sets.append(compare_crops(a, b, dataset_crops(crops), spread, seed))
+        sets.append(compare_crops(a, b, dataset_crops(crops), spread, seed, subgroups))
         notes = split_notes({"a": model_a, "b": model_b}, crops)
     if cases is not None:
-        sets.append(compare_crops(a, b, folder_crops(cases), spread, seed))
+        sets.append(compare_crops(a, b, folder_crops(cases), spread, seed, subgroups))
     return {
         "a": {"path": str(model_a), "version": a.version},
         "b": {"path": str(model_b), "version": b.version},

@@ -1,5 +1,5 @@
 """Per-subgroup differences between two models' metrics, over the shape `evaluate crops|voc` write under
-"subgroups": {name: [{"bin", "faces", <figure>: value, ...}, ...]}: every numeric figure of every bin both have."""
+"subgroups": {name: [{"bin", "faces", <figure>: value, ...}, ...]}: every ratio of every bin both have."""
 
 from __future__ import annotations
 
@@ -45,13 +45,14 @@ class SubgroupDelta:
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A figure to compare: a float (a ratio); counts (ints) and the rest are not."""
+    if not isinstance(value, float):
         return None
     return None if math.isnan(value) else float(value)
 
 
 def subgroup_deltas(metrics_a: dict, metrics_b: dict) -> list[SubgroupDelta]:
-    """B - A for every numeric figure (other than the face counts) of every subgroup bin both metrics have."""
+    """B - A for every ratio (float figure; counts are left out) of every subgroup bin both metrics have."""
     groups_a, groups_b = metrics_a.get("subgroups") or {}, metrics_b.get("subgroups") or {}
     out = []
     for name, bins_a in groups_a.items():

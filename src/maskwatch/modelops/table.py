@@ -61,7 +61,7 @@ def subgroup_table(found: dict) -> Table | None:
         return None
     table = Table(title=f"{found['set']}: per subgroup")
     for column in ("subgroup", "bin", "figure", "faces", "A", "B", "B - A"):
-        table.add_column(column, justify="left" if column in ("subgroup", "bin", "figure") else "right")
+        table.add_column(column, justify="left" if column in ("subgroup", "bin", "figure") else "right", no_wrap=True)
     for d in found["subgroups"]:
         faces = str(d["faces_b"]) if d["faces_a"] == d["faces_b"] else f"{d['faces_a']}/{d['faces_b']}"
         table.add_row(d["subgroup"], d["bin"], d["figure"], faces, _fmt(d["a"]), _fmt(d["b"]), _delta(d["a"], d["b"]))
@@ -77,7 +77,7 @@ def print_comparison(result: dict, console: Console | None = None) -> None:
         if groups is not None:
             console.print(groups)
         for warning in found.get("subgroup_warnings", []):
-            console.print(f"[bold yellow]subgroup worse in B:[/] {warning}")
+            console.print(f"[bold yellow]subgroup worse in B:[/] {warning}", soft_wrap=True)
         if "verdict" in found:
             console.print(f"{found['set']}: [bold]{found['verdict']}[/]")
             for reason in found["reasons"]:
