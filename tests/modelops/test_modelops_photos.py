@@ -39,3 +39,4 @@ def test_the_detector_runs_once_per_photo_and_the_same_weights_score_the_same(sh
     found = compare_photos(classifier_model, copy, [photos], None)
     assert found["set"] == "photos" and json.dumps(found["a"]) == json.dumps(found["b"]) and found["a"]["n"] == 3
     assert 0 < found["a"]["unmasked_recall"] <= 1 and found["metrics"]["a"]["kind"] == "voc"
+    assert found["subgroups"] and all(d["delta"] == 0 for d in found["subgroups"])  # evaluate voc's subgroups
