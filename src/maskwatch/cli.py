@@ -16,6 +16,7 @@ from maskwatch.core.errors import UserError
 from maskwatch.data.cli import app as data_app
 from maskwatch.evaluate.cli import Detector
 from maskwatch.evaluate.cli import app as evaluate_app
+from maskwatch.modelops.cli import app as models_app
 from maskwatch.optimize.cli import app as optimize_app
 from maskwatch.service.cli import config_app, health, serve
 from maskwatch.train.cli import train_command
@@ -39,6 +40,7 @@ USE_ORDER = (
     "evaluate",
     "data",
     "train",
+    "models",
     "calibrate-boxes",
     "calibrate-operating-point",
     "optimize",
@@ -64,6 +66,7 @@ app.command("train", help="Train the mask classifier on a crop dataset and expor
 app.command("train-detector", help="Fine-tune the face detector on annotated face boxes and export it to ONNX.")(
     train_detector_command
 )
+app.add_typer(models_app, name="models", help="Compare classifiers; promote one to the running service, roll back.")
 app.add_typer(optimize_app, name="optimize", help="INT8 quantisation of the models, with the accuracy cost measured.")
 app.command("serve", help="Run the live service: cameras → faces → zone rules → events, alerts and the web UI.")(serve)
 app.command("health", help="Ask a running service whether it is healthy (exit 0) or not (exit 1).")(health)

@@ -155,6 +155,7 @@ def test_events_reach_sqlite_with_right_labels_and_zones(world):
     assert {e["label"] for e in events} == {"no_mask"}
     assert {e["zone"] for e in events} == {"door"}
     assert {e["camera"] for e in events} == {"door-cam"}
+    assert {e["model_version"] for e in events} == {service.pipeline.classifier.version}  # the model that judged
     for e in events:
         x1, _, x2, _ = e["box"]
         assert (x1 + x2) / 2 < 320, "an event from the unrestricted right half"
@@ -198,7 +199,9 @@ def test_mqtt_and_webhook_get_every_event_with_valid_signature(world):
         and message["label"] == "no_mask"
         and "delivered" not in message
         and "review" not in message
+        and message["model_version"] == service.model_version
     )
+    assert {body["model_version"] for body in webhook.received} == {service.model_version}
     assert wait_for(lambda: all(all(e["delivered"].values()) for e in service.events(limit=1000) if e["id"] in ids), 10)
     # retained states for dashboards (Home Assistant, Node-RED)
     assert wait_for(lambda: subscriber.status.get("maskwatch/service/status") == "online", 5)
@@ -298,7 +301,9 @@ def test_stats_and_metrics(world):
     assert stats["events_total"] >= 3 and stats["events_by_label"]["no_mask"] == stats["events_total"]
     assert stats["providers"] == ["CPUExecutionProvider"] and stats["uptime_seconds"] > 0
     assert stats["cameras"]["door-cam"]["online"] and set(stats["sinks"]) == {"log", "mqtt", "webhook0"}
+    assert stats["model_version"] == service.pipeline.classifier.version
     text = generate_latest(service.metrics_registry).decode()
+    assert f'maskwatch_classifier_info{{version="{stats["model_version"]}"}} 1.0' in text
     assert 'maskwatch_camera_online{camera="door-cam"} 1.0' in text
     assert 'maskwatch_frames_decoded_total{camera="door-cam"}' in text
     counted = next(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -127,7 +128,13 @@ def test_weight_average_is_what_gets_scored_and_exported(tiny_dataset, tiny_run,
 def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
     path = tiny_run[0] / "model.onnx"
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    assert meta == {"classes": "mask,no_mask,incorrect", "input_size": "64", "crop_margin": "0.2"}
+    trained_on = hashlib.sha256((tiny_dataset / "manifest.csv").read_bytes()).hexdigest()
+    assert meta == {
+        "classes": "mask,no_mask,incorrect",
+        "input_size": "64",
+        "crop_margin": "0.2",
+        "train_manifest_sha256": trained_on,
+    }
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (outp,) = session.get_inputs(), session.get_outputs()
     assert inp.name == "input" and inp.type == "tensor(float)" and inp.shape[1:] == [64, 64, 3]

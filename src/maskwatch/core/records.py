@@ -31,6 +31,9 @@ class Event(BaseModel):
     box: list[float] | None = Field(description="the face: x1 y1 x2 y2 in pixels")
     delivered: dict[str, bool] = Field(description="per sink the event goes to: delivered yet")
     review: Review | None = Field(description="what a person who looked at it said; null: not looked at yet")
+    model_version: str | None = Field(
+        None, description="the mask classifier that judged the face: <file stem>-<sha256[:8]>; null: not known"
+    )
 
     def to_json(self) -> dict:
         return self.model_dump()

@@ -74,8 +74,10 @@ def group_images(
     0 = not applicable) are within face_bits: the last two put a pasted-mask copy with its unmasked original."""
     uf = UnionFind(len(image_hashes))
     near = close_pairs(image_hashes, near_bits)
-    fp = close_pairs(face_hashes, face_bits) if len(face_hashes) else np.zeros((0, 2), np.int64)
-    face_pairs = [face_image[fp].reshape(-1, 2)]
+    face_hashes = np.asarray(face_hashes, np.uint64)
+    hashed = np.flatnonzero(face_hashes != 0)  # 0: no hash (class-folder faces), which would match every other 0
+    fp = hashed[close_pairs(face_hashes[hashed], face_bits)] if len(hashed) else np.zeros((0, 2), np.int64)
+    face_pairs = [np.asarray(face_image)[fp].reshape(-1, 2)]
     if upper_hashes is not None:
         upper_hashes = np.asarray(upper_hashes, np.uint64)
         has = np.flatnonzero(upper_hashes != 0)
@@ -181,9 +183,9 @@ def build_dataset(
     )
     face_group = groups.group_of_image[[k for k, _, _ in faces]]
     face_source = [items[kept[k].index].source for k, _, _ in faces]
-    splits = split_by_group(
-        face_group, [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces, strict=True)], val_fraction, seed
-    )
+    strata = [f"{s}/{f.label}" for s, (_, _, f) in zip(face_source, faces, strict=True)]
+    # a group's place in the split order comes from its photos' bytes, not from its position in this build
+    splits = split_by_group(face_group, strata, val_fraction, seed, keys=[kept[k].sha1 for k, _, _ in faces])
     assert_no_straddle(face_group, splits)
 
     out = Path(out)

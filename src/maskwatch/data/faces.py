@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 SCENE_INPUT_SIZE = 1024
 MIN_SCORE = 0.3  # of the scene detector; class-folder images are searched with single_face's settings
 MATCH_IOU = 0.4
-NO_HASH = np.uint64(0)  # a hash not computed: dropped images, and the upper-face hash of scene images
+NO_HASH = np.uint64(0)  # a hash not computed: dropped images, the image upper hash of scene images, the face upper
+# hash of class-folder faces
 JPEG_QUALITY = 95
 
 
@@ -34,7 +35,7 @@ class FaceRecord:
     face_px: float
     brightness: float
     jpeg: bytes
-    upper_hash: np.uint64
+    upper_hash: np.uint64  # of the annotated box's crop, not the detector's (NO_HASH for class-folder faces)
     from_detector: bool
 
 
@@ -51,7 +52,12 @@ class ImageResult:
     counts: Counter = field(default_factory=Counter)
 
 
-def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: bool) -> FaceRecord:
+def _face_record(
+    image: np.ndarray, box: np.ndarray, label: str, from_detector: bool, hash_box: np.ndarray | None
+) -> FaceRecord:
+    """hash_box: the box the upper-face hash is cut from: the annotated one, never the detector's, whose float detail
+    differs between machines (a box 1 px off changes most upper-face hashes by ~6 of 64 bits, and a join at the
+    4-bit threshold with them); None: no face hash (class-folder images: their whole image's upper part is hashed)."""
     crop = face_crop(image, box)
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -63,7 +69,7 @@ def _face_record(image: np.ndarray, box: np.ndarray, label: str, from_detector: 
         float(max(box[2] - box[0], box[3] - box[1])),
         float(grey.mean()),
         jpeg.tobytes(),
-        phash(upper_face(crop)),
+        phash(upper_face(face_crop(image, hash_box))) if hash_box is not None else NO_HASH,
         from_detector,
     )
 
@@ -90,7 +96,7 @@ def scene_faces(
     for box, label, j in zip(boxes, labels, match, strict=True):
         if j < 0:
             counts["box_fallback"] += 1
-        faces.append(_face_record(image, detections.xyxy[j] if j >= 0 else box, label, j >= 0))
+        faces.append(_face_record(image, detections.xyxy[j] if j >= 0 else box, label, j >= 0, box))
     return faces
 
 
@@ -105,7 +111,7 @@ def folder_face(
     box, attempt = found
     if attempt:
         counts[f"face_on_attempt_{attempt + 1}"] += 1
-    return [_face_record(image, box, item.label, True)]
+    return [_face_record(image, box, item.label, True, None)]
 
 
 def process_image(

@@ -22,6 +22,7 @@ COLUMNS = [
     "snapshot",
     "clip",
     "review",
+    "model_version",
 ]
 COMPLIANCE_COLUMNS = ["start", "camera", "zone", "people", "mask", "no_mask", "incorrect", "masked_share"]
 
@@ -43,6 +44,7 @@ def events_csv(events: list[dict]) -> str:
                 e.get("snapshot") or "",
                 e.get("clip") or "",
                 e.get("review") or "",
+                e.get("model_version") or "",
             ]
             for e in events
         ),

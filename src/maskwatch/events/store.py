@@ -54,7 +54,13 @@ CREATE TABLE IF NOT EXISTS sightings (
 
 
 # columns added after the first release: added to an older database at open, its rows kept
-ADDED_COLUMNS = {"review": "TEXT", "reviewed_at": "REAL", "clip": "TEXT", "held_seconds": "REAL"}
+ADDED_COLUMNS = {
+    "review": "TEXT",
+    "reviewed_at": "REAL",
+    "clip": "TEXT",
+    "held_seconds": "REAL",
+    "model_version": "TEXT",
+}
 MEDIA = ("snapshot", "clip")  # columns naming an event's files; a clip may be shared by the alerts it shows
 
 
@@ -99,16 +105,18 @@ class EventStore:
         snapshot: str | None,
         box: BoxLike | None = None,
         held_seconds: float | None = None,
+        model_version: str | None = None,
     ) -> int:
-        """held_seconds: how long the label had held when it alerted (None: not known)."""
+        """held_seconds: how long the label had held when it alerted (None: not known); model_version: the
+        classifier's (MaskClassifier.version) that judged the face (None: not known)."""
         box_text = " ".join(f"{v:.1f}" for v in box) if box is not None else None
         held = None if held_seconds is None else float(held_seconds)
         with self._lock:
             self._db.execute("BEGIN")
             cur = self._db.execute(
-                "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box, held_seconds) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
-                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text, held),
+                "INSERT INTO events(time, camera, zone, track_id, label, confidence, snapshot, box, held_seconds, "
+                "model_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (time_, camera, zone, int(track_id), label, float(confidence), snapshot, box_text, held, model_version),
             )
             event_id = cur.lastrowid
             assert event_id is not None  # set by the INSERT
@@ -135,6 +143,7 @@ class EventStore:
             box=[float(v) for v in row["box"].split()] if row["box"] else None,
             delivered=deliveries.get(row["id"], {}),
             review=row["review"],
+            model_version=row["model_version"],
         )
 
     def _deliveries(self, ids: list[int]) -> dict[int, dict[str, bool]]:

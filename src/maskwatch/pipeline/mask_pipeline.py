@@ -97,9 +97,10 @@ class MaskPipeline:
 
     def classify(self, images: list[np.ndarray], dets: list[Detections]) -> list[Detections]:
         """Every face of every image classified in one classifier call; boxes calibrated (see analyze_batch)."""
-        crops = [self.classifier.crops(im, d.xyxy) for im, d in zip(images, dets, strict=True)]
+        classifier = self.classifier  # once: a promoted model may be swapped in meanwhile (service.models)
+        crops = [classifier.crops(im, d.xyxy) for im, d in zip(images, dets, strict=True)]
         probs = (
-            apply_bias(self.classifier.predict(np.concatenate(crops)), self.unmasked_bias)
+            apply_bias(classifier.predict(np.concatenate(crops)), self.unmasked_bias)
             if sum(len(c) for c in crops)
             else None
         )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
 from maskwatch.core.labels import REVIEW_STATES
 from maskwatch.core.records import CameraStatus
@@ -127,6 +127,9 @@ class ServiceCollector:
                 return
             yield from collected
         yield from media_metrics(svc.storage_usage(), svc.clip_counts(), svc.outputs.snapshots_failed)
+        model = InfoMetricFamily("maskwatch_classifier", "the active mask classifier (as events record it)")
+        model.add_metric([], {"version": svc.model_version or "unknown"})
+        yield model
         uptime = GaugeMetricFamily("maskwatch_uptime_seconds", "seconds since start")
         started = svc.started_at
         uptime.add_metric([], round(time.time() - started, 1) if started else 0.0)

@@ -43,6 +43,7 @@ class EventOutputs:
         self.retention: RetentionJob | None = None
         self.notices: CameraNotices | None = None  # camera outages, to the sinks that ask for them
         self.daily: list[DailySummary] = []  # the day before's figures, one per e-mail sink that asks
+        self.model_version: Callable[[], str | None] = lambda: None  # the classifier judging faces now
         self.listeners: list[Callable[[dict], None]] = []  # each new event's JSON (the web's live stream)
         self.snapshots_failed = 0  # alerts kept without their snapshot, since the start
         self._snapshot_trouble: set[str] = set()  # cameras whose last snapshot could not be written
@@ -150,7 +151,16 @@ class EventOutputs:
         store = self.require_store()
         a = alert
         event_id = store.add(
-            a.time, a.camera, a.zone, a.track_id, a.label, a.confidence, snapshot, a.box, held_seconds=a.held_seconds
+            a.time,
+            a.camera,
+            a.zone,
+            a.track_id,
+            a.label,
+            a.confidence,
+            snapshot,
+            a.box,
+            held_seconds=a.held_seconds,
+            model_version=self.model_version(),
         )
         if self.outbox:
             self.outbox.notify()

@@ -10,12 +10,14 @@ from typing import Any
 
 from maskwatch.analysis import CameraGroup
 from maskwatch.backends import Pipeline, backend
+from maskwatch.classify.classifier import MaskClassifier
 from maskwatch.config import AppConfig
 from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES, REVIEW_STATES
 from maskwatch.core.records import CameraStatus
 from maskwatch.events import ClipRecording, compliance_table, days_back, iso, resolve_in, review_table
 from maskwatch.events.times import TimeLike
+from maskwatch.service.models import ActiveModel
 from maskwatch.service.outputs import EventOutputs, daily_summary
 from maskwatch.sources import describe
 
@@ -31,7 +33,14 @@ class QueryFacade:
     cameras: CameraGroup | None  # None until started
     clips: ClipRecording | None  # None where no clips are recorded here (off, or Ray mode: the shards record)
     pipeline: Pipeline | None
+    models: ActiveModel
     started_at: float | None
+
+    @property
+    def model_version(self) -> str | None:
+        """The version of the classifier judging faces now (MaskClassifier.version), as events record it."""
+        running = getattr(self.pipeline, "classifier", None)
+        return running.version if isinstance(running, MaskClassifier) else self.models.version
 
     def _heartbeat(self) -> tuple[bool, float]:
         """(the loop that must go round is alive, seconds since it last went round)."""
@@ -152,6 +161,7 @@ class QueryFacade:
             "uptime_seconds": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "started_at": iso(self.started_at) if self.started_at else None,
             "providers": self.providers(),
+            "model_version": self.model_version,
             "time_zone": self.config.rules.tzname,  # zone hours are read in it
             "alert_labels": list(self.config.rules.alert_labels),  # where a zone sets none of its own
             "events_total": counts["total"],

@@ -33,6 +33,7 @@ from maskwatch.core.errors import UserError
 from maskwatch.events import Clip, ClipRecording
 from maskwatch.rules import Sighting
 from maskwatch.service.collector import RayCollector
+from maskwatch.service.models import ActiveModel
 from maskwatch.service.outputs import EventOutputs
 from maskwatch.service.publisher import StatusPublisher
 from maskwatch.service.queries import QueryFacade
@@ -89,6 +90,8 @@ class Service(QueryFacade):
         self._lock = threading.RLock()
         self.closing = threading.Event()  # set as shutdown begins: endless web streams should end when they see it
         self.outputs = EventOutputs(config, self.camera_names())
+        self.models = ActiveModel(config, follow_promotions=config.scale.ray is None)
+        self.outputs.model_version = lambda: self.model_version
         self.cameras = None  # LocalCameras, or RayCameras with scale.ray (then also self.remote)
         self.local: LocalCameras | None = None
         self.remote: RayCameras | None = None
@@ -117,7 +120,7 @@ class Service(QueryFacade):
                 return
             cfg = self.config
             if self.pipeline is None and cfg.scale.ray is None:
-                self.pipeline = make_pipeline(cfg.detector)
+                self.pipeline = make_pipeline(self.models.detector_config())
             self.outputs.start()
             self._open_cases()
             try:
@@ -227,6 +230,9 @@ class Service(QueryFacade):
         while not self._ticking.wait(1.0):
             now = time.time()
             try:
+                # a promoted or rolled back classifier applies to the next frames, and to the cases kept from them
+                if self.models.poll(self.pipeline) and self.case_collector is not None:
+                    self.case_collector.model_version = self.model_version
                 if self.clips is not None:
                     self.clips.expire(now)
                 if self.publisher is not None:

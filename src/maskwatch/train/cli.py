@@ -7,6 +7,21 @@ from typing import Annotated
 
 import typer
 
+RepeatSource = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="SOURCE=K: that source's crops K times per epoch (repeatable; a source is named after its folder in "
+        "`data build`)."
+    ),
+]
+CasesRepeat = Annotated[
+    int,
+    typer.Option(
+        help="Crops of the labelled cases (a `cases export` folder built in as a source) K times per epoch; "
+        "--repeat-source names one source instead."
+    ),
+]
+
 
 def train_command(
     dataset_dir: Annotated[
@@ -35,21 +50,15 @@ def train_command(
             help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it."
         ),
     ] = 0.0,
-    repeat_source: Annotated[
-        list[str] | None, typer.Option(help="SOURCE=K: that source's crops K times per epoch (repeatable).")
-    ] = None,
+    repeat_source: RepeatSource = None,
+    cases_repeat: CasesRepeat = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
-    from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
+    from maskwatch.train.cases import parse_repeats
     from maskwatch.train.train import TrainConfig, train
 
-    repeat = {}
-    for item in repeat_source or []:
-        name, _, k = item.partition("=")
-        if not name or not k.isdigit() or int(k) < 1:
-            raise UserError(f"--repeat-source takes SOURCE=K with K a whole number >= 1, got {item!r}")
-        repeat[name] = int(k)
+    repeat = parse_repeats(repeat_source or [])
     cfg = TrainConfig(
         str(dataset_dir),
         str(out),
@@ -63,6 +72,7 @@ def train_command(
         threads=threads,
         progress=progress,
         source_repeat=repeat,
+        cases_repeat=cases_repeat,
         augment=AugmentConfig(user_crop=user_crop),
         ema_decay=ema,
     )

@@ -14,9 +14,11 @@ from maskwatch.train.model import ExportModel, MaskNet
 PARITY_TOLERANCE = 1e-4
 
 
-def export_onnx(net: MaskNet, path: Path, input_size: int, opset: int = 17) -> Path:
+def export_onnx(
+    net: MaskNet, path: Path, input_size: int, opset: int = 17, metadata: dict[str, str] | None = None
+) -> Path:
     """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes, input_size and
-    crop_margin."""
+    crop_margin, and `metadata` (e.g. train_manifest_sha256: the split it was trained on)."""
     import onnx
 
     model = ExportModel(net).eval()
@@ -36,6 +38,7 @@ def export_onnx(net: MaskNet, path: Path, input_size: int, opset: int = 17) -> P
     )
     proto = onnx.load(str(path))
     meta = {"classes": ",".join(CLASSES), "input_size": str(input_size), "crop_margin": str(CROP_MARGIN)}
+    meta.update(metadata or {})
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)

@@ -19,6 +19,7 @@ from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
 from maskwatch.data.manifest import read_manifest
 from maskwatch.train.augment import AugmentConfig
+from maskwatch.train.cases import resolve_repeats
 from maskwatch.train.dataset import CropSet, check_splits, limit_rows, load_split
 from maskwatch.train.epoch import epoch_indices, evaluate, predict_probs, train_one_epoch
 from maskwatch.train.metrics import classification_report, per_source_accuracy
@@ -47,6 +48,7 @@ class TrainConfig:
     # Sources whose crops appear this many times per epoch, e.g. {"jolignier": 2}: real photos are a minority of
     # the crops but are what the service sees.
     source_repeat: dict[str, int] = field(default_factory=dict)
+    cases_repeat: int = 1  # crops of cases exports (train.cases) this many times per epoch
     threads: int = 2
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     progress: bool = True
@@ -148,6 +150,7 @@ def _load_splits(
     cfg: TrainConfig, dataset_dir: Path, start: float, log: Callable[[str], None]
 ) -> tuple[CropSet, CropSet]:
     rows = read_manifest(dataset_dir)
+    cfg.source_repeat = resolve_repeats(rows, cfg.source_repeat, cfg.cases_repeat)  # config.json records them
     if cfg.limit:
         rows = limit_rows(rows, cfg.limit, cfg.seed)
     check_splits(dataset_dir, rows)
@@ -286,7 +289,8 @@ def _finish(fit: _Fit, best: _Best, start: float, log: Callable[[str], None]) ->
     net.to("cpu").eval()
     from maskwatch.train.export import export_onnx, parity_check
 
-    export_onnx(net, run_dir / "model.onnx", fit.cfg.input_size)
+    trained_on = {"train_manifest_sha256": fit.config["manifest_sha256"]}  # `models compare` warns on another split
+    export_onnx(net, run_dir / "model.onnx", fit.cfg.input_size, metadata=trained_on)
     parity = parity_check(net, run_dir / "model.onnx", val_set.images)
     (run_dir / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:

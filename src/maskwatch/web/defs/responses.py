@@ -104,6 +104,9 @@ class Stats(Exact):
     uptime_seconds: float
     started_at: str | None
     providers: list[str] = Field(description="ONNX Runtime execution providers (or torch:<device>) in use")
+    model_version: str | None = Field(
+        None, description="the active mask classifier (<file stem>-<sha256[:8]>), as events record it"
+    )
     time_zone: str | None = Field(description="rules.timezone, else the machine's: zone hours are read in it")
     alert_labels: list[Label] = Field(description="rules.alert_labels: where a zone sets none of its own")
     events_total: int

@@ -1,0 +1,84 @@
+"""The retraining noise: the same data and settings trained with several seeds, each model scored on the dataset's
+val crops; what moves between seeds is what `models compare` must see exceeded before it calls a model better."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from maskwatch.core.errors import UserError
+
+FIGURES = ("accuracy", "macro_f1", "unmasked_recall", "false_alarm_rate", "incorrect_f1")
+
+
+def score_model(model: Path, dataset: Path) -> dict:
+    """The figures `compare` shows, of one model on the dataset's val crops."""
+    from maskwatch.classify.classifier import MaskClassifier
+    from maskwatch.core.labels import CLASSES
+    from maskwatch.evaluate.crops import score_crop_predictions
+    from maskwatch.modelops.compare import dataset_crops, predict_crops, summary
+
+    crops = dataset_crops(dataset)
+    probs = predict_crops(MaskClassifier(model), crops)
+    metrics = score_crop_predictions(crops.labels, crops.sources, probs).to_dict()
+    found = summary(metrics, crops.labels, [CLASSES[i] for i in probs.argmax(axis=1)])
+    return {k: found[k] for k in FIGURES if k in found} | {"incorrect_f1": found["per_class"]["incorrect"]["f1"]}
+
+
+def spread_figures(runs: list[dict]) -> dict:
+    """Per figure, mean, standard deviation (n - 1), min and max over the runs."""
+    out = {}
+    for figure in FIGURES:
+        values = np.array([r[figure] for r in runs], float)
+        out[figure] = {
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "min": float(values.min()),
+            "max": float(values.max()),
+        }
+    return out
+
+
+def seed_spread(
+    dataset: Path,
+    out: Path,
+    seeds: Sequence[int],
+    train_options: dict,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Trains one model per seed into out/seed<k>/ (maskwatch train, the other settings from train_options), scores
+    each on the val crops and writes out/spread.json."""
+    from maskwatch.classify.classifier import model_version
+    from maskwatch.train.train import TrainConfig, train
+
+    if len(seeds) < 2:
+        raise UserError("a spread needs at least two seeds")
+    if len(set(seeds)) != len(seeds):
+        raise UserError(f"seeds repeat: {list(seeds)}")
+    dataset, out = Path(dataset), Path(out)
+    runs = []
+    for seed in seeds:
+        started = time.time()
+        run_dir = out / f"seed{seed}"
+        train(TrainConfig(str(dataset), str(run_dir), seed=seed, **train_options), log=log)
+        model = run_dir / "model.onnx"
+        runs.append({"seed": seed, "model": str(model), "version": model_version(model), **score_model(model, dataset)})
+        runs[-1]["seconds"] = round(time.time() - started, 1)
+        log(f"seed {seed}: accuracy {runs[-1]['accuracy']:.4f}, unmasked recall {runs[-1]['unmasked_recall']:.4f}")
+    manifest = dataset / "manifest.csv" if dataset.is_dir() else dataset
+    result = {
+        "dataset": str(dataset),
+        "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
+        "seeds": list(seeds),
+        "train_options": train_options,
+        "runs": runs,
+        **spread_figures(runs),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spread.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
