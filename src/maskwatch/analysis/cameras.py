@@ -1,13 +1,12 @@
 """Cameras analysed on this machine: a reader thread per camera and a few analysis threads (scale.analysis_threads),
 each for its share of the cameras, which run the detector once for the new frames of all their cameras (the batch
 is what lets one machine serve many cameras), then each camera's analyser on its own frame. With two threads one
-runs the models (which leave Python's lock) while the other tracks and judges. Used by the service and by each
-Ray shard."""
+can run the models (which leave Python's lock) while the other tracks and judges, where the cores allow. Used by
+the service and by each Ray shard."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -121,7 +120,7 @@ class LocalCameras:
     ):
         self.config, self.pipeline = config, pipeline
         names = [cam.name for cam in config.cameras if cam.enabled]
-        threads = config.scale.analysis_threads or min(2, os.cpu_count() or 1)
+        threads = config.scale.analysis_threads
         self.shares = [names[i::threads] for i in range(min(threads, len(names)))] or [[]]  # camera names per loop
         self._stop_event = threading.Event()
         self._frame_ready = [threading.Event() for _ in self.shares]  # per loop: a camera of its share has a frame

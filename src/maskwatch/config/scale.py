@@ -36,10 +36,11 @@ class ScaleConfig(Strict):
         None,
         description="analyse the cameras on a Ray cluster; the UI, API, event store and sinks stay on this machine",
     )
-    analysis_threads: int | None = Field(
-        None,
+    analysis_threads: int = Field(
+        1,
         ge=1,
         le=16,
-        description="analysis threads, each for its share of the cameras (its frames detected as one batch): while "
-        "one runs the models another tracks and judges; unset: the machine's cores, at most 2",
+        description="analysis threads, each for its share of the cameras (their frames detected as one batch): on a "
+        "machine with more cores than the models use, one can track and judge while another runs the models; on 2 "
+        "cores one thread serves 8 wide cameras better than two (4.8 against 3.6 analyses a second each)",
     )
