@@ -88,11 +88,11 @@ def test_healthz_answers_503_when_the_analysis_stalls(client, running):
     dead = threading.Thread(target=lambda: None)  # as if the analysis loop had died
     dead.start()
     dead.join()
-    service.local.loop, loop = dead, service.local.loop
+    service.local.loops, loops = [dead], service.local.loops
     try:
         r = client.get("/healthz")
     finally:
-        service.local.loop = loop
+        service.local.loops = loops
     assert r.status_code == 503 and r.json()["status"] == "stalled"
     assert client.get("/healthz").status_code == 200
 

@@ -1,5 +1,6 @@
-// maskwatch page: shared helpers, the live camera grid, the counts, compliance and start-up; events.js has the events
-// list, banner and alert dialog, zones.js the zone editor (classic scripts sharing one global scope). No framework.
+// maskwatch page: the live camera grid, the counts, compliance and start-up; common.js has the helpers every page
+// uses, events.js the events list, banner and alert dialog, zones.js the zone editor (classic scripts sharing one
+// global scope). No framework.
 "use strict";
 
 const LABELS = { mask: "Mask", no_mask: "No mask", incorrect: "Mask worn incorrectly" };
@@ -9,7 +10,6 @@ const EVENTS_PAGE = 50;
 const BANNER_SECONDS = 60;  // the red banner shows an alert this long at most (by the alert's own time)
 const REFRESH_MS = 1000;  // one poll of the cameras feeds the header's counts and the cameras' panels alike
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const state = {
   cameras: [],
   cameraNames: "",
@@ -19,33 +19,6 @@ const state = {
   events: new Map(),  // the listed events by id (the dialog steps through them)
   zone: { camera: "", points: [], zones: [], imageLoaded: false },
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
-  if (response.status === 401) {
-    location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    throw new Error("not signed in");
-  }
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
-  }
-  return response.json();
-}
 
 const cam = encodeURIComponent;
 const fmtTime = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });

@@ -7,37 +7,7 @@ const REASONS = { reviewed_confirmed: "alert confirmed", reviewed_false_alarm: "
 const KEYS = { "1": "mask", "2": "no_mask", "3": "incorrect", x: "not_a_face", X: "not_a_face" };
 const PAGE = 60;
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const cases = { list: [], at: -1, offset: 0, undo: [] };  // undo: [{id, label before}], newest last
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
-  if (response.status === 401) {
-    location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    throw new Error("not signed in");
-  }
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
-    const err = new Error(detail);
-    err.status = response.status;
-    throw err;
-  }
-  return response.json();
-}
 
 const say = (text) => { $("#cases-message").textContent = text; };
 const pct = (p) => `${Math.round(p * 100)} %`;
