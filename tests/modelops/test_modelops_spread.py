@@ -30,10 +30,11 @@ def test_spread_of_two_seeds_feeds_compare(shared_data, tmp_path):
     out = tmp_path / "spread"
     runner = CliRunner()
     args = ["models", "spread", str(dataset), "--out", str(out), "--seeds", "0,1", "--epochs", "1"]
-    result = runner.invoke(app, [*args, "--input-size", "64", "--threads", "1"])
+    result = runner.invoke(app, [*args, "--input-size", "64", "--threads", "1", "--user-crop", "0.4"])
     assert result.exit_code == 0, result.output
     spread = json.loads((out / "spread.json").read_text())
     assert spread["seeds"] == [0, 1] and [r["seed"] for r in spread["runs"]] == [0, 1]
+    assert spread["train_options"]["augment"]["user_crop"] == 0.4  # the shipped model's training settings
     assert spread["runs"][0]["version"] != spread["runs"][1]["version"]  # other seeds, other weights
     for figure in ("accuracy", "unmasked_recall", "macro_f1"):
         values = [r[figure] for r in spread["runs"]]

@@ -151,10 +151,12 @@ def spread(
     input_size: Annotated[int, typer.Option(help="As `train --input-size`.")] = 112,
     threads: Annotated[int, typer.Option(help="As `train --threads`.")] = 2,
     repeat_source: Annotated[list[str] | None, typer.Option(help="As `train --repeat-source`.")] = None,
+    user_crop: Annotated[float, typer.Option(help="As `train --user-crop`.", min=0.0, max=1.0)] = 0.0,
 ) -> None:
     """Train the same data with several seeds and score each model on the val crops: the spread (mean, std, min,
     max per figure) in OUT/spread.json, which `models compare --spread` reads as the retraining noise."""
     from maskwatch.modelops.spread import seed_spread
+    from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.cases import parse_repeats
 
     try:
@@ -163,7 +165,8 @@ def spread(
         raise UserError(f"--seeds takes whole numbers separated by commas, got {seeds!r}") from None
     repeat = parse_repeats(repeat_source or [])
     options = {"epochs": epochs, "limit": limit, "input_size": input_size, "threads": threads, "progress": False}
-    result = seed_spread(dataset_dir, out, seed_list, {**options, "source_repeat": repeat}, log=typer.echo)
+    options |= {"source_repeat": repeat, "augment": AugmentConfig(user_crop=user_crop)}
+    result = seed_spread(dataset_dir, out, seed_list, options, log=typer.echo)
     for figure in ("accuracy", "unmasked_recall", "macro_f1"):
         f = result[figure]
         typer.echo(f"{figure}: mean {f['mean']:.4f}, std {f['std']:.4f}, range {f['min']:.4f}..{f['max']:.4f}")

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def seed_spread(
         "dataset": str(dataset),
         "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
         "seeds": list(seeds),
-        "train_options": train_options,
+        "train_options": {k: asdict(v) if is_dataclass(v) else v for k, v in train_options.items()},
         "runs": runs,
         **spread_figures(runs),
     }
