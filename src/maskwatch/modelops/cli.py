@@ -164,8 +164,8 @@ def spread(
     except ValueError:
         raise UserError(f"--seeds takes whole numbers separated by commas, got {seeds!r}") from None
     repeat = parse_repeats(repeat_source or [])
-    options = {"epochs": epochs, "limit": limit, "input_size": input_size, "threads": threads, "progress": False}
-    options |= {"source_repeat": repeat, "augment": AugmentConfig(user_crop=user_crop)}
+    options: dict[str, object] = {"epochs": epochs, "limit": limit, "input_size": input_size, "threads": threads}
+    options |= {"progress": False, "source_repeat": repeat, "augment": AugmentConfig(user_crop=user_crop)}
     result = seed_spread(dataset_dir, out, seed_list, options, log=typer.echo)
     for figure in ("accuracy", "unmasked_recall", "macro_f1"):
         f = result[figure]

@@ -45,6 +45,11 @@ def spread_figures(runs: list[dict]) -> dict:
     return out
 
 
+def _plain(value: object) -> object:
+    """A train option as JSON holds it (the augmentation settings, a dataclass, as a dict)."""
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
+
+
 def seed_spread(
     dataset: Path,
     out: Path,
@@ -76,7 +81,7 @@ def seed_spread(
         "dataset": str(dataset),
         "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
         "seeds": list(seeds),
-        "train_options": {k: asdict(v) if is_dataclass(v) else v for k, v in train_options.items()},
+        "train_options": {k: _plain(v) for k, v in train_options.items()},
         "runs": runs,
         **spread_figures(runs),
     }
