@@ -40,6 +40,11 @@ def test_spread_of_two_seeds_feeds_compare(shared_data, tmp_path):
         values = [r[figure] for r in spread["runs"]]
         assert spread[figure]["min"] == min(values) and spread[figure]["max"] == max(values)
     assert "accuracy: mean" in result.output
+    again = runner.invoke(app, [*args, "--input-size", "64", "--threads", "2", "--user-crop", "0.4"])
+    assert again.output.count("scored, not trained again") == 2  # an interrupted spread goes on where it stopped
+    assert json.loads((out / "spread.json").read_text())["runs"][0]["version"] == spread["runs"][0]["version"]
+    other = runner.invoke(app, [*args, "--input-size", "64", "--threads", "1", "--seeds", "0,2", "--epochs", "2"])
+    assert "not trained again" not in other.output  # other settings: trained anew
     a, b = (out / f"seed{k}" / "model.onnx" for k in (0, 1))
     compared = runner.invoke(
         app, ["models", "compare", str(a), str(b), "--manifest", str(dataset), "--spread", str(out / "spread.json")]

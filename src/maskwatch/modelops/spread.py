@@ -50,6 +50,18 @@ def _plain(value: object) -> object:
     return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
+def trained_before(run_dir: Path, seed: int, train_options: dict) -> bool:
+    """Whether run_dir holds a finished `maskwatch train` run of this seed and these settings (threads and
+    progress aside): a spread takes an hour or more, so an interrupted one goes on where it stopped."""
+    config_path, model = run_dir / "config.json", run_dir / "model.onnx"
+    if not (config_path.is_file() and model.is_file()):
+        return False
+    config = json.loads(config_path.read_text())
+    settings = {k: _plain(v) for k, v in train_options.items() if k not in ("threads", "progress")}
+    wanted = json.loads(json.dumps(settings))  # as config.json holds them: tuples as lists
+    return config.get("seed") == seed and all(config.get(k) == v for k, v in wanted.items())
+
+
 def seed_spread(
     dataset: Path,
     out: Path,
@@ -71,7 +83,10 @@ def seed_spread(
     for seed in seeds:
         started = time.time()
         run_dir = out / f"seed{seed}"
-        train(TrainConfig(str(dataset), str(run_dir), seed=seed, **train_options), log=log)
+        if trained_before(run_dir, seed, train_options):
+            log(f"seed {seed}: {run_dir} holds a model trained with these settings: scored, not trained again")
+        else:
+            train(TrainConfig(str(dataset), str(run_dir), seed=seed, **train_options), log=log)
         model = run_dir / "model.onnx"
         runs.append({"seed": seed, "model": str(model), "version": model_version(model), **score_model(model, dataset)})
         runs[-1]["seconds"] = round(time.time() - started, 1)
