@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -69,4 +70,13 @@ def write_cases(shared: Path, out: Path, wanted: dict[str, int], skip_photos: in
     (out / "not_a_face").mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out / "not_a_face" / "wall.jpg"), 128 + 0 * small)
     (out / "cases.csv").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def street_voc(shared: Path, out: Path, count: int = 12) -> Path:
+    """A VOC folder (annotations/ + images/) of the first `count` andrewmvd street photos, as a source to build."""
+    for xml in sorted((shared / "andrewmvd" / "annotations").glob("*.xml"))[:count]:
+        for sub, path in (("annotations", xml), ("images", shared / "andrewmvd" / "images" / f"{xml.stem}.jpg")):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, out / sub / path.name)
     return out

@@ -5,27 +5,18 @@ the running service's classifier, and the next event carries its version."""
 
 from __future__ import annotations
 
-import shutil
-
 from playwright import sync_api
 from typer.testing import CliRunner
 
 from helpers_service.servers import wait_for
 from helpers_service.web_ui import chromium, served
+from labelled_crops import street_voc
 from maskwatch.classify.classifier import model_version
 from maskwatch.cli import app
 from maskwatch.data import build_dataset
 from maskwatch.data.manifest import read_manifest
 
 TOKEN = "loop-admin-token-5d1e"
-
-
-def street_photos(shared_data, folder, count=12):
-    for xml in sorted((shared_data / "andrewmvd" / "annotations").glob("*.xml"))[:count]:
-        for sub, path in (("annotations", xml), ("images", shared_data / "andrewmvd" / "images" / f"{xml.stem}.jpg")):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, folder / sub / path.name)
-    return folder
 
 
 def label_on_the_cases_page(base: str, keys: str) -> None:
@@ -66,7 +57,7 @@ def test_hard_cases_become_a_promoted_model(tmp_path, test_clip, shared_data, cl
         assert exported.exit_code == 0, exported.output
         assert "exported 4 labelled crops" in exported.output
 
-        street = street_photos(shared_data, tmp_path / "sources" / "street")
+        street = street_voc(shared_data, tmp_path / "sources" / "street")
         built = build_dataset([street, site], tmp_path / "ds", val_fraction=0.25, workers=1, progress=False)
         assert "site" in {row.source for row in read_manifest(built.out)}
         run = tmp_path / "run"

@@ -4,12 +4,11 @@ which `train --cases-repeat K` (or --repeat-source NAME=K) weights; a misspelt s
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from typer.testing import CliRunner
 
-from labelled_crops import write_cases
+from labelled_crops import street_voc, write_cases
 from maskwatch.cli import app
 from maskwatch.core.errors import UserError
 from maskwatch.data import build_dataset
@@ -20,11 +19,7 @@ from maskwatch.train.cases import case_sources, resolve_repeats
 @pytest.fixture(scope="module")
 def built(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cases_train")
-    voc = tmp / "street"
-    for xml in sorted((shared_data / "andrewmvd" / "annotations").glob("*.xml"))[:12]:
-        for sub, path in (("annotations", xml), ("images", shared_data / "andrewmvd" / "images" / f"{xml.stem}.jpg")):
-            (voc / sub).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, voc / sub / path.name)
+    voc = street_voc(shared_data, tmp / "street")
     cases = write_cases(shared_data, tmp / "site_cases", {"mask": 12, "no_mask": 12, "incorrect": 4})
     out = build_dataset([voc, cases], tmp / "ds", val_fraction=0.25, workers=1, progress=False)
     return out.out, out.stats
