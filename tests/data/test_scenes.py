@@ -1,13 +1,23 @@
 """Test scenes from the real VOC photos: wide frames, close-ups and clips, with ground truth that fits them."""
 
 import csv
+import itertools
 import json
 
 import cv2
 import numpy as np
 import pytest
 
-from maskwatch.data.scene_video import FEATHER, faded, make_scene_video, read_video_truth, render_walkers, walkers
+from maskwatch.data.scene_video import (
+    FEATHER,
+    SPEED,
+    faceless_background,
+    faded,
+    make_scene_video,
+    read_video_truth,
+    render_walkers,
+    walkers,
+)
 from maskwatch.data.scenes import CLOSE_SIDE, WIDE_SIZE, build_scenes, split_photos, still_background
 from maskwatch.evaluate.voc import read_voc_folder, score_predictions
 
@@ -105,8 +115,8 @@ def test_scene_video_is_h264_1080p_with_truth_per_frame(shared_data, manifest, t
     assert len(frames) == 15 and frames[0].shape == (WIDE_SIZE[1], WIDE_SIZE[0], 3)
     # the people move (slowly), and the faces sit where the truth says: the decoded frame matches the rendered one
     rng = np.random.default_rng(2)
-    cast = walkers(photos, 4, WIDE_SIZE, rng)
-    background = still_background(photos[int(rng.integers(0, len(photos)))], WIDE_SIZE, rng)
+    cast = walkers(photos, 4, WIDE_SIZE, rng, 15)
+    background = faceless_background(photos, WIDE_SIZE, rng)
     for index in (0, 14):
         rendered, faces = render_walkers(background, cast, index)
         assert [f.box.round(1).tolist() for f in faces] == [t["box"] for t in truth[f"clip_f{index:06d}"]]
@@ -116,8 +126,25 @@ def test_scene_video_is_h264_1080p_with_truth_per_frame(shared_data, manifest, t
         np.abs(np.array(a["box"]) - np.array(b["box"])).max()
         for a, b in zip(truth["clip_f000000"], truth["clip_f000014"], strict=True)
     ]
-    assert 0 < max(moved) <= 14 * 3.0 + 1
+    assert 0 < max(moved) <= 14 * SPEED[1] + 1
     assert json.loads(truth_path.read_text()) == truth
+
+
+def test_people_cross_once_and_others_follow_in_their_lane(shared_data, manifest):
+    photos = split_photos(shared_data, manifest, "val")
+    frames = 60 * 15
+    cast = walkers(photos, 4, WIDE_SIZE, np.random.default_rng(0), frames)
+    lanes = {w.y for w in cast}
+    assert 2 <= len(lanes) <= 4 and len(cast) > 2 * len(lanes)  # more people than lanes over a minute
+    photo_faces = [tuple(w.faces[0].box.round(1)) + w.patch.shape for w in cast]
+    assert len(set(photo_faces)) == len(cast)  # each person once
+    for lane in lanes:
+        people = sorted((w for w in cast if w.y == lane), key=lambda w: w.start)
+        for a, b in itertools.pairwise(people):
+            assert b.start >= a.start + a.crossing_frames(WIDE_SIZE[0])  # one at a time: never overlapping
+            assert b.patch.shape[0] <= people[0].patch.shape[0]  # no taller than the lane
+    on_screen = [sum(w.x_at(i, WIDE_SIZE[0]) is not None for w in cast) for i in range(frames)]
+    assert on_screen[0] == len(lanes) and max(on_screen) <= len(lanes)
 
 
 def test_a_face_the_cutouts_feather_fades_is_difficult():

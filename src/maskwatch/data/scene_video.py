@@ -1,8 +1,9 @@
 """Moving scenes and size sweeps made from the VOC photos: clips for the live service, one face at many sizes.
 
 - make_scene_video: a 1920x1080 H.264 clip (15 fps, the Debian `ffmpeg` binary with libx264) of people (cut-outs
-  of the photos around a face, at their own pixel size) walking slowly across a still background, with the ground
-  truth of every frame in a JSON file beside it: {"<clip stem>_f<frame index, 6 digits>": [{box, label, difficult}]};
+  of the photos around a face, at their own pixel size) crossing a still background one after another in lanes,
+  with the ground truth of every frame in a JSON file beside it:
+  {"<clip stem>_f<frame index, 6 digits>": [{box, label, difficult}]};
 - size_sweep_frames: one real face pasted at given sizes into frames of a given size (the tests' size sweep; the
   same frames can be written as a clip with write_video).
 """
@@ -25,7 +26,8 @@ from maskwatch.data.scenes import WIDE_SIZE, Face, Photo, clip_faces, read_photo
 VIDEO_FPS = 15
 FEATHER = 6  # px over which a cut-out fades into the background
 MIN_OPACITY = 0.8  # mean feather opacity over a face below which its ground truth is difficult
-SPEED = (0.8, 3.0)  # px per frame (12-45 px/s at 15 fps): people walking slowly, seen from afar
+BACKGROUND_MIN_SCORE = 0.3  # a background blob the detector scores this high could be shown as a face
+SPEED = (1.0, 6.0)  # px per frame (15-90 px/s at 15 fps): people strolling, seen from afar
 
 
 def write_video(frames: Iterable[np.ndarray], out: Path, fps: int = VIDEO_FPS, crf: int = 18) -> Path:
@@ -89,17 +91,20 @@ class Walker:
     patch: np.ndarray  # BGR cut-out
     alpha: np.ndarray  # float32 0..1, feathered at the cut-out's border
     faces: list[Face]  # in patch pixels
-    x0: float
     y: int
-    vx: float
+    vx: float  # px per frame; the sign is the direction
+    start: float  # the frame at which the walker stands at its first edge (negative: already walking)
 
-    def x_at(self, frame_index: int, frame_width: int) -> int:
-        """Back and forth across the frame at constant speed (a triangle wave)."""
-        span = frame_width - self.patch.shape[1]
-        if span <= 0:
-            return 0
-        pos = (self.x0 + self.vx * frame_index) % (2 * span)
-        return round(float(pos if pos <= span else 2 * span - pos))
+    def crossing_frames(self, frame_width: int) -> float:
+        return max(0, frame_width - self.patch.shape[1]) / abs(self.vx)
+
+    def x_at(self, frame_index: int, frame_width: int) -> int | None:
+        """Once across the frame at constant speed, from one edge to the other; None when not on screen."""
+        t = frame_index - self.start
+        if t < 0 or t > self.crossing_frames(frame_width):
+            return None
+        span = max(0, frame_width - self.patch.shape[1])
+        return round(float(self.vx * t if self.vx > 0 else span + self.vx * t))
 
 
 def person_cutout(image: np.ndarray, photo: Photo, face_index: int) -> tuple[np.ndarray, list[Face]]:
@@ -129,28 +134,55 @@ def faded(alpha: np.ndarray, box: np.ndarray) -> bool:
     return inside.size == 0 or float(inside.mean()) < MIN_OPACITY
 
 
-def walkers(photos: list[Photo], people: int, size: tuple[int, int], rng: np.random.Generator) -> list[Walker]:
-    """Up to `people` cut-outs of faces of at least 12 px from different photos, one lane (band of rows) each,
-    stacked down the frame so that no two people ever overlap."""
-    order = rng.permutation(len(photos))
-    out: list[Walker] = []
-    next_top = int(rng.integers(0, 40))
-    for index in order:
-        photo = photos[index]
+def _cutout_from(
+    queue: list[Photo], max_height: int, max_width: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Face]] | None:
+    """The first photo of the queue with a face of at least 12 px whose cut-out fits; taken off the queue."""
+    for k, photo in enumerate(queue):
         candidates = [i for i, f in enumerate(photo.faces) if not f.difficult and min(f.box[2:] - f.box[:2]) >= 12]
         if not candidates:
             continue
         patch, faces = person_cutout(read_photo(photo), photo, int(rng.choice(candidates)))
-        if next_top + patch.shape[0] > size[1] or patch.shape[1] >= size[0]:
-            continue
-        speed = rng.uniform(*SPEED) * rng.choice([-1.0, 1.0])
-        alpha = _feather(patch.shape[:2])
-        faces = [Face(f.box, f.label, f.difficult or faded(alpha, f.box)) for f in faces]
-        out.append(Walker(patch, alpha, faces, rng.uniform(0, 2 * size[0]), next_top, speed))
-        next_top += patch.shape[0] + int(rng.integers(8, 40))
-        if len(out) == people:
+        if patch.shape[0] <= max_height and patch.shape[1] < max_width:
+            del queue[k]
+            return patch, faces
+    return None
+
+
+def walkers(
+    photos: list[Photo], people: int, size: tuple[int, int], rng: np.random.Generator, frames: int = 1
+) -> list[Walker]:
+    """People crossing the frame in up to `people` lanes (bands of rows, stacked down the frame so that no two
+    people ever overlap): each lane starts with someone already walking; whoever reaches the far edge leaves and,
+    after a pause, the next person (from another photo, at most as tall as the lane) enters, until `frames`."""
+    queue = [photos[i] for i in rng.permutation(len(photos))]
+    out: list[Walker] = []
+    next_top = int(rng.integers(0, 40))
+    for _ in range(people):
+        first = _cutout_from(queue, size[1] - next_top, size[0], rng)
+        if first is None:
             break
+        lane_height = first[0].shape[0]
+        cutout: tuple[np.ndarray, list[Face]] | None = first
+        start: float | None = None
+        while cutout is not None:
+            walker = _walker(*cutout, next_top, rng, start, size[0])
+            out.append(walker)
+            start = walker.start + walker.crossing_frames(size[0]) + rng.uniform(0, 2 * VIDEO_FPS)
+            cutout = _cutout_from(queue, lane_height, size[0], rng) if start < frames else None
+        next_top += lane_height + int(rng.integers(8, 40))
     return out
+
+
+def _walker(
+    patch: np.ndarray, faces: list[Face], y: int, rng: np.random.Generator, start: float | None, frame_width: int
+) -> Walker:
+    """A walker in the lane at row y entering at `start`, or (None) somewhere on its way at frame 0."""
+    alpha = _feather(patch.shape[:2])
+    faces = [Face(f.box, f.label, f.difficult or faded(alpha, f.box)) for f in faces]
+    walker = Walker(patch, alpha, faces, y, rng.uniform(*SPEED) * rng.choice([-1.0, 1.0]), 0.0)
+    walker.start = -rng.uniform(0, walker.crossing_frames(frame_width)) if start is None else start
+    return walker
 
 
 def render_walkers(background: np.ndarray, people: list[Walker], frame_index: int) -> tuple[np.ndarray, list[Face]]:
@@ -158,11 +190,32 @@ def render_walkers(background: np.ndarray, people: list[Walker], frame_index: in
     faces: list[Face] = []
     for p in people:
         x = p.x_at(frame_index, frame.shape[1])
+        if x is None:
+            continue
         h, w = p.patch.shape[:2]
         area = frame[p.y : p.y + h, x : x + w]
         area += (p.patch.astype(np.float32) - area) * p.alpha[:, :, None]
         faces += [f.moved(x, p.y) for f in p.faces]
     return frame.astype(np.uint8), faces
+
+
+def faceless_background(
+    photos: list[Photo], size: tuple[int, int], rng: np.random.Generator, tries: int = 20
+) -> np.ndarray:
+    """A still background (scenes.still_background) of a random photo in which the shipped face detector finds
+    nothing at the service's whole-frame input or at `predict`'s: a blurred head left in one would be an
+    unannotated face at those scales."""
+    from maskwatch.detect.models import resolve_detector
+    from maskwatch.detect.retinaface import RetinaFaceDetector
+
+    detectors = [
+        RetinaFaceDetector(resolve_detector().path, side, BACKGROUND_MIN_SCORE, threads=1) for side in (640, 1024)
+    ]
+    for _ in range(tries):
+        background = still_background(photos[int(rng.integers(0, len(photos)))], size, rng)
+        if not any(len(d.detect(background)) for d in detectors):
+            return background
+    raise UserError(f"no photo of {tries} tried makes a background without a face-like blob")
 
 
 def make_scene_video(
@@ -176,10 +229,10 @@ def make_scene_video(
 ) -> tuple[Path, Path]:
     """OUT (.mp4) and OUT with .json: the clip and the ground truth of each of its frames."""
     rng = np.random.default_rng(seed)
-    cast = walkers(photos, people, size, rng)
+    cast = walkers(photos, people, size, rng, max(1, round(seconds * fps)))
     if not cast:
         raise UserError("no photo has a face large enough for a clip")
-    background = still_background(photos[int(rng.integers(0, len(photos)))], size, rng)
+    background = faceless_background(photos, size, rng)
     truth: dict[str, list[dict]] = {}
     out = Path(out).with_suffix(".mp4")
 
