@@ -91,9 +91,7 @@ def test_the_detection_step_is_a_seam_that_batches_cameras(pipeline, test_clip):
     a, b = (CameraAnalyser(cfg.camera("door-cam"), cfg, pipeline) for _ in range(2))
     for frame in frames:
         expected = alone.find_faces(frame)
-        found_a, found_b = find_faces(
-            [(a.finder, frame.image, frame.time), (b.finder, frame.image, frame.time)], pipeline
-        )
+        found_a, found_b = find_faces([(a.finder, frame), (b.finder, frame)], pipeline)
         np.testing.assert_allclose(found_a.xyxy, expected.xyxy, atol=1e-3)
         np.testing.assert_allclose(found_b.class_probs, expected.class_probs, atol=1e-4)
         assert len(a.analyse(frame, found_a).faces) == len(expected)

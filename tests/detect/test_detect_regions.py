@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
+from maskwatch.core.media import grey_thumbnail
 from maskwatch.detect.regions import (
     Region,
     RegionPlanner,
@@ -51,6 +52,14 @@ def test_motion_becomes_one_region_around_the_blob():
     x1, y1, x2, y2 = region.box
     assert x1 <= 1000 and y1 <= 500 and x2 >= 1040 and y2 >= 560  # the blob, with its margin, inside
     assert round((x2 - x1) * region.scale) == 320  # every region comes to the detector's input side
+
+
+def test_a_thumbnail_made_beforehand_plans_the_same_regions():
+    planner, ahead = RegionPlanner(no_sweep()), RegionPlanner(no_sweep())
+    for at, boxes in ((0.0, []), (0.2, [(1000, 500, 1040, 560)]), (0.4, [(1010, 500, 1050, 560), (90, 80, 120, 130)])):
+        image = frame_with(boxes)
+        made = grey_thumbnail(image, ahead.settings.thumb_factor)  # as the camera's reader thread makes it
+        assert ahead.plan(image, at, NO_FACES, thumb=made) == planner.plan(image, at, NO_FACES)
 
 
 def test_still_frame_plans_nothing():

@@ -7,6 +7,7 @@ import time
 import cv2
 import numpy as np
 
+from maskwatch.core.media import grey_thumbnail
 from maskwatch.sources import CameraReader, Frame, FrameSlot, describe
 
 
@@ -38,6 +39,28 @@ def test_file_reader_honours_fps_and_loops(tmp_path):
     assert not reader.stats.online
     # 20 fps file delivered at 10 fps: every other frame decoded and skipped (not converted, not delivered)
     assert abs(reader.stats.frames_skipped - reader.stats.frames_decoded) <= 2, reader.stats
+
+
+def test_frames_come_with_the_thumbnails_asked_for(tmp_path):
+    """Motion thumbnails are made in the reader thread, beside decoding, not in the analysis loop."""
+    path = tmp_path / "c.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 20, (64, 48))
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), (i * 20, 0, 255 - i * 20), np.uint8))
+    writer.release()
+    reader = CameraReader("c", str(path), "file", fps=10, thumb_factors=(4,))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (frame := reader.slot.take()) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        reader.stop()
+        reader.join(2)
+    assert frame is not None and list(frame.thumbs) == [4]
+    np.testing.assert_array_equal(frame.thumbs[4], grey_thumbnail(frame.image, 4))
+    assert frame.thumbs[4].shape == (12, 16)
+    assert CameraReader("c", str(path), "file", fps=10).thumb_factors == ()  # none unless asked
 
 
 def test_describe_hides_url_passwords():

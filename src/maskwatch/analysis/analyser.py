@@ -171,7 +171,7 @@ class CameraAnalyser:
         """The detection step: the frame's faces, classified (the last ones where nothing moved since)."""
         if self.pipeline is None:
             raise ValueError("this analyser has no pipeline: give analyse() the faces found")
-        return self.finder.find(frame.image, frame.time, self.pipeline)
+        return self.finder.find(frame, self.pipeline)
 
     def process(self, frame: Frame) -> FrameResult:
         return self.analyse(frame, self.find_faces(frame))

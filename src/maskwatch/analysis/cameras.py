@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from maskwatch.analysis import render
-from maskwatch.analysis.analyser import AnalysisOutput, CameraAnalyser, FrameResult
+from maskwatch.analysis.analyser import AnalysisOutput, CameraAnalyser, FrameResult, region_settings
 from maskwatch.analysis.finder import find_faces
 from maskwatch.backends import Pipeline, backend
 from maskwatch.config import AppConfig, CameraConfig, ZoneConfig
@@ -135,6 +135,7 @@ class LocalCameras:
         self.beats = [time.monotonic()] * len(self.shares)  # when each analysis loop last went round
 
     def _reader(self, cam: CameraConfig, ready: threading.Event) -> CameraReader:
+        regions = region_settings(self.config.detector)
         return CameraReader(
             cam.name,
             cam.source,
@@ -144,6 +145,7 @@ class LocalCameras:
             backoff_max=cam.reconnect_max_seconds,
             on_frame=ready.set,
             max_pixels=cam.max_pixels,
+            thumb_factors=(regions.thumb_factor,) if regions is not None else (),
         )
 
     def start(self) -> None:
@@ -191,7 +193,7 @@ class LocalCameras:
                 ready.wait(0.05)
                 continue
             try:
-                found = find_faces([(c.analyser.finder, f.image, f.time) for c, f in batch], self.pipeline)
+                found = find_faces([(c.analyser.finder, f) for c, f in batch], self.pipeline)
             except Exception:
                 log.exception("analysis failed")
                 time.sleep(0.5)

@@ -24,6 +24,7 @@ from maskwatch.backends import Pipeline
 from maskwatch.core.detections import Detections
 from maskwatch.detect.regions import Region, RegionPlanner, RegionSettings
 from maskwatch.detect.tiling import CONTAINED, MERGE_IOU
+from maskwatch.sources import Frame
 
 # px at the detector's input: a region that sees a face smaller than this has not looked at it (the detector misses
 # faces that small often: 57 % at 16 px, 12 % at 28 px, of 60 train faces), so a face found before is kept
@@ -121,10 +122,11 @@ class FaceFinder:
         if self.planner is not None:
             self.planner.set_zones(zones)
 
-    def plan(self, image: np.ndarray, at: float, regions: bool = True) -> DetectionPlan:
+    def plan(self, frame: Frame, regions: bool = True) -> DetectionPlan:
         """regions: False where the pipeline cannot detect regions (then the whole frame, as without them)."""
+        image, at = frame.image, frame.time
         if self.planner is not None and regions and max(image.shape[:2]) > self.planner.settings.whole_input:
-            return self._plan_regions(image, at)  # a frame no larger than the whole pass's input: that pass serves
+            return self._plan_regions(frame)  # a frame no larger than the whole pass's input: that pass serves
         if self.gate is None:
             return DetectionPlan(at, [image])
         thumb = thumbnail(image)
@@ -132,13 +134,14 @@ class FaceFinder:
             return DetectionPlan(at, [], thumb)
         return DetectionPlan(at, [image], thumb)
 
-    def _plan_regions(self, image: np.ndarray, at: float) -> DetectionPlan:
+    def _plan_regions(self, frame: Frame) -> DetectionPlan:
         assert self.planner is not None
+        image, at = frame.image, frame.time
         last = self.last.xyxy if self.last is not None else np.zeros((0, 4), np.float32)
         refresh = at - self.refreshed_at >= self.redetect_seconds
         if refresh:
             self.refreshed_at = at
-        regions = self.planner.plan(image, at, last, refresh)
+        regions = self.planner.plan(image, at, last, refresh, frame.thumbs.get(self.planner.settings.thumb_factor))
         if self.last is None and not any(r.kind == "whole" for r in regions):  # the first frame: the whole of it too
             h, w = image.shape[:2]
             settings = self.planner.settings
@@ -174,23 +177,23 @@ class FaceFinder:
         self.regions_detected += len(plan.regions)
         return faces
 
-    def find(self, image: np.ndarray, at: float, pipeline: Pipeline) -> Detections:
-        """The faces in one frame (`at`: its time, video or wall clock)."""
-        return find_faces([(self, image, at)], pipeline)[0]
+    def find(self, frame: Frame, pipeline: Pipeline) -> Detections:
+        """The faces in one frame (frame.time: video or wall clock)."""
+        return find_faces([(self, frame)], pipeline)[0]
 
 
-def find_faces(frames: list[tuple[FaceFinder, np.ndarray, float]], pipeline: Pipeline) -> list[Detections]:
-    """The faces in each (finder, frame, time), with one pipeline call for all of them (their finders share the
+def find_faces(frames: list[tuple[FaceFinder, Frame]], pipeline: Pipeline) -> list[Detections]:
+    """The faces in each (finder, frame), with one pipeline call for all of them (their finders share the
     detector settings): one for the frames planned as regions, one for the whole frames."""
     analyze_regions = getattr(pipeline, "analyze_regions", None)
-    plans = [finder.plan(image, at, regions=analyze_regions is not None) for finder, image, at in frames]
+    plans = [finder.plan(frame, regions=analyze_regions is not None) for finder, frame in frames]
     min_score = frames[0][0].min_score
     images = [image for plan in plans for image in plan.images]
     found = pipeline.analyze_batch(images, min_score=min_score) if images else []
     planned = [(plan.image, plan.regions) for plan in plans if plan.regions and plan.image is not None]
     in_regions = iter(analyze_regions(planned, min_score=min_score) if planned and analyze_regions else [])
     out, start = [], 0
-    for (finder, _, _), plan in zip(frames, plans, strict=True):
+    for (finder, _), plan in zip(frames, plans, strict=True):
         if plan.regions is not None:
             out.append(finder.merge(plan, [next(in_regions)] if plan.regions else []))
             continue

@@ -19,8 +19,8 @@ PIXEL_DELTA = 12  # grey levels: above sensor noise and compression flicker once
 def thumbnail(image: np.ndarray) -> np.ndarray:
     """A small grey copy: area averaging removes most noise, so a fixed pixel delta means real change."""
     h, w = image.shape[:2]
-    small = cv2.resize(image, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image  # first: area-averaging 1 channel
+    return cv2.resize(grey, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
 
 
 def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,6 +16,13 @@ IMAGE_EXTS = {".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif",
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
+def grey_thumbnail(image: np.ndarray, factor: int) -> np.ndarray:
+    """The image shrunk `factor` times by area averaging, in grey: what motion is measured on."""
+    h, w = image.shape[:2]
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image  # first: averaging one channel
+    return cv2.resize(grey, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+
+
 @dataclass
 class ImageList:
     paths: list[Path] = field(default_factory=list)

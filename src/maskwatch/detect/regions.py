@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from maskwatch.core.media import grey_thumbnail
+
 BoxLike = Sequence[float] | np.ndarray  # x1, y1, x2, y2
 PIXEL_DELTA = 12  # grey levels a thumbnail pixel must change by to count as motion (as analysis.motion)
 
@@ -101,12 +103,6 @@ class Region:
     @property
     def side(self) -> int:
         return self.box[2] - self.box[0]
-
-
-def motion_thumbnail(image: np.ndarray, factor: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
 
 
 def motion_boxes(
@@ -258,12 +254,14 @@ class RegionPlanner:
         """Zones of the camera (objects with .polygon and .ignore); applied from the next frame."""
         self.zones, self._shape = list(zones), None
 
-    def plan(self, image: np.ndarray, at: float, faces: np.ndarray, refresh: bool = True) -> list[Region]:
+    def plan(
+        self, image: np.ndarray, at: float, faces: np.ndarray, refresh: bool = True, thumb: np.ndarray | None = None
+    ) -> list[Region]:
         """The regions to detect in this frame (time `at`), given the boxes of the faces found last (frame px).
         refresh: every face gets its region; otherwise only those whose person moved (the others stand still:
-        their last detection holds)."""
+        their last detection holds). thumb: the frame's grey_thumbnail at settings.thumb_factor, where made already."""
         s, frame_shape = self.settings, (image.shape[0], image.shape[1])
-        thumb = motion_thumbnail(image, s.thumb_factor)
+        thumb = grey_thumbnail(image, s.thumb_factor) if thumb is None else thumb
         if self._shape != frame_shape:
             self._shape, self.previous = frame_shape, None
             self.watched = watched_mask(self.zones, thumb.shape[:2])

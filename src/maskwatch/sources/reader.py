@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskwatch.core.media import grey_thumbnail
 from maskwatch.sources.http_frames import http_frame_size
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Frame:
     image: np.ndarray
     seq: int  # 1, 2, 3 ... per camera
     time: float  # wall clock (time.time()) when decoded
+    thumbs: dict[int, np.ndarray] = field(default_factory=dict)  # grey_thumbnail by factor, made beside decoding
 
 
 class FrameSlot:
@@ -95,7 +97,8 @@ class CameraReader(threading.Thread):
 
     Files play in real time at their own frame rate, delivering at most `fps` frames a second (frames in
     between are skipped by grab()), and loop; live sources are read as fast as they deliver. Any failure
-    marks the camera offline and reconnects after a backoff that doubles up to `backoff_max`.
+    marks the camera offline and reconnects after a backoff that doubles up to `backoff_max`. Each frame comes
+    with its grey thumbnails at `thumb_factors` (for motion), made in this thread.
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class CameraReader(threading.Thread):
         backoff_max: float = 10.0,
         on_frame: Callable[[], None] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        thumb_factors: tuple[int, ...] = (),
     ):
         super().__init__(name=f"camera-{name}", daemon=True)
         self.camera = name
@@ -116,6 +120,7 @@ class CameraReader(threading.Thread):
         self.backoff_start, self.backoff_max = backoff_start, backoff_max
         self.slot = FrameSlot(on_frame)
         self.max_pixels = max_pixels
+        self.thumb_factors = thumb_factors  # thumbnails made here, off the analysis loop, which needs them
         self._cap: cv2.VideoCapture | None = None
         self.stats = SourceStats()
         self._stop_event = threading.Event()
@@ -240,4 +245,5 @@ class CameraReader(threading.Thread):
             log.info("camera %s online (%s)", self.camera, describe(self.source))
             s.online, s.last_error, s.since = True, None, time.time()
         s.height, s.width = image.shape[:2]
-        self.slot.put(Frame(image, self._seq, time.time()))
+        thumbs = {factor: grey_thumbnail(image, factor) for factor in self.thumb_factors}
+        self.slot.put(Frame(image, self._seq, time.time(), thumbs))
