@@ -65,6 +65,23 @@ def test_verdict_rule():
     )
 
 
+def test_a_loss_within_the_retraining_noise_is_no_difference():
+    """Two seeds of the same settings: unmasked recall 0.9815 and 0.9726 on 1 569 unmasked val crops, a drop whose
+    crop-level interval lay below 0. With the seeds' spread the verdict must not call a retrain worse."""
+    spread = {"accuracy": {"min": 0.9760, "max": 0.9778}, "unmasked_recall": {"min": 0.9726, "max": 0.9815}}
+    seed_only = _test(0.90, (-0.0006, -0.0052, 0.0041), (-0.0089, -0.0153, -0.0026))
+    assert verdict(seed_only)[0] == "worse"  # the crops' noise alone
+    said, reasons = verdict(seed_only, spread)
+    assert said == "no detectable difference" and "within the retraining noise" in reasons[-1]
+    # beyond the spread it is worse still, for unmasked recall and for accuracy
+    assert verdict(_test(0.90, (0.0, -0.01, 0.01), (-0.03, -0.05, -0.01)), spread)[0] == "worse"
+    assert verdict(_test(0.01, (-0.02, -0.03, -0.01), (0.0, -0.01, 0.01)), spread)[0] == "worse"
+    said, reasons = verdict(_test(0.01, (-0.001, -0.002, -0.0005), (0.0, -0.01, 0.01)), spread)
+    assert said == "no detectable difference" and "accuracy range" in reasons[-1]
+    # a significant accuracy gain with unmasked recall down (within the noise) is not better
+    assert verdict(_test(0.01, (0.05, 0.01, 0.09), (-0.005, -0.01, -0.001)), spread)[0] == "no detectable difference"
+
+
 def test_paired_counts():
     truth_right_a = np.array([1, 1, 0, 0, 1], bool)
     truth_right_b = np.array([1, 0, 1, 1, 1], bool)

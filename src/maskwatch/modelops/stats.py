@@ -14,8 +14,8 @@ VERDICT_RULE = (
     "better: McNemar p < 0.05 and the 95% bootstrap interval of the accuracy difference (B - A) lies above 0, "
     "unmasked recall not worse beyond the noise (its interval does not lie below 0), and, with a seed spread, the "
     "accuracy gain larger than the spread's range; worse: McNemar p < 0.05 with the accuracy interval below 0, or the "
-    "unmasked-recall interval below 0 (B misses unmasked faces A finds, beyond the noise); otherwise no detectable "
-    "difference"
+    "unmasked-recall interval below 0 (B misses unmasked faces A finds, beyond the noise), and, with a seed spread, "
+    "that loss larger than the spread's range of the same figure; otherwise no detectable difference"
 )
 
 
@@ -133,12 +133,24 @@ def verdict(test: PairedTest, spread: dict | None = None) -> tuple[str, list[str
     reasons.append(f"accuracy B - A = {acc.estimate:+.4f}, 95% CI [{acc.low:+.4f}, {acc.high:+.4f}]")
     reasons.append(f"unmasked recall B - A = {unm.estimate:+.4f}, 95% CI [{unm.low:+.4f}, {unm.high:+.4f}]")
     significant = test.p_value < ALPHA
+    unmasked_noise = spread_range(spread, "unmasked_recall")
     if unm.below_zero:
-        return "worse", [*reasons, "B misses unmasked faces that A finds, beyond the noise"]
+        if unmasked_noise is None or -unm.estimate > unmasked_noise:
+            return "worse", [*reasons, "B misses unmasked faces that A finds, beyond the noise"]
+        reasons.append(
+            f"the unmasked-recall loss is within the retraining noise (range over seeds {unmasked_noise:.4f})"
+        )
+    noise = spread_range(spread, "accuracy")
     if significant and acc.below_zero:
-        return "worse", reasons
+        if noise is None or -acc.estimate > noise:
+            return "worse", reasons
+        return "no detectable difference", [
+            *reasons,
+            f"the loss is within the retraining noise (accuracy range over seeds {noise:.4f})",
+        ]
+    if unm.below_zero:
+        return "no detectable difference", reasons  # a gain in accuracy cannot make up for unmasked faces missed
     if significant and acc.above_zero:
-        noise = spread_range(spread, "accuracy")
         if noise is not None and acc.estimate <= noise:
             return "no detectable difference", [
                 *reasons,
