@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 SCENES = REPO / "build" / "scenes"
 UNMASKED = ("no_mask", "incorrect")
 CAMERA_FPS, ANALYSED_FPS = 15, 5
-FILE_SECONDS = 20  # every camera file: a whole number of analysed frames (300 frames, 100 analysed)
+FILE_SECONDS = 72  # every camera file: longer than warm-up and measured window (8 + 60 s), so no face is scored
+# twice by a file starting again; a whole number of analysed frames (1080 frames, 360 analysed)
 
 
 def wide_clips(split: str) -> list[Path]:
@@ -56,8 +57,8 @@ def wide_camera_files(n: int, split: str, out_dir: Path) -> list[tuple[Path, Pat
     for i in range(n):
         clip = clips[i % len(clips)]
         start = ((i // len(clips)) * 2 * CAMERA_FPS) % clip_frames(clip)
-        path = out_dir / f"wide-{split}-{clip.stem}-{start}.mp4"
-        if not path.is_file():
+        path = out_dir / f"wide-{split}-{clip.stem}-{start}-{FILE_SECONDS}s.mp4"
+        if not path.is_file() or path.stat().st_mtime < clip.stat().st_mtime:  # made from an older clip
             if ffmpeg is None:
                 sys.exit("error: ffmpeg not found (apt-get install ffmpeg)")
             loop = ["-stream_loop", "-1", "-i", str(clip), "-vf", f"select=gte(n\\,{start}),setpts=N/{CAMERA_FPS}/TB"]
