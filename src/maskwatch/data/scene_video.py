@@ -227,7 +227,8 @@ def make_scene_video(
     size: tuple[int, int] = WIDE_SIZE,
     fps: int = VIDEO_FPS,
 ) -> tuple[Path, Path]:
-    """OUT (.mp4) and OUT with .json: the clip and the ground truth of each of its frames."""
+    """OUT (.mp4) and OUT with .json: the clip and the ground truth of each of its frames; `people`: the lanes,
+    so at most that many people on screen at once (see walkers)."""
     rng = np.random.default_rng(seed)
     cast = walkers(photos, people, size, rng, max(1, round(seconds * fps)))
     if not cast:
