@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import cv2
@@ -15,63 +13,20 @@ import onnxruntime as ort
 import pytest
 from typer.testing import CliRunner
 
+from labelled_crops import write_dataset
 from maskwatch.classify import MaskClassifier
-from maskwatch.classify.crop import face_crop
 from maskwatch.cli import app
 from maskwatch.core.errors import UserError
-from maskwatch.core.labels import CLASSES, normalize_label
+from maskwatch.core.labels import CLASSES
 from maskwatch.train.train import TrainConfig, train
 
 WANTED = {"mask": 36, "no_mask": 24, "incorrect": 10}
-COLUMNS = ("path", "label", "source", "split", "group", "image", "box", "face_px", "brightness")
-
-
-def _write_tiny_dataset(shared: Path, out: Path) -> Path:
-    """A few dozen real face crops (face_crop of VOC boxes); every 4th photo goes to val, so no photo straddles."""
-    counts = dict.fromkeys(WANTED, 0)
-    rows = []
-    for n, xml in enumerate(sorted((shared / "andrewmvd" / "annotations").glob("*.xml"))):
-        root = ET.parse(xml).getroot()
-        image_path = shared / "andrewmvd" / "images" / root.findtext("filename")
-        image = cv2.imread(str(image_path))
-        if image is None:
-            continue
-        for obj in root.iter("object"):
-            label = normalize_label(obj.findtext("name") or "")
-            bb = obj.find("bndbox")
-            box = [float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
-            if label is None or counts[label] >= WANTED[label] or min(box[2] - box[0], box[3] - box[1]) < 10:
-                continue
-            crop = face_crop(image, box)
-            rel = f"crops/{label}/{len(rows):04d}.jpg"
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(out / rel), crop)
-            counts[label] += 1
-            rows.append(
-                {
-                    "path": rel,
-                    "label": label,
-                    "source": "andrewmvd",
-                    "split": "val" if n % 4 == 3 else "train",
-                    "group": f"g{n:06d}",
-                    "image": str(image_path),
-                    "box": " ".join(f"{v:.0f}" for v in box),
-                    "face_px": f"{max(box[2] - box[0], box[3] - box[1]):.0f}",
-                    "brightness": f"{crop.mean():.1f}",
-                }
-            )
-        if counts == WANTED:
-            break
-    with (out / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return out
 
 
 @pytest.fixture(scope="module")
 def tiny_dataset(shared_data, tmp_path_factory) -> Path:
-    return _write_tiny_dataset(shared_data, tmp_path_factory.mktemp("tiny_crops"))
+    """A few dozen real face crops; every 4th photo goes to val, so no photo straddles."""
+    return write_dataset(shared_data, tmp_path_factory.mktemp("tiny_crops"), WANTED, val_every=4)
 
 
 def _run(dataset: Path, out: Path, seed: int = 0, **options) -> list[dict]:
