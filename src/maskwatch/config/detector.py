@@ -79,13 +79,14 @@ class DetectorConfig(Strict):
         "x 1 and x 2 frame px (detected at 3x, 2x, 1x, 0.5x); smaller is faster and finds fewer of the smallest faces",
     )
     region_face_input: int = Field(
-        160,
+        192,
         ge=0,
         le=640,
         multiple_of=32,
         description="regions: px at the detector's input of the region around a face found last (squares of this "
-        "size / 3, / 2, x 1, x 2 and x 4 frame px, at least 2.2 times the face): smaller than region_input, since a "
-        "face needs less room than motion; 0: region_input",
+        "size / 3, / 2, x 1, x 2 and x 4 frame px, at least 2.2 times the face, which is then 44-87 px at the input): "
+        "smaller than region_input, since a face needs less room than motion; smaller still loses faces the detector "
+        "finds only larger; 0: region_input",
     )
     region_max: int = Field(
         8,
