@@ -43,15 +43,28 @@ class RetinaFaceDetector:
     def prepare(self, image: np.ndarray, scale: float | None = None) -> tuple[np.ndarray, float]:
         """Resize by `scale` (default: the long side to input_size), pad to a multiple of 32, subtract the mean;
         NCHW float32."""
-        h, w = image.shape[:2]
-        scale = self.input_size / max(h, w) if scale is None else scale
-        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nh, nw) != (h, w) else image
-        ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
-        blob = np.zeros((1, 3, ph, pw), np.float32)
-        blob[0, :, :nh, :nw] = (resized.astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)
-        return blob, scale
+        scale = self.input_size / max(image.shape[:2]) if scale is None else scale
+        return self._prepare_batch([image], [scale]), scale
+
+    @staticmethod
+    def _prepare_batch(images: list[np.ndarray], scales: list[float]) -> np.ndarray:
+        """prepare() of each image into one [N, 3, H, W] blob, written in place (the regions of several cameras
+        are prepared on every analysed frame: temporaries and a concatenation cost as much as the resizing)."""
+        sizes = [
+            (max(1, round(im.shape[0] * s)), max(1, round(im.shape[1] * s)))
+            for im, s in zip(images, scales, strict=True)
+        ]
+        shapes = {(-(-nh // 32) * 32, -(-nw // 32) * 32) for nh, nw in sizes}
+        if len(shapes) > 1:
+            raise ValueError("the images do not resize to one input shape")
+        ph, pw = shapes.pop()
+        blob = np.zeros((len(images), 3, ph, pw), np.float32)
+        for i, (image, scale, (nh, nw)) in enumerate(zip(images, scales, sizes, strict=True)):
+            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nh, nw) != image.shape[:2] else image
+            for c in range(3):  # plane by plane: each write is contiguous
+                np.subtract(resized[..., c], BGR_MEAN[c], out=blob[i, c, :nh, :nw], dtype=np.float32)
+        return blob
 
     def detect(self, image: np.ndarray, min_score: float | None = None) -> Detections:
         return self.detect_batch([image], min_score)[0]
@@ -76,10 +89,7 @@ class RetinaFaceDetector:
         size), in one session run; boxes in each image's own pixels."""
         if not images:
             return []
-        blobs = [self.prepare(im, scale)[0] for im, scale in zip(images, scales, strict=True)]
-        if len({b.shape for b in blobs}) > 1:
-            raise ValueError("detect_each: the images do not resize to one input shape")
-        blob = np.concatenate(blobs)
+        blob = self._prepare_batch(images, scales)
         loc, conf, landms = self.session.run(None, {self.input_name: blob})
         score = self.min_score if min_score is None else min_score
         return [
