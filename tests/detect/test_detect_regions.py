@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
+from maskwatch.analysis.analyser import region_settings
+from maskwatch.config.detector import DetectorConfig
 from maskwatch.core.media import grey_thumbnail
 from maskwatch.detect.regions import (
     Region,
@@ -107,6 +109,16 @@ def test_face_regions_can_be_smaller_than_the_others_at_the_same_scale():
     faces = np.array([[500, 500, 514, 516]], np.float32)
     (region,) = planner.plan(frame_with([]), 0.0, faces)
     assert region.kind == "face" and region.side == 43 and region.scale * region.side == pytest.approx(128)
+
+
+def test_the_service_defaults_show_a_tracked_face_at_44_to_88_px_to_the_detector():
+    """A 78-px face at 0.5x (39 px at the input, as with 160-px face regions) was missed on every other frame."""
+    settings = region_settings(DetectorConfig())
+    assert settings is not None
+    for face in range(20, 350, 2):  # from 3x (faces up to 29 px) to 0.25x (faces from 175 px)
+        side = side_for_face(face, settings)
+        at_input = face * settings.face_input_side / side
+        assert 44 <= at_input <= 88, (face, side, at_input)
 
 
 def test_faces_close_together_share_a_region_and_motion_of_their_people_adds_none():
