@@ -89,36 +89,40 @@ def test_whole_picture_moving_is_one_whole_frame_pass():
 
 def test_faces_get_regions_at_a_scale_that_suits_them():
     settings = no_sweep()
-    assert side_for_face(14, settings) == 107  # 3x: a 14 px face becomes 42 px
-    assert side_for_face(60, settings) == 160
-    assert side_for_face(140, settings) == 320
-    assert side_for_face(400, settings) == 1280  # 0.25x: a face of 400 px becomes 100 px
+    assert side_for_face(14, settings) == 107  # at most 3x: a 14 px face becomes 42 px
+    assert side_for_face(60, settings) == 144  # 2.4 times the face: it is 133 px at the input
+    assert side_for_face(140, settings) == 336
+    assert side_for_face(600, settings) == 1280  # at least 0.25x: a face of 600 px becomes 150 px
     planner = RegionPlanner(settings)
     faces = np.array([[500, 500, 514, 516], [1500, 200, 1640, 340]], np.float32)
     regions = planner.plan(frame_with([]), 0.0, faces)
-    assert [(r.kind, r.side) for r in regions] == [("face", 107), ("face", 320)]
+    assert [(r.kind, r.side) for r in regions] == [("face", 107), ("face", 336)]
     assert regions[0].scale == pytest.approx(320 / 107)
 
 
 def test_face_regions_can_be_smaller_than_the_others_at_the_same_scale():
     settings = replace(no_sweep(), face_input=128)
     assert side_for_face(14, settings) == 43  # 3x, as with 320, in a quarter of the pixels or less
-    assert side_for_face(60, settings) == 256  # 0.5x: 30 px at the input
-    assert side_for_face(140, settings) == 512  # 0.25x: 35 px
+    assert side_for_face(60, settings) == 144  # 53 px at the input
+    assert side_for_face(140, settings) == 336
     planner = RegionPlanner(settings)
     faces = np.array([[500, 500, 514, 516]], np.float32)
     (region,) = planner.plan(frame_with([]), 0.0, faces)
     assert region.kind == "face" and region.side == 43 and region.scale * region.side == pytest.approx(128)
 
 
-def test_the_service_defaults_show_a_tracked_face_at_44_to_88_px_to_the_detector():
-    """A 78-px face at 0.5x (39 px at the input, as with 160-px face regions) was missed on every other frame."""
+def test_the_service_defaults_show_every_tracked_face_of_27_to_320_px_at_80_px_to_the_detector():
+    """With regions of a few fixed sides, a face of 88 px was shown at 44 px (its region 384 px at 0.5x) and missed
+    on most frames; at 78 px it was found on every frame. Faces under 27 px are enlarged 3x, over 320 px shrunk 4x."""
     settings = region_settings(DetectorConfig())
     assert settings is not None
-    for face in range(20, 350, 2):  # from 3x (faces up to 29 px) to 0.25x (faces from 175 px)
+    for face in range(10, 700, 2):
         side = side_for_face(face, settings)
         at_input = face * settings.face_input_side / side
-        assert 44 <= at_input <= 88, (face, side, at_input)
+        if 27 <= face <= 320:
+            assert 79 <= at_input <= 80, (face, side, at_input)
+        else:
+            assert at_input == pytest.approx(face * (3 if face < 27 else 0.25), rel=0.02), (face, side, at_input)
 
 
 def test_faces_close_together_share_a_region_and_motion_of_their_people_adds_none():

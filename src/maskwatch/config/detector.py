@@ -83,10 +83,10 @@ class DetectorConfig(Strict):
         ge=0,
         le=640,
         multiple_of=32,
-        description="regions: px at the detector's input of the region around a face found last (squares of this "
-        "size / 3, / 2, x 1, x 2 and x 4 frame px, at least 2.2 times the face, which is then 44-87 px at the input): "
-        "smaller than region_input, since a face needs less room than motion; smaller still loses faces the detector "
-        "finds only larger; 0: region_input",
+        description="regions: px at the detector's input of the region around a face found last (a square 2.4 "
+        "times the face, so that faces of 27-320 px are 80 px at the input; smaller ones enlarged 3x, larger ones "
+        "shrunk 4x): smaller than region_input, since a face needs less room than motion; smaller still loses faces "
+        "the detector finds only larger; 0: region_input",
     )
     region_max: int = Field(
         8,

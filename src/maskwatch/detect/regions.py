@@ -9,7 +9,9 @@ changed, at a resolution that suits the faces there:
   run as one batch), its side in frame pixels one of `sides` (85 px at 3x, 128 at 2x, 256 at 1x, 512 at 0.5x
   with the default 256): a motion blob is given the smallest that holds it (larger blobs are cut into squares of
   the largest side); a face, which needs less room, a square of `face_input` px at the input (a second batch),
-  its side the smallest of `face_sides` at least `face_room` times the face;
+  its side `face_room` times the face, so that every face is shown to the detector at one size (80 px with the
+  service's 192), but enlarged at most `face_scale_max` and shrunk at most `face_scale_min` times (the detector
+  finds a face of 40-50 px at its input far less surely than one of 60-90 px);
 - motion: the pixels of a grey thumbnail (a quarter of the frame's width) that changed since the camera's previous
   analysed frame, grown by `margin` frame px, in connected blobs; a blob centred where the person of a face found
   last is (see person_box) is that person moving, which the face's region follows, and adds none;
@@ -47,8 +49,9 @@ class RegionSettings:
     # px at the detector's input of a face's region (0: input_side): a face needs less room around it than motion,
     # so its region can be smaller at the same scale (a quarter of the pixels at 128 against 256)
     face_input: int = 0
-    face_scales: tuple[float, ...] = (3.0, 2.0, 1.0, 0.5, 0.25)  # the face regions' scales, finest first
-    face_room: float = 2.2  # a face's region side is at least this many times the face
+    face_room: float = 2.4  # a face's region side is this many times the face (within the scales below)
+    face_scale_max: float = 3.0  # a face's region is enlarged at most this much (a face of 10 px becomes 30 px)
+    face_scale_min: float = 0.25  # and shrunk at most this much
     margin: int = 24  # frame px motion blobs are grown by
     max_regions: int = 8  # regions per frame at most, sweep not counted
     sweep_scale: float = 1.0  # the sweep's squares: input_side / sweep_scale frame px
@@ -66,9 +69,10 @@ class RegionSettings:
     whole_sees: float = 0.0
 
     def __post_init__(self) -> None:
-        for scales in (self.scales, self.face_scales):
-            if not scales or list(scales) != sorted(scales, reverse=True) or scales[-1] <= 0:
-                raise ValueError("scales must be positive and descending")
+        if not self.scales or list(self.scales) != sorted(self.scales, reverse=True) or self.scales[-1] <= 0:
+            raise ValueError("scales must be positive and descending")
+        if not 0 < self.face_scale_min <= self.face_scale_max:
+            raise ValueError("face_scale_min must be positive and at most face_scale_max")
         if not 0 <= self.sweep_overlap < 1:
             raise ValueError("sweep_overlap must be in 0..1")
 
@@ -80,11 +84,6 @@ class RegionSettings:
     @property
     def face_input_side(self) -> int:
         return self.face_input or self.input_side
-
-    @property
-    def face_sides(self) -> tuple[int, ...]:
-        """Frame px of a face region's side at each of face_scales, finest first."""
-        return tuple(round(self.face_input_side / scale) for scale in self.face_scales)
 
     @property
     def sweep_side(self) -> int:
@@ -162,10 +161,10 @@ def square_around(box: BoxLike, side: int, frame_shape: tuple[int, int]) -> tupl
 
 
 def side_for_face(face_size: float, settings: RegionSettings) -> int:
-    for side in settings.face_sides:
-        if side >= settings.face_room * face_size:
-            return side
-    return settings.face_sides[-1]
+    """Frame px of the side of a face's region: face_room times the face, within the face scales' bounds."""
+    finest = round(settings.face_input_side / settings.face_scale_max)
+    coarsest = round(settings.face_input_side / settings.face_scale_min)
+    return int(min(coarsest, max(finest, math.ceil(settings.face_room * face_size))))
 
 
 def side_for_blob(box: BoxLike, settings: RegionSettings) -> int:
