@@ -112,8 +112,9 @@ def test_face_regions_can_be_smaller_than_the_others_at_the_same_scale():
 
 
 def test_the_service_defaults_show_every_tracked_face_of_27_to_320_px_at_80_px_to_the_detector():
-    """With regions of a few fixed sides, a face of 88 px was shown at 44 px (its region 384 px at 0.5x) and missed
-    on most frames; at 78 px it was found on every frame. Faces under 27 px are enlarged 3x, over 320 px shrunk 4x."""
+    """With regions of five fixed sides, a face boxed at 88 px was shown at 44 px (its region 384 px at 0.5x) and
+    missed, boxed at 87 px shown at 87 px and found: it came and went. Faces under 27 px are enlarged 3x, over 320 px
+    shrunk 4x."""
     settings = region_settings(DetectorConfig())
     assert settings is not None
     for face in range(10, 700, 2):
