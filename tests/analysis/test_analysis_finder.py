@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from maskwatch.analysis.finder import SEEN_AT_INPUT, looked_at
+from maskwatch.analysis.finder import looked_at
 from maskwatch.core.detections import Detections
-from maskwatch.detect.regions import Region
+from maskwatch.detect.regions import SEEN_AT_INPUT, Region
 
 
 def faces(*boxes):

@@ -22,13 +22,9 @@ import numpy as np
 from maskwatch.analysis.motion import MotionGate, thumbnail
 from maskwatch.backends import Pipeline
 from maskwatch.core.detections import Detections
-from maskwatch.detect.regions import Region, RegionPlanner, RegionSettings
+from maskwatch.detect.regions import SEEN_AT_INPUT, Region, RegionPlanner, RegionSettings
 from maskwatch.detect.tiling import CONTAINED, MERGE_IOU
 from maskwatch.sources import Frame
-
-# px at the detector's input: a region that sees a face smaller than this has not looked at it (the detector misses
-# faces that small often: 57 % at 16 px, 12 % at 28 px, of 60 train faces), so a face found before is kept
-SEEN_AT_INPUT = 28.0
 
 
 @dataclass
