@@ -8,19 +8,9 @@ import cv2
 import numpy as np
 
 from maskwatch.core.detections import BoxLike
+from maskwatch.core.draw import grown
 
 MARGIN = 0.25  # each face box is grown by this much of its size on every side before it is hidden
-
-
-def _expand(box: BoxLike, width: int, height: int, margin: float) -> tuple[int, int, int, int]:
-    x1, y1, x2, y2 = (float(v) for v in box)
-    mw, mh = (x2 - x1) * margin, (y2 - y1) * margin
-    return (
-        max(0, int(x1 - mw)),
-        max(0, int(y1 - mh)),
-        min(width, int(np.ceil(x2 + mw))),
-        min(height, int(np.ceil(y2 + mh))),
-    )
 
 
 def hide_region(region: np.ndarray, method: str = "pixelate") -> np.ndarray:
@@ -51,7 +41,7 @@ def blur_faces(
     for i, box in enumerate(np.asarray(boxes).reshape(-1, 4)):
         if keep is not None and i == keep:
             continue
-        x1, y1, x2, y2 = _expand(box, w, h, margin)
+        x1, y1, x2, y2 = grown(box, margin, w, h)
         if x2 > x1 and y2 > y1:
             out[y1:y2, x1:x2] = hide_region(out[y1:y2, x1:x2], method)
     return out
