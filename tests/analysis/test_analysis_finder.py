@@ -1,10 +1,13 @@
-"""The finder's bookkeeping of regions: which faces of the last frame a region has looked at."""
+"""The finder's bookkeeping of regions: which faces of the last frame a region has looked at, and which doubtful
+faces it looks at closer."""
 
 import numpy as np
+import pytest
 
-from maskwatch.analysis.finder import looked_at
+from maskwatch.analysis.finder import PROBE_SCORE, FaceFinder, looked_at
 from maskwatch.core.detections import Detections
-from maskwatch.detect.regions import SEEN_AT_INPUT, Region
+from maskwatch.detect.regions import SEEN_AT_INPUT, Region, RegionSettings
+from maskwatch.sources import Frame
 
 
 def faces(*boxes):
@@ -23,3 +26,61 @@ def test_a_region_that_sees_a_face_too_small_for_the_detector_has_not_looked_at_
 def test_a_face_cut_by_a_region_was_not_looked_at():
     found = faces([100, 100, 140, 140])
     assert looked_at(found, [Region((120, 0, 376, 256), 1.0, "sweep")]).tolist() == [False]
+
+
+class StillFace:
+    """Stands in for the detector on regions: one still face, scored by the scale of the region that holds it whole
+    (`score_at`: {at least this scale: score}); every region planned is recorded."""
+
+    def __init__(self, box, score_at):
+        self.box, self.score_at = np.array(box, np.float32), score_at
+        self.planned: list[list[Region]] = []
+
+    def analyze_batch(self, images, min_score=None):
+        return [Detections.empty() for _ in images]
+
+    def analyze_regions(self, frames, min_score=None):
+        out = []
+        for _, regions in frames:
+            self.planned.append(regions)
+            scores = [self._score(r) for r in regions if _holds(r.box, self.box)]
+            best = max(scores, default=0.0)
+            out.append(faces(self.box) if best >= (min_score or 0) and best > 0 else Detections.empty())
+            if len(out[-1]):
+                out[-1].det_scores[:] = best
+        return out
+
+    def _score(self, region):
+        return max((s for scale, s in self.score_at.items() if region.scale >= scale), default=0.0)
+
+
+def _holds(square, box):
+    return square[0] <= box[0] and square[1] <= box[1] and square[2] >= box[2] and square[3] >= box[3]
+
+
+def _still_frames(finder, detector, n):
+    image = np.zeros((1080, 1920, 3), np.uint8)
+    return [finder.find(Frame(image, i + 1, i * 0.2), detector) for i in range(n)]
+
+
+def _finder():
+    return FaceFinder(0.3, redetect_seconds=1.0, regions=RegionSettings(face_input=192), phase=0.0)
+
+
+def test_a_doubtful_face_seen_too_small_is_looked_at_closer_on_the_next_frame():
+    # 14 px: 14 px at the input of a 1x sweep square, which scores it 0.2; 42 px in a face's region (3x): 0.95
+    detector = StillFace([100, 100, 114, 114], {1.0: 0.2, 2.5: 0.95})
+    shown = _still_frames(_finder(), detector, 3)
+    swept = [r for r in detector.planned[1] if r.kind == "sweep" and _holds(r.box, detector.box)]
+    assert swept and swept[0].scale == 1.0  # frame 2: the sweep's first square holds the face
+    assert len(shown[1]) == 0  # a doubtful face is not shown
+    closer = [r for r in detector.planned[2] if r.kind == "face" and _holds(r.box, detector.box)]
+    assert closer and closer[0].scale >= 2.5
+    assert len(shown[2]) == 1 and shown[2].det_scores[0] == pytest.approx(0.95)
+
+
+def test_a_face_under_the_probe_score_is_not_looked_at_again():
+    detector = StillFace([100, 100, 114, 114], {1.0: PROBE_SCORE / 2, 2.5: 0.95})
+    shown = _still_frames(_finder(), detector, 3)
+    assert not any(r.kind == "face" for r in detector.planned[2])
+    assert [len(s) for s in shown] == [0, 0, 0]

@@ -6,7 +6,9 @@ to run on, `merge` turns the detector's results back into the faces of the frame
 - regions (detector.regions, the default; maskwatch.detect.regions): squares around motion and around the faces
   found last, and a sweep over the whole frame a few squares at a time; the regions of all cameras are detected in
   one batch (MaskPipeline.analyze_regions). Faces of the last frame that no region of this one looked at are kept
-  as they were (they stood still, or waited for a place in the region budget);
+  as they were (they stood still, or waited for a place in the region budget). A doubtful face (PROBE_SCORE up to
+  min_score) found where its region showed it too small to judge, as a 1x sweep square shows a 12-px face, gets a
+  face's region on the next frame, enlarged, and counts only if found there;
 - the whole frame at detector.input_size, skipped where it has not moved since the last detection (motion gating:
   its last faces hold). Frames no larger than input_size (already at their own resolution or above there) and
   backends without analyze_regions always work this way.
@@ -25,6 +27,11 @@ from maskwatch.core.detections import Detections
 from maskwatch.detect.regions import SEEN_AT_INPUT, Region, RegionPlanner, RegionSettings
 from maskwatch.detect.tiling import CONTAINED, MERGE_IOU
 from maskwatch.sources import Frame
+
+# a face scored this much or more where a region saw it too small to judge is looked at closer on the next frame, in
+# a face's region: of the 10-23 px faces of the wide val frames that 1x sweep squares miss at 0.5, they score over
+# half at 0.1-0.5
+PROBE_SCORE = 0.1
 
 
 @dataclass
@@ -56,17 +63,23 @@ def looked_at(faces: Detections, regions: list[Region]) -> np.ndarray:
     return seen
 
 
+def overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(share of each box of a inside each box of b, IoU): two (len(a), len(b)) matrices."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    tl, br = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a, area_b = (np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1) for x in (a, b))
+    union = area_a[:, None] + area_b[None, :] - inter
+    return inter / np.maximum(area_a[:, None], 1e-9), inter / np.maximum(union, 1e-9)
+
+
 def with_kept(found: Detections, kept: Detections) -> Detections:
     """The faces found and those kept from the last frame: a found face lying mostly inside a kept one is a part
     of it (seen cut in a region), a kept face overlapping a found one is that face found again."""
     if len(found) == 0 or len(kept) == 0:
         return join(found, kept)
-    a, b = found.xyxy.astype(np.float64), kept.xyxy.astype(np.float64)
-    tl, br = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area_a, area_b = (np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1) for x in (a, b))
-    part = (inter / np.maximum(area_a[:, None], 1e-9) >= CONTAINED).any(axis=1)
-    iou = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    inside, iou = overlaps(found.xyxy, kept.xyxy)
+    part = np.any(inside >= CONTAINED, axis=1)
     again = (iou > MERGE_IOU)[~part].any(axis=0) if (~part).any() else np.zeros(len(kept), bool)
     return join(found[~part], kept[~again])
 
@@ -109,6 +122,7 @@ class FaceFinder:
         self.redetect_seconds = redetect_seconds
         self.refreshed_at = -float("inf")  # when every face found last was last given its region
         self.last: Detections | None = None  # the last detector result, kept for still frames
+        self.probes = np.zeros((0, 4), np.float32)  # boxes to look at closer on the next frame (see PROBE_SCORE)
         self.frames_detected = 0  # frames the detector ran on
         self.detected = False  # whether it ran on the last frame
         self.regions_detected = 0  # regions the detector ran on
@@ -137,7 +151,8 @@ class FaceFinder:
         refresh = at - self.refreshed_at >= self.redetect_seconds
         if refresh:
             self.refreshed_at = at
-        regions = self.planner.plan(image, at, last, refresh, frame.thumbs.get(self.planner.settings.thumb_factor))
+        thumb = frame.thumbs.get(self.planner.settings.thumb_factor)
+        regions = self.planner.plan(image, at, last, refresh, thumb, self.probes)
         if self.last is None and not any(r.kind == "whole" for r in regions):  # the first frame: the whole of it too
             h, w = image.shape[:2]
             settings = self.planner.settings
@@ -166,12 +181,27 @@ class FaceFinder:
         if not plan.regions:
             return self.last if self.last is not None else Detections.empty()
         (faces,) = found
+        doubtful = faces.det_scores < self.min_score
+        probes, faces = faces[doubtful], faces[~doubtful]
         if self.last is not None:
             faces = with_kept(faces, self.last[~looked_at(self.last, plan.regions)])
+        self.probes = self._probes(probes, plan.regions, faces)
         self.last = faces
         self.frames_detected += 1
         self.regions_detected += len(plan.regions)
         return faces
+
+    def _probes(self, doubtful: Detections, regions: list[Region], faces: Detections) -> np.ndarray:
+        """Boxes of the doubtful faces that no region saw at a size the detector judges, that a face region can,
+        and that are no part of a face kept (with_kept): faces too small where they were found, to be looked at
+        closer."""
+        assert self.planner is not None
+        b = doubtful.xyxy
+        size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+        closer = size * self.planner.settings.face_scale_max >= SEEN_AT_INPUT
+        if len(faces):
+            closer &= ~(overlaps(b, faces.xyxy)[0] >= CONTAINED).any(axis=1)
+        return b[closer & ~looked_at(doubtful, regions)]
 
     def find(self, frame: Frame, pipeline: Pipeline) -> Detections:
         """The faces in one frame (frame.time: video or wall clock)."""
@@ -187,7 +217,8 @@ def find_faces(frames: list[tuple[FaceFinder, Frame]], pipeline: Pipeline) -> li
     images = [image for plan in plans for image in plan.images]
     found = pipeline.analyze_batch(images, min_score=min_score) if images else []
     planned = [(plan.image, plan.regions) for plan in plans if plan.regions and plan.image is not None]
-    in_regions = iter(analyze_regions(planned, min_score=min_score) if planned and analyze_regions else [])
+    probe_score = min(min_score, PROBE_SCORE)  # merge() keeps only the faces of min_score and the probes
+    in_regions = iter(analyze_regions(planned, min_score=probe_score) if planned and analyze_regions else [])
     out, start = [], 0
     for (finder, _), plan in zip(frames, plans, strict=True):
         if plan.regions is not None:

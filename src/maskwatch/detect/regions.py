@@ -257,11 +257,18 @@ class RegionPlanner:
         self.zones, self._shape = list(zones), None
 
     def plan(
-        self, image: np.ndarray, at: float, faces: np.ndarray, refresh: bool = True, thumb: np.ndarray | None = None
+        self,
+        image: np.ndarray,
+        at: float,
+        faces: np.ndarray,
+        refresh: bool = True,
+        thumb: np.ndarray | None = None,
+        probes: np.ndarray | None = None,
     ) -> list[Region]:
         """The regions to detect in this frame (time `at`), given the boxes of the faces found last (frame px).
         refresh: every face gets its region; otherwise only those whose person moved (the others stand still:
-        their last detection holds). thumb: the frame's grey_thumbnail at settings.thumb_factor, where made already."""
+        their last detection holds). thumb: the frame's grey_thumbnail at settings.thumb_factor, where made already.
+        probes: boxes that get a face's region whether they moved or not (faces seen too small last time)."""
         s, frame_shape = self.settings, (image.shape[0], image.shape[1])
         thumb = grey_thumbnail(image, s.thumb_factor) if thumb is None else thumb
         if self._shape != frame_shape:
@@ -277,6 +284,8 @@ class RegionPlanner:
         faces = np.asarray(faces, np.float64).reshape(-1, 4)
         if not refresh:
             faces = faces[[_near(person_box(face), moving) for face in faces]]
+        if probes is not None and len(probes):
+            faces = np.concatenate([faces, np.asarray(probes, np.float64).reshape(-1, 4)])
         if s.whole_input > 0 and moved_share(moving, frame_shape) >= s.whole_motion:
             # the whole picture moves (camera shake, light, a zoom): one whole-frame pass, and regions for the faces
             # too small for it
