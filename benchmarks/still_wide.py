@@ -20,18 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from maskwatch.data.voc_folder import ImageAnnotation
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_wide import _iou
 
 REPO = Path(__file__).resolve().parent.parent
 FPS = 5
-SIZES = ((0, 16), (16, 24), (24, 48), (48, 100_000))  # face px (the box's longer side)
+SIZES = (("0-15px", 16), ("16-23px", 24), ("24-47px", 48), ("48px+", float("inf")))  # below this face px (longer side)
 
 
-def still_videos(folders: list[Path], frames: int, seconds: float) -> list[tuple[Path, object]]:
+def still_videos(folders: list[Path], frames: int, seconds: float) -> list[tuple[Path, ImageAnnotation]]:
     """(video, its frame's annotation) for the first frames // len(folders) frames of each VOC folder."""
-    import cv2
-
+    from maskwatch.core.media import read_image
     from maskwatch.data.scene_video import write_video
     from maskwatch.data.voc_folder import read_voc_folder
 
@@ -41,7 +42,7 @@ def still_videos(folders: list[Path], frames: int, seconds: float) -> list[tuple
         for ann in read_voc_folder(folder)[: frames // len(folders)]:
             video = out_dir / f"{folder.name}-{Path(ann.name).stem}-{seconds:g}s.mp4"
             if not video.is_file():
-                image = cv2.imread(str(ann.image_file))
+                image = read_image(ann.image_file)
                 write_video([image] * round(seconds * FPS), video, fps=FPS)
             videos.append((video, ann))
     return videos
@@ -49,11 +50,10 @@ def still_videos(folders: list[Path], frames: int, seconds: float) -> list[tuple
 
 def size_bin(box: np.ndarray) -> str:
     side = max(box[2] - box[0], box[3] - box[1])
-    lo, hi = next((lo, hi) for lo, hi in SIZES if lo <= side < hi)
-    return f"{lo}-{hi - 1}px" if hi < 100_000 else f"{lo}px+"
+    return next(name for name, below in SIZES if side < below)
 
 
-def found_faces(ann, shown: list[dict]) -> list[tuple[str, bool]]:
+def found_faces(ann: ImageAnnotation, shown: list[dict]) -> list[tuple[str, bool]]:
     """(size bin, found) of each annotated face that is not difficult."""
     boxes = np.array([f["box"] for f in shown if f["score"] >= 0.5], np.float64).reshape(-1, 4)
     faces = ann.boxes[~ann.difficult]
