@@ -64,19 +64,21 @@ def _still_frames(finder, detector, n):
 
 
 def _finder():
-    return FaceFinder(0.3, redetect_seconds=1.0, regions=RegionSettings(face_input=192), phase=0.0)
+    # the start sweep at the sweep's 1x, all in the first frame (at the default 2x it would see a 14-px face at 28 px)
+    settings = RegionSettings(face_input=192, start_scale=1.0, start_max=1000)
+    return FaceFinder(0.3, redetect_seconds=1.0, regions=settings, phase=0.0)
 
 
 def test_a_doubtful_face_seen_too_small_is_looked_at_closer_on_the_next_frame():
     # 14 px: 14 px at the input of a 1x sweep square, which scores it 0.2; 42 px in a face's region (3x): 0.95
     detector = StillFace([100, 100, 114, 114], {1.0: 0.2, 2.5: 0.95})
-    shown = _still_frames(_finder(), detector, 3)
-    swept = [r for r in detector.planned[1] if r.kind == "sweep" and _holds(r.box, detector.box)]
-    assert swept and swept[0].scale == 1.0  # frame 2: the sweep's first square holds the face
-    assert len(shown[1]) == 0  # a doubtful face is not shown
-    closer = [r for r in detector.planned[2] if r.kind == "face" and _holds(r.box, detector.box)]
+    shown = _still_frames(_finder(), detector, 2)
+    swept = [r for r in detector.planned[0] if r.kind == "sweep" and _holds(r.box, detector.box)]
+    assert swept and max(r.scale for r in swept) == 1.0  # frame 1: the start sweep's squares hold the face at 1x
+    assert len(shown[0]) == 0  # a doubtful face is not shown
+    closer = [r for r in detector.planned[1] if r.kind == "face" and _holds(r.box, detector.box)]
     assert closer and closer[0].scale >= 2.5
-    assert len(shown[2]) == 1 and shown[2].det_scores[0] == pytest.approx(0.95)
+    assert len(shown[1]) == 1 and shown[1].det_scores[0] == pytest.approx(0.95)
 
 
 def test_a_face_under_the_probe_score_is_not_looked_at_again():

@@ -180,14 +180,20 @@ def test_sweep_covers_the_frame_once_per_period_and_cameras_start_apart():
     assert covered.all()
     steps = len(grid) + 1  # and the whole frame
     planner = RegionPlanner(settings)
+    start = [planner.sweep(i * 0.2, FRAME) for i in range(4)]  # from the first frame: all of it at 2x
+    start_grid = sweep_grid(FRAME, settings.input_side // 2, settings.sweep_overlap)
+    assert [len(regions) for regions in start] == [64, 64, 64, len(start_grid) + 1 - 3 * 64]
+    assert [r.box for regions in start for r in regions] == [*start_grid, (0, 0, 1920, 1080)]
+    assert {r.scale for r in start[0]} == {2.0} and start[-1][-1].kind == "whole"
     seen: list[Region] = []
-    for i in range(21):  # 4 s at 5 frames a second
+    for i in range(4, 24):  # then 4 s at 5 frames a second
         seen += planner.sweep(i * 0.2, FRAME)
     assert len(seen) == steps and len({r.box for r in seen}) == steps
     assert sum(r.kind == "whole" for r in seen) == 1
-    other = RegionPlanner(settings, phase=0.5)
+    at_once = replace(settings, start_max=1000)  # the start sweep in the first frame
+    other = RegionPlanner(at_once, phase=0.5)
     other.sweep(0.0, FRAME)
-    first = RegionPlanner(settings)
+    first = RegionPlanner(at_once)
     first.sweep(0.0, FRAME)
     assert first.sweep(0.4, FRAME)[0].box != other.sweep(0.4, FRAME)[0].box
 
@@ -257,8 +263,20 @@ def test_whole_frame_pass_leaves_regions_only_to_faces_too_small_for_it():
     assert [r.kind for r in planner.plan(frame_with([(0, 0, 800, 800)]), 0.2, faces)] == ["whole"]
 
 
+def test_a_new_frame_size_starts_the_start_sweep_again():
+    """A camera whose frame size changes (another stream, a new resolution) is swept at 2x again."""
+    settings = RegionSettings(sweep_seconds=4.0, start_max=1000)
+    planner = RegionPlanner(settings)
+    small = (720, 1280)
+    for start, shape in ((0.0, FRAME), (0.4, small)):
+        steps = len(sweep_grid(shape, settings.input_side // 2, settings.sweep_overlap)) + 1
+        image = np.zeros((*shape, 3), np.uint8)
+        assert len(planner.plan(image, start, NO_FACES)) == steps
+        assert len(planner.plan(image, start + 0.2, NO_FACES)) <= settings.sweep_max
+
+
 def test_a_camera_that_falls_behind_sweeps_slower_instead_of_piling_up_work():
-    planner = RegionPlanner(RegionSettings(sweep_seconds=4.0, sweep_max=2))
+    planner = RegionPlanner(RegionSettings(sweep_seconds=4.0, sweep_max=2, start_max=1000))
     planner.sweep(0.0, FRAME)
     assert len(planner.sweep(3.0, FRAME)) == 2  # 3 s late: 30 squares due, two taken
     assert len(planner.sweep(3.1, FRAME)) <= 2

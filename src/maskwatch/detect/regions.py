@@ -24,7 +24,11 @@ changed, at a resolution that suits the faces there:
   elsewhere keep their regions;
 - a sweep: the frame cut into squares of the sweep side (overlapping by `sweep_overlap` of the side), plus the whole
   frame at `whole_input` px, visited a few per frame so that the whole frame is covered every `sweep_seconds`; each
-  camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together;
+  camera starts at another place of the sweep (`phase`), so that the cameras do not sweep together. From a
+  camera's first frame (and the first of a new frame size), a start sweep goes over all of it at `start_scale`,
+  `start_max` squares a frame: a face standing still from the start is found within a second, the smallest too, not
+  up to `sweep_seconds` later, or never where the 1x sweep shows it too small (220 squares and the whole pass at
+  1080p: 4 frames of ~0.1-0.2 s more);
 - zones: what lies outside the watched area (no zone, or an ignored one; see `watched_mask`) is left out.
 """
 
@@ -62,6 +66,10 @@ class RegionSettings:
     sweep_overlap: float = 0.25  # share of the sweep side neighbouring squares overlap by
     sweep_seconds: float = 10.0  # the sweep covers the whole frame once in this time; 0: no sweep
     sweep_max: int = 3  # sweep squares a frame at most (a camera analysed less often than planned sweeps slower)
+    # from a camera's first frame, the whole frame is swept once at this scale (2x: a 12-px face is 24 px at the
+    # detector's input, where it is found; at the sweep's 1x it scores under 0.02): faces still from the start
+    start_scale: float = 2.0
+    start_max: int = 64  # start-sweep squares a frame at most (1080p: 220 squares and the whole pass in 4 frames)
     whole_input: int = 640  # the sweep's whole-frame pass: the long side at the input (for large faces); 0: none
     # the motion thumbnail is the frame shrunk by this whole factor (a whole factor is 3x faster to shrink than
     # another; 1080p: 480 px wide, small people still move a pixel of it between analysed frames)
@@ -78,6 +86,8 @@ class RegionSettings:
             raise ValueError("face_scale_min must be positive and at most face_scale_max")
         if not 0 <= self.sweep_overlap < 1:
             raise ValueError("sweep_overlap must be in 0..1")
+        if self.start_max < 1:
+            raise ValueError("start_max must be at least 1")
 
     @property
     def sides(self) -> tuple[int, ...]:
@@ -249,6 +259,7 @@ class RegionPlanner:
     zones: Sequence = ()
     previous: np.ndarray | None = None  # the last frame's motion thumbnail
     swept_at: float | None = None  # time up to which the sweep is done
+    start_left: list[Region] = field(default_factory=list)  # the start sweep's regions still to be detected
     sweep_pos: float = 0.0  # sweep squares visited so far (fractional)
     _shape: tuple[int, int] | None = None
 
@@ -272,7 +283,7 @@ class RegionPlanner:
         s, frame_shape = self.settings, (image.shape[0], image.shape[1])
         thumb = grey_thumbnail(image, s.thumb_factor) if thumb is None else thumb
         if self._shape != frame_shape:
-            self._shape, self.previous = frame_shape, None
+            self._shape, self.previous, self.swept_at, self.start_left = frame_shape, None, None, []
             self.watched = watched_mask(self.zones, thumb.shape[:2])
         previous, self.previous = self.previous, thumb
         moving = (
@@ -328,22 +339,32 @@ class RegionPlanner:
         return chosen
 
     def sweep(self, at: float, frame_shape: tuple[int, int]) -> list[Region]:
-        """The sweep's regions due by time `at`: the grid's squares (and the whole frame) a few at a time."""
+        """The sweep's regions due by time `at`: the grid's squares (and the whole frame) a few at a time; from the
+        first frame, the start sweep first (squares at start_scale, start_max a frame)."""
         s = self.settings
         if s.sweep_seconds <= 0:
             return []
         h, w = frame_shape
-        steps: list[Region] = [
-            Region(square, s.input_side / (square[2] - square[0]), "sweep")
-            for square in sweep_grid(frame_shape, s.sweep_side, s.sweep_overlap)
-            if _touches(square, self.watched, frame_shape)
-        ]
-        if s.whole_input > 0:
-            steps.append(Region((0, 0, w, h), s.whole_input / max(h, w), "whole"))
-        if self.swept_at is None:  # the first frame: the camera's phase
+        whole = [Region((0, 0, w, h), s.whole_input / max(h, w), "whole")] if s.whole_input > 0 else []
+        steps = self._squares(frame_shape, s.sweep_side) + whole
+        if self.swept_at is None:  # the first frame: the start sweep, then on from the camera's phase
             self.swept_at, self.sweep_pos = at, self.phase * len(steps)
+            self.start_left = self._squares(frame_shape, round(s.input_side / max(s.start_scale, s.sweep_scale)))
+            self.start_left += whole
+        if self.start_left:  # the sweep waits for it
+            self.swept_at, taken, self.start_left = at, self.start_left[: s.start_max], self.start_left[s.start_max :]
+            return taken
         due = (at - self.swept_at) / s.sweep_seconds * len(steps)
         self.swept_at = at
         start = math.floor(self.sweep_pos)
         self.sweep_pos = min(self.sweep_pos + max(0.0, due), start + s.sweep_max)  # behind: the sweep slows down
         return [steps[i % len(steps)] for i in range(start, math.floor(self.sweep_pos))]
+
+    def _squares(self, frame_shape: tuple[int, int], side: int) -> list[Region]:
+        """The sweep grid of squares of `side` that touch the watched area."""
+        s = self.settings
+        return [
+            Region(square, s.input_side / (square[2] - square[0]), "sweep")
+            for square in sweep_grid(frame_shape, side, s.sweep_overlap)
+            if _touches(square, self.watched, frame_shape)
+        ]
