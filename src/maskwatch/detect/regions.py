@@ -340,25 +340,23 @@ class RegionPlanner:
 
     def sweep(self, at: float, frame_shape: tuple[int, int]) -> list[Region]:
         """The sweep's regions due by time `at`: the grid's squares (and the whole frame) a few at a time; from the
-        first frame, the start sweep first (squares at start_scale, start_max a frame)."""
+        first frame, the start sweep's too (squares at start_scale, start_max a frame)."""
         s = self.settings
         if s.sweep_seconds <= 0:
             return []
         h, w = frame_shape
         whole = [Region((0, 0, w, h), s.whole_input / max(h, w), "whole")] if s.whole_input > 0 else []
         steps = self._squares(frame_shape, s.sweep_side) + whole
-        if self.swept_at is None:  # the first frame: the start sweep, then on from the camera's phase
+        if self.swept_at is None:  # the first frame: the camera's phase, and the start sweep
             self.swept_at, self.sweep_pos = at, self.phase * len(steps)
             self.start_left = self._squares(frame_shape, round(s.input_side / max(s.start_scale, s.sweep_scale)))
             self.start_left += whole
-        if self.start_left:  # the sweep waits for it
-            self.swept_at, taken, self.start_left = at, self.start_left[: s.start_max], self.start_left[s.start_max :]
-            return taken
+        started, self.start_left = self.start_left[: s.start_max], self.start_left[s.start_max :]
         due = (at - self.swept_at) / s.sweep_seconds * len(steps)
         self.swept_at = at
         start = math.floor(self.sweep_pos)
         self.sweep_pos = min(self.sweep_pos + max(0.0, due), start + s.sweep_max)  # behind: the sweep slows down
-        return [steps[i % len(steps)] for i in range(start, math.floor(self.sweep_pos))]
+        return started + [steps[i % len(steps)] for i in range(start, math.floor(self.sweep_pos))]
 
     def _squares(self, frame_shape: tuple[int, int], side: int) -> list[Region]:
         """The sweep grid of squares of `side` that touch the watched area."""
