@@ -6,8 +6,8 @@ The wide frames of `maskwatch data scenes ... --split val` (1920x1080, photos at
 background) are held still, each for --seconds, in a 5-fps H.264 video (made once under build/still/), and each
 video is run through one CameraAnalyser with the service's defaults, as `detect VIDEO --json` runs it. Every
 analysed frame is scored against its frame's annotation: the share of faces (not difficult) shown at score >= 0.5
-with IoU >= 0.5, whatever their label, by face size, from the video's start to the end of the first sweep
-(detector.region_sweep_seconds) and after it. Prints one JSON line.
+with IoU >= 0.5, whatever their label, by face size, in the video's first second (the start sweep's time at 1080p),
+from then to the end of the first sweep (detector.region_sweep_seconds) and after it. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -72,14 +72,14 @@ def run(folders: list[Path], frames: int, seconds: float) -> dict:
     config = AppConfig.model_validate({"cameras": [{"name": "cam", "source": "x.mp4", "fps": FPS}]})
     pipeline = make_pipeline(config.detector)
     sweep = config.detector.region_sweep_seconds
-    counts: dict[str, dict[str, list[int]]] = {"first_sweep": {}, "after": {}}
+    counts: dict[str, dict[str, list[int]]] = {"first_second": {}, "first_sweep": {}, "after": {}}
     started = time.perf_counter()
     videos = still_videos(folders, frames, seconds)
     for video, ann in videos:
         analysis = analyse_video(video, CameraAnalyser(config.cameras[0], config, pipeline), progress=False)
         for key, shown in analysis.results.items():
             at = int(key.rsplit("_f", 1)[1]) / FPS
-            period = "first_sweep" if at < sweep else "after"
+            period = "first_second" if at < 1 else "first_sweep" if at < sweep else "after"
             for size, hit in found_faces(ann, shown):
                 tally = counts[period].setdefault(size, [0, 0])
                 tally[0], tally[1] = tally[0] + hit, tally[1] + 1

@@ -28,7 +28,7 @@ changed, at a resolution that suits the faces there:
   camera's first frame (and the first of a new frame size), a start sweep goes over all of it at `start_scale`,
   `start_max` squares a frame: a face standing still from the start is found within a second, the smallest too, not
   up to `sweep_seconds` later, or never where the 1x sweep shows it too small (220 squares and the whole pass at
-  1080p: 4 frames of ~0.1-0.2 s more);
+  1080p: 4 frames of 0.05-0.2 s more);
 - zones: what lies outside the watched area (no zone, or an ignored one; see `watched_mask`) is left out.
 """
 
