@@ -22,8 +22,8 @@ SIZES = (12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 HOLD = 15  # video frames each size is held: 1 s at 15 fps, 5 analysed frames at 5 fps
 FOUND_SCORE = 0.5
 FOUND_IOU = 0.5
-# The 12 px face stands still from the camera's first frame: found by the sweep of that frame, at 2x (the 1x sweep of
-# later frames scores it under 0.02); the larger ones arrive, and get a motion region at up to 3x.
+# The 12 px face stands still from the camera's first frame: found by the start sweep over its first frames, at 2x
+# (the 1x sweep scores it under 0.02); the larger ones arrive, and get a motion region at up to 3x.
 
 
 def run_cli(*args, timeout=600):
