@@ -347,10 +347,10 @@ class RegionPlanner:
         h, w = frame_shape
         whole = [Region((0, 0, w, h), s.whole_input / max(h, w), "whole")] if s.whole_input > 0 else []
         steps = self._squares(frame_shape, s.sweep_side) + whole
-        if self.swept_at is None:  # the first frame: the camera's phase, and the start sweep
+        if self.swept_at is None:  # the first frame: the camera's phase, and the start sweep (the whole pass first)
             self.swept_at, self.sweep_pos = at, self.phase * len(steps)
-            self.start_left = self._squares(frame_shape, round(s.input_side / max(s.start_scale, s.sweep_scale)))
-            self.start_left += whole
+            side = round(s.input_side / max(s.start_scale, s.sweep_scale))
+            self.start_left = whole + self._squares(frame_shape, side)
         started, self.start_left = self.start_left[: s.start_max], self.start_left[s.start_max :]
         due = (at - self.swept_at) / s.sweep_seconds * len(steps)
         self.swept_at = at
