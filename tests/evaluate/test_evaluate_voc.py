@@ -167,6 +167,9 @@ def test_cli_voc_with_predictions_writes_report(voc_folder, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["map_mask_no_mask"] == pytest.approx(0.75)
     assert metrics["compliance"]["unmasked_recall"] == 1.0
+    low, high = metrics["intervals"]["map_mask_no_mask"]
+    assert low <= 0.75 <= high
+    assert "95 % interval" in res.output
     for png in ("confusion.png", "pr_curves.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -88,33 +88,47 @@ def match_image(
     return status
 
 
+@dataclass
+class ImageMatches:
+    """One class's predictions in one image, VOC-matched: their scores, which are true positives (difficult
+    matches left out), and how many faces of the class the image holds."""
+
+    scores: np.ndarray
+    is_tp: np.ndarray
+    n_gt: int
+
+
+def image_matches(
+    label: str, ann: ImageAnnotation, pred: ImagePredictions | None, iou_threshold: float = IOU_THRESHOLD
+) -> ImageMatches:
+    """VOC matching of one class in one image; label FACE scores every box regardless of its class."""
+
+    def pick(labels: list[str]) -> np.ndarray:
+        return np.ones(len(labels), bool) if label == FACE else np.array([x == label for x in labels], bool)
+
+    # a difficult face absorbs predictions of any label: its class cannot be judged either
+    g = pick(ann.labels) | ann.difficult
+    pred = pred or ImagePredictions.empty()
+    p = pick(pred.labels)
+    status = match_image(ann.boxes[g], ann.difficult[g], pred.boxes[p], pred.scores[p], iou_threshold)
+    keep = status != IGNORED
+    return ImageMatches(pred.scores[p][keep], status[keep] == TP, int(np.sum(g & ~ann.difficult)))
+
+
 def pr_curve(
     label: str,
     annotations: list[ImageAnnotation],
     predictions: dict[str, ImagePredictions],
     iou_threshold: float = IOU_THRESHOLD,
 ) -> PRCurve:
-    """VOC precision/recall and AP of one class; label FACE scores every box regardless of its class."""
-
-    def pick(labels: list[str]) -> np.ndarray:
-        return np.ones(len(labels), bool) if label == FACE else np.array([x == label for x in labels], bool)
-
-    n_gt = 0
-    scores, status = [], []
-    for ann in annotations:
-        # a difficult face absorbs predictions of any label: its class cannot be judged either
-        g = pick(ann.labels) | ann.difficult
-        n_gt += int(np.sum(g & ~ann.difficult))
-        pred = predictions.get(ann.name) or ImagePredictions.empty()
-        p = pick(pred.labels)
-        scores.append(pred.scores[p])
-        status.append(match_image(ann.boxes[g], ann.difficult[g], pred.boxes[p], pred.scores[p], iou_threshold))
-    scores_all = np.concatenate(scores) if scores else np.zeros(0)
-    status_all = np.concatenate(status) if status else np.zeros(0, np.int8)
-    keep = status_all != IGNORED
-    scores_all, status_all = scores_all[keep], status_all[keep]
+    """VOC precision/recall and AP of one class over all images; label FACE scores every box regardless of its
+    class."""
+    parts = [image_matches(label, ann, predictions.get(ann.name), iou_threshold) for ann in annotations]
+    n_gt = sum(m.n_gt for m in parts)
+    scores_all = np.concatenate([m.scores for m in parts]) if parts else np.zeros(0)
+    tp_all = np.concatenate([m.is_tp for m in parts]) if parts else np.zeros(0, bool)
     order = np.argsort(-scores_all, kind="stable")
-    scores_all, is_tp = scores_all[order], status_all[order] == TP
+    scores_all, is_tp = scores_all[order], tp_all[order]
     tp, fp = np.cumsum(is_tp), np.cumsum(~is_tp)
     recall = tp / n_gt if n_gt else np.zeros(len(tp))
     precision = tp / np.maximum(tp + fp, 1)

@@ -99,32 +99,41 @@ def print_result(result: VocResult | CropResult, console: Console | None = None)
         _print_crops(result, console)
 
 
+def _interval(r: VocResult, name: str, pct: bool = False) -> str:
+    low, high = r.intervals.get(name, (math.nan, math.nan))
+    return "" if math.isnan(low) else f"{_f(low, pct)}-{_f(high, pct)}"
+
+
 def _print_voc(r: VocResult, console: Console) -> None:
     table = Table(title=f"Detection on {r.n_images} images (AP @ IoU 0.5)")
-    for col in ("class", "faces", "predictions", "AP"):
+    for col in ("class", "faces", "predictions", "AP", "95 % interval"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in (*CLASSES, FACE):
         curve = r.curves[c]
-        table.add_row(c, str(curve.n_gt), str(curve.n_pred), _f(curve.ap))
-    table.add_row("mAP mask,no_mask", "", "", _f(r.map_primary), style="bold")
-    table.add_row("mAP all three", "", "", _f(r.map_all), style="bold")
+        table.add_row(c, str(curve.n_gt), str(curve.n_pred), _f(curve.ap), _interval(r, f"ap_{c}"))
+    table.add_row("mAP mask,no_mask", "", "", _f(r.map_primary), _interval(r, "map_mask_no_mask"), style="bold")
+    table.add_row("mAP all three", "", "", _f(r.map_all), "", style="bold")
     console.print(table)
     rates = r.compliance
     comp = Table(title=f"Compliance at score >= {rates.threshold:g}")
-    comp.add_column("measure")
-    comp.add_column("value", justify="right")
+    for col in ("measure", "value", "95 % interval"):
+        comp.add_column(col, justify="left" if col == "measure" else "right")
     comp.add_row(
         "unmasked recall",
         f"{_f(rates.unmasked_recall, True)} ({rates.n_unmasked_caught}/{rates.n_unmasked})",
+        _interval(r, "unmasked_recall", True),
     )
-    comp.add_row("unmasked missed: not detected", str(rates.n_unmasked_undetected))
-    comp.add_row("unmasked missed: called mask", str(rates.n_unmasked_called_mask))
+    comp.add_row("unmasked missed: not detected", str(rates.n_unmasked_undetected), "")
+    comp.add_row("unmasked missed: called mask", str(rates.n_unmasked_called_mask), "")
     comp.add_row(
         "masked false-alarm rate",
         f"{_f(rates.masked_false_alarm_rate, True)} ({rates.n_masked_false_alarm}/{rates.n_masked_detected})",
+        _interval(r, "masked_false_alarm_rate", True),
     )
-    comp.add_row("detections matching no face", str(rates.n_false_detections))
+    comp.add_row("detections matching no face", str(rates.n_false_detections), "")
     console.print(comp)
+    if r.intervals:
+        console.print("95 % interval: where the figure falls on 95 % of resamples of these photos (bootstrap)")
     _print_subgroups(r.subgroups, console)
     _print_notes(r.notes, console)
 

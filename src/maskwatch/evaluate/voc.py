@@ -21,6 +21,7 @@ from maskwatch.data.voc_folder import (  # noqa: F401 (ground truth is read thro
     restrict_to_split,
     split_images,
 )
+from maskwatch.evaluate.bootstrap import bootstrap_intervals
 from maskwatch.evaluate.metrics import (
     FACE,
     ComplianceResult,
@@ -105,6 +106,7 @@ class VocResult:
     n_images_also_in_train: int = 0
     notes: list[str] = field(default_factory=list)
     subgroups: dict = field(default_factory=dict)  # evaluate.subgroups.subgroup_report, where computed
+    intervals: dict[str, list[float]] = field(default_factory=dict)  # evaluate.bootstrap, where computed
 
     @property
     def face_ap(self) -> float:
@@ -127,6 +129,7 @@ class VocResult:
             "n_images_without_predictions": self.n_images_without_predictions,
             "n_images_also_in_train": self.n_images_also_in_train,
             "notes": self.notes,
+            "intervals": self.intervals,
             **self.subgroups,
         }
 
@@ -160,6 +163,7 @@ def score_predictions(
     classes: tuple[str, ...] = PRIMARY_CLASSES,
     threshold: float = 0.5,
     incorrect: str = "keep",
+    intervals: bool = False,
 ) -> VocResult:
     """Score a predictions JSON object against ground truth.
 
@@ -168,6 +172,7 @@ def score_predictions(
     `classes` picks the classes of `map_primary`; `threshold` is the operating score of the compliance view.
     `incorrect`: "keep" scores the three classes as labelled; "no_mask" turns every incorrect face and prediction
     into no_mask; "ignore" makes incorrect faces difficult (for comparing with models that lack the class).
+    `intervals`: also the 95 % intervals of the figures over resampled images (maskwatch.evaluate.bootstrap).
     """
     if not annotations:
         raise UserError("no annotated images to score")
@@ -191,6 +196,8 @@ def score_predictions(
         compliance=compliance(annotations, by_image, threshold),
         n_images_without_predictions=missing,
     )
+    if intervals:
+        result.intervals = bootstrap_intervals(annotations, by_image, tuple(classes), threshold)
     if missing:
         result.notes.append(f"{missing} image(s) have no entry in the predictions (scored as no detections)")
     absent = [c for c in CLASSES if curves[c].n_gt == 0]
@@ -244,7 +251,7 @@ def evaluate_voc(
         if pipeline is None:
             raise UserError("give predictions or a pipeline to run")
         preds = pipeline_predictions(annotations, pipeline)
-    result = score_predictions(preds, annotations, classes, threshold, incorrect)
+    result = score_predictions(preds, annotations, classes, threshold, incorrect, intervals=True)
     result.n_images_also_in_train = in_train
     result.subgroups = voc_subgroups(annotations, preds, threshold, result.notes)
     if in_train:

@@ -1,0 +1,90 @@
+"""How far a photo set's figures could move on other photos like them: percentile intervals from resampling
+whole images with replacement (the faces of one photo share its light, camera and annotator, so they are drawn
+together).
+
+Each image is matched once (metrics.image_matches, metrics.compliance); a resample only reweights the images, so
+a thousand rounds cost about as much as one scoring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskwatch.core.labels import CLASSES
+from maskwatch.data.voc_folder import ImageAnnotation
+from maskwatch.evaluate.metrics import FACE, ImagePredictions, average_precision, compliance, image_matches
+
+ROUNDS = 1000
+LEVEL = 0.95
+
+
+class _ClassTally:
+    """One class's matched predictions of every image, ranked once; a round weighs each by its image's draws."""
+
+    def __init__(self, label: str, annotations: list[ImageAnnotation], predictions: dict[str, ImagePredictions]):
+        parts = [image_matches(label, ann, predictions.get(ann.name)) for ann in annotations]
+        scores = np.concatenate([m.scores for m in parts])
+        order = np.argsort(-scores, kind="stable")
+        self.image = np.repeat(np.arange(len(parts)), [len(m.scores) for m in parts])[order]
+        self.is_tp = np.concatenate([m.is_tp for m in parts])[order]
+        self.n_gt = np.array([m.n_gt for m in parts], np.float64)
+
+    def ap(self, draws: np.ndarray) -> float:
+        n_gt = float(draws @ self.n_gt)
+        if n_gt == 0:
+            return float("nan")
+        weight = draws[self.image]
+        tp = np.cumsum(weight * self.is_tp)
+        fp = np.cumsum(weight * ~self.is_tp)
+        return average_precision(tp / n_gt, tp / np.maximum(tp + fp, 1))
+
+
+def _compliance_counts(
+    annotations: list[ImageAnnotation], predictions: dict[str, ImagePredictions], threshold: float
+) -> np.ndarray:
+    """Per image: unmasked faces, of them flagged, masked faces found, of them flagged (rows)."""
+    counts = []
+    for ann in annotations:
+        c = compliance([ann], {ann.name: predictions.get(ann.name) or ImagePredictions.empty()}, threshold)
+        counts.append((c.n_unmasked, c.n_unmasked_caught, c.n_masked_detected, c.n_masked_false_alarm))
+    return np.array(counts, np.float64).reshape(-1, 4)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def bootstrap_intervals(
+    annotations: list[ImageAnnotation],
+    predictions: dict[str, ImagePredictions],
+    primary: tuple[str, ...],
+    threshold: float = 0.5,
+    rounds: int = ROUNDS,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Central LEVEL intervals [low, high] of the mAP over `primary`, each class's AP, face AP, unmasked recall
+    and masked false-alarm rate, over `rounds` resamples of the images (seeded: the same figures every run)."""
+    if not annotations:
+        return {}
+    tallies = {c: _ClassTally(c, annotations, predictions) for c in (*CLASSES, FACE)}
+    counts = _compliance_counts(annotations, predictions, threshold)
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        draws = np.bincount(rng.integers(0, len(annotations), len(annotations)), minlength=len(annotations))
+        aps = {c: tally.ap(draws.astype(np.float64)) for c, tally in tallies.items()}
+        unmasked, caught, masked, flagged = draws @ counts
+        figures = {
+            "map_mask_no_mask": float(np.mean([aps[c] for c in primary])),
+            **{f"ap_{c}": v for c, v in aps.items()},
+            "unmasked_recall": _ratio(caught, unmasked),
+            "masked_false_alarm_rate": _ratio(flagged, masked),
+        }
+        for name, value in figures.items():
+            samples.setdefault(name, []).append(value)
+    tail = (1 - LEVEL) / 2 * 100
+    return {
+        name: [round(float(v), 4) for v in np.nanpercentile(values, [tail, 100 - tail])]
+        for name, values in samples.items()
+        if not np.all(np.isnan(values))
+    }
