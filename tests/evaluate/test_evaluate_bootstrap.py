@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from maskwatch.evaluate.bootstrap import _ClassTally, bootstrap_intervals
+from maskwatch.evaluate.bootstrap import _ClassTally, bootstrap_intervals, paired_differences
 from maskwatch.evaluate.metrics import ImageAnnotation, ImagePredictions, compliance, pr_curve
 
 PRIMARY = ("mask", "no_mask")
@@ -67,3 +67,28 @@ def test_intervals_hold_the_figure_narrow_with_more_photos_and_repeat():
 
 def test_no_photos_no_intervals():
     assert bootstrap_intervals([], {}, PRIMARY) == {}
+
+
+def test_paired_differences_are_b_minus_a_and_narrower_than_either_alone():
+    anns, preds_a = random_set(200, seed=3)
+    # B: A with one more unmasked face caught in every third image where A misses one
+    preds_b = dict(preds_a)
+    for i, ann in enumerate(anns):
+        missing = [j for j, lab in enumerate(ann.labels) if lab != "mask"]
+        p = preds_a[ann.name]
+        if i % 3 == 0 and missing and not any((p.boxes == ann.boxes[missing[0]]).all(axis=1)):
+            j = missing[0]
+            preds_b[ann.name] = ImagePredictions(
+                np.vstack([p.boxes, ann.boxes[j]]), [*p.labels, ann.labels[j]], np.append(p.scores, 0.95)
+            )
+    found = paired_differences(anns, preds_a, preds_b, PRIMARY)
+    recall = found["unmasked_recall"]
+    gain = compliance(anns, preds_b).unmasked_recall - compliance(anns, preds_a).unmasked_recall
+    assert gain > 0 and recall["difference"] == pytest.approx(gain, abs=1e-4)
+    assert 0 < recall["ci95"][0] <= recall["difference"] <= recall["ci95"][1]  # a gain beyond the noise
+    alone = bootstrap_intervals(anns, preds_a, PRIMARY)["unmasked_recall"]
+    assert recall["ci95"][1] - recall["ci95"][0] < (alone[1] - alone[0]) / 2
+    assert paired_differences(anns, preds_a, preds_a, PRIMARY)["map_mask_no_mask"] == {
+        "difference": 0.0,
+        "ci95": [0.0, 0.0],
+    }

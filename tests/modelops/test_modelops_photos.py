@@ -40,3 +40,5 @@ def test_the_detector_runs_once_per_photo_and_the_same_weights_score_the_same(sh
     assert found["set"] == "photos" and json.dumps(found["a"]) == json.dumps(found["b"]) and found["a"]["n"] == 3
     assert 0 < found["a"]["unmasked_recall"] <= 1 and found["metrics"]["a"]["kind"] == "voc"
     assert found["subgroups"] and all(d["delta"] == 0 for d in found["subgroups"])  # evaluate voc's subgroups
+    # the same weights: every resample of the photos gives both the same figures
+    assert found["differences"]["map_mask_no_mask"] == {"difference": 0.0, "ci95": [0.0, 0.0]}

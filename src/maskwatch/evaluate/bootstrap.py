@@ -54,6 +54,48 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("nan")
 
 
+class _Figures:
+    """Every figure of one set of predictions, for any weighting of the images."""
+
+    def __init__(
+        self,
+        annotations: list[ImageAnnotation],
+        predictions: dict[str, ImagePredictions],
+        primary: tuple[str, ...],
+        threshold: float,
+    ):
+        self.primary = primary
+        self.tallies = {c: _ClassTally(c, annotations, predictions) for c in (*CLASSES, FACE)}
+        self.counts = _compliance_counts(annotations, predictions, threshold)
+
+    def __call__(self, draws: np.ndarray) -> dict[str, float]:
+        aps = {c: tally.ap(draws) for c, tally in self.tallies.items()}
+        unmasked, caught, masked, flagged = draws @ self.counts
+        return {
+            "map_mask_no_mask": float(np.mean([aps[c] for c in self.primary])),
+            **{f"ap_{c}": v for c, v in aps.items()},
+            "unmasked_recall": _ratio(caught, unmasked),
+            "masked_false_alarm_rate": _ratio(flagged, masked),
+        }
+
+
+def _resamples(n_images: int, rounds: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [
+        np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(np.float64) for _ in range(rounds)
+    ]
+
+
+def _percentiles(samples: list[dict[str, float]]) -> dict[str, list[float]]:
+    tail = (1 - LEVEL) / 2 * 100
+    out = {}
+    for name in samples[0]:
+        values = np.array([s[name] for s in samples])
+        if not np.all(np.isnan(values)):
+            out[name] = [round(float(v), 4) for v in np.nanpercentile(values, [tail, 100 - tail])]
+    return out
+
+
 def bootstrap_intervals(
     annotations: list[ImageAnnotation],
     predictions: dict[str, ImagePredictions],
@@ -66,25 +108,30 @@ def bootstrap_intervals(
     and masked false-alarm rate, over `rounds` resamples of the images (seeded: the same figures every run)."""
     if not annotations:
         return {}
-    tallies = {c: _ClassTally(c, annotations, predictions) for c in (*CLASSES, FACE)}
-    counts = _compliance_counts(annotations, predictions, threshold)
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        draws = np.bincount(rng.integers(0, len(annotations), len(annotations)), minlength=len(annotations))
-        aps = {c: tally.ap(draws.astype(np.float64)) for c, tally in tallies.items()}
-        unmasked, caught, masked, flagged = draws @ counts
-        figures = {
-            "map_mask_no_mask": float(np.mean([aps[c] for c in primary])),
-            **{f"ap_{c}": v for c, v in aps.items()},
-            "unmasked_recall": _ratio(caught, unmasked),
-            "masked_false_alarm_rate": _ratio(flagged, masked),
-        }
-        for name, value in figures.items():
-            samples.setdefault(name, []).append(value)
-    tail = (1 - LEVEL) / 2 * 100
-    return {
-        name: [round(float(v), 4) for v in np.nanpercentile(values, [tail, 100 - tail])]
-        for name, values in samples.items()
-        if not np.all(np.isnan(values))
-    }
+    figures = _Figures(annotations, predictions, primary, threshold)
+    return _percentiles([figures(draws) for draws in _resamples(len(annotations), rounds, seed)])
+
+
+def paired_differences(
+    annotations: list[ImageAnnotation],
+    predictions_a: dict[str, ImagePredictions],
+    predictions_b: dict[str, ImagePredictions],
+    primary: tuple[str, ...],
+    threshold: float = 0.5,
+    rounds: int = ROUNDS,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """Each figure's difference B - A on the same photos, with its LEVEL interval from resampling the photos for
+    both at once (a photo hard for A is mostly hard for B too, so the paired interval is the narrower one)."""
+    if not annotations:
+        return {}
+    fig_a = _Figures(annotations, predictions_a, primary, threshold)
+    fig_b = _Figures(annotations, predictions_b, primary, threshold)
+
+    def difference(draws: np.ndarray) -> dict[str, float]:
+        a, b = fig_a(draws), fig_b(draws)
+        return {name: b[name] - a[name] for name in a}
+
+    point = difference(np.ones(len(annotations)))
+    intervals = _percentiles([difference(draws) for draws in _resamples(len(annotations), rounds, seed)])
+    return {name: {"difference": round(point[name], 4), "ci95": ci} for name, ci in intervals.items()}

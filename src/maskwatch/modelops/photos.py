@@ -39,18 +39,22 @@ class SameFaces:
 def compare_photos(
     model_a: Path, model_b: Path, folders: list[Path], manifest: Path | None, detector: str | None = None
 ) -> dict:
-    """Both models' VOC metrics (evaluate voc) on the same photos and faces, and their differences."""
-    from maskwatch.evaluate.voc import evaluate_voc
+    """Both models' VOC metrics (evaluate voc) on the same photos and faces, and their differences with intervals
+    from resampling the photos (evaluate.bootstrap.paired_differences)."""
+    from maskwatch.evaluate.bootstrap import paired_differences
+    from maskwatch.evaluate.voc import PRIMARY_CLASSES, evaluate_voc, load_annotations, parse_predictions
     from maskwatch.pipeline import MaskPipeline
 
     first = MaskPipeline.from_defaults(classifier_path=model_a, detector=detector)
     shared = SameFaces(first.detector)
-    metrics = {}
+    metrics, scored = {}, {}
     for key, path in (("a", model_a), ("b", model_b)):
         pipeline = MaskPipeline.from_defaults(classifier_path=path, detector=detector)
         pipeline.detector = shared  # type: ignore[assignment]  # the faces found for A are the faces B judges
-        result, _ = evaluate_voc(folders, manifest, pipeline=pipeline)
+        result, preds = evaluate_voc(folders, manifest, pipeline=pipeline)
         metrics[key] = result.to_dict()
+        scored[key] = parse_predictions(preds)
+    annotations, _ = load_annotations(folders, manifest)
     side = {key: _photo_summary(m) for key, m in metrics.items()}
     deltas = subgroup_deltas(metrics["a"], metrics["b"])
     return {
@@ -59,6 +63,7 @@ def compare_photos(
         "b": side["b"],
         "subgroups": [d.to_dict() for d in deltas],
         "subgroup_warnings": subgroup_warnings(deltas),
+        "differences": paired_differences(annotations, scored["a"], scored["b"], PRIMARY_CLASSES),
         "metrics": metrics,
     }
 

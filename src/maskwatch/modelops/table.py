@@ -21,6 +21,14 @@ ROWS = (
     ("face_ap", "face AP"),
 )
 
+DIFFERENCE_ROWS = (
+    ("map_mask_no_mask", "mAP mask/no_mask"),
+    ("ap_incorrect", "AP incorrect"),
+    ("ap_face", "face AP"),
+    ("unmasked_recall", "unmasked recall"),
+    ("masked_false_alarm_rate", "false-alarm rate"),
+)
+
 
 def _fmt(value: object) -> str:
     if isinstance(value, bool) or value is None:
@@ -68,6 +76,15 @@ def subgroup_table(found: dict) -> Table | None:
     return table
 
 
+def _differences_line(found: dict) -> str:
+    shown = []
+    for key, title in DIFFERENCE_ROWS:
+        if key in found["differences"]:
+            d = found["differences"][key]
+            shown.append(f"{title} {d['difference']:+.4f} ({d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f})")
+    return f"{found['set']}, B - A with its 95 % interval over resampled photos: " + "; ".join(shown)
+
+
 def print_comparison(result: dict, console: Console | None = None) -> None:
     console = console or Console()
     a_name, b_name = result["a"]["version"], result["b"]["version"]
@@ -78,6 +95,8 @@ def print_comparison(result: dict, console: Console | None = None) -> None:
             console.print(groups)
         for warning in found.get("subgroup_warnings", []):
             console.print(f"[bold yellow]subgroup worse in B:[/] {warning}", soft_wrap=True)
+        if found.get("differences"):
+            console.print(_differences_line(found), soft_wrap=True)
         if "verdict" in found:
             console.print(f"{found['set']}: [bold]{found['verdict']}[/]")
             for reason in found["reasons"]:
