@@ -172,6 +172,7 @@ def test_compliance_view_by_hand():
     assert (c.n_masked_detected, c.n_masked_false_alarm) == (2, 1)
     assert c.masked_false_alarm_rate == pytest.approx(1 / 2)
     assert c.n_false_detections == 2
+    assert c.n_false_detections_away == 1  # the duplicate touches a face; the one at (0, 300) touches none
     np.testing.assert_array_equal(c.confusion, [[1, 1, 0], [0, 1, 0], [1, 0, 0]])
     # a lower threshold lets the 0.3 detection catch a.g2
     assert compliance(anns, p, threshold=0.25).n_unmasked_caught == 2
@@ -180,7 +181,7 @@ def test_compliance_view_by_hand():
 def test_compliance_without_faces_is_undefined_not_zero():
     c = compliance([gt("a", [], [])], {"a": preds([(sq(0), "mask", 0.9)])})
     assert math.isnan(c.unmasked_recall) and math.isnan(c.masked_false_alarm_rate)
-    assert c.n_false_detections == 1
+    assert c.n_false_detections == 1 and c.n_false_detections_away == 1
 
 
 def test_difficult_face_absorbs_predictions_of_any_label():

@@ -226,6 +226,9 @@ class ComplianceResult:
     n_masked_false_alarm: int  # ... whose prediction is no_mask/incorrect
     n_false_detections: int  # predictions matching no face
     confusion: np.ndarray = field(repr=False)  # matched faces: rows GT class, columns predicted class
+    # ... of the false detections, those touching no annotated face at all: on photos whose annotators left faces
+    # out, mostly those faces
+    n_false_detections_away: int = 0
 
     @property
     def unmasked_recall(self) -> float:
@@ -252,6 +255,7 @@ class ComplianceResult:
             "n_masked_detected": self.n_masked_detected,
             "n_masked_false_alarm": self.n_masked_false_alarm,
             "n_false_detections": self.n_false_detections,
+            "n_false_detections_away": self.n_false_detections_away,
         }
 
 
@@ -279,7 +283,7 @@ def compliance(
 ) -> ComplianceResult:
     index = {c: i for i, c in enumerate(CLASSES)}
     cm = np.zeros((len(CLASSES), len(CLASSES)), np.int64)
-    unmasked = caught = undetected = called_mask = masked = false_alarm = false_det = 0
+    unmasked = caught = undetected = called_mask = masked = false_alarm = false_det = away = 0
     for ann in annotations:
         pred = predictions.get(ann.name) or ImagePredictions.empty()
         keep = pred.scores >= threshold
@@ -288,6 +292,8 @@ def compliance(
         owner = match_one_to_one(ann.boxes, boxes, scores, iou_threshold)
         matched_preds = set(owner[owner >= 0].tolist())
         false_det += len(boxes) - len(matched_preds)
+        touching = box_iou(boxes, ann.boxes).max(axis=1) > 0 if len(ann.boxes) else np.zeros(len(boxes), bool)
+        away += int(np.sum(~touching))
         for j, (truth, hard) in enumerate(zip(ann.labels, ann.difficult, strict=True)):
             if hard:
                 continue
@@ -302,4 +308,6 @@ def compliance(
             elif said is not None:
                 masked += 1
                 false_alarm += said in UNMASKED
-    return ComplianceResult(threshold, unmasked, caught, undetected, called_mask, masked, false_alarm, false_det, cm)
+    return ComplianceResult(
+        threshold, unmasked, caught, undetected, called_mask, masked, false_alarm, false_det, cm, away
+    )

@@ -131,6 +131,7 @@ def _print_voc(r: VocResult, console: Console) -> None:
         _interval(r, "masked_false_alarm_rate", True),
     )
     comp.add_row("detections matching no face", str(rates.n_false_detections), "")
+    comp.add_row("  of them touching no annotated face", str(rates.n_false_detections_away), "")
     console.print(comp)
     if r.intervals:
         console.print("95 % interval: where the figure falls on 95 % of resamples of these photos (bootstrap)")
