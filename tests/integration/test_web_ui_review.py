@@ -43,6 +43,8 @@ def page(live):
         pg.problems = []
         pg.on("pageerror", lambda err: pg.problems.append(f"script error: {err}"))
         pg.goto(f"{live['base']}/?token={TOKEN}", wait_until="domcontentloaded")
+        # the first page of events loaded: its rows replace any the live feed put in first
+        sync_api.expect(pg.locator("#event-list")).to_have_attribute("aria-busy", "false")
         sync_api.expect(pg.locator("#event-list li.event").first).to_be_visible()
         yield pg
         assert pg.problems == []

@@ -49,14 +49,16 @@ function showEmpty() {
   empty.textContent = [...eventFilters().keys()].length ? "No events match these filters." : "No events yet.";
 }
 
+// The list is aria-busy while a page loads: a fresh load replaces the rows, alerts that came in meanwhile included.
 async function loadEvents(append = false) {
   $("#events-csv").href = "/api/events.csv?" + eventFilters();
   const q = eventFilters();
   q.set("limit", EVENTS_PAGE);
   q.set("offset", append ? state.eventsOffset : 0);
-  let events;
-  try { events = await api("/api/events?" + q); } catch (err) { return; }
   const list = $("#event-list");
+  list.setAttribute("aria-busy", "true");
+  let events;
+  try { events = await api("/api/events?" + q); } catch (err) { return; } finally { list.setAttribute("aria-busy", "false"); }
   if (!append) list.replaceChildren();
   for (const e of events) if (!list.querySelector(`[data-id="${e.id}"]`)) list.append(eventItem(e));
   state.eventsOffset = (append ? state.eventsOffset : 0) + events.length;
