@@ -36,6 +36,11 @@ def test_same_weights_make_no_detectable_difference(sets):
     result = compare(sets["a"], sets["same"], sets["crops"], sets["cases"])
     assert result["a"]["version"] != result["b"]["version"]  # other file names, so other versions
     assert result["verdict"] == "no detectable difference"
+    # neither the shipped model nor its copy records the manifest it was trained on: the comparison says so
+    assert [n[:40] for n in result["notes"]] == [
+        "A does not say which manifest it was tra",
+        "B does not say which manifest it was tra",
+    ]
     crops, cases = result["sets"]
     assert crops["set"] == "crops" and crops["a"]["n"] == sum(WANTED.values())
     assert cases["set"] == "cases" and cases["a"]["n"] == 45  # not_a_face/ left out

@@ -181,7 +181,12 @@ def split_notes(models: dict[str, Path], manifest: Path) -> list[str]:
     notes = []
     for key, path in models.items():
         trained_on = onnx_metadata(path).get("train_manifest_sha256")
-        if trained_on and trained_on != here:
+        if not trained_on:
+            notes.append(
+                f"{key.upper()} does not say which manifest it was trained on: if another build's, its val crops may "
+                "include crops it learnt (the shipped classifier learnt about 85 % of the val crops a build makes now)"
+            )
+        elif trained_on != here:
             notes.append(
                 f"{key.upper()} was trained on another manifest (sha256 {trained_on[:12]}, this one {here[:12]}): "
                 "where the two builds split the photos differently, its val crops may include crops it learnt"
