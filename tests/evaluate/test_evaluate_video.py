@@ -89,3 +89,19 @@ def test_the_command_prints_the_figures_and_writes_them(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     bad = subprocess.run([*run, str(tmp_path / "bad.json"), str(truth)], check=False, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not valid JSON" in bad.stderr, bad.stderr
+
+
+def test_intervals_resample_whole_clips():
+    # two clips of one unmasked face each: clip a finds it on every frame, clip b on none
+    truth, preds = {}, {}
+    for clip, found in (("a", True), ("b", False)):
+        for i in range(10):
+            key = f"{clip}_f{i:06d}"
+            truth[key] = [{"box": [100, 10, 140, 50], "label": "no_mask", "difficult": False}]
+            preds[key] = [face([100, 10, 140, 50], "no_mask", 0.9)] if found else []
+    figures = score_video(preds, truth).to_dict()
+    assert figures["clips"] == 2 and figures["unmasked_found"] == pytest.approx(0.5)
+    # a resample holds a twice, b twice or one of each: 1.0, 0.0 or 0.5, never a mix of frames
+    assert figures["intervals"]["unmasked_found"] == [0.0, 1.0]
+    one_clip = score_video({k: v for k, v in preds.items() if k.startswith("a")}, truth).to_dict()
+    assert one_clip["clips"] == 1 and one_clip["intervals"]["unmasked_found"] == [1.0, 1.0]

@@ -1,6 +1,6 @@
 """How far a photo set's figures could move on other photos like them: percentile intervals from resampling
 whole images with replacement (the faces of one photo share its light, camera and annotator, so they are drawn
-together).
+together), or whole clips of frames, whose people stay from frame to frame.
 
 Each image is matched once (metrics.image_matches, metrics.compliance); a resample only reweights the images, so
 a thousand rounds cost about as much as one scoring.
@@ -79,10 +79,14 @@ class _Figures:
         }
 
 
-def _resamples(n_images: int, rounds: int, seed: int) -> list[np.ndarray]:
+def _resamples(n_images: int, rounds: int, seed: int, groups: list[str] | None = None) -> list[np.ndarray]:
+    """Per round, how often each image is drawn: images one by one, or whole groups of them (the frames of one
+    clip) where `groups` names each image's group."""
+    names, of_image = np.unique(groups if groups is not None else np.arange(n_images), return_inverse=True)
     rng = np.random.default_rng(seed)
     return [
-        np.bincount(rng.integers(0, n_images, n_images), minlength=n_images).astype(np.float64) for _ in range(rounds)
+        np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))[of_image].astype(np.float64)
+        for _ in range(rounds)
     ]
 
 
@@ -101,15 +105,17 @@ def bootstrap_intervals(
     predictions: dict[str, ImagePredictions],
     primary: tuple[str, ...],
     threshold: float = 0.5,
+    groups: list[str] | None = None,
     rounds: int = ROUNDS,
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Central LEVEL intervals [low, high] of the mAP over `primary`, each class's AP, face AP, unmasked recall
-    and masked false-alarm rate, over `rounds` resamples of the images (seeded: the same figures every run)."""
+    and masked false-alarm rate, over `rounds` resamples of the images, or of their `groups` (seeded: the same
+    figures every run)."""
     if not annotations:
         return {}
     figures = _Figures(annotations, predictions, primary, threshold)
-    return _percentiles([figures(draws) for draws in _resamples(len(annotations), rounds, seed)])
+    return _percentiles([figures(draws) for draws in _resamples(len(annotations), rounds, seed, groups)])
 
 
 def paired_differences(

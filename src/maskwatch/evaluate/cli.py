@@ -220,6 +220,12 @@ def video(
         f"masked flagged {figures['masked_flagged']:.1%} of {figures['n_masked_detected']} found, "
         f"{figures['n_false_detections']} false detections"
     )
+    if figures["clips"] > 1:
+        shown = {k: v for k, v in figures["intervals"].items() if v is not None}
+        typer.echo(
+            f"95 % intervals over resampled clips ({figures['clips']}): "
+            + ", ".join(f"{k} {low:.3f}-{high:.3f}" for k, (low, high) in shown.items())
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(figures, indent=1))

@@ -6,7 +6,9 @@ lack are left out, prediction keys without truth are an error (the wrong truth f
 
 - mAP over mask and no_mask at IoU 0.5 with `incorrect` faces ignored (a prediction on one counts neither way);
 - the compliance view with all three classes: unmasked faces (no_mask + incorrect) flagged at score >= threshold,
-  masked faces wrongly flagged, as `evaluate voc` reports them.
+  masked faces wrongly flagged, as `evaluate voc` reports them;
+- each with its 95 % interval from resampling whole clips (frames of several clips pooled in one file), since the
+  frames of a clip show the same people: one clip's interval is the figure itself, a few give a wide one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class VideoScore:
     frames: int  # analysed frames scored
     ignoring_incorrect: VocResult  # incorrect faces difficult: mAP over mask/no_mask
     all_classes: VocResult  # the three classes as labelled: the compliance view, incorrect AP
+    clips: int  # clips among the frames, each resampled whole for the 95 % intervals
 
     def to_dict(self) -> dict:
         view = self.all_classes.compliance
@@ -47,6 +50,13 @@ class VideoScore:
             "n_unmasked": view.n_unmasked,
             "n_masked_detected": view.n_masked_detected,
             "n_false_detections": view.n_false_detections,
+            "clips": self.clips,
+            "intervals": {
+                "map_mask_no_mask": self.ignoring_incorrect.intervals.get("map_mask_no_mask"),
+                "ap_incorrect": self.all_classes.intervals.get("ap_incorrect"),
+                "unmasked_found": self.all_classes.intervals.get("unmasked_recall"),
+                "masked_flagged": self.all_classes.intervals.get("masked_false_alarm_rate"),
+            },
         }
 
 
@@ -93,6 +103,9 @@ def score_video(preds: dict, truth: dict, threshold: float = 0.5) -> VideoScore:
     if not preds:
         raise UserError("the predictions hold no frame")
     annotations = truth_annotations(truth, sorted(preds))
-    ignoring = score_predictions(preds, annotations, PRIMARY_CLASSES, threshold, incorrect="ignore")
-    kept = score_predictions(preds, annotations, PRIMARY_CLASSES, threshold, incorrect="keep")
-    return VideoScore(len(annotations), ignoring, kept)
+    clips = [a.name.rsplit("_f", 1)[0] for a in annotations]
+    ignoring, kept = (
+        score_predictions(preds, annotations, PRIMARY_CLASSES, threshold, incorrect=mode, intervals=True, groups=clips)
+        for mode in ("ignore", "keep")
+    )
+    return VideoScore(len(annotations), ignoring, kept, len(set(clips)))

@@ -164,6 +164,7 @@ def score_predictions(
     threshold: float = 0.5,
     incorrect: str = "keep",
     intervals: bool = False,
+    groups: list[str] | None = None,
 ) -> VocResult:
     """Score a predictions JSON object against ground truth.
 
@@ -172,7 +173,8 @@ def score_predictions(
     `classes` picks the classes of `map_primary`; `threshold` is the operating score of the compliance view.
     `incorrect`: "keep" scores the three classes as labelled; "no_mask" turns every incorrect face and prediction
     into no_mask; "ignore" makes incorrect faces difficult (for comparing with models that lack the class).
-    `intervals`: also the 95 % intervals of the figures over resampled images (maskwatch.evaluate.bootstrap).
+    `intervals`: also the 95 % intervals of the figures over resampled images (maskwatch.evaluate.bootstrap), or
+    over resampled `groups` of them (one name per annotation: the clip of each frame).
     """
     if not annotations:
         raise UserError("no annotated images to score")
@@ -197,7 +199,7 @@ def score_predictions(
         n_images_without_predictions=missing,
     )
     if intervals:
-        result.intervals = bootstrap_intervals(annotations, by_image, tuple(classes), threshold)
+        result.intervals = bootstrap_intervals(annotations, by_image, tuple(classes), threshold, groups)
     if missing:
         result.notes.append(f"{missing} image(s) have no entry in the predictions (scored as no detections)")
     absent = [c for c in CLASSES if curves[c].n_gt == 0]
