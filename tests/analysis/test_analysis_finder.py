@@ -86,3 +86,38 @@ def test_a_face_under_the_probe_score_is_not_looked_at_again():
     shown = _still_frames(_finder(), detector, 3)
     assert not any(r.kind == "face" for r in detector.planned[2])
     assert [len(s) for s in shown] == [0, 0, 0]
+
+
+class Scene:
+    """Stands in for the detector on regions: the face `box` wherever a region holds it whole, none where box is
+    None; every region planned is recorded."""
+
+    def __init__(self, box):
+        self.box = box
+        self.planned: list[list[Region]] = []
+
+    def analyze_batch(self, images, min_score=None):
+        return [Detections.empty() for _ in images]
+
+    def analyze_regions(self, frames, min_score=None):
+        out = []
+        for _, regions in frames:
+            self.planned.append(regions)
+            seen = self.box is not None and any(_holds(r.box, self.box) for r in regions)
+            out.append(faces(self.box) if seen else Detections.empty())
+        return out
+
+
+def test_a_reconnected_source_is_looked_at_as_a_camera_first_frame():
+    image = np.zeros((1080, 1920, 3), np.uint8)
+    finder, scene = _finder(), Scene([100, 100, 140, 140])
+    shown = [finder.find(Frame(image, i + 1, i * 0.2, opening=1), scene) for i in range(5)]
+    assert len(shown[0]) == 1 and len(shown[-1]) == 1
+    first_plan, steady = len(scene.planned[0]), len(scene.planned[-1])
+    assert first_plan > 10 * steady  # the first frame: the start sweep over the whole frame
+    scene.box = None  # the person left while the camera was away
+    back = finder.find(Frame(image, 6, 60.0, opening=2), scene)
+    assert len(scene.planned[-1]) == first_plan  # the start sweep again, from the first frame back
+    assert len(back) == 0  # the face of before the outage is not kept for a still scene
+    again = finder.find(Frame(image, 7, 60.2, opening=2), scene)
+    assert len(scene.planned[-1]) <= steady + 2 and len(again) == 0  # and then as usual

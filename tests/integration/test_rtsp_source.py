@@ -82,12 +82,13 @@ def test_rtsp_stream_read_as_camera_reconnects_after_stream_closes(rtsp):
         )
         assert reader.stats.online and (reader.stats.width, reader.stats.height) == (640, 360)
         frame = reader.slot.take()
-        assert frame is not None and frame.image.shape == (360, 640, 3)
+        assert frame is not None and frame.image.shape == (360, 640, 3) and frame.opening == 1
         rtsp.stop()  # the stream closes: offline
         assert wait_for(lambda: not reader.stats.online, 10)
         stopped_at = reader.stats.frames_decoded
         rtsp.start()  # and comes back on the same address
         assert wait_for(lambda: reader.stats.online and reader.stats.frames_decoded > stopped_at + 5, 15)
+        assert reader.slot.take().opening >= 2  # frames of the new opening say so: the analysis starts afresh
     finally:
         reader.stop()
         reader.join(6)

@@ -123,6 +123,7 @@ class FaceFinder:
         self.refreshed_at = -float("inf")  # when every face found last was last given its region
         self.last: Detections | None = None  # the last detector result, kept for still frames
         self.probes = np.zeros((0, 4), np.float32)  # boxes to look at closer on the next frame (see PROBE_SCORE)
+        self.opening: int | None = None  # the source opening (Frame.opening) of the frames planned last
         self.frames_detected = 0  # frames the detector ran on
         self.detected = False  # whether it ran on the last frame
         self.regions_detected = 0  # regions the detector ran on
@@ -132,8 +133,20 @@ class FaceFinder:
         if self.planner is not None:
             self.planner.set_zones(zones)
 
+    def restart(self) -> None:
+        """Forget the faces and plans of before: the next frame is looked at as a camera's first."""
+        self.last, self.refreshed_at = None, -float("inf")
+        self.probes = np.zeros((0, 4), np.float32)
+        if self.planner is not None:
+            self.planner.restart()
+
     def plan(self, frame: Frame, regions: bool = True) -> DetectionPlan:
-        """regions: False where the pipeline cannot detect regions (then the whole frame, as without them)."""
+        """regions: False where the pipeline cannot detect regions (then the whole frame, as without them).
+        A frame from a new opening of the source (a reconnect) starts the camera afresh (restart)."""
+        if frame.opening != self.opening:
+            if self.opening is not None:
+                self.restart()
+            self.opening = frame.opening
         image, at = frame.image, frame.time
         if self.planner is not None and regions and max(image.shape[:2]) > self.planner.settings.whole_input:
             return self._plan_regions(frame)  # a frame no larger than the whole pass's input: that pass serves

@@ -98,8 +98,9 @@ class DetectorConfig(Strict):
         10.0,
         ge=0,
         description="regions: seconds in which the sweep covers the whole frame once (squares of region_input px at "
-        "1x and the whole frame at input_size), for faces that stand still; from a camera's first frame a start sweep "
-        "also goes over it once at 2x (1080p: within a second), for the smallest faces; 0: no sweep",
+        "1x and the whole frame at input_size), for faces that stand still; from a camera's first frame (and the first "
+        "after a reconnect) a start sweep also goes over it once at 2x (1080p: within a second), for the smallest "
+        "faces; 0: no sweep",
     )
 
     @field_validator("model")

@@ -267,6 +267,11 @@ class RegionPlanner:
         """Zones of the camera (objects with .polygon and .ignore); applied from the next frame."""
         self.zones, self._shape = list(zones), None
 
+    def restart(self) -> None:
+        """Plan the next frame as a camera's first (its motion, sweeps and start sweep anew): the source was opened
+        again, and what it shows may have changed while it was away."""
+        self._shape = None
+
     def plan(
         self,
         image: np.ndarray,

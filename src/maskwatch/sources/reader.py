@@ -26,6 +26,7 @@ class Frame:
     seq: int  # 1, 2, 3 ... per camera
     time: float  # wall clock (time.time()) when decoded
     thumbs: dict[int, np.ndarray] = field(default_factory=dict)  # grey_thumbnail by factor, made beside decoding
+    opening: int = 0  # which opening of the source it came from (1, 2, ... per camera: each reconnect opens it anew)
 
 
 class FrameSlot:
@@ -125,6 +126,7 @@ class CameraReader(threading.Thread):
         self.stats = SourceStats()
         self._stop_event = threading.Event()
         self._seq = 0
+        self._opening = 0  # openings of the source that delivered a capture (Frame.opening)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -154,6 +156,7 @@ class CameraReader(threading.Thread):
         self._cap = self._open()
         if self._cap is None:
             return False
+        self._opening += 1
         try:
             return self._read_frames()
         finally:
@@ -246,4 +249,4 @@ class CameraReader(threading.Thread):
             s.online, s.last_error, s.since = True, None, time.time()
         s.height, s.width = image.shape[:2]
         thumbs = {factor: grey_thumbnail(image, factor) for factor in self.thumb_factors}
-        self.slot.put(Frame(image, self._seq, time.time(), thumbs))
+        self.slot.put(Frame(image, self._seq, time.time(), thumbs, self._opening))
