@@ -30,7 +30,7 @@ def test_a_face_cut_by_a_region_was_not_looked_at():
 
 class StillFace:
     """Stands in for the detector on regions: one still face, scored by the scale of the region that holds it whole
-    (`score_at`: {at least this scale: score}); every region planned is recorded."""
+    (`score_at`: {at least this scale: score}), or none once `box` is None; every region planned is recorded."""
 
     def __init__(self, box, score_at):
         self.box, self.score_at = np.array(box, np.float32), score_at
@@ -43,7 +43,7 @@ class StillFace:
         out = []
         for _, regions in frames:
             self.planned.append(regions)
-            scores = [self._score(r) for r in regions if _holds(r.box, self.box)]
+            scores = [self._score(r) for r in regions if self.box is not None and _holds(r.box, self.box)]
             best = max(scores, default=0.0)
             out.append(faces(self.box) if best >= (min_score or 0) and best > 0 else Detections.empty())
             if len(out[-1]):
@@ -88,29 +88,9 @@ def test_a_face_under_the_probe_score_is_not_looked_at_again():
     assert [len(s) for s in shown] == [0, 0, 0]
 
 
-class Scene:
-    """Stands in for the detector on regions: the face `box` wherever a region holds it whole, none where box is
-    None; every region planned is recorded."""
-
-    def __init__(self, box):
-        self.box = box
-        self.planned: list[list[Region]] = []
-
-    def analyze_batch(self, images, min_score=None):
-        return [Detections.empty() for _ in images]
-
-    def analyze_regions(self, frames, min_score=None):
-        out = []
-        for _, regions in frames:
-            self.planned.append(regions)
-            seen = self.box is not None and any(_holds(r.box, self.box) for r in regions)
-            out.append(faces(self.box) if seen else Detections.empty())
-        return out
-
-
 def test_a_reconnected_source_is_looked_at_as_a_camera_first_frame():
     image = np.zeros((1080, 1920, 3), np.uint8)
-    finder, scene = _finder(), Scene([100, 100, 140, 140])
+    finder, scene = _finder(), StillFace([100, 100, 140, 140], {0.0: 0.9})
     shown = [finder.find(Frame(image, i + 1, i * 0.2, opening=1), scene) for i in range(5)]
     assert len(shown[0]) == 1 and len(shown[-1]) == 1
     first_plan, steady = len(scene.planned[0]), len(scene.planned[-1])
