@@ -9,7 +9,9 @@ of video time (as `detect VIDEO --json` does) and prints one JSON line: unmasked
 
 unmasked_recall: of the unmasked faces (no_mask or incorrect, not difficult) of the analysed frames, the share
 matched (IoU >= 0.5, each shown face matched once) by a shown face labelled no_mask or incorrect at score >= 0.5
-(Detections.scores: face score times the unmasked probability).
+(Detections.scores: face score times the unmasked probability). unmasked_recall_ci95 and map_mask_no_mask_ci95:
+their 95 % intervals over resampled clips (a live run's cameras), each clip's frames drawn together, since they
+show the same people: how far another set of clips like these could move the figures.
 """
 
 from __future__ import annotations
@@ -100,24 +102,36 @@ def unmasked_found(truth: list[dict], shown: list[dict], min_score: float = 0.5)
 def score(preds: dict[str, list[dict]], truths: dict[str, dict[str, list[dict]]]) -> dict:
     """unmasked_recall and mAP over the analysed frames: preds {key: shown faces}; truths {clip stem: truth}."""
     from maskwatch.data.voc_folder import ImageAnnotation
+    from maskwatch.evaluate.bootstrap import ratio_interval
     from maskwatch.evaluate.voc import score_predictions
 
     flat = {key: faces for truth in truths.values() for key, faces in truth.items()}
     found = total = 0
-    annotations = []
+    annotations, counts = [], []
     for key, shown in preds.items():
         f, t = unmasked_found(flat[key], shown)
         found, total = found + f, total + t
+        counts.append((f, t))
         faces = flat[key]
         boxes = np.array([x["box"] for x in faces], np.float64).reshape(-1, 4)
         annotations.append(ImageAnnotation(key, boxes, [x["label"] for x in faces], [x["difficult"] for x in faces]))
-    result = score_predictions(preds, annotations) if annotations else None
+    clips = [clip_of(key) for key in preds]
+    result = score_predictions(preds, annotations, intervals=True, groups=clips) if annotations else None
     return {
         "frames_scored": len(preds),
         "unmasked_faces": total,
         "unmasked_recall": round(found / total, 4) if total else None,
         "map_mask_no_mask": round(result.map_primary, 4) if result else None,
+        "clips": len(set(clips)),
+        "unmasked_recall_ci95": ratio_interval([f for f, _ in counts], [t for _, t in counts], clips),
+        "map_mask_no_mask_ci95": result.intervals.get("map_mask_no_mask") if result else None,
     }
+
+
+def clip_of(key: str) -> str:
+    """The clip a scored frame belongs to: the camera of a live run's key (`cam3/000012/<truth key>`), else the
+    clip stem of a truth key (`<stem>_f<frame>`)."""
+    return key.split("/", 1)[0] if "/" in key else key.rsplit("_f", 1)[0]
 
 
 def offline(folder: Path, overrides: list[str], preds_out: Path | None = None) -> dict:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from maskwatch.evaluate.bootstrap import _ClassTally, bootstrap_intervals, paired_differences
+from maskwatch.evaluate.bootstrap import _ClassTally, bootstrap_intervals, paired_differences, ratio_interval
 from maskwatch.evaluate.metrics import ImageAnnotation, ImagePredictions, compliance, pr_curve
 
 PRIMARY = ("mask", "no_mask")
@@ -92,3 +92,12 @@ def test_paired_differences_are_b_minus_a_and_narrower_than_either_alone():
         "difference": 0.0,
         "ci95": [0.0, 0.0],
     }
+
+
+def test_a_ratio_counted_per_item_is_resampled_by_group():
+    # clip a: 9 of 10 faces found on each of its 10 frames; clip b: 1 of 10; a clip's frames are drawn together
+    found, total = [9] * 10 + [1] * 10, [10] * 20
+    assert ratio_interval(found, total, ["a"] * 10 + ["b"] * 10) == [0.1, 0.9]  # both draws b, or both a
+    low, high = ratio_interval(found, total, [str(i) for i in range(20)])  # frames apart: far narrower
+    assert 0.2 < low < 0.5 < high < 0.8
+    assert ratio_interval([0], [0], ["a"]) is None

@@ -118,6 +118,22 @@ def bootstrap_intervals(
     return _percentiles([figures(draws) for draws in _resamples(len(annotations), rounds, seed, groups)])
 
 
+def ratio_interval(
+    numerators: list[float], denominators: list[float], groups: list[str], rounds: int = ROUNDS, seed: int = 0
+) -> list[float] | None:
+    """The LEVEL interval of sum(numerators) / sum(denominators) over resamples of whole `groups` (one per item:
+    a recall counted frame by frame, resampled by clip); None where nothing is counted."""
+    if not sum(denominators):
+        return None
+    names, of_item = np.unique(groups, return_inverse=True)
+    num = np.bincount(of_item, weights=numerators, minlength=len(names))
+    den = np.bincount(of_item, weights=denominators, minlength=len(names))
+    ratios = [
+        {"ratio": _ratio(float(draws @ num), float(draws @ den))} for draws in _resamples(len(names), rounds, seed)
+    ]
+    return _percentiles(ratios).get("ratio")
+
+
 def paired_differences(
     annotations: list[ImageAnnotation],
     predictions_a: dict[str, ImagePredictions],
