@@ -9,7 +9,14 @@ from typer.testing import CliRunner
 
 from maskwatch.core.errors import UserError
 from maskwatch.evaluate.cli import app
-from maskwatch.evaluate.voc import evaluate_voc, read_voc_folder, read_voc_xml, score_predictions
+from maskwatch.evaluate.voc import (
+    evaluate_voc,
+    labels_as_annotated_figures,
+    read_voc_folder,
+    read_voc_xml,
+    score_predictions,
+    with_annotated_labels,
+)
 
 
 def _xml(filename, objects, width=400, height=300):
@@ -145,6 +152,21 @@ def test_score_predictions_by_hand(voc_folder):
     assert score_predictions(PREDS, read_voc_folder(voc_folder), classes=("mask",)).map_primary == pytest.approx(0.5)
 
 
+def test_labels_as_annotated_show_what_the_labels_cost(voc_folder):
+    annotations = read_voc_folder(voc_folder)
+    relabelled = with_annotated_labels(PREDS, annotations)
+    assert [e["label"] for e in relabelled["one.jpg"]] == ["mask", "no_mask", "incorrect", "mask"]
+    assert [e["label"] for e in relabelled["two.jpg"]] == ["no_mask", "mask"]  # the second lies on no face
+    assert relabelled["three.jpg"] == [] and "elsewhere.jpg" not in relabelled
+    assert [e["score"] for e in relabelled["one.jpg"]] == [0.95, 0.9, 0.6, 0.99]
+    figures = labels_as_annotated_figures(PREDS, annotations)
+    assert figures["ap"]["incorrect"] == pytest.approx(1.0)  # 0.0 with the predicted labels
+    # the missed mask face and the box on no face are the detector's: mask AP stays 0.5, mAP 0.75
+    assert figures["ap"]["mask"] == pytest.approx(0.5)
+    assert figures["map_mask_no_mask"] == pytest.approx(0.75)
+    assert figures["unmasked_recall"] == 1.0
+
+
 def test_manifest_restricts_to_val_images(voc_folder, tmp_path):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(
@@ -170,6 +192,8 @@ def test_cli_voc_with_predictions_writes_report(voc_folder, tmp_path):
     low, high = metrics["intervals"]["map_mask_no_mask"]
     assert low <= 0.75 <= high
     assert "95 % interval" in res.output
+    assert metrics["labels_as_annotated"]["ap"]["incorrect"] == pytest.approx(1.0)
+    assert "labels as annotated" in res.output
     for png in ("confusion.png", "pr_curves.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

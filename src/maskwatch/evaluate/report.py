@@ -135,8 +135,20 @@ def _print_voc(r: VocResult, console: Console) -> None:
     console.print(comp)
     if r.intervals:
         console.print("95 % interval: where the figure falls on 95 % of resamples of these photos (bootstrap)")
+    _print_labels_as_annotated(r.labels_as_annotated, console)
     _print_subgroups(r.subgroups, console)
     _print_notes(r.notes, console)
+
+
+def _print_labels_as_annotated(oracle: dict, console: Console) -> None:
+    """What the classifier's labels cost: the figures with every box on an annotated face given that face's label."""
+    if not oracle:
+        return
+    console.print(
+        f"labels as annotated (every box on an annotated face, IoU >= 0.5, given its label; scores kept): "
+        f"mAP mask,no_mask {_f(oracle['map_mask_no_mask'])}, AP incorrect {_f(oracle['ap']['incorrect'])}, "
+        f"unmasked recall {_f(oracle['unmasked_recall'], True)}: the gap to the figures above is what the labels cost"
+    )
 
 
 def _print_notes(notes: list[str], console: Console) -> None:
