@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto chromium ffmpeg openssl python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 # Real street/web photos are a minority of the crops; each of their crops is seen twice per epoch, and 40 % of each
 # batch is framed like a hand-cut crop; seed 1 was the best of the framed runs (models/MODEL_CARD.md).
-SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=2 --repeat-source jolignier=2
+SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=3 --repeat-source jolignier=4
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint test-docker docs install install-test install-test-python system-deps demo train clean
@@ -65,16 +65,20 @@ DOCKER_BASE ?= debian:bookworm-slim
 test-docker: install-test
 	MASKWATCH_DOCKER_BASE=$(DOCKER_BASE) $(BIN)/python -m pytest -q -m slow tests/integration/test_docker.py
 
-# Rebuilds every shipped model file from ../shared/data (see models/MODEL_CARD.md): the classifier, the box
-# calibration and the operating point. No INT8 copy: this classifier's INT8 version is slower than FP32
-# (docs/performance.md); `benchmarks/quantize.py` measures it again.
+# Rebuilds every shipped model file from ../shared/data (see models/MODEL_CARD.md): the classifier, the fine-tuned
+# detector, both detectors' box calibrations and the operating point (about 30 minutes on 2 cores). No INT8 copy:
+# neither model's INT8 version passes benchmarks/quantize.py's bar (docs/performance.md).
+VOC_TRAIN := ../shared/data/andrewmvd ../shared/data/jolignier
 train: $(BIN)/python
 	$(BIN)/pip install -q -e '.[train,plots,optimize]'
 	$(BIN)/maskwatch data build ../shared/data --out build/crops
 	$(BIN)/maskwatch train build/crops --out runs/shipped $(SHIPPED_TRAINING)
 	cp runs/shipped/model.onnx models/mask_classifier.onnx
-	$(BIN)/maskwatch calibrate-boxes ../shared/data/andrewmvd ../shared/data/jolignier --manifest build/crops/manifest.csv
-	$(BIN)/maskwatch calibrate-operating-point ../shared/data/andrewmvd ../shared/data/jolignier --manifest build/crops/manifest.csv
+	$(BIN)/maskwatch train-detector $(VOC_TRAIN) ../shared/data/maskedfacenet --manifest build/crops/manifest.csv --out runs/shipped-detector
+	cp runs/shipped-detector/model.onnx models/retinaface_mnet025_ft.onnx
+	$(BIN)/maskwatch calibrate-boxes $(VOC_TRAIN) --manifest build/crops/manifest.csv --detector retinaface_mnet025_ft
+	$(BIN)/maskwatch calibrate-boxes $(VOC_TRAIN) --manifest build/crops/manifest.csv --detector retinaface_mnet025
+	$(BIN)/maskwatch calibrate-operating-point $(VOC_TRAIN) --manifest build/crops/manifest.csv
 
 clean:
 	rm -rf $(VENV) build runs out

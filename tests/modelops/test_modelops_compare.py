@@ -13,7 +13,7 @@ from biased_model import biased_copy
 from labelled_crops import write_cases, write_dataset
 from maskwatch.cli import app
 from maskwatch.core.errors import UserError
-from maskwatch.modelops.compare import compare
+from maskwatch.modelops.compare import compare, split_notes
 
 WANTED = {"mask": 60, "no_mask": 50, "incorrect": 12}
 
@@ -36,10 +36,10 @@ def test_same_weights_make_no_detectable_difference(sets):
     result = compare(sets["a"], sets["same"], sets["crops"], sets["cases"])
     assert result["a"]["version"] != result["b"]["version"]  # other file names, so other versions
     assert result["verdict"] == "no detectable difference"
-    # neither the shipped model nor its copy records the manifest it was trained on: the comparison says so
-    assert [n[:40] for n in result["notes"]] == [
-        "A does not say which manifest it was tra",
-        "B does not say which manifest it was tra",
+    # the shipped model and its copy record the full build they were trained on, not this small one: it says so
+    assert [n[:34] for n in result["notes"]] == [
+        "A was trained on another manifest ",
+        "B was trained on another manifest ",
     ]
     crops, cases = result["sets"]
     assert crops["set"] == "crops" and crops["a"]["n"] == sum(WANTED.values())
@@ -53,6 +53,19 @@ def test_same_weights_make_no_detectable_difference(sets):
     assert {"face_size", "brightness", "pose"} <= set(crops["metrics"]["a"]["subgroups"])
     assert crops["subgroups"] and all(d["delta"] == 0 for d in crops["subgroups"]) and not crops["subgroup_warnings"]
     assert {d["subgroup"] for d in cases["subgroups"]} >= {"brightness", "pose"}  # cases: no size in their photo
+
+
+def test_a_model_that_does_not_record_its_manifest_is_named(sets):
+    import onnx
+
+    graph = onnx.load(str(sets["a"]))
+    kept = [p for p in graph.metadata_props if p.key != "train_manifest_sha256"]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    silent = sets["tmp"] / "silent.onnx"
+    onnx.save(graph, str(silent))
+    notes = split_notes({"a": silent, "b": sets["a"]}, sets["crops"])
+    assert [n[:34] for n in notes] == ["A does not say which manifest it w", "B was trained on another manifest "]
 
 
 def test_a_model_that_misses_unmasked_faces_is_worse(sets):

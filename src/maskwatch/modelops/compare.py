@@ -184,7 +184,7 @@ def split_notes(models: dict[str, Path], manifest: Path) -> list[str]:
         if not trained_on:
             notes.append(
                 f"{key.upper()} does not say which manifest it was trained on: if another build's, its val crops may "
-                "include crops it learnt (the shipped classifier learnt about 85 % of the val crops a build makes now)"
+                "include crops it learnt"
             )
         elif trained_on != here:
             notes.append(
