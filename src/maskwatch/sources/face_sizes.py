@@ -17,7 +17,7 @@ import numpy as np
 from maskwatch.core.detections import Detections
 
 SMALLEST_SEEN_AT_INPUT = 48  # px at the detector's input: smaller faces are missed more often (measured, see above)
-LARGEST_SEEN_AT_INPUT = 576  # px at the detector's input: larger faces outgrow its anchors (measured, see above)
+LARGEST_SEEN_AT_INPUT = 448  # px at the detector's input: larger faces outgrow its anchors (measured, see above)
 SIZE_SAMPLES = 5  # frames of the read analysed for face sizes
 REGION_UPSCALE = 3  # the live regions' largest upscaling (maskwatch.detect.regions), for faces under ~40 px
 FACE_MIN_SCORE = 0.5  # as detector.min_score's default: the faces the service would track
