@@ -1,6 +1,6 @@
 """Which face sizes one detector pass finds, in pixels at its input: the thresholds behind `maskwatch probe`'s advice.
 
-    python benchmarks/face_size_limits.py ../shared/data --manifest /work/build-shared/crops/manifest.csv \
+    python benchmarks/face_size_limits.py ../shared/data --manifest build/crops/manifest.csv \
         [--split train] [--faces 60] [--input-size 640]
 
 Real faces of the split (not difficult, at least MIN_SOURCE_PX on their long side) are cut out with their

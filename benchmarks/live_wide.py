@@ -40,7 +40,7 @@ def wide_clips(split: str) -> list[Path]:
     if not clips:
         sys.exit(
             f"error: no clips in {folder}: make them with `maskwatch data scenes ../shared/data --manifest "
-            f"/work/build-shared/crops/manifest.csv --out build/scenes --kind video --split {split}`"
+            f"build/crops/manifest.csv --out build/scenes --kind video --split {split}`"
         )
     return clips
 

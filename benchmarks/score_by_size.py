@@ -1,7 +1,7 @@
 """How often a detection is an annotated face, by its size and score, on the TRAIN photos: whether a low-scoring
 small face is worth a higher score.
 
-    python benchmarks/score_by_size.py [--manifest /work/build-shared/crops/manifest.csv] [--data ../shared/data]
+    python benchmarks/score_by_size.py [--manifest build/crops/manifest.csv] [--data ../shared/data]
 
 Every detection of the default detector (the scales `predict` chooses, score >= 0.1, boxes calibrated) on the
 andrewmvd and jolignier photos the manifest puts in the train split; a detection with IoU >= 0.5 with an annotated

@@ -1,7 +1,7 @@
 """How much a face box one pixel off moves the hashes that group near-duplicates (and so the train/val split):
 the check behind issue 21's 'different split on another machine'.
 
-    python benchmarks/split_sensitivity.py --manifest /work/build-shared/crops/manifest.csv [--faces 300] [--seed 0]
+    python benchmarks/split_sensitivity.py --manifest build/crops/manifest.csv [--faces 300] [--seed 0]
 
 For a random sample of the manifest's faces, the upper-face hash (maskwatch.data.hashing) of the crop at the stored
 box and at the box moved by 1 px; and, over the build's hashes.npz, how many face pairs sit at each Hamming distance

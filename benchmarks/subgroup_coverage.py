@@ -1,7 +1,7 @@
 """How many faces of each subgroup bin (maskwatch.evaluate.subgroups) the data holds: does a weak bin lack data?
 
     python benchmarks/subgroup_coverage.py ../shared/data/andrewmvd ../shared/data/jolignier \
-        --manifest /work/build-shared/crops/manifest.csv [--split train] [--crops /work/build-shared/crops]
+        --manifest build/crops/manifest.csv [--split train] [--crops build/crops]
 
 Counts, per VOC folder, the non-difficult ground-truth faces of the split by face size, brightness and (masked
 faces) mask colour, split by label; with --crops, the same for the crop dataset's rows of the split (luma and mask
