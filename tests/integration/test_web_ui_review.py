@@ -255,3 +255,33 @@ def test_shadowed_zones_are_flagged_and_zones_reorder_and_deleting_asks(page, li
     page.locator('#zone-list li[data-zone="till"] button[aria-label="delete zone till"]').click()
     sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “till” deleted.")
     assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall"]
+
+
+SLOW_READS = """() => { window.fastApi = api; api = async (path, options) => {
+    const answer = await window.fastApi(path, options);  // read now, delivered 1.5 s later (a slow network)
+    if (!options && /^\\/api\\/events\\/\\d+$/.test(path)) await new Promise((done) => setTimeout(done, 1500));
+    return answer; }; }"""
+
+
+def test_a_review_outlives_the_read_that_opening_the_alert_started(page, live):
+    """Opening an alert reads it again (for its clip); under load that read can come back after the reviewer's key:
+    the review stays, also when the alert is opened again."""
+    listed = page.locator("#event-list li.event").evaluate_all("items => items.map((li) => Number(li.dataset.id))")
+    stored = [i for i in listed if i < 10**6]  # not the banner test's made-up alerts
+    event_id = next(i for i in stored if live["api"].get(f"/api/events/{i}").json()["review"] is None)
+    item = page.locator(f'#event-list li[data-id="{event_id}"]')
+    page.evaluate(SLOW_READS)
+    try:
+        open_dialog_of(page, item)
+        page.keyboard.press("c")
+        sync_api.expect(page.locator("#review-confirmed")).to_have_attribute("aria-pressed", "true")
+        page.wait_for_timeout(2000)  # the slow read has come back
+        sync_api.expect(page.locator("#review-confirmed")).to_have_attribute("aria-pressed", "true")
+        page.keyboard.press("Escape")
+        open_dialog_of(page, item)
+        sync_api.expect(page.locator("#review-confirmed")).to_have_attribute("aria-pressed", "true")
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")
+    page.keyboard.press("u")  # taken back: the other tests' counts stay as they were
+    assert wait_for(lambda: live["api"].get(f"/api/events/{event_id}").json()["review"] is None, 5)
+    page.keyboard.press("Escape")

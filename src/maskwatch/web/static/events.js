@@ -138,8 +138,11 @@ async function openEvent(e) {
   showReview(e.review);
   showMedia(e, false);
   if (!dialog.open) dialog.showModal();
+  const known = state.events.get(e.id);
   try { e = await api(`/api/events/${e.id}`); } catch (err) { return; }
-  state.events.set(e.id, e);
+  // a review stored while this read was out came back with the event as it is now: newer than this read
+  if (state.events.get(e.id) === known) state.events.set(e.id, e);
+  else e = state.events.get(e.id);
   if (!dialog.open || dialog.dataset.eventId != e.id) return;
   $("#snapshot-caption").textContent = eventCaption(e);
   // a clip already playing (the list knew of it) is left alone
