@@ -2,8 +2,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto chromium ffmpeg openssl python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-# Real street/web photos are a minority of the crops; each of their crops is seen twice per epoch, and 40 % of each
-# batch is framed like a hand-cut crop; seed 1 was the best of the framed runs (models/MODEL_CARD.md).
+# Real street/web photos are a minority of the crops; their crops are seen three (street) and four (web) times per
+# epoch, and 40 % of each batch is framed like a hand-cut crop (models/MODEL_CARD.md).
 SHIPPED_TRAINING := --seed 1 --user-crop 0.4 --repeat-source andrewmvd=3 --repeat-source jolignier=4
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
