@@ -239,7 +239,7 @@ def labels_as_annotated_figures(
     threshold: float = 0.5,
     incorrect: str = "keep",
 ) -> dict:
-    """The figures were every box on an annotated face labelled as annotated (with_annotated_labels): their distance
+    """The figures with every box on an annotated face labelled as annotated (with_annotated_labels): their distance
     from the real ones is what the classifier's labels cost. What stays short of 1 is the detector's (faces missed,
     boxes off, false faces) and the ranking's: the scores, which carry the classifier's probabilities, are kept."""
     oracle = score_predictions(with_annotated_labels(preds, annotations), annotations, classes, threshold, incorrect)
