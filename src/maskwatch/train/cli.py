@@ -52,8 +52,16 @@ def train_command(
     ] = 0.0,
     repeat_source: RepeatSource = None,
     cases_repeat: CasesRepeat = 1,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Train this many members alike from seeds SEED, SEED+1, ... (each in OUT/member-<seed>/) and export "
+            "one model.onnx averaging their probabilities."
+        ),
+    ] = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
+    from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.cases import parse_repeats
     from maskwatch.train.train import TrainConfig, train
@@ -76,4 +84,15 @@ def train_command(
         augment=AugmentConfig(user_crop=user_crop),
         ema_decay=ema,
     )
-    train(cfg, log=lambda msg: typer.echo(msg, err=True))
+
+    def log(msg: str) -> None:
+        typer.echo(msg, err=True)
+
+    if members < 1:
+        raise UserError(f"--members must be at least 1 (got {members})")
+    if members == 1:
+        train(cfg, log=log)
+    else:
+        from maskwatch.train.ensemble import train_ensemble
+
+        train_ensemble(cfg, members, log=log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,14 @@ PARITY_TOLERANCE = 1e-4
 
 
 def export_onnx(
-    net: MaskNet, path: Path, input_size: int, opset: int = 17, metadata: dict[str, str] | None = None
+    nets: Sequence[MaskNet], path: Path, input_size: int, opset: int = 17, metadata: dict[str, str] | None = None
 ) -> Path:
     """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes, input_size and
-    crop_margin, and `metadata` (e.g. train_manifest_sha256: the split it was trained on)."""
+    crop_margin, and `metadata` (e.g. train_manifest_sha256: the split it was trained on). Several networks are
+    exported as one graph giving the mean of their probabilities."""
     import onnx
 
-    model = ExportModel(net).eval()
+    model = ExportModel(*nets).eval()
     dummy = torch.zeros(2, input_size, input_size, 3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,12 +49,12 @@ def export_onnx(
     return path
 
 
-def parity_check(net: MaskNet, onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
+def parity_check(nets: Sequence[MaskNet], onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
     """Max abs difference of probabilities, PyTorch vs ONNX Runtime, over uint8 crops [N, S, S, 3]."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    model = ExportModel(net).eval()
+    model = ExportModel(*nets).eval()
     max_diff, argmax_equal = 0.0, True
     for i in range(0, len(images), batch_size):
         batch = images[i : i + batch_size].astype(np.float32)

@@ -77,15 +77,17 @@ class Preprocess(nn.Module):
 
 
 class ExportModel(nn.Module):
-    """The graph shipped as ONNX: raw BGR crops in, softmax probabilities out."""
+    """The graph shipped as ONNX: raw BGR crops in, softmax probabilities out; with several networks (members trained
+    alike from different seeds) the mean of their probabilities."""
 
-    def __init__(self, net: MaskNet):
+    def __init__(self, *nets: MaskNet):
         super().__init__()
         self.pre = Preprocess()
-        self.net = net
+        self.nets = nn.ModuleList(nets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(self.pre(x)), dim=1)
+        z = self.pre(x)
+        return torch.stack([torch.softmax(net(z), dim=1) for net in self.nets]).mean(dim=0)
 
 
 def count_params(model: nn.Module) -> int:

@@ -290,8 +290,8 @@ def _finish(fit: _Fit, best: _Best, start: float, log: Callable[[str], None]) ->
     from maskwatch.train.export import export_onnx, parity_check
 
     trained_on = {"train_manifest_sha256": fit.config["manifest_sha256"]}  # `models compare` warns on another split
-    export_onnx(net, run_dir / "model.onnx", fit.cfg.input_size, metadata=trained_on)
-    parity = parity_check(net, run_dir / "model.onnx", val_set.images)
+    export_onnx([net], run_dir / "model.onnx", fit.cfg.input_size, metadata=trained_on)
+    parity = parity_check([net], run_dir / "model.onnx", val_set.images)
     (run_dir / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:
         raise UserError(f"ONNX parity check failed: {parity}")
