@@ -25,8 +25,11 @@ from maskwatch.pipeline import MODES, MaskPipeline, apply_bias
 from maskwatch.pipeline.files import prediction_entries
 
 BIASES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-TARGET_UNMASKED_RECALL = 0.85  # issue 2's bar, at the compliance view's score threshold 0.5
-MAX_MASKED_FALSE_ALARM = 0.10
+# The photo bars of issue 17, at the compliance view's score threshold 0.5: unmasked faces flagged >= 90 % (web
+# photos; 92 % on street photos) and masked faces flagged < 5 % (street photos). Issue 2's looser bars (85 %, 10 %)
+# chose the top of BIASES, where the street photos' false alarms pass 5 %.
+TARGET_UNMASKED_RECALL = 0.90
+MAX_MASKED_FALSE_ALARM = 0.05
 
 
 def sweep_biases(
