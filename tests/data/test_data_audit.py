@@ -92,6 +92,24 @@ def test_audit_finds_flipped_labels_of_drawn_faces(tmp_path):
     assert 1 <= len(draft) <= 8 and all(o.box == (0, 0, 80, 80) for o in draft)
 
 
+def test_an_averaged_classifier_gives_every_networks_features(tmp_path):
+    """A classifier file that averages networks (`train --members`) has one last linear layer per network."""
+    from maskwatch.data.audit import crop_features
+    from maskwatch.data.manifest import read_manifest
+    from maskwatch.train.export import export_onnx
+    from maskwatch.train.model import MaskNet
+
+    nets = [MaskNet().eval() for _ in range(2)]
+    export_onnx(nets[:1], tmp_path / "one.onnx", 64)
+    export_onnx(nets, tmp_path / "two.onnx", 64)
+    _synthetic_dataset(tmp_path / "ds", 2, {})
+    rows = read_manifest(tmp_path / "ds")
+    one = crop_features(tmp_path / "ds", rows, tmp_path / "one.onnx")
+    two = crop_features(tmp_path / "ds", rows, tmp_path / "two.onnx")
+    assert one.shape == (6, 256) and two.shape == (6, 512)
+    assert np.allclose(two[:, :256], one, atol=1e-4)
+
+
 def test_audit_bad_input_is_user_error(tmp_path):
     ran = CliRunner().invoke(app, ["audit", str(tmp_path / "none")])
     assert ran.exit_code != 0 and "no manifest.csv" in str(ran.exception)

@@ -1,7 +1,8 @@
 """`maskwatch data audit`: rank likely label errors in a built crop dataset with cleanlab.
 
 Training the CNN k times on a small CPU is too slow, so the audit reads the shipped (or given) classifier's
-penultimate features (the input of its last linear layer, added as an ONNX graph output at run time), fits a
+penultimate features (the input of its last linear layer, of each network where the file averages several, added
+as ONNX graph outputs at run time), fits a
 logistic regression on them in k folds grouped by the manifest's near-duplicate groups (a face and its copies are
 never on both sides) and so gets out-of-fold probabilities for every crop; cleanlab's find_label_issues then names
 the crops whose given label those probabilities doubt most, ranked by self-confidence (p of the given label).
@@ -52,20 +53,29 @@ class AuditResult:
     per_source: dict[str, dict[str, int]]  # source -> {"crops", "suspects"}
 
 
-def _penultimate(model: object) -> str:
-    """Name of the tensor fed into the last linear layer before the graph's (softmax) output."""
+_PASS_THROUGH = ("Softmax", "Identity", "Reshape", "Flatten", "ReduceMean", "Concat", "Unsqueeze")
+
+
+def _penultimate(model: object) -> list[str]:
+    """Names of the tensors fed into the last linear layer before the graph's (softmax) output: one per network,
+    several where the file averages several (maskwatch.train.ensemble)."""
     graph = model.graph  # type: ignore[attr-defined]
     producer = {out: node for node in graph.node for out in node.output}
-    node = producer.get(graph.output[0].name)
-    while node is not None and node.op_type in ("Softmax", "Identity", "Reshape", "Flatten"):
-        node = producer.get(node.input[0])
-    if node is None or node.op_type not in ("Gemm", "MatMul"):
-        raise UserError("the classifier has no linear layer before its output: cannot read its features")
-    return str(node.input[0])
+    found: list[str] = []
+    pending = [graph.output[0].name]
+    while pending:
+        node = producer.get(pending.pop(0))
+        if node is not None and node.op_type in ("Gemm", "MatMul"):
+            found.append(str(node.input[0]))
+        elif node is not None and node.op_type in _PASS_THROUGH:
+            pending.extend(name for name in node.input if name in producer and producer[name].op_type != "Constant")
+        else:
+            raise UserError("the classifier has no linear layer before its output: cannot read its features")
+    return found
 
 
-def feature_session(model_path: Path) -> tuple[ort.InferenceSession, str, str, int]:
-    """(session with the probabilities and the penultimate features as outputs, probs name, features name,
+def feature_session(model_path: Path) -> tuple[ort.InferenceSession, str, list[str], int]:
+    """(session with the probabilities and the penultimate features as outputs, probs name, features names,
     input side) of a classifier ONNX; the file is not changed."""
     import onnx
     import onnxruntime as ort
@@ -75,7 +85,8 @@ def feature_session(model_path: Path) -> tuple[ort.InferenceSession, str, str, i
     classifier = MaskClassifier(model_path)  # checks the model's contract and reads its input side
     model = onnx.load(str(classifier.model_path))
     features = _penultimate(model)
-    model.graph.output.append(onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None))
+    for name in features:
+        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session, model.graph.output[0].name, features, classifier.input_size
 
@@ -93,7 +104,8 @@ def crop_features(dataset_dir: Path, rows: list[ManifestRow], model_path: Path |
     for start in range(0, len(rows), BATCH):
         crops = [read_image(dataset_dir / r.path) for r in rows[start : start + BATCH]]
         batch = np.stack([cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA) for c in crops])
-        out.append(session.run([features], {name: batch.astype(np.float32)})[0].reshape(len(crops), -1))
+        outputs = session.run(features, {name: batch.astype(np.float32)})
+        out.append(np.concatenate([o.reshape(len(crops), -1) for o in outputs], axis=1))
     return np.concatenate(out)
 
 
