@@ -240,7 +240,9 @@ def main() -> None:
     annotations = annotations[: args.limit] if args.limit else annotations
 
     systems: list = [
-        MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, args.classifier),
+        MaskwatchSystem(
+            "maskwatch_fast", args.fast_size, args.fast_min_score, MODES["fast"].classifier(args.classifier)
+        ),
         MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, args.classifier),
     ]
     if args.int8_classifier:
@@ -313,6 +315,7 @@ def main() -> None:
                 "wall_s": round(wall, 1),
                 "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
                 "classifier": str(args.classifier or "models/mask_classifier.onnx"),
+                "fast_classifier": str(MODES["fast"].classifier(args.classifier) or "models/mask_classifier.onnx"),
                 "int8_classifier": str(args.int8_classifier) if args.int8_classifier else None,
                 "systems": results,
                 "targets_vs_aizoo": targets(results),

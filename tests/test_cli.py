@@ -238,3 +238,29 @@ def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_pat
     retrained.write_bytes(classifier.DEFAULT_MODEL.read_bytes() + b"\x00")  # any other FP32 file
     monkeypatch.setattr(classifier, "DEFAULT_MODEL", retrained)
     assert classifier.default_model() == retrained
+
+
+def test_fast_mode_runs_one_network_while_it_was_taken_from_the_shipped_classifier(
+    tmp_path, monkeypatch, classifier_model
+):
+    import hashlib
+
+    import onnx
+
+    from maskwatch.classify import classifier
+    from maskwatch.pipeline import MODES
+
+    monkeypatch.setattr(classifier, "ONE_NETWORK_MODEL", tmp_path / "mask_classifier_one.onnx")
+    fast = MODES["fast"]
+    assert fast.classifier(None) == classifier.DEFAULT_MODEL  # no copy made: the shipped file
+    one = onnx.load(str(classifier.DEFAULT_MODEL))  # stands in for the copy: only its metadata is read here
+    made_from = hashlib.sha256(classifier.DEFAULT_MODEL.read_bytes()).hexdigest()
+    one.metadata_props.add(key="one_network_of", value=made_from)
+    onnx.save(one, str(classifier.ONE_NETWORK_MODEL))
+    assert fast.classifier(None) == classifier.ONE_NETWORK_MODEL
+    assert fast.classifier(tmp_path / "given.onnx") == tmp_path / "given.onnx"  # --classifier wins
+    assert MODES["accurate"].classifier(None) is None  # the shipped classifier, every network
+    retrained = tmp_path / "mask_classifier.onnx"
+    retrained.write_bytes(classifier.DEFAULT_MODEL.read_bytes() + b"\x00")
+    monkeypatch.setattr(classifier, "DEFAULT_MODEL", retrained)
+    assert fast.classifier(None) == retrained  # the copy is of another file now

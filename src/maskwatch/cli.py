@@ -104,7 +104,7 @@ def _pipeline(
     return MaskPipeline.from_defaults(
         input_size=input_size or chosen.input_size,
         min_score=max(min_score, chosen.face_min_score),
-        classifier_path=classifier,
+        classifier_path=chosen.classifier(classifier),
         detector=detector,
     )
 
@@ -134,7 +134,7 @@ def predict(
         str,
         typer.Option(
             help="accurate (detector scales and tiles chosen per image: faces from ~10 px to the whole frame) "
-            "or fast (one pass at 320 px, faces >= 0.4)."
+            "or fast (one pass at 320 px, faces >= 0.4, one network of the classifier)."
         ),
     ] = "accurate",
     input_size: Annotated[
@@ -354,7 +354,7 @@ def calibrate_operating_point(
                     "Log-odds added to no_mask and incorrect before the label is chosen: the shift at which every "
                     f"validation photo set clears both bars, >= {TARGET_UNMASKED_RECALL:.0%} of unmasked faces flagged "
                     f"(score >= 0.5) and < {MAX_MASKED_FALSE_ALARM:.0%} of masked faces wrongly flagged, by the most "
-                    "standard errors "
+                    "standard errors, or where none does misses them by the least "
                     "(maskwatch calibrate-operating-point)."
                 ),
                 "manifest": str(manifest),

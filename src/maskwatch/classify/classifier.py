@@ -18,6 +18,9 @@ from maskwatch.core.runtime import make_session
 
 DEFAULT_MODEL = MODELS_DIR / "mask_classifier.onnx"
 INT8_MODEL = MODELS_DIR / "mask_classifier_int8.onnx"
+# One network of a classifier that averages several (`maskwatch train --members`): the fast mode's, a third of the
+# cost per face. Its metadata's `one_network_of` is the SHA-256 of the file it was taken from.
+ONE_NETWORK_MODEL = MODELS_DIR / "mask_classifier_one.onnx"
 
 
 def default_model() -> Path:
@@ -28,6 +31,17 @@ def default_model() -> Path:
         if made_from == hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest():
             return INT8_MODEL
     return DEFAULT_MODEL
+
+
+def one_network_model() -> Path:
+    """The one-network copy of the shipped classifier where it was made from the file that ships now; the shipped
+    classifier otherwise (one network already, or retrained without making the copy)."""
+    shipped = default_model()
+    if ONE_NETWORK_MODEL.is_file() and shipped.is_file():
+        made_from = onnx_metadata(ONE_NETWORK_MODEL).get("one_network_of")
+        if made_from == hashlib.sha256(shipped.read_bytes()).hexdigest():
+            return ONE_NETWORK_MODEL
+    return shipped
 
 
 def model_version(path: Path) -> str:

@@ -23,12 +23,21 @@ OPERATING_POINT = MODELS_DIR / "operating_point.json"
 class Mode:
     input_size: int | None  # detector input: the image's long side is scaled to this; None: scales chosen per image
     face_min_score: float  # faces below this are neither classified nor reported
+    one_network: bool = False  # classify with one network of the shipped classifier (classify.one_network_model)
+
+    def classifier(self, given: Path | None) -> Path | None:
+        """The classifier file this mode runs: the one given, else the shipped one (None) or its one-network copy."""
+        if given is not None or not self.one_network:
+            return given
+        from maskwatch.classify.classifier import one_network_model
+
+        return one_network_model()
 
 
 # accurate: the default for photos and video files, every face size (maskwatch.detect.scales). fast: one pass at
 # 320 px; there a low face threshold yields ~50 candidates per street photo and classifying them costs more than
-# detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep).
-MODES = {"accurate": Mode(None, 0.05), "fast": Mode(320, 0.4)}
+# detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep), and one network of the classifier, not three.
+MODES = {"accurate": Mode(None, 0.05), "fast": Mode(320, 0.4, one_network=True)}
 
 
 def load_unmasked_bias(path: Path = OPERATING_POINT) -> float:

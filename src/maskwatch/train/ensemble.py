@@ -7,6 +7,7 @@ per face and member (MODEL_CARD.md); the service, the CLI and the API see one cl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -58,8 +59,8 @@ def _check_alike(run_dirs: Sequence[Path], configs: Sequence[dict]) -> None:
 
 
 def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], None] = print) -> Path:
-    """OUT/model.onnx averaging the members' best epochs, its parity check, and OUT/val_report.json with every
-    member's val figures beside the ensemble's."""
+    """OUT/model.onnx averaging the members' best epochs, its parity check, OUT/model_one.onnx (the first member
+    alone, for the fast mode) and OUT/val_report.json with every member's val figures beside the ensemble's."""
     from maskwatch.train.export import export_onnx, parity_check
 
     start = time.time()
@@ -79,6 +80,10 @@ def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], No
     (out / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:
         raise UserError(f"ONNX parity check failed: {parity}")
+    # The fast mode's copy (classify.classifier.one_network_model), tied to this file by its hash.
+    one_network = {"train_manifest_sha256": first["manifest_sha256"], "members": str(configs[0]["seed"])}
+    one_network["one_network_of"] = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    export_onnx(nets[:1], out / "model_one.onnx", first["input_size"], metadata=one_network)
 
     member_probs = [predict_probs(net, val_set.images) for net in nets]
     preds = np.mean(member_probs, axis=0).argmax(1)

@@ -4,7 +4,8 @@ The operating point is the log-odds shift toward `no_mask`/`incorrect` (maskwatc
 It is set against two bars, as compliance systems are: flag at least the target share of unmasked faces, and wrongly
 flag fewer than the limit of masked ones. The val photo sets are small (79 unmasked street faces: one face is 1.3
 points), so the shift that only just meets a bar on them fails it on new photos about half the time. The chosen
-shift is the one with the widest margin to both bars on every set, counted in standard errors of the rates.
+shift is the one with the widest margin to both bars on every set, counted in standard errors of the rates; where no
+shift clears them all, the one that misses them by the least.
 """
 
 from __future__ import annotations
