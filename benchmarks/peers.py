@@ -192,8 +192,9 @@ def main() -> None:
     ap.add_argument(
         "--classifier",
         type=Path,
-        default=FP32_CLASSIFIER,
-        help="classifier ONNX (default: models/mask_classifier.onnx)",
+        default=None,
+        help="classifier ONNX for every mode (default: models/mask_classifier.onnx; the fast mode: its one-network "
+        "copy, as `predict --mode fast` runs)",
     )
     ap.add_argument(
         "--repeat",
@@ -239,11 +240,11 @@ def main() -> None:
         raise SystemExit(str(err)) from None
     annotations = annotations[: args.limit] if args.limit else annotations
 
+    classifier = args.classifier or FP32_CLASSIFIER
+    fast_classifier = MODES["fast"].classifier(args.classifier) or FP32_CLASSIFIER
     systems: list = [
-        MaskwatchSystem(
-            "maskwatch_fast", args.fast_size, args.fast_min_score, MODES["fast"].classifier(args.classifier)
-        ),
-        MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, args.classifier),
+        MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, fast_classifier),
+        MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, classifier),
     ]
     if args.int8_classifier:
         if not args.int8_classifier.is_file():
@@ -255,7 +256,7 @@ def main() -> None:
     for item in (s.strip() for s in args.sweep.split(",") if s.strip()):
         size, _, score = item.partition("@")
         try:
-            systems.append(MaskwatchSystem(f"maskwatch_{item}", int(size), float(score or MIN_SCORE), args.classifier))
+            systems.append(MaskwatchSystem(f"maskwatch_{item}", int(size), float(score or MIN_SCORE), classifier))
         except ValueError:
             raise SystemExit(f"--sweep: {item!r} is not SIZE or SIZE@FACE_MIN_SCORE") from None
     if not args.no_peers:
@@ -314,8 +315,8 @@ def main() -> None:
                 "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
                 "wall_s": round(wall, 1),
                 "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
-                "classifier": str(args.classifier or "models/mask_classifier.onnx"),
-                "fast_classifier": str(MODES["fast"].classifier(args.classifier) or "models/mask_classifier.onnx"),
+                "classifier": str(classifier),
+                "fast_classifier": str(fast_classifier),
                 "int8_classifier": str(args.int8_classifier) if args.int8_classifier else None,
                 "systems": results,
                 "targets_vs_aizoo": targets(results),
