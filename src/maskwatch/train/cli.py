@@ -22,6 +22,14 @@ CasesRepeat = Annotated[
     ),
 ]
 
+Members = Annotated[
+    int,
+    typer.Option(
+        help="Train this many members alike from seeds SEED, SEED+1, ... (each in OUT/member-<seed>/) and export one "
+        "model.onnx averaging their probabilities, and model_one.onnx, the first alone."
+    ),
+]
+
 
 def train_command(
     dataset_dir: Annotated[
@@ -52,19 +60,17 @@ def train_command(
     ] = 0.0,
     repeat_source: RepeatSource = None,
     cases_repeat: CasesRepeat = 1,
-    members: Annotated[
-        int,
-        typer.Option(
-            help="Train this many members alike from seeds SEED, SEED+1, ... (each in OUT/member-<seed>/) and export "
-            "one model.onnx averaging their probabilities."
-        ),
-    ] = 1,
+    members: Members = 1,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
     from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.cases import parse_repeats
-    from maskwatch.train.train import TrainConfig, train
+    from maskwatch.train.ensemble import train_members
+    from maskwatch.train.train import TrainConfig
+
+    if members < 1:
+        raise UserError(f"--members must be at least 1 (got {members})")
 
     repeat = parse_repeats(repeat_source or [])
     cfg = TrainConfig(
@@ -84,15 +90,4 @@ def train_command(
         augment=AugmentConfig(user_crop=user_crop),
         ema_decay=ema,
     )
-
-    def log(msg: str) -> None:
-        typer.echo(msg, err=True)
-
-    if members < 1:
-        raise UserError(f"--members must be at least 1 (got {members})")
-    if members == 1:
-        train(cfg, log=log)
-    else:
-        from maskwatch.train.ensemble import train_ensemble
-
-        train_ensemble(cfg, members, log=log)
+    train_members(cfg, members, log=lambda msg: typer.echo(msg, err=True))

@@ -32,6 +32,13 @@ def member_dir(out: Path, seed: int) -> Path:
     return out / f"member-{seed}"
 
 
+def train_members(cfg: TrainConfig, members: int, log: Callable[[str], None] = print) -> Path:
+    """One run (members 1: OUT/model.onnx as `train` writes it) or an ensemble of `members`; the model.onnx path."""
+    if members == 1:
+        return train(cfg, log).run_dir / "model.onnx"
+    return train_ensemble(cfg, members, log)
+
+
 def train_ensemble(cfg: TrainConfig, members: int, log: Callable[[str], None] = print) -> Path:
     """Train `members` runs into OUT/member-<seed>/ (each a whole run folder), then write OUT/model.onnx."""
     if members < 2:
