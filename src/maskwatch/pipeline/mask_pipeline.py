@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from maskwatch.classify import MaskClassifier
+from maskwatch.classify.classifier import one_network_model
 from maskwatch.core.detections import Detections
 from maskwatch.core.paths import MODELS_DIR
 from maskwatch.detect import BoxCalibration, FaceDetector, MultiScaleDetector, RetinaFaceDetector
@@ -29,8 +30,6 @@ class Mode:
         """The classifier file this mode runs: the one given, else the shipped one (None) or its one-network copy."""
         if given is not None or not self.one_network:
             return given
-        from maskwatch.classify.classifier import one_network_model
-
         return one_network_model()
 
 
