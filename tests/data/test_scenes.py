@@ -11,14 +11,16 @@ import pytest
 from maskwatch.data.scene_video import (
     FEATHER,
     SPEED,
+    cut_by_photo,
     faceless_background,
     faded,
     make_scene_video,
+    person_cutout,
     read_video_truth,
     render_walkers,
     walkers,
 )
-from maskwatch.data.scenes import CLOSE_SIDE, WIDE_SIZE, build_scenes, split_photos, still_background
+from maskwatch.data.scenes import CLOSE_SIDE, WIDE_SIZE, Face, Photo, build_scenes, split_photos, still_background
 from maskwatch.evaluate.voc import read_voc_folder, score_predictions
 
 STREET = [
@@ -153,6 +155,27 @@ def test_a_face_the_cutouts_feather_fades_is_difficult():
     assert not faded(alpha, np.array([20.0, 20.0, 60.0, 60.0]))  # well inside
     assert faded(alpha, np.array([0.0, 86.0, 12.0, 100.0]))  # a small face in the faded corner
     assert not faded(alpha, np.array([0.0, 20.0, 60.0, 80.0]))  # a large face with a faded edge
+
+
+def test_a_face_its_photos_edge_cuts_is_difficult():
+    width, height = 400, 300
+    assert cut_by_photo(np.array([0.0, 100.0, 18.0, 149.0]), width, height)  # half a face at the left edge
+    assert cut_by_photo(np.array([380.0, 100.0, 400.0, 150.0]), width, height)  # and at the right
+    assert cut_by_photo(np.array([100.0, 0.0, 154.0, 38.0]), width, height)  # its top cut off
+    assert not cut_by_photo(np.array([100.0, 0.0, 140.0, 48.0]), width, height)  # whole, its hair at the edge
+    assert not cut_by_photo(np.array([0.0, 100.0, 40.0, 150.0]), width, height)  # whole, at the side
+    assert not cut_by_photo(np.array([100.0, 100.0, 110.0, 150.0]), width, height)  # narrow, but inside
+
+
+def test_a_walker_carries_a_cut_face_as_difficult(tmp_path):
+    image = np.full((300, 400, 3), 128, np.uint8)
+    whole = Face(np.array([40.0, 60.0, 80.0, 110.0]), "no_mask")
+    cut = Face(np.array([0.0, 60.0, 18.0, 110.0]), "mask")  # half a face, boxed where the photo ends
+    photo = Photo(tmp_path / "photo.jpg", "andrewmvd", [whole, cut])
+    _, faces = person_cutout(image, photo, 0)
+    assert {f.label: f.difficult for f in faces} == {"no_mask": False, "mask": True}
+    _, faces = person_cutout(image, photo, 1)
+    assert [f.difficult for f in faces if f.label == "mask"] == [True]
 
 
 def test_scenes_cli_bad_input_is_one_line(tmp_path, shared_data, manifest):

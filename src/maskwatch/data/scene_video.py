@@ -26,6 +26,10 @@ from maskwatch.data.scenes import WIDE_SIZE, Face, Photo, clip_faces, read_photo
 VIDEO_FPS = 15
 FEATHER = 6  # px over which a cut-out fades into the background
 MIN_OPACITY = 0.8  # mean feather opacity over a face below which its ground truth is difficult
+EDGE_PX = 1.0  # a face box this close to its photo's edge reaches it
+# Width / height of 98 % of the train photos' face boxes that reach no edge (1st and 99th percentiles). A box at
+# the photo's edge outside this range across that edge is a face the edge cuts.
+WHOLE_FACE_ASPECT = (0.5, 1.37)
 BACKGROUND_MIN_SCORE = 0.3  # a background blob the detector scores this high could be shown as a face
 SPEED = (1.0, 6.0)  # px per frame (15-90 px/s at 15 fps): people strolling, seen from afar
 
@@ -109,14 +113,27 @@ class Walker:
 
 def person_cutout(image: np.ndarray, photo: Photo, face_index: int) -> tuple[np.ndarray, list[Face]]:
     """The part of a photo around one face, as a person seen from afar: a head's width either side, a little
-    above, the shoulders and chest below; the photo's faces in it, cut ones clipped (difficult when mostly cut)."""
+    above, the shoulders and chest below; the photo's faces in it, cut ones clipped (difficult when mostly cut, or
+    cut by the photo itself)."""
     x1, y1, x2, y2 = photo.faces[face_index].box
     w, h = x2 - x1, y2 - y1
     left, top = int(max(0, x1 - 0.8 * w)), int(max(0, y1 - 0.6 * h))
     right, bottom = int(min(image.shape[1], x2 + 0.8 * w)), int(min(image.shape[0], y2 + 2.5 * h))
     patch = image[top:bottom, left:right].copy()
-    faces = clip_faces([f.moved(-left, -top) for f in photo.faces], patch.shape[1], patch.shape[0])
-    return patch, faces
+    height, width = image.shape[:2]
+    faces = [Face(f.box, f.label, f.difficult or cut_by_photo(f.box, width, height)) for f in photo.faces]
+    return patch, clip_faces([f.moved(-left, -top) for f in faces], patch.shape[1], patch.shape[0])
+
+
+def cut_by_photo(box: np.ndarray, width: int, height: int) -> bool:
+    """Whether a face is cut by the edge of its width x height photo: its box reaches a side edge and is narrower
+    than whole faces are, or the top or bottom edge and is flatter. Walking through a scene, it would be part of a
+    face in mid-picture, which no camera shows, so its ground truth is difficult."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    aspect = (x2 - x1) / max(y2 - y1, 1e-6)
+    at_side = x1 <= EDGE_PX or x2 >= width - EDGE_PX
+    at_top_or_bottom = y1 <= EDGE_PX or y2 >= height - EDGE_PX
+    return (at_side and aspect < WHOLE_FACE_ASPECT[0]) or (at_top_or_bottom and aspect > WHOLE_FACE_ASPECT[1])
 
 
 def _feather(shape: tuple[int, int]) -> np.ndarray:
