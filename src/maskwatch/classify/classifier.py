@@ -26,22 +26,22 @@ ONE_NETWORK_MODEL = MODELS_DIR / "mask_classifier_one.onnx"
 def default_model() -> Path:
     """The INT8 classifier where one was made from the shipped FP32 one (it ships only when it passes the speed and
     accuracy bar: see docs/performance.md); the FP32 model otherwise, e.g. after retraining without re-quantising."""
-    if INT8_MODEL.is_file() and DEFAULT_MODEL.is_file():
-        made_from = onnx_metadata(INT8_MODEL).get("fp32_sha256")
-        if made_from == hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest():
-            return INT8_MODEL
-    return DEFAULT_MODEL
+    return INT8_MODEL if _made_from(INT8_MODEL, "fp32_sha256", DEFAULT_MODEL) else DEFAULT_MODEL
 
 
 def one_network_model() -> Path:
     """The one-network copy of the shipped classifier where it was made from the file that ships now; the shipped
     classifier otherwise (one network already, or retrained without making the copy)."""
     shipped = default_model()
-    if ONE_NETWORK_MODEL.is_file() and shipped.is_file():
-        made_from = onnx_metadata(ONE_NETWORK_MODEL).get("one_network_of")
-        if made_from == hashlib.sha256(shipped.read_bytes()).hexdigest():
-            return ONE_NETWORK_MODEL
-    return shipped
+    return ONE_NETWORK_MODEL if _made_from(ONE_NETWORK_MODEL, "one_network_of", shipped) else shipped
+
+
+def _made_from(copy: Path, key: str, source: Path) -> bool:
+    """Whether a model derived from another (quantised, or one network of several) names, under metadata `key`,
+    the SHA-256 of `source` as it is now: a copy of an older file is not used."""
+    if not (copy.is_file() and source.is_file()):
+        return False
+    return onnx_metadata(copy).get(key) == hashlib.sha256(source.read_bytes()).hexdigest()
 
 
 def model_version(path: Path) -> str:
