@@ -260,7 +260,12 @@ def test_fast_mode_runs_one_network_while_it_was_taken_from_the_shipped_classifi
     assert fast.classifier(None) == classifier.ONE_NETWORK_MODEL
     assert fast.classifier(tmp_path / "given.onnx") == tmp_path / "given.onnx"  # --classifier wins
     assert MODES["accurate"].classifier(None) is None  # the shipped classifier, every network
+    int8 = onnx.load(str(classifier.DEFAULT_MODEL))  # an INT8 copy of the same file beside it
+    int8.metadata_props.add(key="fp32_sha256", value=made_from)
+    monkeypatch.setattr(classifier, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
+    onnx.save(int8, str(classifier.INT8_MODEL))
+    assert fast.classifier(None) == classifier.ONE_NETWORK_MODEL  # still one network, not every network in INT8
     retrained = tmp_path / "mask_classifier.onnx"
     retrained.write_bytes(classifier.DEFAULT_MODEL.read_bytes() + b"\x00")
     monkeypatch.setattr(classifier, "DEFAULT_MODEL", retrained)
-    assert fast.classifier(None) == retrained  # the copy is of another file now
+    assert fast.classifier(None) == retrained  # the copies are of another file now

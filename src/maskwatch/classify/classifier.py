@@ -30,10 +30,10 @@ def default_model() -> Path:
 
 
 def one_network_model() -> Path:
-    """The one-network copy of the shipped classifier where it was made from the file that ships now; the shipped
-    classifier otherwise (one network already, or retrained without making the copy)."""
-    shipped = default_model()
-    return ONE_NETWORK_MODEL if _made_from(ONE_NETWORK_MODEL, "one_network_of", shipped) else shipped
+    """The one-network copy of the shipped classifier where it was made from the FP32 file that ships now (an INT8
+    copy of that file beside it does not change that); default_model() otherwise (one network already, or retrained
+    without making the copy)."""
+    return ONE_NETWORK_MODEL if _made_from(ONE_NETWORK_MODEL, "one_network_of", DEFAULT_MODEL) else default_model()
 
 
 def _made_from(copy: Path, key: str, source: Path) -> bool:
