@@ -101,3 +101,37 @@ def test_service_runs_on_the_torch_backend(test_clip, tmp_path):
         assert service.stats()["providers"] == ["torch:cpu"]
     finally:
         service.stop()
+
+
+def _wide_frame(shared_data, origin=(700, 400), size=(1920, 1080)):
+    """A street photo (seven unmasked faces of 13-30 px) at its own pixel size in a grey frame: a wide camera."""
+    import cv2
+
+    photo = cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss121.jpg"))
+    frame = np.full((size[1], size[0], 3), 90, np.uint8)
+    x, y = origin
+    frame[y : y + photo.shape[0], x : x + photo.shape[1]] = photo
+    return frame
+
+
+def test_regions_agree_with_the_onnx_pipeline(shared_data, classifier_model):
+    """analyze_regions on the torch backend gives the ONNX Runtime pipeline's faces and labels, for frames of two
+    sizes in one call, regions at several scales (2x around a face, 1x over the photo, the whole frame shrunk)."""
+    from maskwatch.detect.regions import Region
+
+    wide = _wide_frame(shared_data)
+    small = _wide_frame(shared_data, origin=(100, 50), size=(1280, 720))
+    frames = [
+        (wide, [Region((650, 350, 1162, 862), 1.0, "sweep"), Region((0, 0, 1920, 1080), 1 / 3, "whole")]),
+        (small, [Region((50, 0, 562, 512), 1.0, "motion"), Region((150, 100, 278, 228), 2.0, "face")]),
+        (wide, []),
+    ]
+    ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_regions(frames)
+    ref = MaskPipeline.from_defaults(input_size=640).analyze_regions(frames)
+    assert [len(d) for d in ours] == [len(d) for d in ref]
+    assert len(ref[0]) == 7 and len(ref[1]) >= 1 and len(ref[2]) == 0
+    for a, b in zip(ours, ref, strict=True):
+        order_a, order_b = np.lexsort(a.xyxy.T[::-1]), np.lexsort(b.xyxy.T[::-1])
+        np.testing.assert_allclose(a.xyxy[order_a], b.xyxy[order_b], atol=1.5)
+        np.testing.assert_allclose(a.data["raw_xyxy"][order_a], b.data["raw_xyxy"][order_b], atol=1.5)
+        np.testing.assert_allclose(a.class_probs[order_a], b.class_probs[order_b], atol=0.08)

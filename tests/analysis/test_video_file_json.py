@@ -147,36 +147,48 @@ def _sweep_clip(face, frame_size, folder):
     return clip, {size: f.box for size, _, f in sweep}
 
 
+# The PyTorch backend (detector.backend: torch, run here on the CPU; on a GPU with providers: cuda) plans the same
+# regions: the 1080p sweep runs through it too.
+BACKENDS = {(1920, 1080): ("onnxruntime", "torch"), (320, 240): ("onnxruntime",)}
+
+
 @pytest.fixture(scope="module")
 def live_sweep(face, tmp_path_factory):
-    """{frame size: (detect --json results, {size: truth box}, stem)} for each frame size of the sweep."""
+    """{(frame size, backend): (detect --json results, {size: truth box}, stem)} for each frame size of the sweep."""
     folder = tmp_path_factory.mktemp("live_sweep")
     out = {}
-    for frame_size in ((1920, 1080), (320, 240)):
+    for frame_size, backends in BACKENDS.items():
         clip, truth = _sweep_clip(face, frame_size, folder)
-        json_out = folder / f"{clip.stem}.json"
-        proc = run_cli("detect", clip, "--json", json_out)
-        assert proc.returncode == 0, proc.stderr
-        out[frame_size] = (json.loads(json_out.read_text()), truth, clip.stem)
+        for backend in backends:
+            json_out = folder / f"{clip.stem}-{backend}.json"
+            config = folder / f"{backend}.yaml"  # the service's defaults but the backend
+            config.write_text(f"cameras:\n  - name: sweep\n    source: {clip}\ndetector:\n  backend: {backend}\n")
+            proc = run_cli(
+                "detect", clip, "--json", json_out, *(["--config", config] if backend != "onnxruntime" else [])
+            )
+            assert proc.returncode == 0, proc.stderr
+            out[frame_size, backend] = (json.loads(json_out.read_text()), truth, clip.stem)
     return out
 
 
 SWEEP_CASES = [
     pytest.param(
         frame_size,
+        backend,
         size,
-        id=f"{frame_size[0]}x{frame_size[1]}-{size}px",
+        id=f"{frame_size[0]}x{frame_size[1]}-{backend}-{size}px",
     )
-    for frame_size in ((1920, 1080), (320, 240))
+    for frame_size, backends in BACKENDS.items()
+    for backend in backends
     for size in SIZES
     if size <= min(frame_size)
 ]
 
 
-@pytest.mark.parametrize(("frame_size", "size"), SWEEP_CASES)
-def test_size_sweep_found_through_detect_json(live_sweep, frame_size, size):
+@pytest.mark.parametrize(("frame_size", "backend", "size"), SWEEP_CASES)
+def test_size_sweep_found_through_detect_json(live_sweep, frame_size, backend, size):
     """The last analysed frame of each size's hold shows the face: score >= 0.5, IoU >= 0.5 with the truth."""
-    results, truth, stem = live_sweep[frame_size]
+    results, truth, stem = live_sweep[frame_size, backend]
     sizes = sorted(truth)
     assert sizes == [s for s in SIZES if s <= min(frame_size)]
     start = sizes.index(size) * HOLD

@@ -20,12 +20,22 @@ from maskwatch.core.detections import Detections
 from maskwatch.detect.anchors import nms, prior_boxes
 from maskwatch.detect.calibration import BoxCalibration
 from maskwatch.detect.models import resolve_detector
+from maskwatch.detect.region_detect import detect_planned
+from maskwatch.detect.regions import Region
 from maskwatch.detect.retinaface import BGR_MEAN, MIN_SIZES, STEPS
 from maskwatch.pipeline import apply_bias, load_unmasked_bias
 
 
 def onnx_to_torch(path: str | Path) -> torch.nn.Module:
     return OnnxModule(path).eval()
+
+
+def _by_shape(frames: list[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
+    """The indices of the frames, grouped by frame shape."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, frame in enumerate(frames):
+        groups.setdefault(frame.shape[:2], []).append(i)
+    return groups
 
 
 class TorchBatchPipeline:
@@ -58,17 +68,50 @@ class TorchBatchPipeline:
     @torch.inference_mode()
     def analyze_batch(self, frames: list[np.ndarray], min_score: float | None = None) -> list[Detections]:
         """BGR uint8 frames → classified detections per frame; frames of one size share one network call."""
-        sizes: dict[tuple[int, int], list[int]] = {}
-        for i, frame in enumerate(frames):
-            sizes.setdefault(frame.shape[:2], []).append(i)
         out: list[Detections] = [None] * len(frames)  # type: ignore[list-item]
-        for indices in sizes.values():
+        for indices in _by_shape(frames).values():
             for i, dets in zip(indices, self._analyze_same_size([frames[i] for i in indices], min_score), strict=True):
                 out[i] = dets
         return out
 
     def analyze(self, frame: np.ndarray, min_score: float | None = None) -> Detections:
         return self.analyze_batch([frame], min_score)[0]
+
+    @torch.inference_mode()
+    def analyze_regions(
+        self, frames: list[tuple[np.ndarray, list[Region]]], min_score: float | None = None
+    ) -> list[Detections]:
+        """As MaskPipeline.analyze_regions: the detector on the planned regions of each frame (the regions of all
+        frames that come to one input shape in one network call), the faces classified in their frames."""
+        found = detect_planned(self, frames, min_score)
+        out: list[Detections] = [None] * len(frames)  # type: ignore[list-item]
+        for indices in _by_shape([image for image, _ in frames]).values():
+            images = self._upload([frames[i][0] for i in indices]).permute(0, 3, 1, 2).float()
+            faces = [(found[i].xyxy, found[i].det_scores) for i in indices]
+            for i, dets in zip(indices, self._classified(images, faces), strict=True):
+                out[i] = dets
+        return out
+
+    def detect_each(
+        self, images: list[np.ndarray], scales: list[float], min_score: float | None = None
+    ) -> list[Detections]:
+        """Images each resized by its own scale to one input shape (the RetinaFaceDetector.detect_each of this
+        backend, for maskwatch.detect.region_detect); unclassified faces in each image's own pixels."""
+        if not images:
+            return []
+        sizes = [
+            (max(1, round(im.shape[0] * s)), max(1, round(im.shape[1] * s)))
+            for im, s in zip(images, scales, strict=True)
+        ]
+        ph, pw = max(-(-nh // 32) * 32 for nh, _ in sizes), max(-(-nw // 32) * 32 for _, nw in sizes)
+        blob = torch.zeros((len(images), 3, ph, pw), device=self.device)
+        for i, (image, scale, (nh, nw)) in enumerate(zip(images, scales, sizes, strict=True)):
+            x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)[None].float()
+            if (nh, nw) != image.shape[:2]:
+                x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1)
+            blob[i, :, :nh, :nw] = x[0] - self.mean[0]
+        found = self._detect(blob, scales, [im.shape[:2] for im in images], min_score)
+        return [Detections(boxes, scores) for boxes, scores in found]
 
     def _analyze_same_size(self, frames: list[np.ndarray], min_score: float | None) -> list[Detections]:
         n, (h, w) = len(frames), frames[0].shape[:2]
@@ -78,8 +121,16 @@ class TorchBatchPipeline:
         # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
         images = self._upload(frames).permute(0, 3, 1, 2).float()
         x = F.interpolate(images, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1) - self.mean
-        x = F.pad(x, (0, pw - nw, 0, ph - nh)).to(self.dtype)
-        loc, conf, _ = self.detector(x)
+        x = F.pad(x, (0, pw - nw, 0, ph - nh))
+        return self._classified(images, self._detect(x, [scale] * n, [(h, w)] * n, min_score))
+
+    def _detect(
+        self, x: torch.Tensor, scales: list[float], shapes: list[tuple[int, int]], min_score: float | None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The detector on a mean-subtracted N, 3, H, W batch, each image resized by its scale: (boxes, scores)
+        per image in its own pixels, after NMS."""
+        n, ph, pw = x.shape[0], x.shape[2], x.shape[3]
+        loc, conf, _ = self.detector(x.to(self.dtype))
         priors = self._priors(ph, pw)
         scores = conf[..., 1].float()
         keep = scores >= (self.min_score if min_score is None else min_score)
@@ -87,21 +138,27 @@ class TorchBatchPipeline:
         delta, p = loc[frame_idx, prior_idx].float(), priors[prior_idx]
         centre = p[:, :2] + delta[:, :2] * 0.1 * p[:, 2:]
         size = p[:, 2:] * torch.exp(delta[:, 2:] * 0.2)
-        boxes = (
-            torch.cat([centre - size / 2, centre + size / 2], 1)
-            * torch.tensor([pw, ph, pw, ph], device=self.device)
-            / scale
-        )
-        # One transfer: x1, y1, x2, y2, score, frame of every candidate, in frame order as nonzero() gives them.
+        scale = torch.tensor(scales, device=self.device)[frame_idx, None]
+        frame_size = torch.tensor([pw, ph, pw, ph], device=self.device)
+        boxes = torch.cat([centre - size / 2, centre + size / 2], 1) * frame_size / scale
+        # One transfer: x1, y1, x2, y2, score, image of every candidate, in image order as nonzero() gives them.
         found = torch.cat([boxes, scores[frame_idx, prior_idx, None], frame_idx[:, None]], 1).cpu().numpy()
-        candidates = np.split(found, np.searchsorted(found[:, 5], np.arange(1, n)))
-        per_frame = [c[nms(c[:, :4], c[:, 4], self.nms_iou)] for c in candidates]
-        counts = [len(k) for k in per_frame]
-        kept = np.concatenate(per_frame)
-        boxes_np, scores_np = kept[:, :4].clip(0, np.array([w, h, w, h], np.float32)), kept[:, 4].copy()
-        probs = apply_bias(self._classify(images, boxes_np, counts, h, w), self.unmasked_bias)
-        calibrated = self.calibration.apply(boxes_np, (h, w))
-        parts = (np.split(a, np.cumsum(counts)[:-1]) for a in (boxes_np, calibrated, scores_np, probs))
+        out = []
+        for c, (h, w) in zip(np.split(found, np.searchsorted(found[:, 5], np.arange(1, n))), shapes, strict=True):
+            kept = c[nms(c[:, :4], c[:, 4], self.nms_iou)]
+            out.append((kept[:, :4].clip(0, np.array([w, h, w, h], np.float32)), kept[:, 4].copy()))
+        return out
+
+    def _classified(self, images: torch.Tensor, faces: list[tuple[np.ndarray, np.ndarray]]) -> list[Detections]:
+        """Each frame's faces (boxes, scores) of `images` (N, 3, H, W float) classified in one call, boxes
+        calibrated (raw ones kept in data["raw_xyxy"]), as MaskPipeline.classify."""
+        h, w = images.shape[2], images.shape[3]
+        counts = [len(boxes) for boxes, _ in faces]
+        boxes = np.concatenate([b for b, _ in faces]).astype(np.float32) if faces else np.zeros((0, 4), np.float32)
+        scores = np.concatenate([s for _, s in faces]).astype(np.float32) if faces else np.zeros(0, np.float32)
+        probs = apply_bias(self._classify(images, boxes, counts, h, w), self.unmasked_bias)
+        calibrated = self.calibration.apply(boxes, (h, w))
+        parts = (np.split(a, np.cumsum(counts)[:-1]) for a in (boxes, calibrated, scores, probs))
         return [Detections(xyxy, s, None, p, data={"raw_xyxy": b}) for b, xyxy, s, p in zip(*parts, strict=True)]
 
     def _upload(self, frames: list[np.ndarray]) -> torch.Tensor:
