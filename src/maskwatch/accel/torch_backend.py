@@ -38,6 +38,14 @@ def _by_shape(frames: list[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
     return groups
 
 
+def _resize(images: torch.Tensor, size: tuple[int, int], scale: float) -> torch.Tensor:
+    """As RetinaFaceDetector resizes with OpenCV: area averaging to shrink (INTER_AREA), bilinear to enlarge, and
+    rounded to whole grey levels as OpenCV's uint8 result is."""
+    if scale < 1:
+        return F.interpolate(images, size=size, mode="area").round()
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False).round()
+
+
 class TorchBatchPipeline:
     def __init__(
         self,
@@ -108,7 +116,7 @@ class TorchBatchPipeline:
         for i, (image, scale, (nh, nw)) in enumerate(zip(images, scales, sizes, strict=True)):
             x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1)[None].float()
             if (nh, nw) != image.shape[:2]:
-                x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1)
+                x = _resize(x, (nh, nw), scale)
             blob[i, :, :nh, :nw] = x[0] - self.mean[0]
         found = self._detect(blob, scales, [im.shape[:2] for im in images], min_score)
         return [Detections(boxes, scores) for boxes, scores in found]
@@ -120,7 +128,7 @@ class TorchBatchPipeline:
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
         # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
         images = self._upload(frames).permute(0, 3, 1, 2).float()
-        x = F.interpolate(images, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1) - self.mean
+        x = _resize(images, (nh, nw), scale) - self.mean
         x = F.pad(x, (0, pw - nw, 0, ph - nh))
         return self._classified(images, self._detect(x, [scale] * n, [(h, w)] * n, min_score))
 
@@ -203,7 +211,7 @@ class TorchBatchPipeline:
         theta[rows, 0, 0], theta[rows, 0, 2] = half / (w / 2), (2 * cx - 2 * half / s + 1) / w - 1
         theta[rows, 1, 1], theta[rows, 1, 2] = half / (h / 2), (2 * cy - 2 * half / s + 1) / h - 1
         grid = F.affine_grid(theta, [n * most, 3, s, s], align_corners=False).reshape(n, most * s, s, 2)
-        crops = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        crops = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False).round()
         crops = crops.unflatten(2, (most, s)).transpose(1, 2).flatten(0, 1)[rows]  # faces, 3, S, S (BGR)
         batch = F.interpolate(crops, size=(self.crop_size, self.crop_size), mode="area")
         return self.classifier(batch.permute(0, 2, 3, 1).to(self.dtype)).float().cpu().numpy()
