@@ -194,9 +194,9 @@ class Stopwatch:
 
     def __init__(self, obj, *names: str):
         self.seconds, self.calls, self.items, self._depth = 0.0, 0, 0, 0
-        for name in names:
-            if hasattr(obj, name):
-                setattr(obj, name, self._wrap(getattr(obj, name)))
+        self.wrapped = [name for name in names if callable(getattr(obj, name, None))]  # none: another backend
+        for name in self.wrapped:
+            setattr(obj, name, self._wrap(getattr(obj, name)))
 
     def _wrap(self, fn):
         def timed(*args, **kwargs):
@@ -320,13 +320,18 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
         "delay_ms_p95": round(p95 * 1000, 1) if p95 is not None else None,
         "cpu_percent": round(100 * cpu / wall, 1),
         "cpu_seconds": cpu_by_group(threads0, threads1, groups),
+        # null where the backend's parts are not the ONNX Runtime pipeline's (detector.backend: torch)
         "detect": {
             "images": d1[1] - d0[1],
             "seconds": round(d1[0] - d0[0], 2),
             "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, d1[1] - d0[1]), 1),
             "faces_per_image": round((d1[2] - d0[2]) / max(1, d1[1] - d0[1]), 2),
-        },
-        "classify": {"calls": p1[1] - p0[1], "faces": p1[2] - p0[2], "seconds": round(p1[0] - p0[0], 2)},
+        }
+        if detect.wrapped
+        else None,
+        "classify": {"calls": p1[1] - p0[1], "faces": p1[2] - p0[2], "seconds": round(p1[0] - p0[0], 2)}
+        if predict.wrapped
+        else None,
         "track_seconds": round(k1 - k0, 2),
         "rss_mb": round(rss_mb, 1),
         "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
