@@ -33,8 +33,8 @@ class DetectorConfig(Strict):
     )
     backend: Literal["onnxruntime", "torch"] = Field(
         "onnxruntime",
-        description="onnxruntime: the ONNX models, one frame at a time; torch: the PyTorch backend "
-        "(maskwatch[gpu]) that runs all cameras' frames as one batch, on the GPU with providers: cuda",
+        description="onnxruntime: the ONNX models in ONNX Runtime; torch: the PyTorch backend (maskwatch[gpu]), on "
+        "the GPU with providers: cuda. Both batch the frames, or the planned regions, of all cameras",
     )
     threads: int | None = Field(
         None,
