@@ -126,7 +126,7 @@ class TorchBatchPipeline:
         scale = self.input_size / max(h, w)
         nh, nw = round(h * scale), round(w * scale)
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
-        # N, 3, H, W in 0..255 BGR; resized in fp32 (no fp16 antialias kernel)
+        # N, 3, H, W in 0..255 BGR, resized in fp32 (the network may run in fp16)
         images = self._upload(frames).permute(0, 3, 1, 2).float()
         x = _resize(images, (nh, nw), scale) - self.mean
         x = F.pad(x, (0, pw - nw, 0, ph - nh))
