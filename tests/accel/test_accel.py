@@ -115,7 +115,7 @@ def _wide_frame(shared_data, origin=(700, 400), size=(1920, 1080)):
 
 
 def test_regions_agree_with_the_onnx_pipeline(shared_data, classifier_model):
-    """analyze_regions on the torch backend gives the ONNX Runtime pipeline's faces and labels, for frames of two
+    """analyze_regions on the torch backend gives the ONNX Runtime pipeline's faces and labels, for frames of three
     sizes in one call, regions at several scales (2x around a face, 1x over the photo, the whole frame shrunk)."""
     from maskwatch.detect.regions import Region
 
@@ -125,11 +125,13 @@ def test_regions_agree_with_the_onnx_pipeline(shared_data, classifier_model):
         (wide, [Region((650, 350, 1162, 862), 1.0, "sweep"), Region((0, 0, 1920, 1080), 1 / 3, "whole")]),
         (small, [Region((50, 0, 562, 512), 1.0, "motion"), Region((150, 100, 278, 228), 2.0, "face")]),
         (wide, []),
+        (np.zeros((360, 640, 3), np.uint8), [Region((0, 0, 360, 360), 1.0, "sweep")]),  # nothing to classify
     ]
     ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_regions(frames)
     ref = MaskPipeline.from_defaults(input_size=640).analyze_regions(frames)
     assert [len(d) for d in ours] == [len(d) for d in ref]
-    assert len(ref[0]) == 7 and len(ref[1]) >= 1 and len(ref[2]) == 0
+    assert len(ref[0]) == 7 and len(ref[1]) >= 1 and len(ref[2]) == len(ref[3]) == 0
+    assert ours[3].class_probs.shape == (0, 3)
     for a, b in zip(ours, ref, strict=True):
         order_a, order_b = np.lexsort(a.xyxy.T[::-1]), np.lexsort(b.xyxy.T[::-1])
         np.testing.assert_allclose(a.xyxy[order_a], b.xyxy[order_b], atol=1.5)

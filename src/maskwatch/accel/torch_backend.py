@@ -94,9 +94,12 @@ class TorchBatchPipeline:
         found = detect_planned(self, frames, min_score)
         out: list[Detections] = [None] * len(frames)  # type: ignore[list-item]
         for indices in _by_shape([image for image, _ in frames]).values():
-            images = self._upload([frames[i][0] for i in indices]).permute(0, 3, 1, 2).float()
             faces = [(found[i].xyxy, found[i].det_scores) for i in indices]
-            for i, dets in zip(indices, self._classified(images, faces), strict=True):
+            shape = frames[indices[0]][0].shape[:2]
+            images = None  # the frames go to the device only where there are faces to cut
+            if any(len(boxes) for boxes, _ in faces):
+                images = self._upload([frames[i][0] for i in indices]).permute(0, 3, 1, 2).float()
+            for i, dets in zip(indices, self._classified(images, faces, shape), strict=True):
                 out[i] = dets
         return out
 
@@ -130,7 +133,7 @@ class TorchBatchPipeline:
         images = self._upload(frames).permute(0, 3, 1, 2).float()
         x = _resize(images, (nh, nw), scale) - self.mean
         x = F.pad(x, (0, pw - nw, 0, ph - nh))
-        return self._classified(images, self._detect(x, [scale] * n, [(h, w)] * n, min_score))
+        return self._classified(images, self._detect(x, [scale] * n, [(h, w)] * n, min_score), (h, w))
 
     def _detect(
         self, x: torch.Tensor, scales: list[float], shapes: list[tuple[int, int]], min_score: float | None
@@ -157,13 +160,15 @@ class TorchBatchPipeline:
             out.append((kept[:, :4].clip(0, np.array([w, h, w, h], np.float32)), kept[:, 4].copy()))
         return out
 
-    def _classified(self, images: torch.Tensor, faces: list[tuple[np.ndarray, np.ndarray]]) -> list[Detections]:
-        """Each frame's faces (boxes, scores) of `images` (N, 3, H, W float) classified in one call, boxes
-        calibrated (raw ones kept in data["raw_xyxy"]), as MaskPipeline.classify."""
-        h, w = images.shape[2], images.shape[3]
+    def _classified(
+        self, images: torch.Tensor | None, faces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, int]
+    ) -> list[Detections]:
+        """Each frame's faces (boxes, scores) of `images` (N, 3, H, W float; None where no frame has a face)
+        classified in one call, boxes calibrated (raw ones kept in data["raw_xyxy"]), as MaskPipeline.classify."""
+        h, w = shape
         counts = [len(boxes) for boxes, _ in faces]
-        boxes = np.concatenate([b for b, _ in faces]).astype(np.float32) if faces else np.zeros((0, 4), np.float32)
-        scores = np.concatenate([s for _, s in faces]).astype(np.float32) if faces else np.zeros(0, np.float32)
+        boxes = np.concatenate([b for b, _ in faces]).astype(np.float32)
+        scores = np.concatenate([s for _, s in faces]).astype(np.float32)
         probs = apply_bias(self._classify(images, boxes, counts, h, w), self.unmasked_bias)
         calibrated = self.calibration.apply(boxes, (h, w))
         parts = (np.split(a, np.cumsum(counts)[:-1]) for a in (boxes, calibrated, scores, probs))
@@ -188,12 +193,15 @@ class TorchBatchPipeline:
             self._prior_cache[(ph, pw)] = torch.tensor(prior_boxes(ph, pw, STEPS, MIN_SIZES), device=self.device)
         return self._prior_cache[(ph, pw)]
 
-    def _classify(self, images: torch.Tensor, boxes: np.ndarray, counts: list[int], h: int, w: int) -> np.ndarray:
+    def _classify(
+        self, images: torch.Tensor | None, boxes: np.ndarray, counts: list[int], h: int, w: int
+    ) -> np.ndarray:
         """Every face of every frame cut by one grid_sample, with the same square-with-margin rule as face_crop:
         a frame's faces are stacked along the height of its grid, padded to the most faces of any frame. Then one
         classifier call for all faces."""
         if not len(boxes):
             return np.zeros((0, 3), np.float32)
+        assert images is not None
         s, n, most = (
             CROP_SIZE,
             len(counts),
