@@ -161,11 +161,12 @@ def live_sweep(face, tmp_path_factory):
         clip, truth = _sweep_clip(face, frame_size, folder)
         for backend in backends:
             json_out = folder / f"{clip.stem}-{backend}.json"
-            config = folder / f"{backend}.yaml"  # the service's defaults but the backend
-            config.write_text(f"cameras:\n  - name: sweep\n    source: {clip}\ndetector:\n  backend: {backend}\n")
-            proc = run_cli(
-                "detect", clip, "--json", json_out, *(["--config", config] if backend != "onnxruntime" else [])
-            )
+            config_args = []
+            if backend != "onnxruntime":  # the service's defaults but the backend
+                config = folder / f"{backend}.yaml"
+                config.write_text(f"cameras:\n  - name: sweep\n    source: {clip}\ndetector:\n  backend: {backend}\n")
+                config_args = ["--config", config]
+            proc = run_cli("detect", clip, "--json", json_out, *config_args)
             assert proc.returncode == 0, proc.stderr
             out[frame_size, backend] = (json.loads(json_out.read_text()), truth, clip.stem)
     return out
