@@ -147,9 +147,10 @@ def _sweep_clip(face, frame_size, folder):
     return clip, {size: f.box for size, _, f in sweep}
 
 
+FRAME_SIZES = ((1920, 1080), (320, 240))
 # The PyTorch backend (detector.backend: torch, run here on the CPU; on a GPU with providers: cuda) plans the same
-# regions: the 1080p sweep runs through it too.
-BACKENDS = {(1920, 1080): ("onnxruntime", "torch"), (320, 240): ("onnxruntime",)}
+# regions and whole frames: both sweeps run through it too.
+BACKENDS = ("onnxruntime", "torch")
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +158,9 @@ def live_sweep(face, tmp_path_factory):
     """{(frame size, backend): (detect --json results, {size: truth box}, stem)} for each frame size of the sweep."""
     folder = tmp_path_factory.mktemp("live_sweep")
     out = {}
-    for frame_size, backends in BACKENDS.items():
+    for frame_size in FRAME_SIZES:
         clip, truth = _sweep_clip(face, frame_size, folder)
-        for backend in backends:
+        for backend in BACKENDS:
             json_out = folder / f"{clip.stem}-{backend}.json"
             config_args = []
             if backend != "onnxruntime":  # the service's defaults but the backend
@@ -179,8 +180,8 @@ SWEEP_CASES = [
         size,
         id=f"{frame_size[0]}x{frame_size[1]}-{backend}-{size}px",
     )
-    for frame_size, backends in BACKENDS.items()
-    for backend in backends
+    for frame_size in FRAME_SIZES
+    for backend in BACKENDS
     for size in SIZES
     if size <= min(frame_size)
 ]
