@@ -52,7 +52,6 @@ def clip_frames(clip: Path) -> int:
 def wide_camera_files(n: int, split: str, out_dir: Path) -> list[tuple[Path, Path, int]]:
     """(camera file, its clip, the clip frame the file starts at) for camera i: clip i % clips, starting
     (i // clips) * 2 s further in (looped), FILE_SECONDS long, re-encoded by libx264 as the clip was."""
-    ffmpeg = shutil.which("ffmpeg")
     clips = wide_clips(split)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
@@ -61,14 +60,50 @@ def wide_camera_files(n: int, split: str, out_dir: Path) -> list[tuple[Path, Pat
         start = ((i // len(clips)) * 2 * CAMERA_FPS) % clip_frames(clip)
         path = out_dir / f"wide-{split}-{clip.stem}-{start}-{FILE_SECONDS}s.mp4"
         if not path.is_file() or path.stat().st_mtime < clip.stat().st_mtime:  # made from an older clip
-            if ffmpeg is None:
-                sys.exit("error: ffmpeg not found (apt-get install ffmpeg)")
-            loop = ["-stream_loop", "-1", "-i", str(clip), "-vf", f"select=gte(n\\,{start}),setpts=N/{CAMERA_FPS}/TB"]
-            cmd = [ffmpeg, "-v", "error", "-y", *loop, "-frames:v", str(FILE_SECONDS * CAMERA_FPS)]
-            cmd += ["-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "30"]
-            subprocess.run([*cmd, "-pix_fmt", "yuv420p", str(path)], check=True)
+            encode_window(clip, start, path)
         files.append((path, clip, start))
     return files
+
+
+def encode_window(clip: Path, start: int, path: Path) -> None:
+    """FILE_SECONDS of `clip` from frame `start` on (looped) as a 15 fps H.264 file: the ffmpeg binary, or PyAV's
+    libx264 (maskwatch[serve]) on a machine without one, with the same encoder settings."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        encode_window_pyav(clip, start, path)
+        return
+    loop = ["-stream_loop", "-1", "-i", str(clip), "-vf", f"select=gte(n\\,{start}),setpts=N/{CAMERA_FPS}/TB"]
+    cmd = [ffmpeg, "-v", "error", "-y", *loop, "-frames:v", str(FILE_SECONDS * CAMERA_FPS)]
+    cmd += ["-r", str(CAMERA_FPS), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "30"]
+    subprocess.run([*cmd, "-pix_fmt", "yuv420p", str(path)], check=True)
+
+
+def encode_window_pyav(clip: Path, start: int, path: Path) -> None:
+    import av
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+
+    def next_frame() -> np.ndarray:
+        nonlocal cap
+        ok, image = cap.read()
+        if not ok:  # the clip's end: on from its first frame, as ffmpeg's -stream_loop
+            cap = cv2.VideoCapture(str(clip))
+            ok, image = cap.read()
+        if not ok:
+            sys.exit(f"error: {clip}: no frame could be read")
+        return image
+
+    first = next_frame()
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=CAMERA_FPS, options={"preset": "veryfast", "crf": "18", "g": "30"})
+        stream.pix_fmt, stream.width, stream.height = "yuv420p", first.shape[1], first.shape[0]
+        for i in range(FILE_SECONDS * CAMERA_FPS):
+            image = first if i == 0 else next_frame()
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode())
+    cap.release()
 
 
 def truth_key(clip: Path, start: int, seq: int) -> str:
