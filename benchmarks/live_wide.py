@@ -95,13 +95,12 @@ def encode_window_pyav(clip: Path, start: int, path: Path) -> None:
             sys.exit(f"error: {clip}: no frame could be read")
         return image
 
-    first = next_frame()
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=CAMERA_FPS, options={"preset": "veryfast", "crf": "18", "g": "30"})
-        stream.pix_fmt, stream.width, stream.height = "yuv420p", first.shape[1], first.shape[0]
-        for i in range(FILE_SECONDS * CAMERA_FPS):
-            image = first if i == 0 else next_frame()
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        stream.pix_fmt = "yuv420p"
+        stream.width, stream.height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        for _ in range(FILE_SECONDS * CAMERA_FPS):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(next_frame(), format="bgr24")))
         out.mux(stream.encode())
     cap.release()
 
