@@ -43,16 +43,15 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import yaml
 
+from live_measure import Stopwatch, cpu_by_group, percentile, read_counters, sample_threads
 from live_wide import wide_camera_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,78 +149,6 @@ def make_config(files: list[Path], tmp: Path, overrides: list[str]) -> dict:
     return cfg
 
 
-def thread_cpu_seconds() -> dict[int, float]:
-    """CPU seconds (user + system) per native thread id of this process, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-def thread_groups() -> dict[int, str]:
-    """Native thread id -> decode (reader threads and FFmpeg's own av:* decoder threads) / analyser / other
-    (ONNX Runtime's pool threads and the rest)."""
-    groups = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            if Path(f"/proc/self/task/{tid}/comm").read_text().startswith("av:"):
-                groups[int(tid)] = "decode"
-        except OSError:
-            continue
-    for t in threading.enumerate():
-        if t.native_id is not None and (t.name.startswith("camera-") or t.name.startswith("analyser")):
-            groups[t.native_id] = "decode" if t.name.startswith("camera-") else "analyser"
-    return groups
-
-
-def cpu_by_group(before: dict[int, float], after: dict[int, float], groups: dict[int, str]) -> dict[str, float]:
-    totals = {"decode": 0.0, "analyser": 0.0, "other": 0.0}
-    for tid, cpu in after.items():
-        totals[groups.get(tid, "other")] += cpu - before.get(tid, 0.0)
-    return {k: round(v, 2) for k, v in totals.items()}
-
-
-class Stopwatch:
-    """Wall seconds, images and results inside some methods of a real part (wrapped; the part itself is unchanged).
-
-    Only the outermost call counts (detect_batch may call detect); a list argument counts as that many images.
-    """
-
-    def __init__(self, obj, *names: str):
-        self.seconds, self.calls, self.items, self._depth = 0.0, 0, 0, 0
-        self.wrapped = [name for name in names if callable(getattr(obj, name, None))]  # none: another backend
-        for name in self.wrapped:
-            setattr(obj, name, self._wrap(getattr(obj, name)))
-
-    def _wrap(self, fn):
-        def timed(*args, **kwargs):
-            self._depth += 1
-            t0 = time.perf_counter()
-            try:
-                result = fn(*args, **kwargs)
-                if self._depth == 1:
-                    self.calls += len(args[0]) if isinstance(args[0], list) else 1
-                    self.items += sum(len(r) for r in result) if isinstance(result, list) else len(result)
-                return result
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.seconds += time.perf_counter() - t0
-
-        return timed
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def record_shown(service, shown: dict[str, list]) -> None:
     """Wraps each camera's analyser: (frame seq, result time, faces shown as predict's JSON entries) per camera."""
     from maskwatch.pipeline.files import prediction_entries
@@ -266,92 +193,99 @@ def run_one(n: int, seconds: float, warmup: float, overrides: list[str], clip: s
         try:
             if wide:
                 record_shown(service, shown)
-            detect = Stopwatch(service.pipeline.detector, "detect", "detect_batch", "detect_each")
-            predict = Stopwatch(service.pipeline.classifier, "predict")
-            track = Stopwatch(FaceTracker, "update")  # every camera's tracker
+            parts = (
+                Stopwatch(service.pipeline.detector, "detect", "detect_batch", "detect_each"),
+                Stopwatch(service.pipeline.classifier, "predict"),
+                Stopwatch(FaceTracker, "update"),  # every camera's tracker
+            )
             time.sleep(warmup)
             load_before = os.getloadavg()[0]
-            s0 = {c["name"]: c for c in service.camera_status()}
-            k0 = track.seconds
-            d0, p0 = (detect.seconds, detect.calls, detect.items), (predict.seconds, predict.calls, predict.items)
-            threads0, times0, t0, w0 = thread_cpu_seconds(), os.times(), time.time(), time.monotonic()
-            threads1, groups = dict(threads0), thread_groups()
-            while time.monotonic() - w0 < seconds:  # sampled: a looping file's decoder threads end at each restart
-                time.sleep(min(0.5, max(0.0, seconds - (time.monotonic() - w0))))
-                threads1.update(thread_cpu_seconds())
-                groups.update(thread_groups())
-            wall = time.monotonic() - w0
-            times1 = os.times()
-            s1 = {c["name"]: c for c in service.camera_status()}
-            delays = [d for name in s1 for d in service.result_delays(name, since=t0)]
-            k1 = track.seconds
-            d1, p1 = (detect.seconds, detect.calls, detect.items), (predict.seconds, predict.calls, predict.items)
-            t1 = time.time()
+            before = read_counters(service, *parts)
+            threads0, threads1, groups, wall = sample_threads(seconds)
+            after = read_counters(service, *parts)
+            delays = [d for name in after["status"] for d in service.result_delays(name, since=before["at"])]
         finally:
             service.stop()
-    cpu = (times1.user - times0.user) + (times1.system - times0.system)
-    # frames_skipped: decoded (grab) but not delivered for analysis, beyond the camera's `fps` (absent before it
-    # existed)
-    decoded = sum(
-        s1[c]["frames_decoded"]
-        + s1[c].get("frames_skipped", 0)
-        - s0[c]["frames_decoded"]
-        - s0[c].get("frames_skipped", 0)
-        for c in s1
-    )
-    delivered = sum(s1[c]["frames_decoded"] - s0[c]["frames_decoded"] for c in s1)
-    dropped = sum(s1[c]["frames_dropped"] - s0[c]["frames_dropped"] for c in s1)
-    analysed_per_cam = {c: (s1[c]["frames_analysed"] - s0[c]["frames_analysed"]) / wall for c in s1}
-    expected = CAMERA_FPS * wall * n
-    p50, p95 = percentile(delays, 50), percentile(delays, 95)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "cameras": n,
         "seconds": round(wall, 1),
-        "frames_expected": round(expected),
+        **frame_figures(before["status"], after["status"], wall, n, delays),
+        "cpu_percent": round(100 * cpu_seconds(before["times"], after["times"]) / wall, 1),
+        "cpu_seconds": cpu_by_group(threads0, threads1, groups),
+        **part_figures(before, after, parts),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "regions": config.detector.regions,
+    }
+    if wide:
+        result["accuracy"] = wide_accuracy(wide, shown, before["at"], after["at"])
+    result["checks"] = target_checks(result, CAMERA_FPS * wall * n)
+    result["holds_targets"] = all(result["checks"].values())
+    return result
+
+
+def cpu_seconds(before: os.times_result, after: os.times_result) -> float:
+    return (after.user - before.user) + (after.system - before.system)
+
+
+def frame_figures(s0: dict, s1: dict, wall: float, n: int, delays: list[float]) -> dict:
+    """Frames decoded, delivered, dropped and analysed over the window, per camera rates, and result delays."""
+    # frames_skipped: decoded (grab) but not delivered for analysis, beyond the camera's `fps`
+    decoded = sum(
+        s1[c]["frames_decoded"] + s1[c]["frames_skipped"] - s0[c]["frames_decoded"] - s0[c]["frames_skipped"]
+        for c in s1
+    )
+    analysed_per_cam = {c: (s1[c]["frames_analysed"] - s0[c]["frames_analysed"]) / wall for c in s1}
+    p50, p95 = percentile(delays, 50), percentile(delays, 95)
+    return {
+        "frames_expected": round(CAMERA_FPS * wall * n),
         "frames_decoded": decoded,
-        "frames_delivered": delivered,
-        "frames_dropped": dropped,
+        "frames_delivered": sum(s1[c]["frames_decoded"] - s0[c]["frames_decoded"] for c in s1),
+        "frames_dropped": sum(s1[c]["frames_dropped"] - s0[c]["frames_dropped"] for c in s1),
         "frames_analysed": sum(s1[c]["frames_analysed"] - s0[c]["frames_analysed"] for c in s1),
-        "frames_detected": sum(s1[c].get("frames_detected", 0) - s0[c].get("frames_detected", 0) for c in s1),
+        "frames_detected": sum(s1[c]["frames_detected"] - s0[c]["frames_detected"] for c in s1),
         "analysed_fps_per_camera": {c: round(v, 2) for c, v in analysed_per_cam.items()},
         "analysed_fps_min": round(min(analysed_per_cam.values()), 2),
         "delay_ms_p50": round(p50 * 1000, 1) if p50 is not None else None,
         "delay_ms_p95": round(p95 * 1000, 1) if p95 is not None else None,
-        "cpu_percent": round(100 * cpu / wall, 1),
-        "cpu_seconds": cpu_by_group(threads0, threads1, groups),
-        # null where the backend's parts are not the ONNX Runtime pipeline's (detector.backend: torch)
+    }
+
+
+def part_figures(before: dict, after: dict, parts: tuple[Stopwatch, Stopwatch, Stopwatch]) -> dict:
+    """Wall seconds in detection, classification and tracking; null where the backend's parts are not the ONNX
+    Runtime pipeline's (detector.backend: torch)."""
+    detect, predict, _ = parts
+    (d0, d1), (p0, p1) = (before["detect"], after["detect"]), (before["predict"], after["predict"])
+    images = d1[1] - d0[1]
+    return {
         "detect": {
-            "images": d1[1] - d0[1],
+            "images": images,
             "seconds": round(d1[0] - d0[0], 2),
-            "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, d1[1] - d0[1]), 1),
-            "faces_per_image": round((d1[2] - d0[2]) / max(1, d1[1] - d0[1]), 2),
+            "ms_per_image": round(1000 * (d1[0] - d0[0]) / max(1, images), 1),
+            "faces_per_image": round((d1[2] - d0[2]) / max(1, images), 2),
         }
         if detect.wrapped
         else None,
         "classify": {"calls": p1[1] - p0[1], "faces": p1[2] - p0[2], "seconds": round(p1[0] - p0[0], 2)}
         if predict.wrapped
         else None,
-        "track_seconds": round(k1 - k0, 2),
-        "rss_mb": round(rss_mb, 1),
-        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "regions": config.detector.regions,
+        "track_seconds": round(after["track"] - before["track"], 2),
     }
-    if wide:
-        result["accuracy"] = wide_accuracy(wide, shown, t0, t1)
+
+
+def target_checks(result: dict, expected: float) -> dict[str, bool]:
+    decoded, p95 = result["frames_decoded"], result["delay_ms_p95"]
     checks = {
         "every_frame_decoded": decoded >= TARGETS["decoded_min_ratio"] * expected,
-        "reader_drops_below_1pct": dropped < TARGETS["dropped_max_ratio"] * max(1, decoded),  # of all frames decoded
+        "reader_drops_below_1pct": result["frames_dropped"] < TARGETS["dropped_max_ratio"] * max(1, decoded),
         # a camera analysed at exactly 5/s shows 4.97-5.03 over a window (frames at its edges): 1 % slack
         "analysed_5fps_each": result["analysed_fps_min"] >= 0.99 * TARGETS["analysed_fps_min"],
-        "p95_delay_below_300ms": p95 is not None and p95 * 1000 < TARGETS["p95_delay_ms_max"],
-        "rss_below_1_5gb": rss_mb < TARGETS["rss_mb_max"],
+        "p95_delay_below_300ms": p95 is not None and p95 < TARGETS["p95_delay_ms_max"],
+        "rss_below_1_5gb": result["rss_mb"] < TARGETS["rss_mb_max"],
     }
-    if wide:
+    if "accuracy" in result:
         checks["unmasked_recall_085"] = (result["accuracy"]["unmasked_recall"] or 0.0) >= TARGETS["unmasked_recall_min"]
-    result["checks"] = checks
-    result["holds_targets"] = all(checks.values())
-    return result
+    return checks
 
 
 def run_in_child(n: int, args) -> dict:
