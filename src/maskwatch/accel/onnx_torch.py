@@ -1,7 +1,7 @@
 """Run a small ONNX graph with PyTorch ops, so the GPU backend needs only torch.
 
 (onnx2torch would do, but it imports torchvision, which does not install beside our torch.) Covers the
-operators of our two graphs (RetinaFace, the mask classifier) and the common ones of small CNNs;
+operators of our graphs (RetinaFace, the mask classifiers) and the common ones of small CNNs;
 an unknown operator fails at load time with its name.
 """
 
@@ -59,8 +59,18 @@ def _slice(
     step_list = steps.tolist() if steps is not None else [1] * len(starts)
     index = [slice(None)] * x.dim()
     for s, e, ax, st in zip(starts.tolist(), ends.tolist(), axis_list, step_list, strict=True):
-        index[ax] = slice(s, min(e, x.shape[ax]), st)
+        if st < 0:  # torch slices only forwards: the positions as Python counts them, gathered (a flip, say)
+            picked = torch.arange(*slice(s, e, st).indices(x.shape[ax]), device=x.device)
+            x = x.index_select(ax, picked)
+        else:
+            index[ax] = slice(s, min(e, x.shape[ax]), st)
     return x[tuple(index)]
+
+
+def _constant_of_shape(shape: Tensor, **a: Any) -> Tensor:
+    """On the CPU, as shape arithmetic is (F.pad's exported pads are made of one)."""
+    value = numpy_helper.to_array(a["value"]).reshape(-1) if "value" in a else np.zeros(1, np.float32)
+    return torch.from_numpy(np.full(shape.tolist(), value[0], value.dtype))
 
 
 def _axes(ax_input: Tensor | None, a: dict[str, Any]) -> list[int]:
@@ -113,6 +123,7 @@ OPS: dict[str, Callable[..., Tensor]] = {
     ),
     "Squeeze": lambda x, ax=None, **a: x.squeeze(*_axes(ax, a)) if _axes(ax, a) else x.squeeze(),
     "Slice": _slice,
+    "ConstantOfShape": _constant_of_shape,
     "Cast": lambda x, **a: x.to(torch.int64) if a["to"] == onnx.TensorProto.INT64 else x.float(),
     "Resize": _resize,
     "Identity": lambda x, **a: x,
