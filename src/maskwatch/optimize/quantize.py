@@ -35,9 +35,10 @@ def _opset(model: onnx.ModelProto) -> int:
 
 
 def _name_nodes_and_pick_float_outputs(path: Path, exclude_ops: Sequence[str] = ()) -> list[str]:
-    """Names every node (exclusion works by name) and returns the nodes to keep in float: Softmax, and every
-    node that writes a graph output. An 8-bit output would put the class probabilities on a 1/256 grid
-    (ties in the AP ranking, probabilities that no longer sum to 1) and the box offsets on a coarse grid.
+    """Names every node (exclusion works by name) and returns the nodes to keep in float: Softmax and every node
+    after it (the Concat and ReduceMean that average several networks), and every node that writes a graph output.
+    An 8-bit output would put the class probabilities on a 1/256 grid (ties in the AP ranking, probabilities that
+    no longer sum to 1) and the box offsets on a coarse grid.
     Also the input pre-processing in front of the first Conv (transpose, mean, scale): as QLinearMul and friends
     with per-channel broadcast it cost more than all the int8 convolutions together (measured on our classifier).
     Keeping RetinaFace's prediction heads in float as well was tried: it did not recover the mAP INT8 loses."""
@@ -52,6 +53,12 @@ def _name_nodes_and_pick_float_outputs(path: Path, exclude_ops: Sequence[str] = 
     for node in model.graph.node:
         for t in node.input:
             consumers.setdefault(t, []).append(node)
+    stack = [t for n in model.graph.node if n.op_type == "Softmax" for t in n.output]
+    while stack:  # forward from each Softmax: the probabilities stay in float to the output
+        for node in consumers.get(stack.pop(), []):
+            if node.name not in keep:
+                keep.add(node.name)
+                stack.extend(node.output)
     stack = [i.name for i in model.graph.input]
     while stack:  # forward from the inputs up to (not into) the first Conv/Gemm/MatMul on each path
         for node in consumers.get(stack.pop(), []):
