@@ -80,6 +80,16 @@ def test_weight_average_is_what_gets_scored_and_exported(tiny_dataset, tiny_run,
     assert _run(tiny_dataset, tmp_path / "ema2", ema_decay=0.9) == lines
 
 
+def test_a_light_run_names_the_classifier_it_stands_in_for(tiny_dataset, tmp_path, classifier_model):
+    from maskwatch.classify.classifier import onnx_metadata
+
+    _run(tiny_dataset, tmp_path / "light", light_for=str(classifier_model))
+    stands_in_for = hashlib.sha256(classifier_model.read_bytes()).hexdigest()
+    assert onnx_metadata(tmp_path / "light" / "model.onnx")["light_for"] == stands_in_for
+    with pytest.raises(UserError, match=r"--light-for: .*absent\.onnx not found"):
+        _run(tiny_dataset, tmp_path / "none", light_for=str(tmp_path / "absent.onnx"))
+
+
 def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
     path = tiny_run[0] / "model.onnx"
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}

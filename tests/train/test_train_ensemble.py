@@ -66,10 +66,10 @@ def test_the_ensemble_gives_the_mean_of_its_members_probabilities(dataset, ensem
     member_config = json.loads((ensemble / "member-3" / "config.json").read_text())
     assert meta["members"] == "3,4" and meta["train_manifest_sha256"] == member_config["manifest_sha256"]
     assert json.loads((ensemble / "parity.json").read_text())["ok"]
-    one = MaskClassifier(ensemble / "model_one.onnx").predict(crops)  # the fast mode's copy: the first member
+    one = MaskClassifier(ensemble / "model_light.onnx").predict(crops)  # the fast mode's stand-in: the first member
     assert np.allclose(one, members[0], atol=1e-5)
     made_from = hashlib.sha256((ensemble / "model.onnx").read_bytes()).hexdigest()
-    assert onnx_metadata(ensemble / "model_one.onnx")["one_network_of"] == made_from
+    assert onnx_metadata(ensemble / "model_light.onnx")["light_for"] == made_from
     report = json.loads((ensemble / "val_report.json").read_text())
     assert len(report["members"]) == 2 and report["val"]["n"] == len(crops)
 

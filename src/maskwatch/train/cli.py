@@ -26,7 +26,21 @@ Members = Annotated[
     int,
     typer.Option(
         help="Train this many members alike from seeds SEED, SEED+1, ... (each in OUT/member-<seed>/) and export one "
-        "model.onnx averaging their probabilities, and model_one.onnx, the first alone."
+        "model.onnx averaging their probabilities, and model_light.onnx, the first alone, for the fast mode."
+    ),
+]
+Network = Annotated[
+    str,
+    typer.Option(
+        help="detector-backbone: MaskNet, the face detector's MobileNet-0.25 body; mobilenet-v2: MobileNetV2 from "
+        "ImageNet weights (`make weights` fetches them)."
+    ),
+]
+LightFor = Annotated[
+    Path | None,
+    typer.Option(
+        help="The shipped classifier this run stands in for in `--mode fast` (its SHA-256 goes into model.onnx, "
+        "which ships as models/mask_classifier_light.onnx)."
     ),
 ]
 
@@ -61,18 +75,15 @@ def train_command(
     repeat_source: RepeatSource = None,
     cases_repeat: CasesRepeat = 1,
     members: Members = 1,
+    network: Network = "detector-backbone",
+    light_for: LightFor = None,
 ) -> None:
     """Train the mask / no_mask / incorrect classifier; writes the run folder and its model.onnx."""
-    from maskwatch.core.errors import UserError
     from maskwatch.train.augment import AugmentConfig
     from maskwatch.train.cases import parse_repeats
     from maskwatch.train.ensemble import train_members
     from maskwatch.train.train import TrainConfig
 
-    if members < 1:
-        raise UserError(f"--members must be at least 1 (got {members})")
-
-    repeat = parse_repeats(repeat_source or [])
     cfg = TrainConfig(
         str(dataset_dir),
         str(out),
@@ -85,9 +96,11 @@ def train_command(
         patience=patience,
         threads=threads,
         progress=progress,
-        source_repeat=repeat,
+        source_repeat=parse_repeats(repeat_source or []),
         cases_repeat=cases_repeat,
         augment=AugmentConfig(user_crop=user_crop),
         ema_decay=ema,
+        network=network,
+        light_for=str(light_for) if light_for else None,
     )
     train_members(cfg, members, log=lambda msg: typer.echo(msg, err=True))

@@ -24,7 +24,7 @@ from maskwatch.data.manifest import read_manifest
 from maskwatch.train.dataset import limit_rows, load_split
 from maskwatch.train.epoch import predict_probs
 from maskwatch.train.metrics import classification_report, per_source_accuracy
-from maskwatch.train.model import MaskNet
+from maskwatch.train.model import build_network
 from maskwatch.train.train import TrainConfig, train
 
 
@@ -34,6 +34,8 @@ def member_dir(out: Path, seed: int) -> Path:
 
 def train_members(cfg: TrainConfig, members: int, log: Callable[[str], None] = print) -> Path:
     """One run (members 1: OUT/model.onnx as `train` writes it) or an ensemble of `members`; the model.onnx path."""
+    if members < 1:
+        raise UserError(f"--members must be at least 1 (got {members})")
     if members == 1:
         return train(cfg, log).run_dir / "model.onnx"
     return train_ensemble(cfg, members, log)
@@ -51,9 +53,10 @@ def train_ensemble(cfg: TrainConfig, members: int, log: Callable[[str], None] = 
     return combine_members(runs, out, log)
 
 
-def _load_member(run_dir: Path) -> tuple[MaskNet, dict]:
+def _load_member(run_dir: Path) -> tuple[torch.nn.Module, dict]:
     checkpoint = torch.load(run_dir / "best.pt", weights_only=False, map_location="cpu")
-    net = MaskNet(len(CLASSES))
+    network = checkpoint["config"].get("network", "detector-backbone")  # runs from before --network: MaskNet
+    net = build_network(network, len(CLASSES), pretrained=False)  # the checkpoint holds every weight
     net.load_state_dict(checkpoint["state_dict"])
     return net.eval(), checkpoint["config"]
 
@@ -67,8 +70,8 @@ def _check_alike(run_dirs: Sequence[Path], configs: Sequence[dict]) -> None:
 
 
 def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], None] = print) -> Path:
-    """OUT/model.onnx averaging the members' best epochs, its parity check, OUT/model_one.onnx (the first member
-    alone, for the fast mode) and OUT/val_report.json with every member's val figures beside the ensemble's."""
+    """OUT/model.onnx averaging the members' best epochs, its parity check, OUT/model_light.onnx (the first
+    member alone, for the fast mode) and OUT/val_report.json with every member's val figures beside the ensemble's."""
     from maskwatch.train.export import export_onnx, parity_check
 
     start = time.time()
@@ -88,10 +91,10 @@ def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], No
     (out / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:
         raise UserError(f"ONNX parity check failed: {parity}")
-    # The fast mode's copy (classify.classifier.one_network_model), tied to this file by its hash.
-    one_network = {"train_manifest_sha256": first["manifest_sha256"], "members": str(configs[0]["seed"])}
-    one_network["one_network_of"] = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    export_onnx(nets[:1], out / "model_one.onnx", first["input_size"], metadata=one_network)
+    # The fast mode's stand-in (classify.classifier.light_model), tied to this file by its hash.
+    light = {"train_manifest_sha256": first["manifest_sha256"], "members": str(configs[0]["seed"])}
+    light["light_for"] = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    export_onnx(nets[:1], out / "model_light.onnx", first["input_size"], metadata=light)
 
     member_probs = [predict_probs(net, val_set.images) for net in nets]
     preds = np.mean(member_probs, axis=0).argmax(1)

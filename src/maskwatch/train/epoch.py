@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from maskwatch.train.augment import augment_batch
 from maskwatch.train.dataset import CropSet
 from maskwatch.train.metrics import classification_report
-from maskwatch.train.model import MaskNet, Preprocess
+from maskwatch.train.model import Preprocess
 
 if TYPE_CHECKING:
     from torch.optim.swa_utils import AveragedModel
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-def predict_probs(net: MaskNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+def predict_probs(net: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     net.eval()
     device = next(net.parameters()).device
     pre = Preprocess().to(device)
@@ -66,7 +66,7 @@ def epoch_indices(sources: np.ndarray, repeat: dict[str, int]) -> torch.Tensor:
 
 
 def train_one_epoch(
-    net: MaskNet,
+    net: torch.nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
     indices: torch.Tensor,
@@ -104,7 +104,7 @@ def train_one_epoch(
     return {"train_loss": total_loss / seen, "train_acc": correct / seen}
 
 
-def evaluate(net: MaskNet, val: CropSet, weights: torch.Tensor) -> tuple[dict, np.ndarray]:
+def evaluate(net: torch.nn.Module, val: CropSet, weights: torch.Tensor) -> tuple[dict, np.ndarray]:
     probs = predict_probs(net, val.images)
     logp = torch.log(torch.from_numpy(probs).clamp_min(1e-12))
     val_loss = float(F.nll_loss(logp, torch.from_numpy(val.labels), weight=weights.cpu()))

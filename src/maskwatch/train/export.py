@@ -10,13 +10,17 @@ import torch
 
 from maskwatch.classify.crop import CROP_MARGIN
 from maskwatch.core.labels import CLASSES
-from maskwatch.train.model import ExportModel, MaskNet
+from maskwatch.train.model import ExportModel
 
 PARITY_TOLERANCE = 1e-4
 
 
 def export_onnx(
-    nets: Sequence[MaskNet], path: Path, input_size: int, opset: int = 17, metadata: dict[str, str] | None = None
+    nets: Sequence[torch.nn.Module],
+    path: Path,
+    input_size: int,
+    opset: int = 17,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes, input_size and
     crop_margin, and `metadata` (e.g. train_manifest_sha256: the split it was trained on). Several networks are
@@ -49,7 +53,7 @@ def export_onnx(
     return path
 
 
-def parity_check(nets: Sequence[MaskNet], onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
+def parity_check(nets: Sequence[torch.nn.Module], onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
     """Max abs difference of probabilities, PyTorch vs ONNX Runtime, over uint8 crops [N, S, S, 3]."""
     import onnxruntime as ort
 

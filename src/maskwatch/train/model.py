@@ -1,15 +1,19 @@
-"""MaskNet: the face-mask classifier, fine-tuned from the face detector's backbone, and its ONNX-facing wrapper."""
+"""The classifier networks (MaskNet, fine-tuned from the face detector's backbone; MobileNetV2 from ImageNet weights),
+the registry `--network` names them by, and the ONNX-facing wrapper."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from maskwatch.core.errors import UserError
 from maskwatch.detect.retinaface import BGR_MEAN as DETECTOR_MEAN
 from maskwatch.detect.retinaface import DEFAULT_MODEL as DETECTOR_MODEL
+from maskwatch.train.mobilenet_v2 import KERAS_WEIGHTS, MobileNetV2Net
 
 BACKBONE_CONVS = 27  # stages 1-3 of MobileNet-0.25: one stem conv, then 13 depthwise + pointwise pairs
 
@@ -62,6 +66,22 @@ class MaskNet(nn.Module):
         return self.head(self.features(x))
 
 
+# The networks `maskwatch train --network` builds: name -> constructor(number of classes, read starting weights).
+NETWORKS: dict[str, Callable[[int, bool], nn.Module]] = {
+    # 0.2 M parameters, 10.6 M multiply-adds per 112-px crop; the body's shapes come from the shipped detector file
+    "detector-backbone": lambda classes, _: MaskNet(classes),
+    # 2.2 M parameters, 69.7 M multiply-adds; ImageNet weights from build/weights (`make weights`)
+    "mobilenet-v2": lambda classes, pretrained: MobileNetV2Net(classes, weights=KERAS_WEIGHTS if pretrained else None),
+}
+
+
+def build_network(name: str, num_classes: int, pretrained: bool = True) -> nn.Module:
+    """The network `name`, its body started from its pretrained weights (not where a checkpoint replaces them)."""
+    if name not in NETWORKS:
+        raise UserError(f"unknown network {name!r}; choose one of {', '.join(NETWORKS)}")
+    return NETWORKS[name](num_classes, pretrained)
+
+
 class Preprocess(nn.Module):
     """[N, S, S, 3] BGR 0..255 float → [N, 3, S, S] minus the detector's mean, the input its backbone weights
     expect; used in training and baked into the ONNX graph, so callers only cast raw crops to float32."""
@@ -80,7 +100,7 @@ class ExportModel(nn.Module):
     """The graph shipped as ONNX: raw BGR crops in, softmax probabilities out; with several networks (members trained
     alike from different seeds) the mean of their probabilities."""
 
-    def __init__(self, *nets: MaskNet):
+    def __init__(self, *nets: nn.Module):
         super().__init__()
         self.pre = Preprocess()
         self.nets = nn.ModuleList(nets)

@@ -23,7 +23,7 @@ from maskwatch.train.cases import resolve_repeats
 from maskwatch.train.dataset import CropSet, check_splits, limit_rows, load_split
 from maskwatch.train.epoch import epoch_indices, evaluate, predict_probs, train_one_epoch
 from maskwatch.train.metrics import classification_report, per_source_accuracy
-from maskwatch.train.model import MaskNet, count_params
+from maskwatch.train.model import NETWORKS, build_network, count_params
 
 if TYPE_CHECKING:
     from torch.optim.swa_utils import AveragedModel
@@ -54,8 +54,13 @@ class TrainConfig:
     progress: bool = True
     device: str = "cpu"  # "cuda" for quick architecture sweeps; the shipped model is trained on CPU
     # Exponential moving average of the weights, updated every step; 0 turns it off. When on, the averaged network
-    # is the one evaluated each epoch, checkpointed and exported (MaskNet has no batch-norm statistics to refit).
+    # is the one evaluated each epoch, checkpointed and exported.
     ema_decay: float = 0.0
+    # train.model.NETWORKS: "detector-backbone" (MaskNet) or "mobilenet-v2" (ImageNet weights, `make weights`)
+    network: str = "detector-backbone"
+    # A classifier file this run stands in for in the fast mode (classify.classifier.LIGHT_MODEL): its SHA-256 goes
+    # into model.onnx's metadata as `light_for`.
+    light_for: str | None = None
 
 
 @dataclass
@@ -83,7 +88,7 @@ def class_weights(counts: np.ndarray, power: float) -> torch.Tensor:
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)  # mean weight per sample = 1
 
 
-def _param_groups(net: MaskNet, weight_decay: float) -> list[dict]:
+def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for p in net.parameters():
@@ -96,8 +101,8 @@ class _Fit:
     """What the epochs work on."""
 
     cfg: TrainConfig
-    net: MaskNet
-    scored: MaskNet  # the network evaluated, checkpointed and exported: net, or its moving average
+    net: torch.nn.Module
+    scored: torch.nn.Module  # the network evaluated, checkpointed and exported: net, or its moving average
     ema: AveragedModel | None
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler
@@ -128,7 +133,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
     train_set, val_set = _load_splits(cfg, dataset_dir, start, log)
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    net = MaskNet(len(CLASSES))
+    net = build_network(cfg.network, len(CLASSES))
     weights = class_weights(train_set.class_counts(), cfg.class_weight_power)
     g_aug = g if cfg.device == "cpu" else torch.Generator(cfg.device).manual_seed(cfg.seed)
     config = _write_config(cfg, run_dir, net, weights, dataset_dir, len(train_set), len(val_set))
@@ -142,6 +147,10 @@ def _check_config(cfg: TrainConfig) -> None:
         raise UserError(f"--input-size must be at least 32 (got {cfg.input_size})")
     if cfg.epochs < 1:
         raise UserError(f"--epochs must be at least 1 (got {cfg.epochs})")
+    if cfg.network not in NETWORKS:
+        raise UserError(f"--network must be one of {', '.join(NETWORKS)} (got {cfg.network!r})")
+    if cfg.light_for and not Path(cfg.light_for).is_file():
+        raise UserError(f"--light-for: {cfg.light_for} not found")
     if not 0 <= cfg.ema_decay < 1:
         raise UserError(f"--ema must be at least 0 and below 1 (got {cfg.ema_decay})")
 
@@ -165,7 +174,13 @@ def _load_splits(
 
 
 def _write_config(
-    cfg: TrainConfig, run_dir: Path, net: MaskNet, weights: torch.Tensor, dataset_dir: Path, n_train: int, n_val: int
+    cfg: TrainConfig,
+    run_dir: Path,
+    net: torch.nn.Module,
+    weights: torch.Tensor,
+    dataset_dir: Path,
+    n_train: int,
+    n_val: int,
 ) -> dict:
     """The run's config.json: the settings, the data's hash and sizes, the class weights and torch's version."""
     manifest_sha256 = hashlib.sha256((dataset_dir / "manifest.csv").read_bytes()).hexdigest()
@@ -186,7 +201,7 @@ def _write_config(
 
 def _prepare_fit(
     cfg: TrainConfig,
-    net: MaskNet,
+    net: torch.nn.Module,
     train_set: CropSet,
     val_set: CropSet,
     weights: torch.Tensor,
@@ -209,9 +224,10 @@ def _prepare_fit(
     if cfg.ema_decay:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
-        assert isinstance(ema.module, MaskNet)  # the average is kept in a copy of net
-        scored = ema.module
+        ema = AveragedModel(
+            net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True
+        )  # BN statistics too
+        scored = ema.module  # the average is kept in a copy of net
     g, g_aug = generators
     return _Fit(cfg, net, scored, ema, opt, sched, images, labels, indices, weights, g, g_aug, val_set, config, run_dir)
 
@@ -290,6 +306,8 @@ def _finish(fit: _Fit, best: _Best, start: float, log: Callable[[str], None]) ->
     from maskwatch.train.export import export_onnx, parity_check
 
     trained_on = {"train_manifest_sha256": fit.config["manifest_sha256"]}  # `models compare` warns on another split
+    if fit.cfg.light_for:
+        trained_on["light_for"] = hashlib.sha256(Path(fit.cfg.light_for).read_bytes()).hexdigest()
     export_onnx([net], run_dir / "model.onnx", fit.cfg.input_size, metadata=trained_on)
     parity = parity_check([net], run_dir / "model.onnx", val_set.images)
     (run_dir / "parity.json").write_text(json.dumps(parity, indent=1))
