@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from maskwatch.accel import TorchBatchPipeline
+from maskwatch.classify.classifier import DEFAULT_MODEL
 from maskwatch.core.detections import Detections
 from maskwatch.detect.anchors import box_iou
 from maskwatch.detect.regions import Region, sweep_grid
@@ -75,7 +76,7 @@ def main() -> None:
     h, w = frames[0].shape[:2]
     regions = [Region(b, 1.0, "sweep") for b in sweep_grid((h, w), SWEEP_SIDE, SWEEP_OVERLAP)]
     planned = [(frame, [*regions, Region((0, 0, w, h), INPUT / max(h, w), "whole")]) for frame in frames]
-    ref = MaskPipeline.from_defaults(input_size=INPUT)
+    ref = MaskPipeline.from_defaults(input_size=INPUT, classifier_path=DEFAULT_MODEL)  # the FP32 file torch runs
     want = {"whole": ref.analyze_batch(frames), "regions": ref.analyze_regions(planned)}
     device = torch.cuda.get_device_name(0) if args.device == "cuda" else args.device
     out: dict = {"benchmark": "gpu_parity", "device": device, "torch": torch.__version__, "frames": len(frames)}

@@ -240,7 +240,7 @@ def test_int8_classifier_is_default_only_while_it_matches_the_fp32_model(tmp_pat
     assert classifier.default_model() == retrained
 
 
-def test_fast_mode_runs_one_network_while_it_was_taken_from_the_shipped_classifier(
+def test_fast_mode_runs_the_light_classifier_while_it_stands_in_for_the_shipped_one(
     tmp_path, monkeypatch, classifier_model
 ):
     import hashlib
@@ -250,21 +250,21 @@ def test_fast_mode_runs_one_network_while_it_was_taken_from_the_shipped_classifi
     from maskwatch.classify import classifier
     from maskwatch.pipeline import MODES
 
-    monkeypatch.setattr(classifier, "ONE_NETWORK_MODEL", tmp_path / "mask_classifier_one.onnx")
+    monkeypatch.setattr(classifier, "LIGHT_MODEL", tmp_path / "mask_classifier_light.onnx")
+    monkeypatch.setattr(classifier, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
     fast = MODES["fast"]
-    assert fast.classifier(None) == classifier.DEFAULT_MODEL  # no copy made: the shipped file
-    one = onnx.load(str(classifier.DEFAULT_MODEL))  # stands in for the copy: only its metadata is read here
+    assert fast.classifier(None) == classifier.DEFAULT_MODEL  # no light classifier, no INT8 copy: the shipped file
+    light = onnx.load(str(classifier.DEFAULT_MODEL))  # stands in for a light model: only its metadata is read here
     made_from = hashlib.sha256(classifier.DEFAULT_MODEL.read_bytes()).hexdigest()
-    one.metadata_props.add(key="one_network_of", value=made_from)
-    onnx.save(one, str(classifier.ONE_NETWORK_MODEL))
-    assert fast.classifier(None) == classifier.ONE_NETWORK_MODEL
+    light.metadata_props.add(key="light_for", value=made_from)
+    onnx.save(light, str(classifier.LIGHT_MODEL))
+    assert fast.classifier(None) == classifier.LIGHT_MODEL
     assert fast.classifier(tmp_path / "given.onnx") == tmp_path / "given.onnx"  # --classifier wins
-    assert MODES["accurate"].classifier(None) is None  # the shipped classifier, every network
+    assert MODES["accurate"].classifier(None) is None  # the shipped classifier
     int8 = onnx.load(str(classifier.DEFAULT_MODEL))  # an INT8 copy of the same file beside it
     int8.metadata_props.add(key="fp32_sha256", value=made_from)
-    monkeypatch.setattr(classifier, "INT8_MODEL", tmp_path / "mask_classifier_int8.onnx")
     onnx.save(int8, str(classifier.INT8_MODEL))
-    assert fast.classifier(None) == classifier.ONE_NETWORK_MODEL  # still one network, not every network in INT8
+    assert fast.classifier(None) == classifier.LIGHT_MODEL  # still the light one, not the shipped one in INT8
     retrained = tmp_path / "mask_classifier.onnx"
     retrained.write_bytes(classifier.DEFAULT_MODEL.read_bytes() + b"\x00")
     monkeypatch.setattr(classifier, "DEFAULT_MODEL", retrained)

@@ -32,7 +32,7 @@ def test_batch_pipeline_agrees_with_onnx_pipeline(shared_data, classifier_model)
 
     frame = cv2.resize(cv2.imread(str(shared_data / "andrewmvd/images/maksssksksss114.jpg")), (640, 360))
     ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_batch([frame, frame])
-    ref = MaskPipeline.from_defaults(input_size=640).analyze(frame)
+    ref = MaskPipeline.from_defaults(input_size=640, classifier_path=classifier_model).analyze(frame)  # FP32, as ours
     assert len(ours) == 2 and len(ours[0]) == len(ref) > 0
     np.testing.assert_allclose(ours[1].xyxy, ref.xyxy, atol=0.5)
     # Crops differ only by resampling (grid_sample/area vs warpAffine/INTER_AREA).
@@ -115,8 +115,9 @@ def _wide_frame(shared_data, origin=(700, 400), size=(1920, 1080)):
 
 
 def test_regions_agree_with_the_onnx_pipeline(shared_data, classifier_model):
-    """analyze_regions on the torch backend gives the ONNX Runtime pipeline's faces and labels, for frames of three
-    sizes in one call, regions at several scales (2x around a face, 1x over the photo, the whole frame shrunk)."""
+    """analyze_regions on the torch backend gives the ONNX Runtime pipeline's faces and labels (the same FP32
+    classifier: the default runs its INT8 copy, which a torch backend does not), for frames of three sizes in one
+    call, regions at several scales (2x around a face, 1x over the photo, the whole frame shrunk)."""
     from maskwatch.detect.regions import Region
 
     wide = _wide_frame(shared_data)
@@ -128,7 +129,7 @@ def test_regions_agree_with_the_onnx_pipeline(shared_data, classifier_model):
         (np.zeros((360, 640, 3), np.uint8), [Region((0, 0, 360, 360), 1.0, "sweep")]),  # nothing to classify
     ]
     ours = TorchBatchPipeline(device="cpu", input_size=640).analyze_regions(frames)
-    ref = MaskPipeline.from_defaults(input_size=640).analyze_regions(frames)
+    ref = MaskPipeline.from_defaults(input_size=640, classifier_path=classifier_model).analyze_regions(frames)
     assert [len(d) for d in ours] == [len(d) for d in ref]
     assert len(ref[0]) == 7 and len(ref[1]) >= 1 and len(ref[2]) == len(ref[3]) == 0
     assert ours[3].class_probs.shape == (0, 3)

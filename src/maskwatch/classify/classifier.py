@@ -18,9 +18,10 @@ from maskwatch.core.runtime import make_session
 
 DEFAULT_MODEL = MODELS_DIR / "mask_classifier.onnx"
 INT8_MODEL = MODELS_DIR / "mask_classifier_int8.onnx"
-# One network of a classifier that averages several (`maskwatch train --members`): the fast mode's, a third of the
-# cost per face. Its metadata's `one_network_of` is the SHA-256 of the file it was taken from.
-ONE_NETWORK_MODEL = MODELS_DIR / "mask_classifier_one.onnx"
+# The fast mode's classifier, a fraction of the shipped one's cost per face: a lighter network trained on the same split
+# (`maskwatch train --light-for`), or the first network of one that averages several (`train --members`). Its
+# metadata's `light_for` is the SHA-256 of the classifier it stands in for.
+LIGHT_MODEL = MODELS_DIR / "mask_classifier_light.onnx"
 
 
 def default_model() -> Path:
@@ -29,15 +30,22 @@ def default_model() -> Path:
     return INT8_MODEL if _made_from(INT8_MODEL, "fp32_sha256", DEFAULT_MODEL) else DEFAULT_MODEL
 
 
-def one_network_model() -> Path:
-    """The one-network copy of the shipped classifier where it was made from the FP32 file that ships now (an INT8
-    copy of that file beside it does not change that); default_model() otherwise (one network already, or retrained
-    without making the copy)."""
-    return ONE_NETWORK_MODEL if _made_from(ONE_NETWORK_MODEL, "one_network_of", DEFAULT_MODEL) else default_model()
+def float_model(path: Path) -> Path:
+    """The FP32 file an INT8 copy was made from where `path` is the shipped copy of the shipped file, for a backend
+    that runs float graphs only (the PyTorch one); `path` itself otherwise."""
+    int8 = Path(path) == INT8_MODEL and _made_from(INT8_MODEL, "fp32_sha256", DEFAULT_MODEL)
+    return DEFAULT_MODEL if int8 else Path(path)
+
+
+def light_model() -> Path:
+    """The light classifier where it stands in for the FP32 file that ships now (an INT8 copy of that file beside it
+    does not change that); default_model() otherwise (none made, or the shipped classifier retrained or promoted
+    since, so that a fast run never labels with an older model)."""
+    return LIGHT_MODEL if _made_from(LIGHT_MODEL, "light_for", DEFAULT_MODEL) else default_model()
 
 
 def _made_from(copy: Path, key: str, source: Path) -> bool:
-    """Whether a model derived from another (quantised, or one network of several) names, under metadata `key`,
+    """Whether a model made for another (its quantised copy, or its light stand-in) names, under metadata `key`,
     the SHA-256 of `source` as it is now: a copy of an older file is not used."""
     if not (copy.is_file() and source.is_file()):
         return False

@@ -95,10 +95,11 @@ def crop_features(dataset_dir: Path, rows: list[ManifestRow], model_path: Path |
     """(N, D) penultimate features of the rows' crops."""
     import cv2
 
-    from maskwatch.classify.classifier import default_model
+    from maskwatch.classify.classifier import DEFAULT_MODEL, float_model
     from maskwatch.core.media import read_image
 
-    session, _, features, side = feature_session(Path(model_path) if model_path else default_model())
+    # the FP32 file's features: an INT8 graph's linear layer is a QGemm, and its features are on a coarse grid
+    session, _, features, side = feature_session(float_model(Path(model_path)) if model_path else DEFAULT_MODEL)
     name = session.get_inputs()[0].name
     out = []
     for start in range(0, len(rows), BATCH):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from maskwatch.classify import MaskClassifier
-from maskwatch.classify.classifier import one_network_model
+from maskwatch.classify.classifier import light_model
 from maskwatch.core.detections import Detections
 from maskwatch.core.paths import MODELS_DIR
 from maskwatch.detect import BoxCalibration, FaceDetector, MultiScaleDetector, RetinaFaceDetector
@@ -24,19 +24,19 @@ OPERATING_POINT = MODELS_DIR / "operating_point.json"
 class Mode:
     input_size: int | None  # detector input: the image's long side is scaled to this; None: scales chosen per image
     face_min_score: float  # faces below this are neither classified nor reported
-    one_network: bool = False  # classify with one network of the shipped classifier (classify.one_network_model)
+    light: bool = False  # classify with the shipped classifier's light stand-in (classify.light_model)
 
     def classifier(self, given: Path | None) -> Path | None:
-        """The classifier file this mode runs: the one given, else the shipped one (None) or its one-network copy."""
-        if given is not None or not self.one_network:
+        """The classifier file this mode runs: the one given, else the shipped one (None) or its light stand-in."""
+        if given is not None or not self.light:
             return given
-        return one_network_model()
+        return light_model()
 
 
 # accurate: the default for photos and video files, every face size (maskwatch.detect.scales). fast: one pass at
 # 320 px; there a low face threshold yields ~50 candidates per street photo and classifying them costs more than
-# detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep), and one network of the classifier, not three.
-MODES = {"accurate": Mode(None, 0.05), "fast": Mode(320, 0.4, one_network=True)}
+# detecting, hence 0.4 (chosen by benchmarks/peers.py --sweep), and the light classifier.
+MODES = {"accurate": Mode(None, 0.05), "fast": Mode(320, 0.4, light=True)}
 
 
 def load_unmasked_bias(path: Path = OPERATING_POINT) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maskwatch.backends import DetectorBackend, Pipeline
@@ -16,14 +17,14 @@ class TorchBackend(DetectorBackend):
     @staticmethod
     def build(detector: DetectorConfig) -> Pipeline:
         from maskwatch.accel import TorchBatchPipeline
-        from maskwatch.classify.classifier import DEFAULT_MODEL
+        from maskwatch.classify.classifier import DEFAULT_MODEL, float_model
 
         return TorchBatchPipeline(
             device="cuda" if detector.providers == "cuda" else "cpu",
             input_size=detector.input_size,
             min_score=detector.min_score,
             detector=detector.model,
-            classifier_path=detector.classifier or DEFAULT_MODEL,
+            classifier_path=float_model(Path(detector.classifier)) if detector.classifier else DEFAULT_MODEL,
         )
 
     @staticmethod
