@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers.venv import FMD_WEIGHTS, PEERS_PYTHON, REPO, peers_ready, setup_peers_venv
-from maskwatch.classify.classifier import DEFAULT_MODEL as FP32_CLASSIFIER
+from maskwatch.classify.classifier import default_model
 from maskwatch.pipeline import MODES
 
 AIZOO_WEIGHTS = REPO.parent / "shared" / "peers" / "aizoo"
@@ -193,8 +193,8 @@ def parse_args() -> argparse.Namespace:
         "--classifier",
         type=Path,
         default=None,
-        help="classifier ONNX for every mode (default: models/mask_classifier.onnx; the fast mode: its one-network "
-        "copy, as `predict --mode fast` runs)",
+        help="classifier ONNX for every mode (default: what `predict` runs, the shipped classifier's INT8 copy where "
+        "it matches; the fast mode: the light classifier, as `predict --mode fast` runs)",
     )
     ap.add_argument(
         "--repeat",
@@ -306,8 +306,8 @@ def main() -> None:
     args = parse_args()
     cv2.setNumThreads(1)
     annotations, in_train, manifest = load_scored_annotations(args)
-    classifier = args.classifier or FP32_CLASSIFIER
-    fast_classifier = MODES["fast"].classifier(args.classifier) or FP32_CLASSIFIER
+    classifier = args.classifier or default_model()  # what `predict` runs: the INT8 copy where it matches
+    fast_classifier = MODES["fast"].classifier(args.classifier) or classifier
     systems = build_systems(args, classifier, fast_classifier)
     preds, times, run = run_round_robin(systems, annotations, args.repeat)
     results = {}

@@ -50,7 +50,8 @@ class DetectorConfig(Strict):
     classifier: Path | None = Field(
         None,
         description="an ONNX mask classifier to use instead of the shipped one (e.g. one from `maskwatch train`), "
-        "relative to the config file's folder; unset: models/mask_classifier.onnx",
+        "relative to the config file's folder; unset: the shipped one, in INT8 (models/mask_classifier_int8.onnx) "
+        "where that copy was made from models/mask_classifier.onnx, else that file",
     )
     motion_threshold: float = Field(
         0.002,
