@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from typer.testing import CliRunner
 
 from helpers_service.servers import wait_for
-from maskwatch.classify.classifier import model_version
+from maskwatch.classify.classifier import default_model, model_version
 from maskwatch.cli import app
 from maskwatch.config import load_config
 from maskwatch.service import Service
@@ -46,7 +46,7 @@ def running(tmp_path, test_clip, classifier_model):
 
 def test_promote_applies_to_the_next_events_and_rollback_returns(running, classifier_model, tmp_path):
     service, config_path = running
-    shipped = model_version(classifier_model)
+    shipped = model_version(default_model())  # the shipped classifier as it runs: its INT8 copy
     first = wait_for(lambda: service.events(limit=1), 30)
     assert first and first[0]["model_version"] == shipped == service.stats()["model_version"]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from maskwatch.classify.classifier import model_version
+from maskwatch.classify.classifier import default_model, model_version
 from maskwatch.cli import app
 from maskwatch.config import load_config
 from maskwatch.core.errors import UserError
@@ -78,6 +78,6 @@ def test_cli_and_the_service_start_with_the_promoted_model(classifier_model, con
     )
     back = runner.invoke(app, ["models", "rollback", "--models-dir", str(folder)])
     assert back.exit_code == 0 and "(shipped)" in back.output
-    assert ActiveModel(load_config(config)).version == model_version(classifier_model)
+    assert ActiveModel(load_config(config)).version == model_version(default_model())  # as shipped: INT8
     missing = runner.invoke(app, ["models", "list"])
     assert isinstance(missing.exception, UserError) and "--config" in str(missing.exception)
