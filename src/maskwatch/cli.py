@@ -134,7 +134,7 @@ def predict(
         str,
         typer.Option(
             help="accurate (detector scales and tiles chosen per image: faces from ~10 px to the whole frame) "
-            "or fast (one pass at 320 px, faces >= 0.4, one network of the classifier)."
+            "or fast (one pass at 320 px, faces >= 0.4, the light classifier)."
         ),
     ] = "accurate",
     input_size: Annotated[
