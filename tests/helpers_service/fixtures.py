@@ -41,3 +41,12 @@ def test_clip(andrewmvd, tmp_path_factory):
     from helpers_service.clips import write_clip
 
     return write_clip(tmp_path_factory.mktemp("clips") / "two_zones.mp4", SEGMENTS, seconds_each=2.0, fps=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's /usr/bin/chromium through Playwright), one per test module."""
+    from helpers_service.web_ui import chromium
+
+    with chromium() as b:
+        yield b

@@ -18,7 +18,7 @@ import pytest
 from playwright import sync_api
 
 from helpers_service.servers import wait_for
-from helpers_service.web_ui import chromium, served
+from helpers_service.web_ui import served
 from maskwatch.core.paths import REPO_ROOT
 
 TOKEN = "ui-test-token-7d1e"
@@ -46,12 +46,6 @@ def live(tmp_path_factory, pipeline, test_clip):
     }
     with served(tmp_path_factory.mktemp("web_ui"), pipeline, config, TOKEN) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from playwright import sync_api
 
 from helpers_service.servers import wait_for
-from helpers_service.web_ui import chromium, served
+from helpers_service.web_ui import served
 
 TOKEN = "ui-access-token-2b8e"
 VIEWER_TOKEN = "ui-viewer-token-03b2"
@@ -35,12 +35,6 @@ def live(tmp_path_factory, pipeline, test_clip):
     }
     with served(tmp_path_factory.mktemp("web_ui_access"), pipeline, config, TOKEN) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def test_wrong_token_is_rejected(browser, live):

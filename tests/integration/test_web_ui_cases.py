@@ -10,7 +10,7 @@ import pytest
 from playwright import sync_api
 
 from helpers_service.servers import wait_for
-from helpers_service.web_ui import chromium, served
+from helpers_service.web_ui import served
 
 SCREENSHOTS = os.environ.get("MASKWATCH_SCREENSHOTS")  # a folder: the page as the test left it, to look at
 TOKEN = "ui-cases-token-83f1"
@@ -35,12 +35,6 @@ def live(tmp_path_factory, pipeline, test_clip):
         assert api.put(f"/api/events/{event_id}/review", json={"review": "confirmed"}).status_code == 200
         assert wait_for(lambda: service.case_collector.store.counts()["total"] >= 3, 30), "fewer than 3 cases"
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

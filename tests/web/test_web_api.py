@@ -8,26 +8,14 @@ from datetime import datetime
 
 import cv2
 import numpy as np
-import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from helpers_service.live_web import BEARER, TOKEN, running_service
+from helpers_service.live_web import BEARER, TOKEN
 from helpers_service.servers import wait_for
 from maskwatch.config import load_config
 from maskwatch.service import Service
 from maskwatch.web import create_app
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory, pipeline, test_clip):
-    yield from running_service(tmp_path_factory.mktemp("web_api"), pipeline, test_clip)
-
-
-@pytest.fixture
-def client(running) -> TestClient:
-    running["client"].cookies.clear()
-    return running["client"]
 
 
 def test_cameras_state_and_frame(client):

@@ -10,7 +10,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers_service.live_web import BEARER, TOKEN, VIEWER, running_service
+from helpers_service.live_web import BEARER, TOKEN, VIEWER
 from helpers_service.servers import wait_for
 from maskwatch.web import create_app
 from maskwatch.web.auth import COOKIE
@@ -35,17 +35,6 @@ PROTECTED_GETS = [
     "/api/compliance",
     "/api/compliance.csv",
 ]
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory, pipeline, test_clip):
-    yield from running_service(tmp_path_factory.mktemp("web_auth"), pipeline, test_clip)
-
-
-@pytest.fixture
-def client(running) -> TestClient:
-    running["client"].cookies.clear()
-    return running["client"]
 
 
 def test_healthz_is_open(client):
