@@ -221,6 +221,29 @@ def detector_verdicts(names: list[str], ms: dict, maps: dict) -> dict:
     return verdict
 
 
+def classifier_figures(args: argparse.Namespace, annotations: list, detector: dict, fp32_map: float) -> dict:
+    """The classifier's INT8 copies measured: crop accuracy, time, pipeline mAP alone and with the INT8 detector."""
+    sizes = (args.fast_size, args.accurate_size)
+    crops = sample_crops(args.crops, args.calib_crops, "train")
+    cls = measure_classifier(args, crops, annotations, detector, fp32_map)
+    both = {
+        str(size): {
+            fmt: pipeline_map(annotations, detector[fmt], cls["paths"][fmt], size, detector["calibration"])
+            for fmt in FORMATS
+        }
+        for size in sizes
+    }
+    return {
+        "n_val_crops": cls["n_val_crops"],
+        "classifier_crop_accuracy_pct": cls["accuracy"],
+        "classifier_median_ms": cls["ms"],
+        "pipeline_map_with_int8_classifier": {"size": args.accurate_size, **cls["map"]},
+        "pipeline_map_with_both_int8": both,
+        "classifier_quantize_seconds": cls["quantize_seconds"],
+        "classifier_verdict": cls["verdict"],
+    }
+
+
 def main() -> None:
     args = parse_args()
     cv2.setNumThreads(1)
@@ -261,30 +284,8 @@ def main() -> None:
         "verdict": {"detector": verdict[first], "detectors": verdict},
     }
     if not args.skip_classifier:
-        crops = sample_crops(args.crops, args.calib_crops, "train")
-        cls = measure_classifier(
-            args, crops, annotations, detectors[first], legacy_map[str(args.accurate_size)]["fp32"]
-        )
-        both = {
-            str(size): {
-                fmt: pipeline_map(
-                    annotations, detectors[first][fmt], cls["paths"][fmt], size, detectors[first]["calibration"]
-                )
-                for fmt in FORMATS
-            }
-            for size in sizes
-        }
-        out.update(
-            {
-                "n_val_crops": cls["n_val_crops"],
-                "classifier_crop_accuracy_pct": cls["accuracy"],
-                "classifier_median_ms": cls["ms"],
-                "pipeline_map_with_int8_classifier": {"size": args.accurate_size, **cls["map"]},
-                "pipeline_map_with_both_int8": both,
-                "classifier_quantize_seconds": cls["quantize_seconds"],
-            }
-        )
-        out["verdict"]["classifier"] = cls["verdict"]
+        out.update(classifier_figures(args, annotations, detectors[first], legacy_map[str(args.accurate_size)]["fp32"]))
+        out["verdict"]["classifier"] = out.pop("classifier_verdict")
     print(json.dumps(out))
 
 
