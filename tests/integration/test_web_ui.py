@@ -124,7 +124,10 @@ def test_new_event_appears_with_banner(page, live):
     rows = Path(download.value.path()).read_text().splitlines()
     assert rows[0].startswith("id,time,camera,zone") and len(rows) >= 2 and ",door," in rows[1]
     page.select_option("#filter-label", "")
-    # reviewing an alert from its snapshot: marked in the list and the store, filtered, and taken back
+
+
+def test_an_alert_reviewed_from_its_snapshot_is_marked_filtered_and_taken_back(page, live):
+    event_id = int(page.locator("#event-list li.event").first.get_attribute("data-id"))
     item = page.locator(f'#event-list li.event[data-id="{event_id}"]')
     item.locator("img.thumb").click()
     sync_api.expect(page.locator("#snapshot-dialog")).to_be_visible()
@@ -186,17 +189,22 @@ def test_an_alerts_clip_plays_in_its_dialog(page, live):
     assert page.evaluate("!document.querySelector('#clip-video').getAttribute('src')")
 
 
+def draw(page, points) -> None:
+    """Click a polygon's corners (fractions of the frame) on the zone editor's canvas."""
+    canvas = page.locator("#zone-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for x, y in points:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+
+
 def test_zone_editor_saves_a_polygon(page, live):
     page.select_option("#zone-camera", "door-cam")
     page.wait_for_function(
         "() => { const i = document.querySelector('#zone-frame'); return i.complete && i.naturalWidth > 0; }"
     )
-    canvas = page.locator("#zone-canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
     corners = [(0.55, 0.10), (0.95, 0.10), (0.95, 0.60), (0.55, 0.60)]
-    for x, y in corners:
-        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    draw(page, corners)
     sync_api.expect(page.locator("#zone-points")).to_have_text("4 points")
     page.fill("#zone-name", "counter")
     page.select_option("#zone-kind", "open")
@@ -209,7 +217,7 @@ def test_zone_editor_saves_a_polygon(page, live):
     assert np.allclose(counter["polygon"], corners, atol=0.01), counter["polygon"]
     sync_api.expect(page.locator('#zone-list li[data-zone="counter"]')).to_contain_text("open")
     # a bad polygon (too few points) is refused with the message shown, nothing saved
-    canvas.click(position={"x": 10, "y": 10})
+    draw(page, [(0.01, 0.01)])
     page.fill("#zone-name", "tiny")
     page.click("#zone-save")
     sync_api.expect(page.locator("#zone-message")).to_have_text("Click at least 3 points on the frame.")
@@ -217,11 +225,16 @@ def test_zone_editor_saves_a_polygon(page, live):
     assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall", "counter"]
     # the live view draws the saved zone: its outline appears in the annotated frame where the raw one has none
     assert _zone_outline_visible(live["api"], corners)
+
+
+def test_zone_hours_kept_through_an_edit_and_typed_hours_checked(page, live):
+    zones = live["api"].get("/api/cameras/door-cam/zones").json()
+    assert [z["name"] for z in zones] == ["door", "hall", "counter"]  # as the test before left them
     # hours set through the API are listed, and an edit in the editor (deleting another zone) keeps them
     later = (datetime.now(ZoneInfo("Europe/Berlin")).hour + 12) % 24  # the config's rules.timezone
     hours = [f"daily {later:02d}:00-{later:02d}:30"]  # not now: the zone stays quiet
-    zones[1] = {**zones[1], "restricted": True, "hours": hours}
-    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
+    restricted = [zones[0], {**zones[1], "restricted": True, "hours": hours}, zones[2]]
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": restricted}).status_code == 200
     sync_api.expect(page.locator('#zone-list li[data-zone="hall"]')).to_contain_text(f"restricted · {hours[0]}")
     page.once("dialog", lambda d: d.accept())  # deleting asks first
     page.click('#zone-list li[data-zone="counter"] button[aria-label="delete zone counter"]')
@@ -229,8 +242,7 @@ def test_zone_editor_saves_a_polygon(page, live):
     after = live["api"].get("/api/cameras/door-cam/zones").json()
     assert [(z["name"], z["hours"]) for z in after] == [("door", []), ("hall", hours)]
     # hours typed into the editor: a bad entry is refused with the server's reason, a good one saved
-    for x, y in [(0.60, 0.70), (0.90, 0.70), (0.75, 0.95)]:
-        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    draw(page, [(0.60, 0.70), (0.90, 0.70), (0.75, 0.95)])
     page.fill("#zone-name", "night")
     page.select_option("#zone-kind", "restricted")
     sync_api.expect(page.locator("#zone-hours")).to_be_enabled()
@@ -263,9 +275,13 @@ def test_zone_editor_saves_a_polygon(page, live):
     edited = live["api"].get("/api/cameras/door-cam/zones").json()
     assert [z["name"] for z in edited] == ["door", "hall", "night"]  # replaced in its place: the first match wins
     assert edited[1]["polygon"] == zones[1]["polygon"] and edited[1]["hours"] == ["sat 02:00-03:00"]
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200  # back
+
+
+def test_an_ignored_zone_has_no_hours_or_alert_labels(page, live):
+    zones = live["api"].get("/api/cameras/door-cam/zones").json()
     # a poster on the wall: an ignored zone, whose faces are left out (no hours or alert labels to set)
-    for x, y in [(0.02, 0.02), (0.12, 0.02), (0.12, 0.12), (0.02, 0.12)]:
-        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+    draw(page, [(0.02, 0.02), (0.12, 0.02), (0.12, 0.12), (0.02, 0.12)])
     page.fill("#zone-name", "poster")
     page.select_option("#zone-kind", "ignore")
     sync_api.expect(page.locator("#zone-hours")).to_be_disabled()
@@ -278,7 +294,7 @@ def test_zone_editor_saves_a_polygon(page, live):
     page.click('#zone-list li[data-zone="poster"] button[aria-label="edit zone poster"]')
     sync_api.expect(page.locator("#zone-kind")).to_have_value("ignore")
     page.click("#zone-clear")
-    zones[1] = {**zones[1], "restricted": False, "hours": []}  # back as it was, with counter, for the tests after
+    # as it was, with counter, for the tests after
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": zones}).status_code == 200
 
 
