@@ -8,6 +8,7 @@ from datetime import datetime
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -231,42 +232,44 @@ def test_stats_and_metrics(client):
     assert "maskwatch_clips_written_total" in r.text and "maskwatch_clips_dropped_total 0.0" in r.text
 
 
+TRIANGLE = [[0, 0], [1, 0], [1, 1]]  # a valid polygon, where something else is wrong
+BAD_ZONES = [
+    ({"zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]]}]}, "outside 0..1"),
+    ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0]]}]}, "at least 3"),
+    ({"zones": [{"name": "a b/c", "polygon": TRIANGLE}]}, "pattern"),
+    (
+        {
+            "zones": [
+                {"name": "a", "polygon": TRIANGLE},
+                {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]},
+            ]
+        },
+        "repeat",
+    ),
+    ({"zones": "door"}, "a list"),
+    (
+        {"zones": [{"name": "a", "polygon": TRIANGLE, "hours": ["weekdays 9-5"]}]},
+        "DAYS HH:MM-HH:MM",
+    ),
+    (
+        {"zones": [{"name": "a", "polygon": TRIANGLE, "alert_labels": ["masked"]}]},
+        "alert_labels[0]",
+    ),
+    (
+        {"zones": [{"name": "a", "polygon": TRIANGLE, "ignore": True, "alert_labels": ["no_mask"]}]},
+        "zones[0]: an ignored zone takes no hours or alert_labels",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_ZONES)
+def test_bad_zones_are_refused_with_the_reason(client, body, message):
+    r = client.put("/api/cameras/door-cam/zones", json=body, headers=BEARER)
+    assert r.status_code == 422 and message in r.json()["detail"], (body, r.text)
+
+
 def test_zones_validated_applied_and_saved(client, running):
     url = "/api/cameras/door-cam/zones"
-    bad = [
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [2, 0], [1, 1]]}]}, "outside 0..1"),
-        ({"zones": [{"name": "a", "polygon": [[0, 0], [1, 0]]}]}, "at least 3"),
-        ({"zones": [{"name": "a b/c", "polygon": [[0, 0], [1, 0], [1, 1]]}]}, "pattern"),
-        (
-            {
-                "zones": [
-                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]]},
-                    {"name": "a", "polygon": [[0, 0], [1, 0], [0, 1]]},
-                ]
-            },
-            "repeat",
-        ),
-        ({"zones": "door"}, "a list"),
-        (
-            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "hours": ["weekdays 9-5"]}]},
-            "DAYS HH:MM-HH:MM",
-        ),
-        (
-            {"zones": [{"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "alert_labels": ["masked"]}]},
-            "alert_labels[0]",
-        ),
-        (
-            {
-                "zones": [
-                    {"name": "a", "polygon": [[0, 0], [1, 0], [1, 1]], "ignore": True, "alert_labels": ["no_mask"]}
-                ]
-            },
-            "zones[0]: an ignored zone takes no hours or alert_labels",
-        ),
-    ]
-    for body, message in bad:
-        r = client.put(url, json=body, headers=BEARER)
-        assert r.status_code == 422 and message in r.json()["detail"], (body, r.text)
     r = client.put(url, content=b"{not json", headers={**BEARER, "Content-Type": "application/json"})
     assert r.status_code == 422 and "JSON" in r.json()["detail"]
     assert client.put("/api/cameras/nope/zones", json={"zones": []}, headers=BEARER).status_code == 404
