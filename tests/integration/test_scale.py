@@ -80,19 +80,25 @@ def test_a_shard_analyses_its_cameras_and_keeps_alerts_for_the_head(test_clip, t
     assert not (tmp_path / "data").exists(), "a shard stores nothing: the head does"
 
 
+def status_listener(port: int, statuses: dict[str, dict]) -> mqtt.Client:
+    """An MQTT client that keeps the last camera status message per topic in `statuses`."""
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    subscriber.on_message = lambda c, u, m: statuses.__setitem__(
+        m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {}
+    )
+    subscriber.connect("127.0.0.1", port)
+    subscriber.subscribe("maskwatch/+/status")
+    subscriber.loop_start()
+    return subscriber
+
+
 def test_service_on_a_ray_cluster_stores_the_shards_alerts(test_clip, tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster: no token to write under $HOME
     require(Mosquitto.available(), "the mosquitto broker", "Debian package 'mosquitto'")
     broker, webhook = Mosquitto(tmp_path / "broker"), WebhookReceiver()
     broker.start()
     statuses: dict[str, dict] = {}
-    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    subscriber.on_message = lambda c, u, m: statuses.__setitem__(
-        m.topic, json.loads(m.payload) if m.payload[:1] == b"{" else {}
-    )
-    subscriber.connect("127.0.0.1", broker.port)
-    subscriber.subscribe("maskwatch/+/status")
-    subscriber.loop_start()
+    subscriber = status_listener(broker.port, statuses)
     sinks = {"mqtt": {"host": "127.0.0.1", "port": broker.port}, "webhooks": [{"url": webhook.url}], "retry_seconds": 1}
     ray_config = {"shards": 2, "cpus_per_shard": 0.5, "outbox": str(tmp_path / "node")}  # not the node's /tmp
     service = Service(config(test_clip, tmp_path, sinks=sinks, scale={"ray": ray_config}))
