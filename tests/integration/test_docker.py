@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -57,23 +58,29 @@ def _get(url: str, token: str):
         return json.loads(response.read())
 
 
-def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path, test_clip):
-    """examples/docker set up as docs/install.md says, the camera being the test clip in the config folder."""
-    compose = _compose_command()
-    site = tmp_path / "maskwatch"
+def _compose_site(site: Path, image: str, clip: Path, port: int) -> Path:
+    """examples/docker copied to `site` with the clip as its camera, the image under test and the UI on `port`."""
     shutil.copytree(REPO_ROOT / "examples" / "docker", site)
     config_dir = site / "config"
     config_dir.chmod(0o777)  # docs/install.md: chown 1000 config (the UI saves zones there)
-    shutil.copy(test_clip, config_dir / "clip.mp4")
+    shutil.copy(clip, config_dir / "clip.mp4")
     config = config_dir / "maskwatch.yaml"
     cfg = yaml.safe_load(config.read_text())
     cfg["cameras"] = [{"name": "cam", "source": "/config/clip.mp4", "fps": 5}]
     cfg["rules"].update(min_seconds=0.3, cooldown_seconds=0.5)
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    port, token = free_port(), "docker-test-token-0123"
     compose_file = site / "compose.yaml"
     text = compose_file.read_text().replace("image: maskwatch:latest", f"image: {image}")
     compose_file.write_text(text.replace('"8080:8080"', f'"127.0.0.1:{port}:8080"'))
+    return site
+
+
+def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path, test_clip):
+    """examples/docker set up as docs/install.md says, the camera being the test clip in the config folder."""
+    compose = _compose_command()
+    port, token = free_port(), "docker-test-token-0123"
+    site = _compose_site(tmp_path / "maskwatch", image, test_clip, port)
+    config, compose_file = site / "config" / "maskwatch.yaml", site / "compose.yaml"
     project = [*compose, "--project-directory", str(site), "-f", str(compose_file), "-p", f"mwtest{port}"]
     env = {k: v for k, v in os.environ.items() if k not in ("MASKWATCH_TOKEN", "CAMERA_PASSWORD")}  # .env's alone
 
