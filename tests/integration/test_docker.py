@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,10 @@ def _compose_command() -> list[str]:
         ):
             return command
     pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+
+
+def _health(container: str) -> str:
+    return _docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
 
 
 def _get(url: str, token: str):
@@ -94,10 +99,7 @@ def test_the_compose_example_runs_the_service_and_keeps_its_data(image, tmp_path
     assert up.returncode == 0, up.stderr
     container = run("ps", "-q", "maskwatch").stdout.strip()
     try:
-
-        def health() -> str:
-            return _docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
-
+        health = partial(_health, container)
         # the image's HEALTHCHECK (30 s apart) reads the port and scheme from the mounted config
         assert wait_for(lambda: health() in ("healthy", "unhealthy"), 120, interval=2) and health() == "healthy", (
             _docker("logs", container).stderr[-2000:]
