@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers_service.notices import offline_notice
 from helpers_service.servers import wait_for
 from maskwatch.events import EventStore, SnapshotWriter
 from maskwatch.sinks import Outbox
@@ -39,7 +40,6 @@ def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path
 
     from helpers_service.requires import require
     from helpers_service.servers import SmtpReceiver, self_signed
-    from maskwatch.events import iso
 
     require(shutil.which("openssl") is not None, "openssl", "Debian package 'openssl'")
     cert, key = self_signed(tmp_path, "smtp")
@@ -57,16 +57,7 @@ def test_email_alerts_over_starttls_with_a_login_retried_until_accepted(tmp_path
         event_id = store.add(1795801875.944, "door-cam", "door", 16, "no_mask", 0.9874, snapshot)
         outbox.notify()
         assert wait_for(lambda: store.pending("email") == [], 10), outbox.last_error
-        email.post(
-            {
-                "type": "camera_status",
-                "camera": "gate",
-                "online": False,
-                "offline_since": iso(1795801800.0),
-                "last_error": "cannot open rtsp://***@10.0.0.5/s1",
-                "time": iso(1795801810.0),
-            }
-        )
+        email.post(offline_notice("gate"))
     finally:
         outbox.stop()
         outbox.join(3)

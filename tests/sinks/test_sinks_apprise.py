@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers_service.notices import offline_notice
 from helpers_service.servers import WebhookReceiver, free_port, wait_for
 from maskwatch.config import parse_config
 from maskwatch.core.errors import UserError
-from maskwatch.events import EventStore, SnapshotWriter, iso
+from maskwatch.events import EventStore, SnapshotWriter
 from maskwatch.sinks import AppriseSink, Outbox, make_sinks
 
 
@@ -48,16 +49,7 @@ def test_apprise_pushes_each_alert_with_its_snapshot_through_the_outbox(tmp_path
         other = store.add(1795801876.0, "hall", None, 3, "no_mask", 0.9, None)
         outbox.notify()
         assert wait_for(lambda: store.pending("apprise0") == [], 10), outbox.last_error
-        sink.post(
-            {
-                "type": "camera_status",
-                "camera": "door-cam",
-                "online": False,
-                "offline_since": iso(1795801800.0),
-                "last_error": "cannot open rtsp://***@10.0.0.5/s1",
-                "time": iso(1795801810.0),
-            }
-        )
+        sink.post(offline_notice("door-cam"))
     finally:
         outbox.stop()
         outbox.join(3)
