@@ -90,6 +90,22 @@ def test_a_light_run_names_the_classifier_it_stands_in_for(tiny_dataset, tmp_pat
         _run(tiny_dataset, tmp_path / "none", light_for=str(tmp_path / "absent.onnx"))
 
 
+def test_flip_average_exports_the_mean_of_each_crop_and_its_mirror(tiny_dataset, tiny_run, tmp_path):
+    from maskwatch.classify.classifier import onnx_metadata
+
+    assert _run(tiny_dataset, tmp_path / "flip", flip_average=True) == tiny_run[1]  # the training is the same
+    plain = ort.InferenceSession(str(tiny_run[0] / "model.onnx"), providers=["CPUExecutionProvider"])
+    flipped = ort.InferenceSession(str(tmp_path / "flip" / "model.onnx"), providers=["CPUExecutionProvider"])
+    crops = [cv2.imread(str(p)) for p in sorted(tiny_dataset.glob("crops/*/*.jpg"))[:6]]
+    batch = np.stack([cv2.resize(c, (64, 64), interpolation=cv2.INTER_AREA) for c in crops]).astype(np.float32)
+    mirrored = np.ascontiguousarray(batch[:, :, ::-1])
+    both = (plain.run(["probs"], {"input": batch})[0] + plain.run(["probs"], {"input": mirrored})[0]) / 2
+    np.testing.assert_allclose(flipped.run(["probs"], {"input": batch})[0], both, atol=1e-5)
+    assert onnx_metadata(tmp_path / "flip" / "model.onnx")["flip_average"] == "true"
+    assert "flip_average" not in onnx_metadata(tiny_run[0] / "model.onnx")
+    assert json.loads((tmp_path / "flip" / "parity.json").read_text())["ok"]
+
+
 def test_exported_onnx_follows_the_classifier_contract(tiny_dataset, tiny_run):
     path = tiny_run[0] / "model.onnx"
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}

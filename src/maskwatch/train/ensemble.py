@@ -86,8 +86,9 @@ def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], No
 
     out.mkdir(parents=True, exist_ok=True)
     metadata = {"train_manifest_sha256": first["manifest_sha256"], "members": ",".join(str(c["seed"]) for c in configs)}
-    model_path = export_onnx(nets, out / "model.onnx", first["input_size"], metadata=metadata)
-    parity = parity_check(nets, model_path, val_set.images)
+    flip = bool(first.get("flip_average", False))  # runs from before --flip-average have none
+    model_path = export_onnx(nets, out / "model.onnx", first["input_size"], metadata=metadata, flip_average=flip)
+    parity = parity_check(nets, model_path, val_set.images, flip_average=flip)
     (out / "parity.json").write_text(json.dumps(parity, indent=1))
     if not parity["ok"]:
         raise UserError(f"ONNX parity check failed: {parity}")
@@ -96,7 +97,7 @@ def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], No
     light["light_for"] = hashlib.sha256(model_path.read_bytes()).hexdigest()
     export_onnx(nets[:1], out / "model_light.onnx", first["input_size"], metadata=light)
 
-    member_probs = [predict_probs(net, val_set.images) for net in nets]
+    member_probs = [predict_probs(net, val_set.images, flip_average=flip) for net in nets]
     preds = np.mean(member_probs, axis=0).argmax(1)
     report = {
         "members": {

@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-def predict_probs(net: torch.nn.Module, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+def predict_probs(
+    net: torch.nn.Module, images: np.ndarray, batch_size: int = 512, flip_average: bool = False
+) -> np.ndarray:
+    """Softmax probabilities for uint8 crops [N, S, S, 3]; with `flip_average` averaged with their mirror images'."""
+    if flip_average:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1])
+        return (predict_probs(net, images, batch_size) + predict_probs(net, mirrored, batch_size)) / 2
     net.eval()
     device = next(net.parameters()).device
     pre = Preprocess().to(device)

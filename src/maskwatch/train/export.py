@@ -21,13 +21,15 @@ def export_onnx(
     input_size: int,
     opset: int = 17,
     metadata: dict[str, str] | None = None,
+    flip_average: bool = False,
 ) -> Path:
     """input "input" float32 [N, S, S, 3] BGR 0..255 -> output "probs" [N, 3]; metadata classes, input_size and
     crop_margin, and `metadata` (e.g. train_manifest_sha256: the split it was trained on). Several networks are
-    exported as one graph giving the mean of their probabilities."""
+    exported as one graph giving the mean of their probabilities; `flip_average` adds each crop's mirror image
+    (metadata flip_average: true)."""
     import onnx
 
-    model = ExportModel(*nets).eval()
+    model = ExportModel(*nets, flip_average=flip_average).eval()
     dummy = torch.zeros(2, input_size, input_size, 3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,8 @@ def export_onnx(
     proto = onnx.load(str(path))
     meta = {"classes": ",".join(CLASSES), "input_size": str(input_size), "crop_margin": str(CROP_MARGIN)}
     meta.update(metadata or {})
+    if flip_average:
+        meta["flip_average"] = "true"
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=value)
@@ -53,12 +57,18 @@ def export_onnx(
     return path
 
 
-def parity_check(nets: Sequence[torch.nn.Module], onnx_path: Path, images: np.ndarray, batch_size: int = 256) -> dict:
+def parity_check(
+    nets: Sequence[torch.nn.Module],
+    onnx_path: Path,
+    images: np.ndarray,
+    batch_size: int = 256,
+    flip_average: bool = False,
+) -> dict:
     """Max abs difference of probabilities, PyTorch vs ONNX Runtime, over uint8 crops [N, S, S, 3]."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    model = ExportModel(*nets).eval()
+    model = ExportModel(*nets, flip_average=flip_average).eval()
     max_diff, argmax_equal = 0.0, True
     for i in range(0, len(images), batch_size):
         batch = images[i : i + batch_size].astype(np.float32)

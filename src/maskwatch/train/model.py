@@ -98,16 +98,19 @@ class Preprocess(nn.Module):
 
 class ExportModel(nn.Module):
     """The graph shipped as ONNX: raw BGR crops in, softmax probabilities out; with several networks (members trained
-    alike from different seeds) the mean of their probabilities."""
+    alike from different seeds) the mean of their probabilities; with `flip_average` each crop is also classified
+    mirrored, left to right, and the views' probabilities averaged too."""
 
-    def __init__(self, *nets: nn.Module):
+    def __init__(self, *nets: nn.Module, flip_average: bool = False):
         super().__init__()
         self.pre = Preprocess()
         self.nets = nn.ModuleList(nets)
+        self.flip_average = flip_average
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.pre(x)
-        return torch.stack([torch.softmax(net(z), dim=1) for net in self.nets]).mean(dim=0)
+        views = (z, torch.flip(z, dims=(3,))) if self.flip_average else (z,)
+        return torch.stack([torch.softmax(net(v), dim=1) for net in self.nets for v in views]).mean(dim=0)
 
 
 def count_params(model: nn.Module) -> int:
