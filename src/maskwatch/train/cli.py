@@ -44,6 +44,12 @@ LightFor = Annotated[
     ),
 ]
 
+Ema = Annotated[
+    float,
+    typer.Option(
+        help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it."
+    ),
+]
 FlipAverage = Annotated[
     bool,
     typer.Option(
@@ -74,12 +80,7 @@ def train_command(
         float,
         typer.Option(help="Share of each batch framed like a crop cut by hand from an annotated box (tight, squared)."),
     ] = 0.0,
-    ema: Annotated[
-        float,
-        typer.Option(
-            help="Keep an exponential moving average of the weights with this decay per step (0: off) and export it."
-        ),
-    ] = 0.0,
+    ema: Ema = 0.0,
     repeat_source: RepeatSource = None,
     cases_repeat: CasesRepeat = 1,
     members: Members = 1,
