@@ -53,8 +53,8 @@ Ema = Annotated[
 FlipAverage = Annotated[
     bool,
     typer.Option(
-        help="Export model.onnx to classify each crop also mirrored and average the two, for twice the time a "
-        "face (for the shipped network: `incorrect` AP up on every photo set, videos unchanged; model card)."
+        help="Export model.onnx to classify each crop also mirrored and average the two, for 2-2.5 times the time "
+        "a face (for the shipped network: `incorrect` AP up on every photo set, the videos no better; model card)."
     ),
 ]
 

@@ -62,8 +62,9 @@ class TrainConfig:
     # into model.onnx's metadata as `light_for`.
     light_for: str | None = None
     # Export model.onnx to classify each crop also mirrored and average the two (ExportModel.flip_average), for
-    # twice the time a face; for the shipped MobileNetV2 it raised `incorrect` AP on every val photo set but not the
-    # videos' mAP (MODEL_CARD.md). Training and early stopping are unchanged; val_report.json scores the export.
+    # 2-2.5 times the time a face; for the shipped MobileNetV2 it raised `incorrect` AP on every val photo set but
+    # not the videos' mAP (MODEL_CARD.md). Training and early stopping are unchanged; val_report.json scores the
+    # export.
     flip_average: bool = False
 
 
