@@ -72,7 +72,7 @@ def _check_alike(run_dirs: Sequence[Path], configs: Sequence[dict]) -> None:
 def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], None] = print) -> Path:
     """OUT/model.onnx averaging the members' best epochs, its parity check, OUT/model_light.onnx (the first
     member alone, for the fast mode) and OUT/val_report.json with every member's val figures beside the ensemble's."""
-    from maskwatch.train.export import export_onnx, parity_check
+    from maskwatch.train.export import export_checked, export_onnx
 
     start = time.time()
     loaded = [_load_member(d) for d in run_dirs]
@@ -87,11 +87,7 @@ def combine_members(run_dirs: Sequence[Path], out: Path, log: Callable[[str], No
     out.mkdir(parents=True, exist_ok=True)
     metadata = {"train_manifest_sha256": first["manifest_sha256"], "members": ",".join(str(c["seed"]) for c in configs)}
     flip = bool(first.get("flip_average", False))  # runs from before --flip-average have none
-    model_path = export_onnx(nets, out / "model.onnx", first["input_size"], metadata=metadata, flip_average=flip)
-    parity = parity_check(nets, model_path, val_set.images, flip_average=flip)
-    (out / "parity.json").write_text(json.dumps(parity, indent=1))
-    if not parity["ok"]:
-        raise UserError(f"ONNX parity check failed: {parity}")
+    model_path, parity = export_checked(nets, out, first["input_size"], val_set.images, metadata, flip_average=flip)
     # The fast mode's stand-in (classify.classifier.light_model), tied to this file by its hash.
     light = {"train_manifest_sha256": first["manifest_sha256"], "members": str(configs[0]["seed"])}
     light["light_for"] = hashlib.sha256(model_path.read_bytes()).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from maskwatch.classify.crop import CROP_MARGIN
+from maskwatch.core.errors import UserError
 from maskwatch.core.labels import CLASSES
 from maskwatch.train.model import ExportModel
 
@@ -55,6 +57,24 @@ def export_onnx(
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     return path
+
+
+def export_checked(
+    nets: Sequence[torch.nn.Module],
+    out: Path,
+    input_size: int,
+    images: np.ndarray,
+    metadata: dict[str, str],
+    flip_average: bool = False,
+) -> tuple[Path, dict]:
+    """OUT/model.onnx (export_onnx) and OUT/parity.json (parity_check over `images`): the file and the check; a
+    failed check is a UserError."""
+    path = export_onnx(nets, out / "model.onnx", input_size, metadata=metadata, flip_average=flip_average)
+    parity = parity_check(nets, path, images, flip_average=flip_average)
+    (out / "parity.json").write_text(json.dumps(parity, indent=1))
+    if not parity["ok"]:
+        raise UserError(f"ONNX parity check failed: {parity}")
+    return path, parity
 
 
 def parity_check(

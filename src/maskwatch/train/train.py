@@ -308,17 +308,13 @@ def _finish(fit: _Fit, best: _Best, start: float, log: Callable[[str], None]) ->
     net, run_dir, val_set = fit.net, fit.run_dir, fit.val_set
     net.load_state_dict(torch.load(run_dir / "best.pt", weights_only=False, map_location=fit.cfg.device)["state_dict"])
     net.to("cpu").eval()
-    from maskwatch.train.export import export_onnx, parity_check
+    from maskwatch.train.export import export_checked
 
     trained_on = {"train_manifest_sha256": fit.config["manifest_sha256"]}  # `models compare` warns on another split
     if fit.cfg.light_for:
         trained_on["light_for"] = hashlib.sha256(Path(fit.cfg.light_for).read_bytes()).hexdigest()
     flip = fit.cfg.flip_average
-    export_onnx([net], run_dir / "model.onnx", fit.cfg.input_size, metadata=trained_on, flip_average=flip)
-    parity = parity_check([net], run_dir / "model.onnx", val_set.images, flip_average=flip)
-    (run_dir / "parity.json").write_text(json.dumps(parity, indent=1))
-    if not parity["ok"]:
-        raise UserError(f"ONNX parity check failed: {parity}")
+    _, parity = export_checked([net], run_dir, fit.cfg.input_size, val_set.images, trained_on, flip_average=flip)
 
     probs = predict_probs(net, val_set.images, flip_average=flip)
     preds = probs.argmax(1)
