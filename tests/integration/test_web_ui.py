@@ -143,6 +143,7 @@ def test_an_alert_reviewed_from_its_snapshot_is_marked_filtered_and_taken_back(p
     page.screenshot(path=str(ARTIFACTS / "review.png"))  # the snapshot dialog, for a look
     page.click("#snapshot-close")
     page.select_option("#filter-review", "false_alarm")
+    sync_api.expect(page.locator("#event-list")).to_have_attribute("aria-busy", "false")
     sync_api.expect(page.locator("#event-list li.event")).to_have_count(1)
     sync_api.expect(page.locator("#event-list li.event").first).to_have_attribute("data-id", str(event_id))
     page.select_option("#filter-review", "unreviewed")

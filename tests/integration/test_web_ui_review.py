@@ -285,3 +285,25 @@ def test_a_review_outlives_the_read_that_opening_the_alert_started(page, live):
     page.keyboard.press("u")  # taken back: the other tests' counts stay as they were
     assert wait_for(lambda: live["api"].get(f"/api/events/{event_id}").json()["review"] is None, 5)
     page.keyboard.press("Escape")
+
+
+SLOW_FILTER = """() => { window.fastApi = api; api = async (path, options) => {
+    const answer = await window.fastApi(path, options);  // the confirmed alerts, delivered 1.5 s late
+    const late = path.startsWith("/api/events?") && path.includes("review=confirmed");
+    if (late) await new Promise((done) => setTimeout(done, 1500));
+    return answer; }; }"""
+
+
+def test_a_late_answer_for_filters_left_meanwhile_does_not_replace_the_list(page, live):
+    listed_ids = "items => items.map((li) => Number(li.dataset.id))"
+    assert any(e["review"] != "confirmed" for e in live["api"].get("/api/events").json())
+    page.evaluate(SLOW_FILTER)
+    try:
+        page.select_option("#filter-review", "confirmed")
+        page.select_option("#filter-review", "")  # left before its answer came
+        sync_api.expect(page.locator("#event-list")).to_have_attribute("aria-busy", "false")
+        shown = set(page.locator("#event-list li.event").evaluate_all(listed_ids))
+        page.wait_for_timeout(2000)  # the late answer has come back
+        assert shown <= set(page.locator("#event-list li.event").evaluate_all(listed_ids))  # new alerts may add
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")

@@ -14,6 +14,7 @@ const state = {
   cameras: [],
   cameraNames: "",
   eventsOffset: 0,
+  eventsLoad: 0,  // the newest list load: an older one's answer (filters changed meanwhile) is dropped
   dialogAt: -1,  // the open alert's place in the list
   banner: { event: null, extra: 0 },
   events: new Map(),  // the listed events by id (the dialog steps through them)

@@ -50,15 +50,21 @@ function showEmpty() {
 }
 
 // The list is aria-busy while a page loads: a fresh load replaces the rows, alerts that came in meanwhile included.
+// Only the newest load writes the list, so answers arriving out of order never show rows of older filters.
 async function loadEvents(append = false) {
+  const list = $("#event-list");
+  if (append && list.getAttribute("aria-busy") === "true") return;  // "more" waits for the page being loaded
   $("#events-csv").href = "/api/events.csv?" + eventFilters();
   const q = eventFilters();
   q.set("limit", EVENTS_PAGE);
   q.set("offset", append ? state.eventsOffset : 0);
-  const list = $("#event-list");
+  const load = ++state.eventsLoad;
   list.setAttribute("aria-busy", "true");
   let events;
-  try { events = await api("/api/events?" + q); } catch (err) { return; } finally { list.setAttribute("aria-busy", "false"); }
+  try { events = await api("/api/events?" + q); } catch (err) { events = null; }
+  if (load !== state.eventsLoad) return;
+  list.setAttribute("aria-busy", "false");
+  if (!events) return;
   if (!append) list.replaceChildren();
   for (const e of events) if (!list.querySelector(`[data-id="${e.id}"]`)) list.append(eventItem(e));
   state.eventsOffset = (append ? state.eventsOffset : 0) + events.length;
