@@ -7,7 +7,9 @@ const REASONS = { reviewed_confirmed: "alert confirmed", reviewed_false_alarm: "
 const KEYS = { "1": "mask", "2": "no_mask", "3": "incorrect", x: "not_a_face", X: "not_a_face" };
 const PAGE = 60;
 
-const cases = { list: [], at: -1, offset: 0, undo: [] };  // undo: [{id, label before}], newest last
+// undo: [{id, label before}], newest last; load: the newest page load (an older one's answer is dropped), done:
+// the last load answered
+const cases = { list: [], at: -1, offset: 0, undo: [], load: 0, done: 0 };
 
 const say = (text) => { $("#cases-message").textContent = text; };
 const pct = (p) => `${Math.round(p * 100)} %`;
@@ -34,9 +36,14 @@ function query() {
 }
 
 async function loadCases(more = false) {
+  if (more && cases.done !== cases.load) return;  // "more" waits for the page being loaded
   if (!more) { cases.offset = 0; cases.list = []; cases.at = -1; }
+  const load = ++cases.load;
   let page;
-  try { page = await api(`/api/cases?${query()}`); } catch (err) { say(err.message); return; }
+  try { page = await api(`/api/cases?${query()}`); } catch (err) { page = null; say(err.message); }
+  if (load !== cases.load) return;  // the filters changed meanwhile: the newer load fills the grid
+  cases.done = load;
+  if (!page) return;
   const start = cases.list.length;
   cases.list.push(...page);
   cases.offset += page.length;
