@@ -349,7 +349,7 @@ def test_screenshot(page, live):
         canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
     page.fill("#zone-name", "queue")
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.locator("#alert-banner").wait_for(state="visible", timeout=10000)  # the next alert of the looping clip
+    page.locator("#alert-banner").wait_for(state="visible", timeout=30000)  # the next alert of the looping clip
     sync_api.expect(page.locator("#event-list li.event").first).to_be_visible()
     page.wait_for_function(
         "() => [...document.querySelectorAll('#event-list img.thumb')].slice(0, 4)"
