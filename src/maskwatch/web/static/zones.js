@@ -152,8 +152,8 @@ function setZoneMessage(text, kind = "") {
   m.className = "message " + kind;
 }
 
-async function saveZones(zones, okText) {
-  const name = state.zone.camera;
+// An edit writes to the camera it started on, also when another camera is picked while it waits for the server.
+async function saveZones(name, zones, okText) {
   try {
     const result = await api(`/api/cameras/${cam(name)}/zones`, {
       method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ zones }) });
@@ -175,9 +175,10 @@ async function addZone(event) {
   const pts = state.zone.points;
   if (pts.length < 3) return setZoneMessage("Click at least 3 points on the frame.", "error");
   if (!name) return setZoneMessage("Give the zone a name.", "error");
+  const camera = state.zone.camera;
   let zones;
   // a copy: a zone the server refuses must not stay in the page's list
-  try { zones = [...await freshZones()]; } catch (err) { return setZoneMessage(err.message, "error"); }
+  try { zones = [...await freshZones(camera)]; } catch (err) { return setZoneMessage(err.message, "error"); }
   const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
   const hours = $("#zone-hours").value.split(";").map((h) => h.trim()).filter(Boolean);
   const alerts = $("#zone-alerts").value;
@@ -187,7 +188,7 @@ async function addZone(event) {
   // same name: replaces that zone in its place, since the first zone containing a face wins
   const at = zones.findIndex((z) => z.name === name);
   if (at >= 0) zones[at] = zone; else zones.push(zone);
-  if (await saveZones(zones, `Zone “${name}” saved.`)) {
+  if (await saveZones(camera, zones, `Zone “${name}” saved.`)) {
     state.zone.points = [];
     $("#zone-name").value = "";
     $("#zone-hours").value = "";
@@ -219,26 +220,28 @@ function editZone(zone) {
 }
 
 async function deleteZone(name) {
-  if (!confirm(`Delete zone “${name}” of camera ${state.zone.camera}?`)) return;
+  const camera = state.zone.camera;
+  if (!confirm(`Delete zone “${name}” of camera ${camera}?`)) return;
   let zones;
-  try { zones = await freshZones(); } catch (err) { return setZoneMessage(err.message, "error"); }
-  saveZones(zones.filter((z) => z.name !== name), `Zone “${name}” deleted.`);
+  try { zones = await freshZones(camera); } catch (err) { return setZoneMessage(err.message, "error"); }
+  saveZones(camera, zones.filter((z) => z.name !== name), `Zone “${name}” deleted.`);
 }
 
 // Order matters (the first zone that holds a face's centre is its zone): one place up or down.
 async function moveZone(name, step) {
+  const camera = state.zone.camera;
   let zones;
-  try { zones = [...await freshZones()]; } catch (err) { return setZoneMessage(err.message, "error"); }
+  try { zones = [...await freshZones(camera)]; } catch (err) { return setZoneMessage(err.message, "error"); }
   const at = zones.findIndex((z) => z.name === name), to = at + step;
   if (at < 0 || to < 0 || to >= zones.length) return;
   [zones[at], zones[to]] = [zones[to], zones[at]];
-  saveZones(zones, `Zone “${name}” moved ${step < 0 ? "up" : "down"}.`);
+  saveZones(camera, zones, `Zone “${name}” moved ${step < 0 ? "up" : "down"}.`);
 }
 
 // Edits start from the server's zones, not the page's last poll: someone else may have changed them meanwhile.
-async function freshZones() {
-  const zones = await api(`/api/cameras/${cam(state.zone.camera)}/zones`);
-  const c = state.cameras.find((x) => x.name === state.zone.camera);
+async function freshZones(camera) {
+  const zones = await api(`/api/cameras/${cam(camera)}/zones`);
+  const c = state.cameras.find((x) => x.name === camera);
   if (c) c.zones = zones;
   return zones;
 }
