@@ -332,3 +332,35 @@ def test_a_late_answer_for_filters_left_meanwhile_does_not_replace_the_list(page
         assert shown <= set(page.locator("#event-list li.event").evaluate_all(listed_ids))  # new alerts may add
     finally:
         page.evaluate("() => { api = window.fastApi; }")
+
+
+SLOW_LIST = """() => { window.fastApi = api; api = async (path, options) => {
+    const answer = await window.fastApi(path, options);  // pages of the list, delivered 1.5 s late
+    if (path.startsWith("/api/events?")) await new Promise((done) => setTimeout(done, 1500));
+    return answer; }; }"""
+
+
+def test_stepping_past_the_listed_page_loads_the_next_also_while_the_list_reloads(page, live):
+    quiet = [{**z, "restricted": False} for z in ZONES]  # no new alert shifts the list meanwhile
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": quiet}).status_code == 200
+    page.wait_for_timeout(1000)
+    day_ago = time.time() - 86400
+    for i in range(55):
+        live["service"].store.add(day_ago - i, "door-cam", "door", 900 + i, "no_mask", 0.9, None)
+    listed = [e["id"] for e in live["api"].get("/api/events", params={"limit": 60}).json()]
+    page.evaluate("() => loadEvents()")
+    items = page.locator("#event-list li.event")
+    sync_api.expect(items.nth(49)).to_have_attribute("data-id", str(listed[49]))
+    sync_api.expect(items).to_have_count(50)
+    sync_api.expect(page.locator("#events-more")).to_be_visible()
+    open_dialog_of(page, items.nth(49))
+    page.evaluate(SLOW_LIST)
+    try:
+        page.evaluate("() => { loadEvents(); }")  # the list reloads (a filter changed and back, say) ...
+        page.keyboard.press("n")  # ... while the reviewer steps past its end
+        sync_api.expect(page.locator("#snapshot-dialog")).to_have_attribute("data-event-id", str(listed[50]))
+        sync_api.expect(items.nth(50)).to_have_attribute("data-id", str(listed[50]))
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")
+    page.keyboard.press("Escape")
+    assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": ZONES}).status_code == 200

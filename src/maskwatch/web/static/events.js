@@ -50,26 +50,36 @@ function showEmpty() {
 }
 
 // The list is aria-busy while a page loads: a fresh load replaces the rows, alerts that came in meanwhile included.
+// Resolves true when the page reached the list; "more" asked during a load waits for that load instead.
+function loadEvents(append = false) {
+  if (append && state.eventsPending) return state.eventsPending;
+  const pending = loadEventsPage(append).finally(() => {
+    if (state.eventsPending === pending) state.eventsPending = null;
+  });
+  state.eventsPending = pending;
+  return pending;
+}
+
 // Only the newest load writes the list, so answers arriving out of order never show rows of older filters.
-async function loadEvents(append = false) {
-  const list = $("#event-list");
-  if (append && list.getAttribute("aria-busy") === "true") return;  // "more" waits for the page being loaded
+async function loadEventsPage(append) {
   $("#events-csv").href = "/api/events.csv?" + eventFilters();
   const q = eventFilters();
   q.set("limit", EVENTS_PAGE);
   q.set("offset", append ? state.eventsOffset : 0);
+  const list = $("#event-list");
   const load = ++state.eventsLoad;
   list.setAttribute("aria-busy", "true");
   let events;
   try { events = await api("/api/events?" + q); } catch (err) { events = null; }
-  if (load !== state.eventsLoad) return;
+  if (load !== state.eventsLoad) return false;
   list.setAttribute("aria-busy", "false");
-  if (!events) return;
+  if (!events) return false;
   if (!append) list.replaceChildren();
   for (const e of events) if (!list.querySelector(`[data-id="${e.id}"]`)) list.append(eventItem(e));
   state.eventsOffset = (append ? state.eventsOffset : 0) + events.length;
   $("#events-more").hidden = events.length < EVENTS_PAGE;
   showEmpty();
+  return true;
 }
 
 function matchesFilters(e) {
@@ -214,8 +224,7 @@ async function stepEvent(direction) {
   if (at < 0 && state.dialogAt >= 0) at = state.dialogAt - (direction > 0 ? 1 : 0);  // reviewed out of the list
   else if (at < 0) at = direction > 0 ? -1 : items.length;  // opened from the banner: from the list's top
   if (direction > 0 && at + 1 >= items.length && !$("#events-more").hidden) {
-    await loadEvents(true);
-    return stepEvent(direction);
+    if (await loadEvents(true)) return stepEvent(direction);
   }
   const target = items[at + direction];
   if (!target) return setDialogNote(direction > 0 ? "That was the last alert in the list." : "That was the newest alert.");
