@@ -1,7 +1,8 @@
 """Reviewing alerts and editing zones in real headless Chromium over a real Service (issue 20): the whole row opens
 an alert, its snapshot marks the offender (checked on the pixels the page shows), keys review and step through
 alerts, the banner ends when its alert is acknowledged or old, the counts agree, empty filters say so, and the zone
-editor drops refused zones, keeps names whole, warns of shadowed zones, reorders and asks before deleting."""
+editor drops refused zones, keeps names whole, warns of shadowed zones, reorders and asks before deleting; answers
+delayed in the page (a slow network) never put an older filter's rows in the list or a zone on the wrong camera."""
 
 from __future__ import annotations
 
