@@ -112,25 +112,51 @@ SLOW_LABELLED = """() => { window.fastApi = api; api = async (path, options) => 
     const answer = await window.fastApi(path, options);  // the labelled crops, delivered 1.5 s late
     if (path.includes("labelled=true")) await new Promise((done) => setTimeout(done, 1500));
     return answer; }; }"""
-UNLABELLED_ONLY = """() => { const cards = [...document.querySelectorAll('#case-grid li.case')];
-    return cards.length > 0 && cards.every((c) => c.dataset.label === ""); }"""
+SLOW_LABELS = """() => { window.fastApi = api; api = async (path, options) => {
+    if (path.endsWith("/label")) await new Promise((done) => setTimeout(done, 1500));  // labels sent 1.5 s late
+    return window.fastApi(path, options); }; }"""
+
+
+def show(page, labelled: str) -> list[list]:
+    """The grid for one choice of the labelled filter, once loaded: [(case id, label shown)]."""
+    page.select_option("#filter-labelled", labelled)
+    sync_api.expect(page.locator("#case-grid")).to_have_attribute("aria-busy", "false")
+    return shown(page)
+
+
+def shown(page) -> list[list]:
+    cards = page.locator("#case-grid li.case")
+    return cards.evaluate_all("cs => cs.map((c) => [Number(c.dataset.id), c.dataset.label])")
 
 
 def test_a_late_answer_for_a_filter_left_meanwhile_does_not_fill_the_grid(page):
-    shown_ids = "cards => cards.map((c) => Number(c.dataset.id))"
-    page.select_option("#filter-labelled", "")
-    page.wait_for_function("() => document.querySelectorAll('#case-grid li.case:not([data-label=\"\"])').length > 0")
+    assert any(label for _, label in show(page, ""))
     page.evaluate(SLOW_LABELLED)
     try:
         page.select_option("#filter-labelled", "true")
-        page.select_option("#filter-labelled", "false")  # left before its answer came
-        page.wait_for_function(UNLABELLED_ONLY)
-        shown = page.locator("#case-grid li.case").evaluate_all(shown_ids)
+        unlabelled = show(page, "false")  # left before its answer came
+        assert unlabelled and not any(label for _, label in unlabelled)
         page.wait_for_timeout(2000)  # the late answer has come back
-        assert page.locator("#case-grid li.case").evaluate_all(shown_ids) == shown
-        assert page.evaluate(UNLABELLED_ONLY)
+        assert shown(page) == unlabelled
     finally:
         page.evaluate("() => { api = window.fastApi; }")
+
+
+def test_a_label_answered_after_the_grid_changed_marks_its_own_crop_only(page, live):
+    first = show(page, "false")[0][0]
+    page.evaluate("() => { select(0); document.activeElement.blur(); }")  # the keys go to the grid, not the filter
+    page.evaluate(SLOW_LABELS)
+    try:
+        page.keyboard.press("x")
+        labelled = show(page, "true")  # loaded before the label is stored
+        assert wait_for(lambda: label_of(live, first) == "not_a_face", 5)
+        page.wait_for_timeout(500)  # its answer has come back
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")
+    assert first not in [case_id for case_id, _ in labelled]
+    assert shown(page) == labelled
+    assert all(label == label_of(live, case_id) for case_id, label in labelled), labelled
+    assert live["api"].put(f"/api/cases/{first}/label", json={"label": None}).status_code == 200
 
 
 def test_the_viewer_sees_that_faces_are_kept_but_no_crop(browser, live):

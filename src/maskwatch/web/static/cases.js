@@ -7,9 +7,8 @@ const REASONS = { reviewed_confirmed: "alert confirmed", reviewed_false_alarm: "
 const KEYS = { "1": "mask", "2": "no_mask", "3": "incorrect", x: "not_a_face", X: "not_a_face" };
 const PAGE = 60;
 
-// undo: [{id, label before}], newest last; load: the newest page load (an older one's answer is dropped), done:
-// the last load answered
-const cases = { list: [], at: -1, offset: 0, undo: [], load: 0, done: 0 };
+// undo: [{id, label before}], newest last; load: the newest page load (an older one's answer is dropped)
+const cases = { list: [], at: -1, offset: 0, undo: [], load: 0 };
 
 const say = (text) => { $("#cases-message").textContent = text; };
 const pct = (p) => `${Math.round(p * 100)} %`;
@@ -28,27 +27,29 @@ function caseCard(c, index) {
     el("span", { class: "label", text: c.label ? CASE_LABELS[c.label] : "unlabelled" }));
 }
 
-function query() {
-  const params = new URLSearchParams({ limit: PAGE, offset: cases.offset });
+function query(offset) {
+  const params = new URLSearchParams({ limit: PAGE, offset });
   if ($("#filter-reason").value) params.set("reason", $("#filter-reason").value);
   if ($("#filter-labelled").value) params.set("labelled", $("#filter-labelled").value);
   return params;
 }
 
+// The grid is aria-busy while a page loads. Only the newest load fills it, so an answer for filters left meanwhile
+// never shows; until the answer comes, the keys act on the crops shown.
 async function loadCases(more = false) {
-  if (more && cases.done !== cases.load) return;  // "more" waits for the page being loaded
-  if (!more) { cases.offset = 0; cases.list = []; cases.at = -1; }
+  const grid = $("#case-grid");
+  if (more && grid.getAttribute("aria-busy") === "true") return;  // "more" waits for the page being loaded
   const load = ++cases.load;
+  grid.setAttribute("aria-busy", "true");
   let page;
-  try { page = await api(`/api/cases?${query()}`); } catch (err) { page = null; say(err.message); }
-  if (load !== cases.load) return;  // the filters changed meanwhile: the newer load fills the grid
-  cases.done = load;
+  try { page = await api(`/api/cases?${query(more ? cases.offset : 0)}`); } catch (err) { page = null; say(err.message); }
+  if (load !== cases.load) return;
+  grid.setAttribute("aria-busy", "false");
   if (!page) return;
+  if (!more) { cases.offset = 0; cases.list = []; cases.at = -1; grid.replaceChildren(); }
   const start = cases.list.length;
   cases.list.push(...page);
   cases.offset += page.length;
-  const grid = $("#case-grid");
-  if (!more) grid.replaceChildren();
   grid.append(...page.map((c, i) => caseCard(c, start + i)));
   $("#cases-empty").hidden = cases.list.length > 0;
   $("#cases-more").hidden = page.length < PAGE;
@@ -69,27 +70,27 @@ function showLabel(index) {
   $(".label", card).textContent = c.label ? CASE_LABELS[c.label] : "unlabelled";
 }
 
-async function setLabel(index, label, remember = true) {
-  const c = cases.list[index];
-  if (!c) return;
-  const before = c.label;
+// By the case's id, not its place: the grid may have been loaded again (another filter) while the answer came.
+async function setLabel(id, label, remember = true) {
+  const at = cases.list.findIndex((c) => c.id === id);
+  const before = at >= 0 ? cases.list[at].label : null;
   let updated;
   try {
-    updated = await api(`/api/cases/${c.id}/label`, { method: "PUT", headers: { "Content-Type": "application/json" },
-                                                     body: JSON.stringify({ label }) });
+    updated = await api(`/api/cases/${id}/label`, { method: "PUT", headers: { "Content-Type": "application/json" },
+                                                   body: JSON.stringify({ label }) });
   } catch (err) { say(err.message); return; }
-  cases.list[index] = updated;
-  showLabel(index);
-  if (remember) cases.undo.push({ index, label: before });
-  say(label ? `Case ${c.id}: ${CASE_LABELS[label]}.` : `Case ${c.id}: label taken back.`);
+  const now = cases.list.findIndex((c) => c.id === id);
+  if (now >= 0) { cases.list[now] = updated; showLabel(now); }
+  if (remember) cases.undo.push({ id, label: before });
+  say(label ? `Case ${id}: ${CASE_LABELS[label]}.` : `Case ${id}: label taken back.`);
   refreshCounts();
 }
 
 async function undo() {
   const last = cases.undo.pop();
   if (!last) { say("Nothing to undo."); return; }
-  await setLabel(last.index, last.label, false);
-  select(last.index);
+  await setLabel(last.id, last.label, false);
+  select(cases.list.findIndex((c) => c.id === last.id));
 }
 
 async function onKey(event) {
@@ -97,9 +98,10 @@ async function onKey(event) {
   const label = KEYS[event.key];
   if (label && !event.ctrlKey && !event.metaKey && !event.altKey) {
     event.preventDefault();
-    const index = cases.at;
-    select(index + 1);  // on at once: the next key is for the next crop, whatever the answer's delay
-    await setLabel(index, label);
+    const current = cases.list[cases.at];
+    if (!current) return;
+    select(cases.at + 1);  // on at once: the next key is for the next crop, whatever the answer's delay
+    await setLabel(current.id, label);
   } else if (event.key === " ") {
     event.preventDefault();
     select(cases.at + 1);
