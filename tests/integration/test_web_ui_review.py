@@ -365,3 +365,16 @@ def test_stepping_past_the_listed_page_loads_the_next_also_while_the_list_reload
         page.evaluate("() => { api = window.fastApi; }")
     page.keyboard.press("Escape")
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": ZONES}).status_code == 200
+
+
+def test_an_alert_that_arrives_while_the_list_reloads_stays_listed(page, live):
+    made_up = {**live["api"].get("/api/events").json()[0], "id": 10**6 + 7, "review": None}
+    made_up["timestamp"] = time.time() - 3600  # no banner: the list is what is looked at
+    page.evaluate(SLOW_LIST)
+    try:
+        page.evaluate("() => { loadEvents(); }")  # its answer is read now, delivered 1.5 s later
+        page.evaluate("e => onNewEvent(e)", made_up)
+        sync_api.expect(page.locator("#event-list")).to_have_attribute("aria-busy", "false")
+        sync_api.expect(page.locator(f'#event-list li[data-id="{made_up["id"]}"]')).to_have_count(1)
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")

@@ -16,6 +16,7 @@ const state = {
   eventsOffset: 0,
   eventsLoad: 0,  // the newest list load: an older one's answer (filters changed meanwhile) is dropped
   eventsPending: null,  // the list load in flight (a promise)
+  arrived: [],  // alerts from the live feed while a fresh list load was in flight
   dialogAt: -1,  // the open alert's place in the list
   banner: { event: null, extra: 0 },
   events: new Map(),  // the listed events by id (the dialog steps through them)

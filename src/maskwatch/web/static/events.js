@@ -68,6 +68,7 @@ async function loadEventsPage(append) {
   q.set("offset", append ? state.eventsOffset : 0);
   const list = $("#event-list");
   const load = ++state.eventsLoad;
+  if (!append) state.arrived = [];
   list.setAttribute("aria-busy", "true");
   let events;
   try { events = await api("/api/events?" + q); } catch (err) { events = null; }
@@ -77,6 +78,7 @@ async function loadEventsPage(append) {
   if (!append) list.replaceChildren();
   for (const e of events) if (!list.querySelector(`[data-id="${e.id}"]`)) list.append(eventItem(e));
   state.eventsOffset = (append ? state.eventsOffset : 0) + events.length;
+  if (!append) keepArrived(list);
   $("#events-more").hidden = events.length < EVENTS_PAGE;
   showEmpty();
   return true;
@@ -88,8 +90,20 @@ function matchesFilters(e) {
     (!review || (e.review || "unreviewed") === review);
 }
 
+// The live feed's alerts of the last fresh load's time in flight: its answer may have been read before them.
+function keepArrived(list) {
+  for (const e of state.arrived) {
+    if (matchesFilters(e) && !list.querySelector(`[data-id="${e.id}"]`)) {
+      list.prepend(eventItem(e, true));
+      state.eventsOffset += 1;
+    }
+  }
+  state.arrived = [];
+}
+
 function onNewEvent(e) {
   const list = $("#event-list");
+  if (state.eventsPending) state.arrived.push(e);
   if (matchesFilters(e) && !list.querySelector(`[data-id="${e.id}"]`)) {
     list.prepend(eventItem(e, true));
     state.eventsOffset += 1;
