@@ -2,14 +2,13 @@
 
 import json
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers_service.cli import run_cli
 from maskwatch.detect.anchors import box_iou
 
 PHOTOS = [
@@ -19,17 +18,6 @@ PHOTOS = [
     "maksssksksss182.jpg",
     "maksssksksss1.jpg",
 ]
-
-
-def run_cli(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
 
 
 def assert_clean_error(proc):

@@ -4,34 +4,13 @@
 import json
 import re
 import shutil
-import subprocess
-import sys
 
 import cv2
 import pytest
 
+from helpers_service.cli import one_line_error, run_cli
+
 PHOTO = "maksssksksss114.jpg"  # a street photo: several faces, masked and not
-
-
-def run_cli(*args, cwd=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-        env=env,
-    )
-
-
-def one_line_error(proc, *words):
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 def table(stderr: str) -> dict[str, int]:

@@ -6,13 +6,12 @@ at 12 to 512 px in 1080p and 320x240 frames) is found through the live analysis.
 """
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers_service.cli import one_line_error, run_cli
 from maskwatch.analysis.video_file import is_analysed
 from maskwatch.data.scene_video import size_sweep_frames, write_video
 from maskwatch.data.scenes import still_background
@@ -24,25 +23,6 @@ FOUND_SCORE = 0.5
 FOUND_IOU = 0.5
 # The 12 px face stands still from the camera's first frame: found by the start sweep over its first frames, at 2x
 # (the 1x sweep scores it under 0.02); the larger ones arrive, and get a motion region at up to 3x.
-
-
-def run_cli(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode != 0, proc.stdout
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

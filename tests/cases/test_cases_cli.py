@@ -5,25 +5,18 @@ unless --keep, and `maskwatch data build` takes the folder as a class-folder sou
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import time
 
 import cv2
 import pytest
 
+from helpers_service.cli import run_cli
 from maskwatch.cases import CaseStore, face_crop
 from maskwatch.cases.crops import encode_jpeg
 from maskwatch.core.labels import normalize_label
 from maskwatch.data.voc_xml import parse_voc_xml
 
 LABELS = ["mask", "no_mask", "mask", "no_mask", "incorrect", "not_a_face", None, None]
-
-
-def maskwatch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def real_faces(shared_data, count: int) -> list:
@@ -65,7 +58,7 @@ def store_folder(shared_data, tmp_path):
 
 
 def test_list_shows_counts_and_the_newest_cases(store_folder):
-    done = maskwatch("cases", "list", "--folder", str(store_folder), "--unlabelled")
+    done = run_cli("cases", "list", "--folder", str(store_folder), "--unlabelled")
     assert done.returncode == 0, done.stderr
     assert "8 cases, 6 labelled" in done.stdout and "not_a_face 1" in done.stdout and "unlabelled 2" in done.stdout
     assert done.stdout.count("label -") == 2  # the two unlabelled ones
@@ -73,7 +66,7 @@ def test_list_shows_counts_and_the_newest_cases(store_folder):
 
 def test_export_writes_class_folders_and_provenance_and_empties_the_store(store_folder, tmp_path):
     out = tmp_path / "export"
-    done = maskwatch("cases", "export", str(out), "--folder", str(store_folder))
+    done = run_cli("cases", "export", str(out), "--folder", str(store_folder))
     assert done.returncode == 0, done.stderr
     assert "exported 6 labelled crops" in done.stdout and "6 removed from the store" in done.stdout
     counts = {d.name: len(list(d.glob("*.jpg"))) for d in out.iterdir() if d.is_dir()}
@@ -92,8 +85,8 @@ def test_export_writes_class_folders_and_provenance_and_empties_the_store(store_
 
 def test_export_keep_leaves_the_store_and_adds_each_crop_once(store_folder, tmp_path):
     out = tmp_path / "export"
-    assert maskwatch("cases", "export", str(out), "--folder", str(store_folder), "--keep").returncode == 0
-    again = maskwatch("cases", "export", str(out), "--folder", str(store_folder), "--keep")
+    assert run_cli("cases", "export", str(out), "--folder", str(store_folder), "--keep").returncode == 0
+    again = run_cli("cases", "export", str(out), "--folder", str(store_folder), "--keep")
     assert again.returncode == 0 and "exported 0 labelled crops" in again.stdout
     assert len(list(csv.DictReader((out / "cases.csv").open()))) == 6
     assert CaseStore(store_folder).counts()["total"] == 8
@@ -104,7 +97,7 @@ def test_data_build_imports_the_export_as_a_class_folder_source(store_folder, tm
     from maskwatch.data.importers import find_sources, read_source
 
     out = tmp_path / "site-cases"
-    assert maskwatch("cases", "export", str(out), "--folder", str(store_folder)).returncode == 0
+    assert run_cli("cases", "export", str(out), "--folder", str(store_folder)).returncode == 0
     names = [name for name, _ in find_sources(shared_data)] + [name for name, _ in find_sources(out)]
     assert "site-cases" in names and "andrewmvd" in names  # beside ../shared/data's sources, as one more
     scan = read_source(out)
@@ -134,7 +127,7 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(store_folder, tmp_path, args,
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "photo.jpg").write_text("x")
     paths = {"store": str(store_folder), "file": str(tmp_path / "a-file"), "busy": str(tmp_path / "busy")}
-    done = maskwatch(*(a.format(**paths) for a in args))
+    done = run_cli(*(a.format(**paths) for a in args))
     assert done.returncode != 0 and fragment in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
@@ -142,8 +135,8 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(store_folder, tmp_path, args,
 def test_purge_applies_retention_or_removes_everything(store_folder, tmp_path):
     config = tmp_path / "maskwatch.yaml"
     config.write_text(f"cameras: [{{name: door, source: 0}}]\ncollect: {{folder: {store_folder}, retention_days: 1}}\n")
-    kept = maskwatch("cases", "purge", "--config", str(config))
+    kept = run_cli("cases", "purge", "--config", str(config))
     assert kept.returncode == 0 and "removed 0 cases; 8 left" in kept.stdout  # all from the last minutes
-    gone = maskwatch("cases", "purge", "--config", str(config), "--all")
+    gone = run_cli("cases", "purge", "--config", str(config), "--all")
     assert gone.returncode == 0 and "removed 8 cases; 0 left" in gone.stdout
     assert [e.action for e in CaseStore(store_folder).audit.entries()] == ["purge", "purge"]

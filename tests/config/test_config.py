@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from helpers_service.cli import run_cli
 from maskwatch.config import AppConfig, load_config, parse_config
 from maskwatch.config.edit import save_zones
 from maskwatch.core.errors import UserError
@@ -235,22 +234,16 @@ def test_secrets_from_the_environment_stay_out_of_the_file(tmp_path, monkeypatch
     assert error_of(text) == "cfg.yaml:7: ui.token: environment variable MW_TEST_TOKEN is not set"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def test_config_check_cli(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text(GOOD)
-    ok = _cli("config", "check", str(good))
+    ok = run_cli("config", "check", str(good))
     assert ok.returncode == 0 and "OK: 2 camera(s) (door, lobby), 1 zone(s)" in ok.stdout
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("fps: 4", "fps: fast"))
     for args in (("config", "check", str(bad)), ("serve", "--config", str(bad))):
-        result = _cli(*args)
+        result = run_cli(*args)
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert lines == [
@@ -258,7 +251,7 @@ def test_config_check_cli(tmp_path):
         ]
         assert "Traceback" not in result.stderr + result.stdout
 
-    missing = _cli("config", "check", str(tmp_path / "nope.yaml"))
+    missing = run_cli("config", "check", str(tmp_path / "nope.yaml"))
     assert (
         missing.returncode == 2 and missing.stderr.strip() == f"error: config file not found: {tmp_path / 'nope.yaml'}"
     )
@@ -273,13 +266,13 @@ def test_serve_refuses_a_busy_port_and_an_unusable_database_in_one_line(tmp_path
         port = busy.getsockname()[1]
         cfg = tmp_path / "c.yaml"
         cfg.write_text(f"cameras: [{{name: a, source: 0}}]\nui: {{port: {port}}}\n")
-        result = _cli("serve", "--config", str(cfg))
+        result = run_cli("serve", "--config", str(cfg))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port} for the web UI")
 
     (tmp_path / "file").write_text("")
     cfg.write_text("cameras: [{name: a, source: 0}]\nstorage: {database: file/events.db}\n")
-    result = _cli("serve", "--config", str(cfg), "--no-ui")
+    result = run_cli("serve", "--config", str(cfg), "--no-ui")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert (
         result.stderr.strip()

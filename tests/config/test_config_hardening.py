@@ -4,11 +4,10 @@ not take the service's MQTT topic, tokens must not be guessable, zones are cappe
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import pytest
 
+from helpers_service.cli import one_line_error, run_cli
 from maskwatch.config import MAX_POLYGON_POINTS, MAX_ZONES_PER_CAMERA, AppConfig, UIConfig, parse_config
 from maskwatch.core.errors import UserError
 
@@ -22,19 +21,6 @@ def error_of(text: str) -> str:
     message = str(err.value)
     assert "\n" not in message and message.startswith("cfg.yaml"), message
     return message
-
-
-def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def _refused_in_one_line(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines[:5]
 
 
 # --- keys given twice ------------------------------------------------------------------------------------------
@@ -87,7 +73,7 @@ def test_an_alias_bomb_is_refused_before_it_expands():
 def test_the_billion_laughs_end_config_check_at_once(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(_alias_bomb(9))
-    _refused_in_one_line(_cli("config", "check", str(path), timeout=30), "an alias bomb?")
+    one_line_error(run_cli("config", "check", str(path), timeout=30), "an alias bomb?")
 
 
 @pytest.mark.parametrize(
@@ -98,12 +84,12 @@ def test_the_billion_laughs_end_config_check_at_once(tmp_path):
         CAMERA + "ui: &u {<<: *u}\n",
     ],
 )
-def test_a_recursive_alias_is_refused_in_one_line(text, tmp_path):
+def test_a_recursive_alias_isone_line_error(text, tmp_path):
     assert "(a recursive alias)" in error_of(text)
     path = tmp_path / "c.yaml"
     path.write_text(text)
     for args in (("config", "check", str(path)), ("serve", "--config", str(path))):
-        _refused_in_one_line(_cli(*args), "(a recursive alias)")
+        one_line_error(run_cli(*args), "(a recursive alias)")
 
 
 def test_anchors_that_repeat_a_little_are_still_fine():
@@ -229,10 +215,10 @@ def test_config_check_and_serve_warn_once_about_an_exposed_plain_http_ui(tmp_pat
         port = busy.getsockname()[1]
         path = tmp_path / "c.yaml"
         path.write_text(CAMERA + f"ui: {{host: 0.0.0.0, port: {port}}}\n")
-        checked = _cli("config", "check", str(path))
-        served = _cli("serve", "--config", str(path))
+        checked = run_cli("config", "check", str(path))
+        served = run_cli("serve", "--config", str(path))
     assert checked.returncode == 0 and checked.stderr.count("ui.host 0.0.0.0 is reachable from other machines") == 1
     assert served.returncode == 2 and served.stderr.count("ui.host 0.0.0.0 is reachable from other machines") == 1
     assert served.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 0.0.0.0:{port}")
     path.write_text(CAMERA + f"ui: {{port: {port}}}\n")
-    assert "reachable" not in _cli("config", "check", str(path)).stderr
+    assert "reachable" not in run_cli("config", "check", str(path)).stderr

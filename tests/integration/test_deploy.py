@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers_service.cli import run_cli
 from maskwatch.core.paths import REPO_ROOT
 
 UNIT = REPO_ROOT / "examples" / "maskwatch.service"
@@ -35,15 +36,9 @@ def test_systemd_unit_verifies_and_matches_the_service(tmp_path):
     # a bad config exits with a status the unit does not restart on; a clean stop fits in TimeoutStopSec
     bad = tmp_path / "maskwatch.yaml"
     bad.write_text("cameras: [{name: door, source: 0, fps: fast}]\n")
-    result = _maskwatch(*args[:-1], str(bad))
+    result = run_cli(*args[:-1], str(bad))
     assert str(result.returncode) in settings["RestartPreventExitStatus"].split(), result.stderr
     assert int(settings["TimeoutStopSec"]) > 5  # test_service_faults: SIGTERM stops serve within 5 s
-
-
-def _maskwatch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskwatch", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def _ui_config(folder: Path, port: int, **ui) -> Path:
@@ -72,11 +67,11 @@ def certificates(tmp_path):
 
 def test_bad_tls_settings_and_a_ui_turned_off_are_one_line_errors(tmp_path, certificates):
     # a key that does not match the certificate, or half a pair: one line, exit status 2
-    bad = _maskwatch("serve", "--config", str(_ui_config(tmp_path, 8971, tls_cert="ui.pem", tls_key="other.key")))
+    bad = run_cli("serve", "--config", str(_ui_config(tmp_path, 8971, tls_cert="ui.pem", tls_key="other.key")))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot use" in bad.stderr, bad.stderr
-    half = _maskwatch("config", "check", str(_ui_config(tmp_path, 8971, tls_cert="ui.pem")))
+    half = run_cli("config", "check", str(_ui_config(tmp_path, 8971, tls_cert="ui.pem")))
     assert half.returncode == 2 and "set both tls_cert and tls_key" in half.stderr
-    off = _maskwatch("health", "--config", str(_ui_config(tmp_path, 8971, enabled=False)), timeout=30)
+    off = run_cli("health", "--config", str(_ui_config(tmp_path, 8971, enabled=False)), timeout=30)
     assert off.returncode == 2 and "ui.enabled is false" in off.stderr
 
 
@@ -106,11 +101,11 @@ def test_ui_over_https_with_the_configured_certificate(tmp_path, certificates):
             assert "Secure" in login.headers["set-cookie"] and "HttpOnly" in login.headers["set-cookie"]
         with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-        up = _maskwatch("health", "--config", str(running), timeout=30)  # what a container's HEALTHCHECK runs
+        up = run_cli("health", "--config", str(running), timeout=30)  # what a container's HEALTHCHECK runs
         assert up.returncode == 0 and up.stdout.startswith(f"healthy: {base}/healthz says"), up.stderr
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
-    down = _maskwatch("health", "--config", str(running), timeout=30)
+    down = run_cli("health", "--config", str(running), timeout=30)
     assert down.returncode == 1 and down.stderr.startswith("unhealthy: no answer") and down.stderr.count("\n") == 1
     assert f"web UI at {base}/ (access token: ui.token in the config)" in out and "https-test-token-0123" not in out
