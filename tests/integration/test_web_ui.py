@@ -361,3 +361,22 @@ def test_screenshot(page, live):
     image = cv2.imread(str(out))
     assert image is not None and image.shape[1] == 1440
     assert page.problems == []
+
+
+SLOW_CAMERAS = """() => { window.fastApi = api; window.reads = { started: 0, out: 0, most: 0 };
+    api = async (path, options) => {
+        if (path !== "/api/cameras") return window.fastApi(path, options);
+        const reads = window.reads;  // the camera poll's reads, each answered 2.5 s late (a busy server)
+        reads.started += 1; reads.out += 1; reads.most = Math.max(reads.most, reads.out);
+        try { await new Promise((done) => setTimeout(done, 2500)); return await window.fastApi(path, options); }
+        finally { reads.out -= 1; } }; }"""
+
+
+def test_a_slow_server_is_polled_no_faster_than_it_answers(page):
+    page.evaluate(SLOW_CAMERAS)
+    try:
+        page.wait_for_timeout(6000)  # six ticks of the one-second camera poll
+        reads = page.evaluate("() => window.reads")
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")
+    assert reads["most"] == 1 and reads["started"] >= 2, reads

@@ -87,7 +87,7 @@ function updateCameraCard(card, c) {
   $(".size", card).textContent = c.width ? `${c.width}×${c.height}` : "";
 }
 
-async function refreshCameras() {
+async function readCameras() {
   let cameras;
   try { cameras = await api("/api/cameras"); } catch (err) { return; }
   state.cameras = cameras;
@@ -106,6 +106,7 @@ async function refreshCameras() {
   showCounts(cameras);
   if (!state.zone.points.length) renderZoneList();
 }
+const refreshCameras = oneAtATime(readCameras);
 
 // The header's counts are the sums of the cameras' panels, from the same answer, so that they always agree.
 function showCounts(cameras) {
@@ -135,7 +136,7 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-async function refreshStats() {
+async function readStats() {
   let s;
   try { s = await api("/api/stats"); } catch (err) { return; }
   $("#sum-events").textContent = plural(s.events_total, "event");
@@ -143,11 +144,13 @@ async function refreshStats() {
   $("#zone-hours-zone").textContent = s.time_zone;
   $("#zone-alerts-default").textContent = `Default (${s.alert_labels.map((l) => SHORT_LABELS[l] || l).join(", ")})`;
 }
+const refreshStats = oneAtATime(readStats);
 
 // collect: on, the header says so to everyone who looks (the crops themselves are the admin's, on /cases)
-async function refreshCollect() {
+async function readCollect() {
   try { $("#collect-pill").hidden = !(await api("/api/cases/status")).enabled; } catch (err) { /* older service */ }
 }
+const refreshCollect = oneAtATime(readCollect);
 
 const SHORT_LABELS = { mask: "mask", no_mask: "no mask", incorrect: "worn wrongly" };  // fit the zone form's width
 const alertsText = (labels) => labels.map((l) => SHORT_LABELS[l] || l).join(" or ");
@@ -155,7 +158,7 @@ const alertsText = (labels) => labels.map((l) => SHORT_LABELS[l] || l).join(" or
 // --- compliance ----------------------------------------------------------------------------------------------
 
 // People seen today and in 7 days, and the alerts of those 7 days with their reviews, per camera and zone.
-async function refreshCompliance() {
+async function readCompliance() {
   let today, week, reviews;
   try {
     [today, week, reviews] = await Promise.all([api("/api/compliance?days=1&bucket=all"),
@@ -183,6 +186,7 @@ async function refreshCompliance() {
   if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 9, class: "empty", text: "Nobody counted yet." })));
   $("#compliance-rows").replaceChildren(...rows);
 }
+const refreshCompliance = oneAtATime(readCompliance);
 
 // --- start ---------------------------------------------------------------------------------------------------
 

@@ -32,3 +32,19 @@ async function api(path, options = {}) {
   }
   return response.json();
 }
+
+// A refresh that never overlaps itself: asked again while its request is out, it runs once more when the answer is
+// in. A slow server is then asked no faster than it answers, and a refresh asked for after a change still reads
+// after the change.
+function oneAtATime(refresh) {
+  let running = null, again = false;
+  const run = () => {
+    if (running) { again = true; return running; }
+    running = refresh().finally(() => {
+      running = null;
+      if (again) { again = false; run(); }
+    });
+    return running;
+  };
+  return run;
+}
