@@ -122,13 +122,14 @@ function countRows(counts, names) {
     el("tr", { "data-key": key }, el("td", { text: names[key] || key }), el("td", { class: "num", text: n })));
 }
 
-async function refreshCounts() {
+async function readCounts() {
   let counts;
   try { counts = await api("/api/cases/counts"); } catch (err) { return; }
   $("#reason-counts").replaceChildren(...countRows(counts.reasons, REASONS));
   $("#label-counts").replaceChildren(...countRows(counts.labels, { ...CASE_LABELS, unlabelled: "unlabelled" }));
   $("#cases-total").textContent = `${counts.total} cases · ${counts.labelled} labelled`;
 }
+const refreshCounts = oneAtATime(readCounts);  // labels in quick succession: the last count shown is the newest
 
 async function refreshStatus() {
   let status;
