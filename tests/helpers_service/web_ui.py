@@ -57,3 +57,19 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def slow_answers(page, when: str, seconds: float = 1.5, sent_late: bool = False):
+    """A slow network for the page's API calls for which `when` holds (a JavaScript condition on `path` and
+    `options`): each is read at once and its answer delivered `seconds` late, or with sent_late, sent that late."""
+    wait = f"await new Promise((done) => setTimeout(done, {round(seconds * 1000)}))"
+    call = "window.fastApi(path, options)"
+    late = (
+        f"if ({when}) {wait}; return {call};" if sent_late else f"const a = await {call}; if ({when}) {wait}; return a;"
+    )
+    page.evaluate(f"() => {{ window.fastApi = api; api = async (path, options) => {{ {late} }}; }}")
+    try:
+        yield
+    finally:
+        page.evaluate("() => { api = window.fastApi; }")

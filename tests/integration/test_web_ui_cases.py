@@ -10,7 +10,7 @@ import pytest
 from playwright import sync_api
 
 from helpers_service.servers import wait_for
-from helpers_service.web_ui import served
+from helpers_service.web_ui import served, slow_answers
 
 SCREENSHOTS = os.environ.get("MASKWATCH_SCREENSHOTS")  # a folder: the page as the test left it, to look at
 TOKEN = "ui-cases-token-83f1"
@@ -108,15 +108,6 @@ def test_keys_label_skip_and_undo(page, live):
     assert actions.count("label") == 4 and actions.count("unlabel") == 2 and actions.count("view") >= 3
 
 
-SLOW_LABELLED = """() => { window.fastApi = api; api = async (path, options) => {
-    const answer = await window.fastApi(path, options);  // the labelled crops, delivered 1.5 s late
-    if (path.includes("labelled=true")) await new Promise((done) => setTimeout(done, 1500));
-    return answer; }; }"""
-SLOW_LABELS = """() => { window.fastApi = api; api = async (path, options) => {
-    if (path.endsWith("/label")) await new Promise((done) => setTimeout(done, 1500));  // labels sent 1.5 s late
-    return window.fastApi(path, options); }; }"""
-
-
 def show(page, labelled: str) -> list[list]:
     """The grid for one choice of the labelled filter, once loaded: [(case id, label shown)]."""
     page.select_option("#filter-labelled", labelled)
@@ -131,28 +122,22 @@ def shown(page) -> list[list]:
 
 def test_a_late_answer_for_a_filter_left_meanwhile_does_not_fill_the_grid(page):
     assert any(label for _, label in show(page, ""))
-    page.evaluate(SLOW_LABELLED)
-    try:
+    with slow_answers(page, 'path.includes("labelled=true")'):
         page.select_option("#filter-labelled", "true")
         unlabelled = show(page, "false")  # left before its answer came
         assert unlabelled and not any(label for _, label in unlabelled)
         page.wait_for_timeout(2000)  # the late answer has come back
         assert shown(page) == unlabelled
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
 
 
 def test_a_label_answered_after_the_grid_changed_marks_its_own_crop_only(page, live):
     first = show(page, "false")[0][0]
     page.evaluate("() => { select(0); document.activeElement.blur(); }")  # the keys go to the grid, not the filter
-    page.evaluate(SLOW_LABELS)
-    try:
+    with slow_answers(page, 'path.endsWith("/label")', sent_late=True):
         page.keyboard.press("x")
         labelled = show(page, "true")  # loaded before the label is stored
         assert wait_for(lambda: label_of(live, first) == "not_a_face", 5)
         page.wait_for_timeout(500)  # its answer has come back
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
     assert first not in [case_id for case_id, _ in labelled]
     assert shown(page) == labelled
     assert all(label == label_of(live, case_id) for case_id, label in labelled), labelled

@@ -12,7 +12,7 @@ import pytest
 from playwright import sync_api
 
 from helpers_service.servers import wait_for
-from helpers_service.web_ui import chromium, served
+from helpers_service.web_ui import chromium, served, slow_answers
 
 TOKEN = "ui-review-token-51c9"
 DOOR = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
@@ -258,12 +258,6 @@ def test_shadowed_zones_are_flagged_and_zones_reorder_and_deleting_asks(page, li
     assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall"]
 
 
-SLOW_ZONES = """() => { window.fastApi = api; api = async (path, options) => {
-    const answer = await window.fastApi(path, options);  // the zones read before an edit, delivered 1.5 s late
-    if (!options && path.endsWith("/zones")) await new Promise((done) => setTimeout(done, 1500));
-    return answer; }; }"""
-
-
 def test_a_zone_is_saved_to_the_camera_it_was_drawn_on_when_another_is_picked_meanwhile(page, live):
     canvas = page.locator("#zone-canvas")
     canvas.scroll_into_view_if_needed()
@@ -272,21 +266,13 @@ def test_a_zone_is_saved_to_the_camera_it_was_drawn_on_when_another_is_picked_me
         canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
     page.fill("#zone-name", "till")
     page.select_option("#zone-kind", "open")
-    page.evaluate(SLOW_ZONES)
-    try:
+    with slow_answers(page, '!options && path.endsWith("/zones")'):  # the zones read before the save
         page.click("#zone-save")
         page.evaluate("() => selectZoneCamera('platform-cam')")  # picked while the zones are read
         sync_api.expect(page.locator("#zone-message")).to_have_text("Zone “till” saved.")
-    finally:
-        page.evaluate("() => { api = window.fastApi; selectZoneCamera('door-cam'); }")
+    page.evaluate("() => selectZoneCamera('door-cam')")
     assert [z["name"] for z in live["api"].get("/api/cameras/door-cam/zones").json()] == ["door", "hall", "till"]
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": ZONES}).status_code == 200
-
-
-SLOW_READS = """() => { window.fastApi = api; api = async (path, options) => {
-    const answer = await window.fastApi(path, options);  // read now, delivered 1.5 s later (a slow network)
-    if (!options && /^\\/api\\/events\\/\\d+$/.test(path)) await new Promise((done) => setTimeout(done, 1500));
-    return answer; }; }"""
 
 
 def test_a_review_outlives_the_read_that_opening_the_alert_started(page, live):
@@ -296,8 +282,7 @@ def test_a_review_outlives_the_read_that_opening_the_alert_started(page, live):
     stored = [i for i in listed if i < 10**6]  # not the banner test's made-up alerts
     event_id = next(i for i in stored if live["api"].get(f"/api/events/{i}").json()["review"] is None)
     item = page.locator(f'#event-list li[data-id="{event_id}"]')
-    page.evaluate(SLOW_READS)
-    try:
+    with slow_answers(page, r"!options && /^\/api\/events\/\d+$/.test(path)"):  # an alert read again
         open_dialog_of(page, item)
         page.keyboard.press("c")
         sync_api.expect(page.locator("#review-confirmed")).to_have_attribute("aria-pressed", "true")
@@ -306,39 +291,21 @@ def test_a_review_outlives_the_read_that_opening_the_alert_started(page, live):
         page.keyboard.press("Escape")
         open_dialog_of(page, item)
         sync_api.expect(page.locator("#review-confirmed")).to_have_attribute("aria-pressed", "true")
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
     page.keyboard.press("u")  # taken back: the other tests' counts stay as they were
     assert wait_for(lambda: live["api"].get(f"/api/events/{event_id}").json()["review"] is None, 5)
     page.keyboard.press("Escape")
 
 
-SLOW_FILTER = """() => { window.fastApi = api; api = async (path, options) => {
-    const answer = await window.fastApi(path, options);  // the confirmed alerts, delivered 1.5 s late
-    const late = path.startsWith("/api/events?") && path.includes("review=confirmed");
-    if (late) await new Promise((done) => setTimeout(done, 1500));
-    return answer; }; }"""
-
-
 def test_a_late_answer_for_filters_left_meanwhile_does_not_replace_the_list(page, live):
     listed_ids = "items => items.map((li) => Number(li.dataset.id))"
     assert any(e["review"] != "confirmed" for e in live["api"].get("/api/events").json())
-    page.evaluate(SLOW_FILTER)
-    try:
+    with slow_answers(page, 'path.startsWith("/api/events?") && path.includes("review=confirmed")'):
         page.select_option("#filter-review", "confirmed")
         page.select_option("#filter-review", "")  # left before its answer came
         sync_api.expect(page.locator("#event-list")).to_have_attribute("aria-busy", "false")
         shown = set(page.locator("#event-list li.event").evaluate_all(listed_ids))
         page.wait_for_timeout(2000)  # the late answer has come back
         assert shown <= set(page.locator("#event-list li.event").evaluate_all(listed_ids))  # new alerts may add
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
-
-
-SLOW_LIST = """() => { window.fastApi = api; api = async (path, options) => {
-    const answer = await window.fastApi(path, options);  // pages of the list, delivered 1.5 s late
-    if (path.startsWith("/api/events?")) await new Promise((done) => setTimeout(done, 1500));
-    return answer; }; }"""
 
 
 def test_stepping_past_the_listed_page_loads_the_next_also_while_the_list_reloads(page, live):
@@ -355,14 +322,11 @@ def test_stepping_past_the_listed_page_loads_the_next_also_while_the_list_reload
     sync_api.expect(items).to_have_count(50)
     sync_api.expect(page.locator("#events-more")).to_be_visible()
     open_dialog_of(page, items.nth(49))
-    page.evaluate(SLOW_LIST)
-    try:
+    with slow_answers(page, 'path.startsWith("/api/events?")'):
         page.evaluate("() => { loadEvents(); }")  # the list reloads (a filter changed and back, say) ...
         page.keyboard.press("n")  # ... while the reviewer steps past its end
         sync_api.expect(page.locator("#snapshot-dialog")).to_have_attribute("data-event-id", str(listed[50]))
         sync_api.expect(items.nth(50)).to_have_attribute("data-id", str(listed[50]))
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
     page.keyboard.press("Escape")
     assert live["api"].put("/api/cameras/door-cam/zones", json={"zones": ZONES}).status_code == 200
 
@@ -370,11 +334,8 @@ def test_stepping_past_the_listed_page_loads_the_next_also_while_the_list_reload
 def test_an_alert_that_arrives_while_the_list_reloads_stays_listed(page, live):
     made_up = {**live["api"].get("/api/events").json()[0], "id": 10**6 + 7, "review": None}
     made_up["timestamp"] = time.time() - 3600  # no banner: the list is what is looked at
-    page.evaluate(SLOW_LIST)
-    try:
+    with slow_answers(page, 'path.startsWith("/api/events?")'):
         page.evaluate("() => { loadEvents(); }")  # its answer is read now, delivered 1.5 s later
         page.evaluate("e => onNewEvent(e)", made_up)
         sync_api.expect(page.locator("#event-list")).to_have_attribute("aria-busy", "false")
         sync_api.expect(page.locator(f'#event-list li[data-id="{made_up["id"]}"]')).to_have_count(1)
-    finally:
-        page.evaluate("() => { api = window.fastApi; }")
